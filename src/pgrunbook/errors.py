@@ -1,0 +1,97 @@
+"""Every error pgrunbook raises on purpose, under one root.
+
+    PgRunbookError                  root; carries `what`, `changed`, `next_step`
+    ├── UsageError                  exit 2: bad options, refused confirmation
+    │   └── ConfigError             exit 2: inventory / playbook / env vars
+    ├── RuntimeFailure              exit 1: something outside us failed
+    │   ├── ConnectionFailure       the database cannot be reached or refused us
+    │   ├── ToolError               pg_dump / pg_restore / psql / squawk failed
+    │   ├── TargetError             a backup location failed (ssh, s3, local)
+    │   ├── ControllerError         the app controller (compose/systemd/command) failed
+    │   └── LockHeld                another run holds the database's advisory lock
+    ├── CheckFailed                 exit 3: an expectation does not hold / NO-GO
+    │   └── SqlParseError           a migration file does not parse (names file:line:col)
+    └── RolledBack                  exit 4: the run rolled back, and says why
+
+Third-party errors (psycopg, paramiko, botocore, pydantic, yaml) are translated into
+these where they are caught, so nothing above the adapters sees a foreign exception.
+Messages never contain secrets: build them from redacted values only.
+"""
+
+from __future__ import annotations
+
+
+class PgRunbookError(Exception):
+    """Root of the hierarchy.
+
+    `what` says what failed, `changed` what was (or was not) changed, and `next_step`
+    the next safe command. The console prints all three.
+    """
+
+    exit_code = 1
+
+    def __init__(self, what: str, *, changed: str = "nothing was changed", next_step: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.changed = changed
+        self.next_step = next_step
+
+    def __str__(self) -> str:
+        return self.what
+
+
+class UsageError(PgRunbookError):
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A configuration problem: `source` is the file (and key/line where known)."""
+
+    def __init__(self, what: str, *, source: str = "", next_step: str = "") -> None:
+        super().__init__(f"{source}: {what}" if source else what, next_step=next_step)
+        self.source = source
+
+
+class RuntimeFailure(PgRunbookError):
+    exit_code = 1
+
+
+class ConnectionFailure(RuntimeFailure):
+    pass
+
+
+class ToolError(RuntimeFailure):
+    pass
+
+
+class TargetError(RuntimeFailure):
+    pass
+
+
+class ControllerError(RuntimeFailure):
+    pass
+
+
+class LockHeld(RuntimeFailure):
+    pass
+
+
+class CheckFailed(PgRunbookError):
+    exit_code = 3
+
+
+class SqlParseError(CheckFailed):
+    """A SQL file that PostgreSQL's parser rejects."""
+
+    def __init__(self, what: str, *, file: str, line: int, column: int) -> None:
+        super().__init__(
+            f"{file}:{line}:{column}: {what}",
+            next_step="fix the SQL so that PostgreSQL can parse it, then run `inv analyze` again",
+        )
+        self.file = file
+        self.line = line
+        self.column = column
+
+
+class RolledBack(PgRunbookError):
+    exit_code = 4
