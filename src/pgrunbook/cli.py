@@ -1,0 +1,86 @@
+"""Glue between tasks.py and the package: load config, call one service, map the outcome.
+
+Exit codes: 0 ok / GO, 1 runtime error, 2 usage or configuration error, 3 check failed /
+NO-GO, 4 rolled back. Every `PgRunbookError` is rendered as what / changed / next step,
+without a traceback; anything else is an internal error (exit 1) with its traceback.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+
+from .errors import PgRunbookError
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_CHECK, EXIT_ROLLED_BACK = 0, 1, 2, 3, 4
+
+
+def guarded(action: Callable[[], int]) -> int:
+    """Run `action`, turning our errors into their exit codes."""
+    from . import console
+
+    try:
+        return action()
+    except PgRunbookError as exc:
+        console.show_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.err.print("[yellow]interrupted[/]: stopped where it was; see the messages above for what was done")
+        return 130
+    except Exception:  # noqa: BLE001 - the last line of defence must name the bug, not hide it
+        console.err.print("[bold red]internal error[/] (a bug in pgrunbook; please report it with this traceback):")
+        console.err.print(traceback.format_exc(), markup=False, highlight=False)
+        return EXIT_RUNTIME
+
+
+def verify(inventory: str | None, playbook: str | None, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+
+        report = commands.verify(load_config(inventory, playbook), console.discard_if(as_json))
+        if as_json:
+            console.print_json(report.as_json())
+        else:
+            console.show_verify(report)
+        return EXIT_OK if report.ok else EXIT_CHECK
+
+    return guarded(action)
+
+
+def sandbox_up() -> int:
+    def action() -> int:
+        from . import console, sandbox
+
+        c = sandbox.up()
+        console.out.print(f"sandbox PostgreSQL 18 running on 127.0.0.1:{c.port} (data in {c.data_dir})")
+        return EXIT_OK
+
+    return guarded(action)
+
+
+def sandbox_down(purge: bool) -> int:
+    def action() -> int:
+        from . import console, sandbox
+
+        sandbox.down(purge=purge)
+        console.out.print("sandbox stopped" + (" and its data deleted" if purge else " (data kept; --purge deletes it)"))
+        return EXIT_OK
+
+    return guarded(action)
+
+
+def sandbox_reset(state: str, scale: int) -> int:
+    def action() -> int:
+        import time
+
+        from . import console, sandbox
+
+        started = time.monotonic()
+        rows = sandbox.reset(state, scale=scale)  # type: ignore[arg-type]
+        took = time.monotonic() - started
+        console.out.print(f"sandbox database {sandbox.APP_DB} reset to state [bold]{state}[/] (scale {scale}) in {took:.1f}s: "
+                          + ", ".join(f"{t} {n}" for t, n in rows.items()))
+        return EXIT_OK
+
+    return guarded(action)

@@ -1,0 +1,76 @@
+"""The recorder: the only code that touches drizzle's tracking table.
+
+A row of `drizzle.__drizzle_migrations (id serial, hash text, created_at bigint)` means:
+the migration whose file hashes to `hash` has been applied to this database, and
+`created_at` is that migration's journal `when` (ms), which is the number drizzle's own
+migrator compares with the journal. `id` comes from the table's sequence and carries no
+meaning (real databases hold ids like 0, 1, 283, 284): never insert an explicit id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .state import TrackingRow
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+@dataclass(frozen=True)
+class SequenceState:
+    name: str
+    next_value: int
+    max_id: int | None
+
+    @property
+    def behind(self) -> bool:
+        """The next insert would take an id that already exists."""
+        return self.max_id is not None and self.next_value <= self.max_id
+
+
+class Recorder:
+    def __init__(self, conn: psycopg.Connection, schema: str = "drizzle", table: str = "__drizzle_migrations") -> None:
+        from psycopg import sql
+
+        self.conn = conn
+        self.schema = schema
+        self.table = table
+        self._qualified = sql.Identifier(schema, table)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    def schema_exists(self) -> bool:
+        return bool(self.conn.execute("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = %s)", [self.schema]).fetchone()[0])
+
+    def table_exists(self) -> bool:
+        return self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", [self._regclass()]).fetchone()[0]
+
+    def rows(self) -> list[TrackingRow] | None:
+        """Every row ordered by id, or None when the table does not exist."""
+        from psycopg import sql
+
+        if not self.table_exists():
+            return None
+        query = sql.SQL("SELECT id, hash, created_at FROM {} ORDER BY id").format(self._qualified)
+        return [TrackingRow(int(i), str(h), None if c is None else int(c)) for i, h, c in self.conn.execute(query)]
+
+    def sequence_state(self) -> SequenceState | None:
+        from psycopg import sql
+
+        if not self.table_exists():
+            return None
+        name = self.conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", [self._regclass()]).fetchone()[0]
+        if name is None:
+            return None
+        last_value, is_called = self.conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(name))).fetchone()
+        max_id = self.conn.execute(sql.SQL("SELECT max(id) FROM {}").format(self._qualified)).fetchone()[0]
+        return SequenceState(name, int(last_value) + 1 if is_called else int(last_value), max_id)
+
+    def _regclass(self) -> str:
+        from psycopg import sql
+
+        return sql.Identifier(self.schema, self.table).as_string(self.conn)

@@ -1,0 +1,223 @@
+"""Phase 1 verdict: the seed's read-only verification, as checks (pure, no I/O).
+
+`evaluate()` turns gathered facts, the local journal and the reconciled tracking state
+into `Check`s; `VerifyReport.as_json()` is the documented `inv verify --json` shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .config import Expectations
+from .drizzle import LocalMigrations, TrackingState
+from .facts import Facts
+from .outcome import Check, Status, failed
+from .pg import Tool, server_major
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    target: dict[str, Any]  # inventory name, redacted url, database
+    facts: Facts
+    local: LocalMigrations
+    state: TrackingState
+    tools: tuple[Tool, ...]
+    expectations: Expectations
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not failed(self.checks)
+
+    @property
+    def scenario(self) -> str:
+        """The seed's case A (tracking present) or B (absent: baseline needed)."""
+        return "A" if self.state.tracking_present else "B"
+
+    def as_json(self) -> dict[str, Any]:
+        f, s = self.facts, self.state
+        when = {m.tag: m.when for m in self.local.entries}
+        expected = self.expectations.tables
+        present = {t.name for t in f.tables}
+        return {
+            "target": self.target,
+            "server": asdict(f.server),
+            "users": {"table": f.roles.table, "column": f.roles.column, "by_role": f.roles.by_role, "total": f.roles.total},
+            "drizzle": {
+                "schema_present": f.drizzle_schema,
+                "tracking_table_present": s.tracking_present,
+                "scenario": self.scenario,
+                "rows": [asdict(r) for r in s.rows],
+                "applied": [{"tag": a.tag, "id": a.row.id, "hash": a.row.hash, "created_at": a.row.created_at, "matched_by": a.matched_by} for a in s.applied],
+                "pending": list(s.pending),
+                "stranded": [{"tag": t, "when": when[t], "mark": s.drizzle_mark} for t in s.stranded],
+                "unknown_rows": [asdict(r) for r in s.unknown_rows],
+                "duplicate_rows": [asdict(r) for r in s.duplicate_rows],
+                "edited_after_applied": list(s.edited),
+                "line_endings_only": list(s.line_endings_only),
+                "drizzle_mark": s.drizzle_mark,
+                "drizzle_would_apply": list(s.drizzle_would_apply(self.local)),
+                "sequence": None if f.sequence is None else {**asdict(f.sequence), "behind": f.sequence.behind},
+            },
+            "local_migrations": {
+                "dir": str(self.local.dir),
+                "count": len(self.local.entries),
+                "entries": [{"idx": m.idx, "tag": m.tag, "when": m.when, "hash": m.hash} for m in self.local.entries],
+                "files_not_in_journal": list(self.local.files_not_in_journal),
+                "entries_without_file": list(self.local.entries_without_file),
+            },
+            "indexes": {
+                "total": f.indexes_total,
+                "prefix": self.expectations.index_prefix,
+                "performance": len(f.performance_indexes),
+                "performance_names": [i.name for i in f.performance_indexes],
+                "invalid": [i.name for i in f.performance_indexes if not i.valid],
+            },
+            "tables": [asdict(t) for t in f.tables],
+            "expected_tables": {
+                "expected": len(expected),
+                "present": sum(1 for t in expected if t in present),
+                "missing": [t for t in expected if t not in present],
+            },
+            "tools": {t.name: {"path": str(t.path), "version": t.version} for t in self.tools},
+            "checks": [c.as_dict() for c in self.checks],
+            "verdict": "ok" if self.ok else "failed",
+        }
+
+
+def evaluate(facts: Facts, local: LocalMigrations, state: TrackingState, tools: tuple[Tool, ...], exp: Expectations) -> tuple[Check, ...]:
+    return (
+        _connection(facts),
+        _roles(facts, exp),
+        _tracking(facts, state),
+        _journal(local),
+        _applied(state),
+        _pending(state),
+        _stranded(state, local),
+        _null_mark(state),
+        _sequence(facts),
+        _indexes(facts, exp),
+        _expected_tables(facts, exp),
+        _tools(facts, tools),
+    )
+
+
+def _connection(f: Facts) -> Check:
+    short = " ".join(f.server.version.split()[:2])
+    return Check("connection", Status.OK, f"connected to {f.server.database} as {f.server.user}: {short}")
+
+
+def _roles(f: Facts, exp: Expectations) -> Check:
+    r = f.roles
+    if r.by_role is None:
+        return Check("users-by-role", Status.FAIL, f"cannot count users by role: {r.problem}",
+                     "set expectations.role_count in the playbook to the table and column holding roles")
+    counts = ", ".join(f"{role} {n}" for role, n in r.by_role.items()) or "no rows"
+    missing = [role for role in exp.roles if not r.by_role.get(role)]
+    if missing:
+        return Check("users-by-role", Status.FAIL, f"{counts}; no users with role {', '.join(missing)}",
+                     "an expected role has no users: is this the right database?")
+    return Check("users-by-role", Status.OK, f"{counts}; total {r.total}")
+
+
+def _tracking(f: Facts, s: TrackingState) -> Check:
+    if s.tracking_present:
+        return Check("drizzle-tracking", Status.OK, f"case A: drizzle tracking present, {len(s.rows)} rows")
+    detail = "schema `drizzle` exists but has no tracking table" if f.drizzle_schema else "schema `drizzle` is absent"
+    return Check("drizzle-tracking", Status.WARN, f"case B: {detail}: a baseline is needed before migrating",
+                 "`inv analyze` plans the baseline with evidence that its objects exist")
+
+
+def _journal(local: LocalMigrations) -> Check:
+    problems = []
+    if local.files_not_in_journal:
+        problems.append(f"files not in the journal (drizzle never runs them): {', '.join(local.files_not_in_journal)}")
+    if local.entries_without_file:
+        problems.append(f"journal entries without a .sql file (drizzle fails): {', '.join(local.entries_without_file)}")
+    if problems:
+        return Check("local-journal", Status.FAIL, "; ".join(problems), "regenerate the journal with drizzle-kit or restore the files")
+    return Check("local-journal", Status.OK, f"{len(local.entries)} local migrations in {local.dir}")
+
+
+def _applied(s: TrackingState) -> Check:
+    if not s.tracking_present:
+        return Check("applied-migrations", Status.INFO, "no tracking table: nothing recorded as applied")
+    problems = []
+    if s.unknown_rows:
+        problems.append("rows matching no local file: " + ", ".join(f"id {r.id} ({r.hash[:12]}…)" for r in s.unknown_rows))
+    if s.edited:
+        problems.append(f"files edited after they were applied (same `when`, other hash): {', '.join(s.edited)}")
+    if problems:
+        return Check("applied-migrations", Status.FAIL, "; ".join(problems),
+                     "the database and this checkout disagree: check out the branch that was deployed before migrating")
+    note = f"; {', '.join(s.line_endings_only)} differ only in line endings (CRLF/LF)" if s.line_endings_only else ""
+    dup = f"; duplicate rows: {', '.join(str(r.id) for r in s.duplicate_rows)}" if s.duplicate_rows else ""
+    status = Status.WARN if note or dup else Status.OK
+    return Check("applied-migrations", status, f"{len(s.applied)} applied, all matching local files{note}{dup}")
+
+
+def _pending(s: TrackingState) -> Check:
+    if not s.pending:
+        return Check("pending-migrations", Status.OK, "no pending migration")
+    return Check("pending-migrations", Status.INFO, f"{len(s.pending)} pending: {', '.join(s.pending)}")
+
+
+def _stranded(s: TrackingState, local: LocalMigrations) -> Check:
+    if not s.stranded:
+        return Check("stranded-migrations", Status.OK, "no stranded migration")
+    when = {m.tag: m.when for m in local.entries}
+    listed = ", ".join(f"{t} (when {when[t]})" for t in s.stranded)
+    return Check(
+        "stranded-migrations", Status.WARN,
+        f"stranded: {listed} <= max(created_at) {s.drizzle_mark}: drizzle's migrator would skip them silently, forever",
+        "`inv migrate` applies them and records created_at = their journal `when`, so drizzle stays consistent",
+    )
+
+
+def _null_mark(s: TrackingState) -> Check:
+    if s.null_created_at:
+        ids = ", ".join(str(r.id) for r in s.rows if r.created_at is None)
+        return Check("tracking-created-at", Status.FAIL, f"tracking rows with NULL created_at (id {ids}): drizzle sorts them first and would re-run every migration",
+                     "record the journal `when` of those migrations in created_at before any drizzle migrate")
+    return Check("tracking-created-at", Status.OK, "every tracking row has a created_at")
+
+
+def _sequence(f: Facts) -> Check:
+    seq = f.sequence
+    if seq is None:
+        return Check("tracking-sequence", Status.INFO, "no tracking sequence yet")
+    if seq.behind:
+        return Check("tracking-sequence", Status.FAIL,
+                     f"{seq.name} would hand out id {seq.next_value} but max(id) is {seq.max_id}: the next tracking insert would collide",
+                     f"after a backup: SELECT setval('{seq.name}', (SELECT max(id) FROM {seq.name.rsplit('_id_seq', 1)[0]}));")
+    return Check("tracking-sequence", Status.OK, f"next id {seq.next_value} > max(id) {seq.max_id}")
+
+
+def _indexes(f: Facts, exp: Expectations) -> Check:
+    invalid = [i.name for i in f.performance_indexes if not i.valid]
+    summary = f"{f.indexes_total} indexes in public, {len(f.performance_indexes)} `{exp.index_prefix}*`"
+    if invalid:
+        return Check("indexes", Status.WARN, f"{summary}; INVALID (a failed concurrent build): {', '.join(invalid)}",
+                     "an invalid index is not used but slows writes; rebuild it with REINDEX INDEX CONCURRENTLY")
+    return Check("indexes", Status.INFO, summary)
+
+
+def _expected_tables(f: Facts, exp: Expectations) -> Check:
+    present = {t.name for t in f.tables}
+    missing = [t for t in exp.tables if t not in present]
+    found = len(exp.tables) - len(missing)
+    if missing:
+        return Check("expected-tables", Status.FAIL, f"{found} of {len(exp.tables)} expected tables; missing: {', '.join(missing)}",
+                     "the database is not in the state the runbook expects: NO-GO until explained")
+    return Check("expected-tables", Status.OK, f"{found} of {len(exp.tables)} expected tables present ({len(f.tables)} tables in public)")
+
+
+def _tools(f: Facts, tools: tuple[Tool, ...]) -> Check:
+    server = server_major(f.server.version_num)
+    old = [t for t in tools if t.major < server]
+    listed = ", ".join(f"{t.name} {t.version}" for t in tools)
+    if old:
+        return Check("client-tools", Status.FAIL, f"{listed}: older than the server ({server}); pg_dump cannot dump a newer server",
+                     "set tools.bin_dir to PostgreSQL client tools of version >= the server's")
+    return Check("client-tools", Status.OK, f"{listed} (server {server})")

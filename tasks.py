@@ -1,0 +1,71 @@
+"""pgrunbook's Invoke tasks: thin. Parse options, call `pgrunbook.cli`, exit with its code.
+
+Heavy libraries are imported inside the tasks, so `inv --list` stays fast.
+Exit codes: 0 ok / GO, 1 runtime error, 2 usage or config error, 3 check failed / NO-GO, 4 rolled back.
+"""
+
+from invoke import Collection, Exit, task
+
+INVENTORY_HELP = "inventory YAML (default: inventory/sandbox.yml, never production)"
+PLAYBOOK_HELP = "playbook YAML (default: playbooks/runbook.yml)"
+JSON_HELP = "print machine-readable JSON on stdout"
+
+
+def _exit(code: int) -> None:
+    if code:
+        raise Exit(code=code)
+
+
+@task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
+def verify(c, inventory=None, playbook=None, json=False):
+    """Phase 1: read-only verification (READ ONLY transaction) against the playbook's expectations."""
+    from pgrunbook import cli
+
+    _exit(cli.verify(inventory, playbook, json))
+
+
+@task(name="up")
+def sandbox_up(c):
+    """Start the embedded PostgreSQL 18 sandbox on 127.0.0.1 (data in .sandbox/)."""
+    from pgrunbook import cli
+
+    _exit(cli.sandbox_up())
+
+
+@task(name="down", help={"purge": "also delete .sandbox/ (the cluster and its data)"})
+def sandbox_down(c, purge=False):
+    """Stop the sandbox."""
+    from pgrunbook import cli
+
+    _exit(cli.sandbox_down(purge))
+
+
+@task(name="reset", help={"state": "legacy (no drizzle tracking, scenario B) or tracked (0000-0010 recorded, scenario A)",
+                          "scale": "multiply every table's rows (15000 ≈ one million users)"})
+def sandbox_reset(c, state="legacy", scale=1):
+    """Recreate the sandbox app database in a given state, with fixture data."""
+    from pgrunbook import cli
+
+    _exit(cli.sandbox_reset(state, int(scale)))
+
+
+@task(help={"k": "only tests matching this pytest -k expression", "x": "stop at the first failure"})
+def test(c, k="", x=False):
+    """Run the test suite (unit + integration against real servers on 127.0.0.1)."""
+    args = ["python", "-m", "pytest", "-q"]
+    if k:
+        args += ["-k", k]
+    if x:
+        args.append("-x")
+    result = c.run(" ".join(_quote(a) for a in args), pty=False, warn=True)
+    _exit(result.exited)
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_reset)
+ns = Collection(verify, test, sandbox)
