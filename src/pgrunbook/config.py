@@ -32,6 +32,14 @@ DEFAULT_PLAYBOOK = PROJECT_ROOT / "playbooks" / "runbook.yml"
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_section_means_defaults(cls, data: Any) -> Any:
+        """`tools:` with only comments under it is YAML null: treat it as "use the defaults"."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (v is None and k in cls.model_fields and cls.model_fields[k].default is not None)}
+        return data
+
 
 # --------------------------------------------------------------------------- secrets
 

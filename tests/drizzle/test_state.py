@@ -1,0 +1,84 @@
+"""Reconciliation names every trap of drizzle's high-water-mark rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pgrunbook.drizzle import LocalMigrations, Migration, TrackingRow, reconcile
+from pgrunbook.drizzle.journal import _line_ending_hashes, drizzle_hash
+
+
+def mig(idx: int, when: int, text: str | None = None) -> Migration:
+    text = text or f"SELECT {idx};"
+    return Migration(idx, f"{idx:04d}_m", when, True, Path(f"{idx:04d}_m.sql"), text, drizzle_hash(text.encode()), _line_ending_hashes(text))
+
+
+def local(*migrations: Migration) -> LocalMigrations:
+    return LocalMigrations(Path("."), migrations, (), ())
+
+
+def row(id_: int, m: Migration, created_at: int | None = -1) -> TrackingRow:
+    return TrackingRow(id_, m.hash, m.when if created_at == -1 else created_at)
+
+
+A, B, C, D = mig(0, 100), mig(1, 200), mig(2, 300), mig(3, 150)  # D: hand-written later with an older `when`
+
+
+def test_no_tracking_table_means_everything_pending():
+    state = reconcile(local(A, B), None)
+    assert not state.tracking_present and state.pending == ("0000_m", "0001_m") and state.stranded == ()
+    assert state.drizzle_would_apply(local(A, B)) == ("0000_m", "0001_m")
+
+
+def test_non_contiguous_ids_as_in_real_production():
+    state = reconcile(local(A, B, C), [row(0, A), row(1, B), row(283, C)])
+    assert state.applied_tags == ("0000_m", "0001_m", "0002_m") and state.pending == ()
+    assert [a.row.id for a in state.applied] == [0, 1, 283]
+
+
+def test_stranded_entry_below_the_mark():
+    lm = local(A, B, D, C)
+    state = reconcile(lm, [row(1, A), row(2, B), row(3, C)])
+    assert state.pending == ("0003_m",) and state.stranded == ("0003_m",)
+    assert state.drizzle_would_apply(lm) == ()  # drizzle skips it silently
+
+
+def test_pending_above_the_mark_is_not_stranded():
+    state = reconcile(local(A, B, C), [row(1, A), row(2, B)])
+    assert state.pending == ("0002_m",) and state.stranded == ()
+
+
+def test_scenario_c_created_at_now_strands_later_entries():
+    state = reconcile(local(A, B, C), [row(1, A), row(11, B, created_at=10**13)])
+    assert state.pending == ("0002_m",) and state.stranded == ("0002_m",)
+
+
+def test_edited_after_applied_matches_by_when():
+    edited = TrackingRow(5, "0" * 64, B.when)
+    state = reconcile(local(A, B), [row(1, A), edited])
+    assert state.edited == ("0001_m",) and state.applied[1].matched_by == "when"
+
+
+def test_unknown_row():
+    stray = TrackingRow(9, "f" * 64, 999)
+    state = reconcile(local(A), [row(1, A), stray])
+    assert state.unknown_rows == (stray,)
+
+
+def test_null_created_at_resets_drizzles_mark():
+    lm = local(A, B)
+    state = reconcile(lm, [row(1, A, created_at=None), row(2, B)])
+    assert state.null_created_at and state.drizzle_mark is None
+    assert state.drizzle_would_apply(lm) == ("0000_m", "0001_m")
+
+
+def test_crlf_applied_lf_on_disk_is_the_same_migration():
+    lf = mig(0, 100, "SELECT 1;\n--> statement-breakpoint\nSELECT 2;\n")
+    crlf_hash = drizzle_hash(lf.text.replace("\n", "\r\n").encode())
+    state = reconcile(local(lf), [TrackingRow(1, crlf_hash, 100)])
+    assert state.line_endings_only == ("0000_m",) and state.pending == ()
+
+
+def test_duplicate_rows():
+    state = reconcile(local(A), [row(1, A), row(2, A)])
+    assert [r.id for r in state.duplicate_rows] == [2]
