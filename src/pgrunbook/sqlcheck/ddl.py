@@ -1,0 +1,330 @@
+"""Schema changes: CREATE TABLE, CREATE INDEX and the sub-commands of ALTER TABLE.
+
+Each function here turns one parse-tree node into operations, with the objects the node
+creates (including those PostgreSQL names itself: see `naming`) and the flags the rules
+look at: `if_not_exists`, `concurrently`, `not_valid`, `volatile_default`...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+from pglast.enums import AlterTableType, ConstrType
+
+from . import naming
+from .functions import NON_VOLATILE, is_builtin_schema
+from .model import CreatedObject, Operation
+from .names import display, function_name, object_kind, relation, strings
+from .scope import Scope
+
+SERIAL_TYPES = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
+
+# ConstrType -> (words for a human, suffix PostgreSQL uses in the names it chooses)
+CONSTRAINT_TYPES = {
+    ConstrType.CONSTR_PRIMARY: ("primary key", "pkey"),
+    ConstrType.CONSTR_UNIQUE: ("unique", "key"),
+    ConstrType.CONSTR_FOREIGN: ("foreign key", "fkey"),
+    ConstrType.CONSTR_CHECK: ("check", "check"),
+    ConstrType.CONSTR_EXCLUSION: ("exclusion", "excl"),
+}
+# Constraints that are enforced by an index of the same name.
+INDEX_BACKED = frozenset({ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_EXCLUSION})
+
+
+# --------------------------------------------------------------------------- CREATE TABLE
+
+
+def create_table(node: ast.CreateStmt, scope: Scope) -> Operation:
+    schema, table = relation(node.relation)
+    columns = [element for element in node.tableElts or () if isinstance(element, ast.ColumnDef)]
+    creates = [CreatedObject("table", schema, None, table)]
+    for column in columns:
+        creates.extend(column_objects(column, schema, table))
+    for element in node.tableElts or ():
+        if isinstance(element, ast.Constraint):
+            creates.extend(constraint_objects(element, schema, table, column=None))
+    flags = {"if_not_exists"} if node.if_not_exists else set()
+    return scope.op(
+        "create-table",
+        f"CREATE TABLE {display(schema, table)}",
+        target=creates[0],
+        flags=flags,
+        columns=tuple(column.colname for column in columns),
+        creates=tuple(creates),
+    )
+
+
+def column_objects(column: ast.ColumnDef, schema: str, table: str) -> list[CreatedObject]:
+    """The column, its inline constraints and the sequence behind serial/identity."""
+    objects = [CreatedObject("column", schema, table, column.colname)]
+    for constraint in column.constraints or ():
+        objects.extend(constraint_objects(constraint, schema, table, column=column.colname))
+    if is_serial(column) or has_constraint(column, ConstrType.CONSTR_IDENTITY):
+        name = naming.sequence_name(table, column.colname)
+        objects.append(CreatedObject("sequence", schema, None, name, (column.colname,), implicit=True))
+    return objects
+
+
+def constraint_objects(
+    constraint: ast.Constraint, schema: str, table: str, *, column: str | None
+) -> list[CreatedObject]:
+    """A table or column constraint, and the index enforcing it if it has one."""
+    if constraint.contype not in CONSTRAINT_TYPES:
+        return []  # NOT NULL, DEFAULT, GENERATED...: properties of the column, not objects
+    columns = constraint_columns(constraint, column)
+    name, implicit = constraint.conname, False
+    if not name:
+        name, implicit = implicit_constraint_name(constraint, table, columns), True
+    objects = [CreatedObject("constraint", schema, table, name, columns, implicit)]
+    if constraint.contype in INDEX_BACKED and not constraint.indexname:
+        objects.append(CreatedObject("index", schema, table, name, columns, implicit))
+    return objects
+
+
+def constraint_columns(constraint: ast.Constraint, column: str | None) -> tuple[str, ...]:
+    if constraint.contype == ConstrType.CONSTR_FOREIGN and constraint.fk_attrs:
+        return tuple(strings(constraint.fk_attrs))
+    if constraint.contype == ConstrType.CONSTR_EXCLUSION and constraint.exclusions:
+        return tuple(index_column_name(pair[0]) for pair in constraint.exclusions)
+    if constraint.contype == ConstrType.CONSTR_CHECK:
+        return tuple(dict.fromkeys(column_refs(constraint.raw_expr))) or ((column,) if column else ())
+    if constraint.keys:
+        return tuple(strings(constraint.keys))
+    return (column,) if column else ()
+
+
+def implicit_constraint_name(constraint: ast.Constraint, table: str, columns: tuple[str, ...]) -> str:
+    label = CONSTRAINT_TYPES[constraint.contype][1]
+    if constraint.contype == ConstrType.CONSTR_CHECK:
+        # PostgreSQL names a CHECK after its column only when it uses exactly one.
+        columns = columns if len(columns) == 1 else ()
+    return naming.constraint_name(table, columns, label)
+
+
+def has_constraint(column: ast.ColumnDef, contype: ConstrType) -> bool:
+    return any(c.contype == contype for c in column.constraints or ())
+
+
+def is_serial(column: ast.ColumnDef) -> bool:
+    names = strings(column.typeName.names) if column.typeName else []
+    return bool(names) and names[-1] in SERIAL_TYPES
+
+
+# --------------------------------------------------------------------------- CREATE INDEX
+
+
+def create_index(node: ast.IndexStmt, scope: Scope) -> Operation:
+    schema, table = relation(node.relation)
+    columns = tuple(index_column_name(param) for param in node.indexParams or ())
+    name, implicit = node.idxname, False
+    if not name:
+        label = "pkey" if node.primary else "idx"
+        name, implicit = naming.index_name(table, columns, label=label), True
+    flags = {
+        flag
+        for flag, present in (
+            ("concurrently", node.concurrent),
+            ("if_not_exists", node.if_not_exists),
+            ("unique", node.unique),
+            ("partial", node.whereClause is not None),
+        )
+        if present
+    }
+    index = CreatedObject("index", schema, table, name, columns, implicit)
+    unique = "UNIQUE " if node.unique else ""
+    return scope.op(
+        "create-index",
+        f"CREATE {unique}INDEX {display(None, name)} ON {display(schema, table)} ({', '.join(columns)})",
+        target=index,
+        flags=flags,
+        columns=columns,
+        creates=(index,),
+    )
+
+
+def index_column_name(param: object) -> str:
+    """The name PostgreSQL uses for an index column: the column, the function called
+    (`lower(email)` -> `lower`), or `expr`."""
+    if isinstance(param, ast.IndexElem):
+        if param.name:
+            return param.name
+        if isinstance(param.expr, ast.FuncCall):
+            return function_name(param.expr.funcname)[1]
+    return "expr"
+
+
+# --------------------------------------------------------------------------- ALTER TABLE
+
+
+def alter_table(node: ast.AlterTableStmt, scope: Scope) -> list[Operation]:
+    if node.relation is None:
+        return []
+    schema, table = relation(node.relation)
+    what = object_kind(node.objtype)
+    return [op for cmd in node.cmds or () for op in alter_command(cmd, schema, table, what, scope)]
+
+
+def alter_command(cmd: ast.AlterTableCmd, schema: str, table: str, what: str, scope: Scope) -> Iterator[Operation]:
+    subject = f"ALTER {what.upper()} {display(schema, table)}"
+    handler = _ALTER_HANDLERS.get(cmd.subtype)
+    if handler is not None:
+        yield from handler(cmd, schema, table, subject, scope)
+    else:
+        action = cmd.subtype.name.removeprefix("AT_")
+        yield scope.op("other", f"{subject} {action}", target=CreatedObject("table", schema, None, table))
+
+
+def _add_column(cmd, schema, table, subject, scope):
+    column: ast.ColumnDef = cmd.def_
+    default = column_default(column)
+    flags = {"if_not_exists"} if cmd.missing_ok else set()
+    if default is not None:
+        flags.add("has_default")
+    if column.is_not_null or has_constraint(column, ConstrType.CONSTR_NOTNULL):
+        flags.add("not_null")
+    if rewrites_table(column, default):
+        flags.add("volatile_default")
+    for constraint in column.constraints or ():
+        if constraint.contype in CONSTRAINT_TYPES:
+            flags.add(CONSTRAINT_TYPES[constraint.contype][0].replace(" ", "_"))
+    yield scope.op(
+        "add-column",
+        f"{subject} ADD COLUMN {display(None, column.colname)}",
+        target=CreatedObject("column", schema, table, column.colname),
+        flags=flags,
+        columns=(column.colname,),
+        creates=tuple(column_objects(column, schema, table)),
+    )
+
+
+def _column_default(cmd, schema, table, subject, scope):
+    target = CreatedObject("column", schema, table, cmd.name)
+    column = display(None, cmd.name)
+    if cmd.def_ is None:
+        yield scope.op("drop-default", f"{subject} ALTER COLUMN {column} DROP DEFAULT", target=target)
+    else:
+        yield scope.op("set-default", f"{subject} ALTER COLUMN {column} SET DEFAULT", target=target)
+
+
+def _column_op(kind: str, words: str):
+    def handler(cmd, schema, table, subject, scope):
+        target = CreatedObject("column", schema, table, cmd.name)
+        yield scope.op(kind, f"{subject} ALTER COLUMN {display(None, cmd.name)} {words}", target=target)
+
+    return handler
+
+
+def _drop_column(cmd, schema, table, subject, scope):
+    flags = _drop_flags(cmd)
+    target = CreatedObject("column", schema, table, cmd.name)
+    yield scope.op("drop", f"{subject} DROP COLUMN {display(None, cmd.name)}", target=target, flags=flags)
+
+
+def _add_constraint(cmd, schema, table, subject, scope):
+    constraint: ast.Constraint = cmd.def_
+    if not isinstance(constraint, ast.Constraint) or constraint.contype not in CONSTRAINT_TYPES:
+        yield scope.op("other", f"{subject} ADD CONSTRAINT", target=CreatedObject("table", schema, None, table))
+        return
+    creates = constraint_objects(constraint, schema, table, column=None)
+    words, _ = CONSTRAINT_TYPES[constraint.contype]
+    flags = {words.replace(" ", "_")}
+    if constraint.skip_validation:
+        flags.add("not_valid")
+    if constraint.indexname:
+        flags.add("using_index")
+    references = ""
+    if constraint.pktable is not None:
+        references = f" REFERENCES {display(*relation(constraint.pktable))}"
+    yield scope.op(
+        "add-constraint",
+        f"{subject} ADD CONSTRAINT {display(None, creates[0].name)} {words.upper()}{references}",
+        target=creates[0],
+        flags=flags,
+        columns=creates[0].columns,
+        creates=tuple(creates),
+    )
+
+
+def _validate_constraint(cmd, schema, table, subject, scope):
+    target = CreatedObject("constraint", schema, table, cmd.name)
+    yield scope.op("validate-constraint", f"{subject} VALIDATE CONSTRAINT {display(None, cmd.name)}", target=target)
+
+
+def _drop_constraint(cmd, schema, table, subject, scope):
+    target = CreatedObject("constraint", schema, table, cmd.name)
+    summary = f"{subject} DROP CONSTRAINT {display(None, cmd.name)}"
+    yield scope.op("drop", summary, target=target, flags=_drop_flags(cmd))
+
+
+def _drop_flags(cmd: ast.AlterTableCmd) -> set[str]:
+    flags = {"if_exists"} if cmd.missing_ok else set()
+    if cmd.behavior is not None and cmd.behavior.name == "DROP_CASCADE":
+        flags.add("cascade")
+    return flags
+
+
+_ALTER_HANDLERS = {
+    AlterTableType.AT_AddColumn: _add_column,
+    AlterTableType.AT_ColumnDefault: _column_default,
+    AlterTableType.AT_SetNotNull: _column_op("set-not-null", "SET NOT NULL"),
+    AlterTableType.AT_DropNotNull: _column_op("drop-not-null", "DROP NOT NULL"),
+    AlterTableType.AT_AlterColumnType: _column_op("alter-column-type", "TYPE"),
+    AlterTableType.AT_DropColumn: _drop_column,
+    AlterTableType.AT_AddConstraint: _add_constraint,
+    AlterTableType.AT_ValidateConstraint: _validate_constraint,
+    AlterTableType.AT_DropConstraint: _drop_constraint,
+}
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def column_default(column: ast.ColumnDef) -> object | None:
+    for constraint in column.constraints or ():
+        if constraint.contype == ConstrType.CONSTR_DEFAULT:
+            return constraint.raw_expr
+    return column.raw_default
+
+
+def rewrites_table(column: ast.ColumnDef, default: object | None) -> bool:
+    """Whether adding this column makes PostgreSQL compute a value for every existing row
+    (rewriting the table under an ACCESS EXCLUSIVE lock) instead of storing one default.
+
+    That happens for serial and identity columns, stored generated columns, and defaults
+    that are not known to be constant for the statement (`random()`, `gen_random_uuid()`,
+    any function we do not know).
+    """
+    if is_serial(column) or has_constraint(column, ConstrType.CONSTR_IDENTITY):
+        return True
+    for constraint in column.constraints or ():
+        if constraint.contype == ConstrType.CONSTR_GENERATED and constraint.generated_kind != "v":
+            return True
+    return default is not None and not is_non_volatile(default)
+
+
+def is_non_volatile(expression: object) -> bool:
+    for node in walk(expression):
+        if isinstance(node, ast.FuncCall):
+            schema, name = function_name(node.funcname)
+            if not (is_builtin_schema(schema) and name in NON_VOLATILE):
+                return False
+        elif isinstance(node, ast.SubLink):
+            return False  # a subquery is evaluated per row
+    return True
+
+
+def column_refs(expression: object) -> list[str]:
+    return [strings(node.fields)[-1] for node in walk(expression) if isinstance(node, ast.ColumnRef) and strings(node.fields)]
+
+
+def walk(node: object) -> Iterator[object]:
+    """Every node of a subtree, depth first, the root included."""
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            yield from walk(item)
+    elif isinstance(node, ast.Node):
+        yield node
+        for attribute in node:
+            if attribute != "ancestors":
+                yield from walk(getattr(node, attribute))

@@ -1,0 +1,141 @@
+"""The values every other module of `sqlcheck` passes around.
+
+All of them are frozen dataclasses: an analysis is a value that can be compared, hashed,
+cached and shown, never a half-built object that someone mutates later.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Verdict(str, enum.Enum):
+    """How a finding (or a whole file) is judged, from harmless to refused.
+
+    `INFO` is a remark that does not block anything: a file whose worst finding is
+    `INFO` is `ALLOWED`. The order of the members is the order of severity.
+    """
+
+    ALLOWED = "allowed"
+    INFO = "info"
+    REVIEW = "review"
+    FORBIDDEN = "forbidden"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @classmethod
+    def worst(cls, verdicts: Iterable[Verdict]) -> Verdict:
+        """The most severe verdict, folded to a file verdict (INFO counts as ALLOWED)."""
+        worst = max(verdicts, key=lambda v: v.rank, default=cls.ALLOWED)
+        return cls.ALLOWED if worst is cls.INFO else worst
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_RANK = {Verdict.ALLOWED: 0, Verdict.INFO: 1, Verdict.REVIEW: 2, Verdict.FORBIDDEN: 3}
+
+
+@dataclass(frozen=True)
+class CreatedObject:
+    """A database object, as a migration creates, drops or renames it.
+
+    `kind` is one of `schema`, `table`, `column`, `type`, `index`, `constraint`,
+    `sequence`, `view`, `function`. `schema` is always filled (`public` when the SQL does
+    not qualify the name). `table` is the table a column, index or constraint belongs to
+    (None for the others). `columns` lists the columns an index or constraint covers, so
+    that dropping a column can drop what depends on it. `implicit` marks names that
+    PostgreSQL chooses itself (`users_pkey`, `users_id_seq`...): they are computed the way
+    PostgreSQL does, but PostgreSQL adds a number when the name is already taken, so a
+    caller checking a live database may want to treat them as less certain.
+    """
+
+    kind: str
+    schema: str
+    table: str | None
+    name: str
+    columns: tuple[str, ...] = ()
+    implicit: bool = False
+
+    @property
+    def qualified(self) -> str:
+        if self.kind == "schema":
+            return self.name
+        if self.kind in ("column", "constraint") and self.table:
+            return f"{self.schema}.{self.table}.{self.name}"
+        return f"{self.schema}.{self.name}"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.qualified}"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One thing a statement does to the database, found in its parse tree.
+
+    A statement can do several things (`ALTER TABLE` with many sub-commands, a CTE that
+    deletes, a DO block): each is one `Operation`.
+
+    `kind` is one of `KINDS` (see `classify`). `summary` names it for a human
+    ("DROP TABLE public.users"). `target` is the object acted on, when there is one.
+    `flags` qualify the operation (`if_not_exists`, `concurrently`, `unique`,
+    `not_valid`, `volatile_default`...). `creates` lists the objects the operation brings
+    into existence (with their implicit names). `new_name` is set for renames.
+
+    `via` says where the operation was found when it is not the statement itself
+    (`("DO block",)`, `("function public.purge()",)`, `("EXECUTE",)`...). `executed` is
+    False for the body of a function that this migration creates but never calls: it runs
+    later, when something calls the function, not while migrating.
+    """
+
+    kind: str
+    line: int
+    summary: str
+    target: CreatedObject | None = None
+    flags: frozenset[str] = frozenset()
+    columns: tuple[str, ...] = ()
+    new_name: str | None = None
+    creates: tuple[CreatedObject, ...] = ()
+    via: tuple[str, ...] = ()
+    executed: bool = True
+
+    def has(self, flag: str) -> bool:
+        return flag in self.flags
+
+    @property
+    def where(self) -> str:
+        """`summary`, prefixed by where it was found when that is not the statement itself."""
+        return " > ".join((*self.via, self.summary)) if self.via else self.summary
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one rule says about one operation (or comment) of a file.
+
+    `verdict` is the effective verdict. A finding lifted by an inline
+    `-- pgrunbook: allow <rule-id> <reason>` comment has verdict ALLOWED, `excepted` set to
+    the reason and `lifted_from` set to the verdict it would have had: the report shows it
+    so that a human sees every exception taken.
+    """
+
+    rule_id: str
+    verdict: Verdict
+    message: str
+    help: str
+    file: str
+    line: int
+    statement: str
+    excepted: str | None = None
+    lifted_from: Verdict | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def __str__(self) -> str:
+        suffix = f" (excepted: {self.excepted})" if self.excepted is not None else ""
+        return f"{self.location}: {self.verdict}{suffix} [{self.rule_id}] {self.message}"
