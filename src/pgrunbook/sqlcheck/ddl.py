@@ -62,7 +62,7 @@ def column_objects(column: ast.ColumnDef, schema: str, table: str) -> list[Creat
         objects.extend(constraint_objects(constraint, schema, table, column=column.colname))
     if is_serial(column) or has_constraint(column, ConstrType.CONSTR_IDENTITY):
         name = naming.sequence_name(table, column.colname)
-        objects.append(CreatedObject("sequence", schema, None, name, (column.colname,), implicit=True))
+        objects.append(CreatedObject("sequence", schema, table, name, (column.colname,), implicit=True))
     return objects
 
 

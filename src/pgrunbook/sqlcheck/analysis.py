@@ -1,0 +1,251 @@
+"""The public entry points: a migration file's text in, its analysis out.
+
+    analysis = analyze_sql(text, file="0011_add_performance_indexes.sql")
+    analysis.verdict      # Verdict.ALLOWED / REVIEW / FORBIDDEN
+    analysis.findings     # what the rules say, excepted findings included
+    analysis.created      # the objects the migration creates
+
+A file is judged by its worst finding: forbidden > review > allowed (`info` findings do
+not count). Findings excepted by an allow comment stay in `findings`, with verdict
+ALLOWED and the comment's reason in `excepted`, so that a report shows every exception.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pgrunbook.errors import SqlParseError
+
+from .classify import Classifier, FunctionDef
+from .comments import AllowComment, allow_comments
+from .model import CreatedObject, Finding, Operation, Verdict
+from .objects import created_objects
+from .policy import DEFAULT_POLICY, Policy
+from .rules import RULES, RuleContext, rules_for
+from .split import SqlStatement, split_sql
+
+SQUAWK_PREFIX = "squawk:"
+NOT_EXECUTED_NOTE = " (Not run by this migration: it runs whenever the function is called.)"
+
+
+@dataclass(frozen=True)
+class AnalyzedStatement:
+    index: int
+    line: int
+    end_line: int
+    sql: str
+    operations: tuple[Operation, ...]
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """Everything `sqlcheck` knows about one migration file."""
+
+    file: str
+    statements: tuple[AnalyzedStatement, ...]
+    findings: tuple[Finding, ...]
+    allow_comments: tuple[AllowComment, ...]
+    verdict: Verdict
+    created: tuple[CreatedObject, ...]
+    functions: tuple[FunctionDef, ...] = field(default=(), repr=False)
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        return tuple(op for statement in self.statements for op in statement.operations)
+
+    @property
+    def exceptions(self) -> tuple[Finding, ...]:
+        """The findings an allow comment excepted."""
+        return tuple(f for f in self.findings if f.excepted is not None)
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        """The findings that stop the migration (forbidden) or need a human (review)."""
+        return tuple(f for f in self.findings if f.verdict in (Verdict.REVIEW, Verdict.FORBIDDEN))
+
+    def rule_ids(self, *verdicts: Verdict) -> tuple[str, ...]:
+        """Sorted ids of the rules with findings of these verdicts (default: blocking ones)."""
+        wanted = verdicts or (Verdict.REVIEW, Verdict.FORBIDDEN)
+        return tuple(sorted({f.rule_id for f in self.findings if f.verdict in wanted}))
+
+
+def analyze_sql(text: str, *, file: str, policy: Policy = DEFAULT_POLICY) -> FileAnalysis:
+    """Analyse one migration file. Raises SqlParseError (file:line:col) if it does not parse."""
+    return _Analyzer(policy).analyze(text, file)
+
+
+def analyze_files(
+    migrations: Iterable[str | os.PathLike[str] | tuple[str, str]], policy: Policy = DEFAULT_POLICY
+) -> tuple[FileAnalysis, ...]:
+    """Analyse a migration set in order: paths (read as UTF-8) or (name, text) pairs.
+
+    Files are analysed as one sequence: a function created by one file and called by a
+    later one is followed into its body, and a table created by an earlier file counts as
+    new (empty) for the rules about locks and scans.
+    """
+    analyzer = _Analyzer(policy)
+    analyses = []
+    for item in migrations:
+        name, text = _read(item)
+        analyses.append(analyzer.analyze(text, name))
+    return tuple(analyses)
+
+
+def with_findings(analysis: FileAnalysis, extra: Iterable[Finding], policy: Policy = DEFAULT_POLICY) -> FileAnalysis:
+    """The analysis with findings from another tool (squawk) merged in: `squawk:` allow
+    comments are applied to them, and the verdict is recomputed."""
+    located = [(_statement_of(analysis, finding), finding) for finding in extra]
+    located = _apply_allow_comments(located, analysis.allow_comments, policy, analysis.file, squawk=True)
+    findings = analysis.findings + tuple(finding for _, finding in located)
+    return replace(analysis, findings=findings, verdict=Verdict.worst(f.verdict for f in findings))
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+class _Analyzer:
+    """Analyses the files of one migration set in order, sharing what earlier files created."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.functions: dict[tuple[str, str], FunctionDef] = {}
+        self.new_tables: set[tuple[str, str]] = set()
+
+    def analyze(self, text: str, file: str) -> FileAnalysis:
+        split = split_sql(text, file=file)
+        classifier = Classifier(file=file, tracking_tables=self.policy.tracking_tables, functions=self.functions)
+        statements, located = [], []
+        for statement in split.statements:
+            operations = classifier.statement(statement)
+            statements.append(AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations))
+            context = RuleContext(frozenset(self.new_tables))
+            located += [(statement.index, f) for op in operations for f in self._findings(op, statement, file, context)]
+            self._remember_new_tables(operations)
+        comments = tuple(allow_comments(split.comments, split.statements))
+        located = _apply_allow_comments(located, comments, self.policy, file, squawk=False)
+        findings = tuple(finding for _, finding in located)
+        new_functions = tuple(f for k, f in classifier.functions.items() if self.functions.get(k) is not f)
+        self.functions = classifier.functions
+        all_operations = [op for statement in statements for op in statement.operations]
+        return FileAnalysis(
+            file=file,
+            statements=tuple(statements),
+            findings=findings,
+            allow_comments=comments,
+            verdict=Verdict.worst(f.verdict for f in findings),
+            created=created_objects(all_operations),
+            functions=new_functions,
+        )
+
+    def _findings(self, op: Operation, statement: SqlStatement, file: str, context: RuleContext) -> Iterable[Finding]:
+        for rule in rules_for(op.kind):
+            message = rule.check(op, context)
+            if message is None:
+                continue
+            verdict = self.policy.rule_verdict(rule, op)
+            if verdict is Verdict.ALLOWED:
+                continue
+            if not op.executed:
+                # A function body runs later, when called: a human must look at it, but
+                # creating the function does not itself destroy anything.
+                verdict = min(verdict, Verdict.REVIEW, key=lambda v: v.rank)
+                message += NOT_EXECUTED_NOTE
+            yield Finding(rule.id, verdict, message, rule.help, file, op.line, statement.sql)
+
+    def _remember_new_tables(self, operations: Iterable[Operation]) -> None:
+        # CREATE TABLE IF NOT EXISTS may meet a table that exists, with rows: not new.
+        for op in operations:
+            if op.executed and op.kind == "create-table" and op.target is not None and not op.has("if_not_exists"):
+                self.new_tables.add((op.target.schema, op.target.name))
+
+
+# --------------------------------------------------------------------------- allow comments
+
+Located = list[tuple[int | None, Finding]]  # (statement index, finding)
+
+
+def _apply_allow_comments(
+    located: Located, comments: Iterable[AllowComment], policy: Policy, file: str, *, squawk: bool
+) -> Located:
+    """Except the findings that allow comments name; report comments that except nothing.
+
+    `squawk` selects the comments handled: those naming `squawk:` rules (applied when
+    squawk's findings are merged) or the others.
+    """
+    located = list(located)
+    for comment in comments:
+        if comment.rule_id.startswith(SQUAWK_PREFIX) != squawk:
+            continue
+        problem = _comment_problem(comment)
+        if problem is None:
+            problem = _lift(located, comment, policy)
+        if problem is not None:
+            rule_id, message = problem
+            rule = RULES[rule_id]
+            located.append((None, Finding(rule_id, rule.verdict, message, rule.help, file, comment.line, comment.text)))
+    return located
+
+
+def _comment_problem(comment: AllowComment) -> tuple[str, str] | None:
+    if not comment.rule_id:
+        return "allow-comment-missing-reason", "`pgrunbook: allow` comment names no rule and gives no reason; it excepts nothing."
+    if not comment.reason:
+        return "allow-comment-missing-reason", f"`pgrunbook: allow {comment.rule_id}` gives no reason; it excepts nothing until it says why."
+    if comment.statement is None:
+        return "unused-allow-comment", f"`pgrunbook: allow {comment.rule_id}` is not followed by any statement."
+    return None
+
+
+def _lift(located: Located, comment: AllowComment, policy: Policy) -> tuple[str, str] | None:
+    """Except the comment's findings in place; say why not when nothing was excepted."""
+    matching = [
+        i for i, (statement, f) in enumerate(located)
+        if statement == comment.statement and f.rule_id == comment.rule_id and f.excepted is None
+    ]  # fmt: skip
+    liftable = [i for i in matching if policy.may_lift(located[i][1].verdict)]
+    for i in liftable:
+        statement, finding = located[i]
+        lifted = replace(finding, verdict=Verdict.ALLOWED, excepted=comment.reason, lifted_from=finding.verdict)
+        located[i] = (statement, lifted)
+    if liftable:
+        return None
+    if matching:
+        verdict = located[matching[0]][1].verdict
+        return "unused-allow-comment", (
+            f"`pgrunbook: allow {comment.rule_id}` cannot lift a {verdict} finding: this policy only lets "
+            f"inline comments lift {policy.inline_allow} findings (playbook policy `inline_allow`)."
+        )
+    if comment.rule_id not in RULES and not comment.rule_id.startswith(SQUAWK_PREFIX):
+        return "unused-allow-comment", f"`pgrunbook: allow {comment.rule_id}`: there is no rule {comment.rule_id!r}."
+    return "unused-allow-comment", (
+        f"`pgrunbook: allow {comment.rule_id}` excepts nothing: the statement it applies to "
+        f"has no {comment.rule_id} finding."
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _statement_of(analysis: FileAnalysis, finding: Finding) -> int | None:
+    for statement in analysis.statements:
+        if statement.line <= finding.line <= statement.end_line:
+            return statement.index
+    return None
+
+
+def _read(item: str | os.PathLike[str] | tuple[str, str]) -> tuple[str, str]:
+    """(name, text) of a migration given as a path or as a (name, text) pair."""
+    if isinstance(item, tuple):
+        return item
+    path = Path(item)
+    data = path.read_bytes()
+    try:
+        return str(path), data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise SqlParseError("not valid UTF-8 text", file=str(path), line=line, column=column) from None
+
