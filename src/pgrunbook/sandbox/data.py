@@ -62,6 +62,10 @@ DAYS_PER_CAMPAIGN = 5  # one challenge per campaign day
 ACTIONS_PER_CHALLENGE = 2
 ACTIONS_PER_FBO = 2
 APP_VERSIONS_PER_UNIT = 2
+# FBO j (0..59) of a unit reports to its manager j % 8. Half of each manager's team claimed a daily
+# bonus, and the other half had the completed campaign validated.
+BONUS_FBOS = tuple(j for j in range(FBOS_PER_UNIT) if (j + j // MANAGERS_PER_UNIT) % 2 == 1)
+VALIDATED_FBOS = tuple(j for j in range(FBOS_PER_UNIT) if (j + j // MANAGERS_PER_UNIT) % 2 == 0)
 
 # In load order (parents before children).
 TABLES = (
@@ -74,9 +78,9 @@ ROWS_PER_UNIT = {
     "challenges": CAMPAIGNS_PER_UNIT * DAYS_PER_CAMPAIGN,
     "actions": CAMPAIGNS_PER_UNIT * DAYS_PER_CAMPAIGN * ACTIONS_PER_CHALLENGE,
     "user_actions": FBOS_PER_UNIT * ACTIONS_PER_FBO,
-    "daily_bonus": FBOS_PER_UNIT // 2,
+    "daily_bonus": len(BONUS_FBOS),
     "proofs": FBOS_PER_UNIT // 2,
-    "campaign_validations": FBOS_PER_UNIT // 2,
+    "campaign_validations": len(VALIDATED_FBOS),
     "app_versions": APP_VERSIONS_PER_UNIT,
     "user_version_tracking": FBOS_PER_UNIT,
     "campaign_bonus_config": CAMPAIGNS_PER_UNIT,
@@ -427,7 +431,7 @@ class _Generator:
                     updated = f"{days[start + DAYS_PER_CAMPAIGN]} 08:00:00" if k == 0 else created
                     out.append(
                         f"{cid}\t{name}\t{description}\t{days[start]}\t{days[start + DAYS_PER_CAMPAIGN - 1]}\t"
-                        f"{manager + k}\t{created}\t{updated}\t{status}\t{'t' if unit % 4 else 'f'}\n"
+                        f"{manager + k}\t{created}\t{updated}\t{status}\t{'f' if unit % 4 == 3 else 't'}\n"
                     )
             yield out
 
@@ -508,15 +512,14 @@ class _Generator:
             yield out
 
     def daily_bonus(self) -> Iterator[list[str]]:
-        """One bonus for each odd-numbered FBO (j = 1, 3, ..., 59), alternating between the two campaigns."""
+        """One bonus for each FBO of BONUS_FBOS (half of each team), alternating between the two campaigns."""
         days = self.days
         for units in self._batches():
             out: list[str] = []
             for unit in units:
                 starts = (self.completed_start(unit), self.active_start(unit))
-                for i in range(FBOS_PER_UNIT // 2):
-                    j = 2 * i + 1
-                    bid = unit * (FBOS_PER_UNIT // 2) + i + 1
+                for i, j in enumerate(BONUS_FBOS):
+                    bid = unit * len(BONUS_FBOS) + i + 1
                     uid = unit * USERS_PER_UNIT + MANAGERS_PER_UNIT + j + 1
                     manager = unit * USERS_PER_UNIT + 1 + j % MANAGERS_PER_UNIT
                     k = i % 2
@@ -534,7 +537,7 @@ class _Generator:
             yield out
 
     def proofs(self) -> Iterator[list[str]]:
-        """Half for user actions (the completed first action of FBOs 0, 2, 4...), half for daily bonuses."""
+        """Half for user actions (the completed first action of FBOs 0, 2, 4...), half for daily bonuses (1, 3, 5...)."""
         days = self.days
         half = FBOS_PER_UNIT // 2
         for units in self._batches():
@@ -549,7 +552,7 @@ class _Generator:
                         target = f"{uaid}\t{NULL}"
                         url = f"https://storage.{EMAIL_DOMAIN}/proofs/user-actions/{uaid}.jpg"
                     else:
-                        bid = unit * half + i + 1
+                        bid = unit * len(BONUS_FBOS) + i + 1
                         target = f"{NULL}\t{bid}"
                         url = f"https://storage.{EMAIL_DOMAIN}/proofs/bonus/{bid}.jpg"
                     if i % 5 == 4:
@@ -560,16 +563,15 @@ class _Generator:
             yield out
 
     def campaign_validations(self) -> Iterator[list[str]]:
-        """The completed campaign, for each even-numbered FBO."""
+        """The completed campaign, for each FBO of VALIDATED_FBOS (the other half of each team)."""
         days = self.days
-        half = FBOS_PER_UNIT // 2
+        half = len(VALIDATED_FBOS)
         for units in self._batches():
             out: list[str] = []
             for unit in units:
                 end = self.completed_start(unit) + DAYS_PER_CAMPAIGN - 1
                 cid = unit * CAMPAIGNS_PER_UNIT + 1
-                for i in range(half):
-                    j = 2 * i
+                for i, j in enumerate(VALIDATED_FBOS):
                     vid = unit * half + i + 1
                     uid = unit * USERS_PER_UNIT + MANAGERS_PER_UNIT + j + 1
                     manager = unit * USERS_PER_UNIT + 1 + j % MANAGERS_PER_UNIT
