@@ -1,0 +1,289 @@
+"""Running pg_dump against the exported snapshot, streaming into the backup folder.
+
+custom / plain: pg_dump writes to stdout; `StreamSink` writes, hashes and scans each chunk
+once, and (custom) tees it into `pg_restore --file=/dev/null --verbose`, which reads the
+whole archive from stdin: a truncated or damaged archive fails there, and its verbose log
+names every table whose data it actually read.
+directory: pg_dump -j N writes the folder itself; its files are then hashed (a second read,
+the price of parallel dumping) and validated with `pg_restore --file=/dev/null`.
+
+The password reaches pg_dump through its environment (`pg.tool_env`), never argv; argv
+carries the URL without password. With `run_on: <host>`, pg_dump runs on that host over
+SSH: the password is written to the remote shell's stdin (read into PGPASSWORD there), and
+the archive streams back over the channel into the same sink.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ToolError
+from ..pg import Tool, redact, tool_env
+from .manifest import FileEntry
+from .stream import PlainScan, StreamSink
+
+if TYPE_CHECKING:
+    from ..config import DatabaseSettings, HostSettings
+
+CHUNK = 1 << 20
+F_SETPIPE_SZ = 1031
+FORMAT_FLAG = {"custom": "custom", "plain": "plain", "directory": "directory"}
+
+
+@dataclass(frozen=True)
+class ValidatorResult:
+    returncode: int
+    tables_read: frozenset[str]  # "public.users" for each 'processing data for table' line
+    errors: str
+
+
+@dataclass(frozen=True)
+class DumpOutcome:
+    path: Path
+    format: str
+    size: int
+    sha256: str
+    parts: dict[int, list[str]]
+    files: tuple[FileEntry, ...]
+    returncode: int
+    stderr: str
+    seconds: float
+    tool_version: str
+    tool_path: str
+    plain: PlainScan | None = None
+    validator: ValidatorResult | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def dump_argv(tool: str, db: DatabaseSettings, fmt: str, snapshot: str, *, jobs: int = 1, out: Path | None = None) -> list[str]:
+    argv = [tool, f"--dbname={db.url.without_password()}", "--no-password", f"--format={FORMAT_FLAG[fmt]}", f"--snapshot={snapshot}"]
+    if fmt == "directory":
+        argv += [f"--jobs={jobs}", f"--file={out}"]
+    return argv
+
+
+def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapshot: str, dest: Path, fmt: str, *,
+                   jobs: int = 1, part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None) -> DumpOutcome:
+    started = time.monotonic()
+    if fmt == "directory":
+        return _directory_dump(db, pg_dump, pg_restore, snapshot, dest, jobs, progress, started)
+    argv = dump_argv(str(pg_dump.path), db, fmt, snapshot)
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_env(db), bufsize=0, umask=0o077, cwd="/")
+    except OSError as exc:
+        raise ToolError(f"cannot start {pg_dump.path}: {exc.strerror}", next_step="check tools.bin_dir in the inventory") from None
+    _grow_pipe(proc.stdout.fileno())
+    stderr = _Drain(proc.stderr)
+    return _consume(proc.stdout.fileno(), proc.wait, proc.kill, stderr, dest, fmt, pg_dump, pg_restore, part_sizes, progress, started,
+                    redact_url=db)
+
+
+def run_remote_dump(db: DatabaseSettings, host: HostSettings, host_name: str, pg_restore: Tool, snapshot: str, dest: Path, fmt: str, *,
+                    part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None) -> DumpOutcome:
+    """pg_dump on `host` (its own `pg_dump` on PATH), streamed back over SSH."""
+    from ..targets.ssh import open_connection
+
+    if fmt == "directory":
+        raise ToolError("backup.run_on a host supports the custom and plain formats, not directory",
+                        next_step="use --format custom (or run the directory dump locally)")
+    started = time.monotonic()
+    conn = open_connection(host, what=f"backup.run_on {host_name}")
+    try:
+        version = conn.run("pg_dump --version", hide=True, warn=True, in_stream=False)
+        if version.exited != 0:
+            raise ToolError(f"pg_dump is not available on {host.host} ({version.stderr.strip()[:200]})",
+                            next_step=f"install the PostgreSQL client on {host.host} (same major version or newer than the server)")
+        argv = dump_argv("pg_dump", db, fmt, snapshot)
+        script = "IFS= read -r PGPASSWORD; export PGPASSWORD; umask 077; exec " + " ".join(shlex.quote(a) for a in argv)
+        channel = conn.client.get_transport().open_session()
+        channel.exec_command("sh -c " + shlex.quote(script))
+        channel.sendall(((db.url.password or "") + "\n").encode())
+        channel.shutdown_write()
+        stderr_file = channel.makefile_stderr("rb")
+        stderr = _Drain(stderr_file)
+
+        def read(n: int) -> bytes:
+            return channel.recv(n)
+
+        def wait() -> int:
+            return channel.recv_exit_status()
+
+        outcome = _consume(None, wait, channel.close, stderr, dest, fmt, None, pg_restore, part_sizes, progress, started, reader=read,
+                           redact_url=db, tool_version=version.stdout.split()[-1], tool_path=f"{host.host}:pg_dump")
+    finally:
+        conn.close()
+    return outcome
+
+
+def _consume(fd_in: int | None, wait: Callable[[], int], kill: Callable[[], None], stderr: _Drain, dest: Path, fmt: str,
+             pg_dump: Tool | None, pg_restore: Tool, part_sizes: Iterable[int], progress: Callable[[int], None], started: float, *,
+             reader: Callable[[int], bytes] | None = None, redact_url: DatabaseSettings, tool_version: str = "", tool_path: str = "") -> DumpOutcome:
+    validator = _Validator(pg_restore) if fmt == "custom" else None
+    try:
+        out_fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        kill()
+        raise ToolError(f"cannot create the dump file {dest}: {exc.strerror}", next_step=f"check that {dest.parent} is writable") from None
+    sink = StreamSink(out_fd, part_sizes=part_sizes, plain=fmt == "plain", progress=progress, tee=validator.feed if validator else None)
+    read = reader or (lambda n: os.read(fd_in, n))  # type: ignore[arg-type]
+    try:
+        try:
+            while chunk := read(CHUNK):
+                sink.write(chunk)
+            os.fsync(out_fd)
+        finally:
+            os.close(out_fd)
+    except OSError as exc:
+        kill()
+        wait()
+        if validator:
+            validator.abort()
+        dest.unlink(missing_ok=True)
+        reason = "no space left on the device" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
+        raise ToolError(f"writing the dump to {dest} failed: {reason}", changed=f"the partial dump {dest} was removed; the database was only read",
+                        next_step=f"free space in {dest.parent} (or set backup.dir to a larger disk), then run `inv backup` again") from None
+    except BaseException:
+        kill()
+        if validator:
+            validator.abort()
+        dest.unlink(missing_ok=True)
+        raise
+    code = wait()
+    result = sink.finish()
+    checked = validator.finish() if validator else None
+    return DumpOutcome(dest, fmt, result.size, result.sha256, result.parts, (), code, redact(stderr.text(), redact_url.url),
+                       time.monotonic() - started, tool_version or (pg_dump.version if pg_dump else ""),
+                       tool_path or (str(pg_dump.path) if pg_dump else ""), result.plain, checked)
+
+
+def _directory_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapshot: str, dest: Path, jobs: int,
+                    progress: Callable[[int], None], started: float) -> DumpOutcome:
+    argv = dump_argv(str(pg_dump.path), db, "directory", snapshot, jobs=jobs, out=dest)
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=tool_env(db), umask=0o077, cwd="/")
+    except OSError as exc:
+        raise ToolError(f"cannot start {pg_dump.path}: {exc.strerror}", next_step="check tools.bin_dir in the inventory") from None
+    stderr = _Drain(proc.stderr)
+    while proc.poll() is None:
+        time.sleep(0.2)
+        progress(_tree_size(dest))
+    code = proc.wait()
+    files = []
+    whole = hashlib.sha256()
+    if dest.is_dir():
+        dest.chmod(0o700)
+        for path in sorted(p for p in dest.rglob("*") if p.is_file()):
+            path.chmod(0o600)
+            with open(path, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            rel = path.relative_to(dest).as_posix()
+            files.append(FileEntry(rel, path.stat().st_size, digest))
+            whole.update(f"{digest}  {rel}\n".encode())
+    validator = None
+    if code == 0 and files:
+        check = subprocess.run([str(pg_restore.path), "--file=/dev/null", "--verbose", str(dest)], capture_output=True, text=True,
+                               env=_clean_env(), cwd="/")
+        validator = ValidatorResult(check.returncode, _tables_read(check.stderr), _errors(check.stderr))
+    return DumpOutcome(dest, "directory", sum(f.size for f in files), whole.hexdigest(), {}, tuple(files), code,
+                       redact(stderr.text(), db.url), time.monotonic() - started, pg_dump.version, str(pg_dump.path), None, validator)
+
+
+def listing(pg_restore: Tool, path: Path) -> tuple[int, str, str]:
+    """`pg_restore --list` of an archive: (returncode, stdout, stderr)."""
+    try:
+        result = subprocess.run([str(pg_restore.path), "--list", str(path)], capture_output=True, text=True, env=_clean_env(), cwd="/", timeout=600)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ToolError(f"pg_restore --list {path} could not run: {exc}") from None
+    return result.returncode, result.stdout, result.stderr
+
+
+# ------------------------------------------------------------------ helpers
+
+
+class _Drain:
+    """Read a stream to its end in a thread (stderr must never fill up and block the child)."""
+
+    def __init__(self, stream) -> None:  # noqa: ANN001
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._run, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _run(self, stream) -> None:  # noqa: ANN001
+        while chunk := stream.read(65536):
+            self._chunks.append(chunk)
+
+    def text(self) -> str:
+        self._thread.join(timeout=30)
+        return b"".join(self._chunks).decode(errors="replace")
+
+
+class _Validator:
+    """`pg_restore --file=/dev/null --verbose` reading the archive from stdin, as it is written."""
+
+    def __init__(self, pg_restore: Tool) -> None:
+        self.proc = subprocess.Popen([str(pg_restore.path), "--file=/dev/null", "--verbose"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_clean_env(), cwd="/", bufsize=0)
+        _grow_pipe(self.proc.stdin.fileno())
+        self.stderr = _Drain(self.proc.stderr)
+        self.broken = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self.broken:
+            return
+        try:
+            self.proc.stdin.write(chunk)
+        except (BrokenPipeError, OSError):
+            self.broken = True  # it stopped reading: its exit status and stderr say why
+
+    def finish(self) -> ValidatorResult:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        code = self.proc.wait()
+        text = self.stderr.text()
+        return ValidatorResult(code, _tables_read(text), _errors(text))
+
+    def abort(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def _tables_read(verbose: str) -> frozenset[str]:
+    import re
+
+    return frozenset(f"{s}.{t}" for s, t in re.findall(r'processing data for table "([^"]+)\.([^"]+)"', verbose))
+
+
+def _errors(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if "error" in line.lower() or "fatal" in line.lower() or "warning" in line.lower())[:2000]
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+
+
+def _grow_pipe(fd: int) -> None:
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, F_SETPIPE_SZ, CHUNK)
+    except OSError:
+        pass
+
+
+def _tree_size(path: Path) -> int:
+    try:
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    except OSError:
+        return 0

@@ -1,0 +1,466 @@
+"""Phase 2 ("Backup OBLIGATOIRE"): dump, integrity, manifest, verified copies, restore test.
+
+    run_backup(cfg, emit, options)   -> BackupResult   (manifest written beside the dump)
+    verify_backup(cfg, ref, emit)    -> BackupResult   (re-check the primary and every copy now)
+    backup_rows(cfg)                 -> list of dicts  (for `inv backup.list`)
+
+Order of work: preflight the targets (concurrently; fewer ready than `min_copies` stops
+before anything is dumped) → export a snapshot (REPEATABLE READ, READ ONLY) → pg_dump
+`--snapshot` streamed into `<backup dir>/<id>.<ext>` (0600) while the same transaction
+counts every table's rows → integrity checks → copies to every ready target, concurrently,
+each verified where it landed → optional restore into a scratch database → manifest.
+The engine never prints: it emits `Event`s (progress events carry `task`, `done`, `total`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, Inventory, S3Target
+from ..errors import CheckFailed, ConfigError, PgRunbookError, TargetError
+from ..events import Emit, Event, discard
+from ..outcome import Check, Status
+from ..pg import locate_tool
+from ..targets import Target, open_target
+from ..targets.base import Verification
+from .manifest import (
+    EXTENSIONS,
+    CopyRecord,
+    Manifest,
+    find_backup,
+    list_backups,
+    manifest_path,
+    utcnow,
+    write_manifest,
+)
+
+PHASE = "backup"
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class BackupOptions:
+    format: str | None = None  # default: backup.format
+    verify_restore: bool | None = None  # default: backup.verify_restore
+    jobs: int | None = None  # default: backup.jobs
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    manifest: Manifest
+    checks: tuple[Check, ...]
+    action: str = "backup"  # or "verify"
+
+    @property
+    def ok(self) -> bool:
+        return self.manifest.ok and not any(c.status is Status.FAIL for c in self.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "ok": self.ok,
+            "manifest_path": str(self.manifest.path) if self.manifest.path else None,
+            "dump_path": str(self.manifest.dump_path) if self.manifest.path else None,
+            "checks": [c.as_dict() for c in self.checks],
+            "manifest": self.manifest.as_json(),
+        }
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Emitter:
+    """Thread-safe emit, with progress throttled per task (at most every 0.2 s, plus the last)."""
+
+    def __init__(self, emit: Emit) -> None:
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+
+    def __call__(self, kind: str, message: str, **data: Any) -> None:
+        with self._lock:
+            self._emit(Event(PHASE, kind, message, data))
+
+    def meter(self, task: str, label: str, total: int | None) -> Callable[[int], None]:
+        def progress(done: int) -> None:
+            now = time.monotonic()
+            final = total is not None and done >= total
+            if final or now - self._last.get(task, 0.0) >= 0.2:
+                self._last[task] = now
+                self("progress", label, task=task, done=done, total=total)
+
+        return progress
+
+
+def _backup_id(inv: Inventory, backup_dir: Path, fmt: str) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+    base = f"{inv.database.dbname}_prod_backup_{stamp}"
+    candidate, n = base, 1
+    while any((backup_dir / f"{candidate}.{ext}").exists() for ext in EXTENSIONS.values()) or manifest_path(backup_dir, candidate).exists():
+        n += 1
+        candidate = f"{base}_{n}"
+    return candidate
+
+
+def _prepare_dir(path: Path, say: _Emitter) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the backup folder {path}: {exc.strerror}", source="backup.dir",
+                          next_step="set backup.dir to a writable folder") from None
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        try:
+            path.chmod(0o700)
+            say("warn", f"{path} was mode {mode:o}; set it to 700 (it holds users' data)")
+        except OSError:
+            say("warn", f"{path} is mode {mode:o} and cannot be changed to 700: others may read the dumps")
+
+
+def _targets(inv: Inventory) -> list[Target]:
+    return [open_target(t, inv) for t in inv.backup.targets]
+
+
+def _part_sizes(inv: Inventory) -> list[int]:
+    return sorted({t.multipart_threshold_mb * MB for t in inv.backup.targets if isinstance(t, S3Target)})
+
+
+def _preflight(targets: list[Target], say: _Emitter) -> dict[str, str]:
+    """Check every target concurrently; returns {target name: error} for those not ready."""
+    problems: dict[str, str] = {}
+    if not targets:
+        return problems
+
+    def one(target: Target) -> None:
+        try:
+            target.check()
+            say("step", f"target {target.name} ({target.type}) is ready")
+        except TargetError as exc:
+            problems[target.name] = f"{exc.what}; {exc.next_step}".rstrip("; ")
+            say("warn", f"target {target.name} is not ready: {exc.what}")
+        except Exception as exc:  # noqa: BLE001 - a target must never take the phase down with a foreign error
+            problems[target.name] = f"target {target.name}: unexpected {exc.__class__.__name__}: {exc}"
+            say("warn", problems[target.name])
+
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        list(pool.map(one, targets))
+    return problems
+
+
+# --------------------------------------------------------------------------- backup
+
+
+def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = BackupOptions()) -> BackupResult:
+    from .dump import listing, run_local_dump, run_remote_dump
+    from .integrity import check_dump
+    from .restore import verify_restore
+    from .snapshot import count_rows, exported_snapshot
+
+    inv, exp = cfg.inventory, cfg.playbook.expectations
+    settings = inv.backup
+    fmt = options.format or settings.format
+    if fmt not in EXTENSIONS:
+        raise ConfigError(f"unknown backup format {fmt!r}: use custom, plain or directory")
+    jobs = options.jobs or settings.jobs
+    verify = settings.verify_restore if options.verify_restore is None else options.verify_restore
+    if settings.min_copies > len(settings.targets):
+        raise ConfigError(f"backup.min_copies is {settings.min_copies} but only {len(settings.targets)} target(s) are configured",
+                          source=str(cfg.inventory_path), next_step="add targets under backup.targets (local, ssh, s3) or lower backup.min_copies")
+    say = _Emitter(emit)
+    backup_dir = settings.dir
+    _prepare_dir(backup_dir, say)
+
+    pg_dump = locate_tool("pg_dump", inv.tools.bin_dir)
+    pg_restore = locate_tool("pg_restore", inv.tools.bin_dir)
+    psql = locate_tool("psql", inv.tools.bin_dir) if verify and fmt == "plain" else None
+
+    targets = _targets(inv)
+    try:
+        problems = _preflight(targets, say)
+        ready = [t for t in targets if t.name not in problems]
+        if len(ready) < settings.min_copies:
+            raise CheckFailed(
+                f"only {len(ready)} of {len(targets)} backup target(s) are ready, {settings.min_copies} required (backup.min_copies):\n  "
+                + "\n  ".join(problems.values()),
+                changed="nothing: no dump was taken, the database was not touched",
+                next_step="fix the targets above, then run `inv backup` again",
+            )
+
+        backup_id = _backup_id(inv, backup_dir, fmt)
+        dest = backup_dir / f"{backup_id}.{EXTENSIONS[fmt]}"
+        created_at = utcnow()
+        run_on = settings.run_on
+        say("step", f"dumping {inv.database.dbname} ({fmt}) to {dest}" + (f" (pg_dump on {run_on})" if run_on != "local" else ""))
+        with exported_snapshot(inv.database) as snap:
+            counted: dict[str, Any] = {}
+
+            def count() -> None:
+                try:
+                    counted.update(count_rows(snap.conn, exp.role_count))
+                except Exception as exc:  # noqa: BLE001 - reported as a failed check below
+                    counted["error"] = f"{exc.__class__.__name__}: {exc}"
+
+            counter = threading.Thread(target=count, daemon=True)
+            counter.start()
+            meter = say.meter("dump", f"pg_dump {inv.database.dbname}", None)
+            try:
+                if run_on == "local":
+                    outcome = run_local_dump(inv.database, pg_dump, pg_restore, snap.id, dest, fmt, jobs=jobs,
+                                             part_sizes=_part_sizes(inv), progress=meter)
+                else:
+                    outcome = run_remote_dump(inv.database, inv.hosts[run_on], run_on, pg_restore, snap.id, dest, fmt,
+                                              part_sizes=_part_sizes(inv), progress=meter)
+            finally:
+                counter.join()
+        meter(outcome.size)
+        say("step", f"dump written: {outcome.size} bytes in {outcome.seconds:.1f}s, sha256 {outcome.sha256[:16]}…")
+        if outcome.returncode != 0:
+            _remove(dest)
+            from ..errors import ToolError
+
+            raise ToolError(f"pg_dump of {inv.database.dbname} on {inv.database.url.host} failed (exit {outcome.returncode}): "
+                            + (outcome.stderr.strip()[-800:] or "no message"),
+                            changed=f"the partial dump was removed; no manifest was written; the database was only read",
+                            next_step="fix the cause above (connection, permissions, pg_dump version), then run `inv backup` again")
+
+        counts = {"tables": counted.get("tables", {}), "critical_tables": list(exp.critical_tables), "users_by_role": counted.get("users_by_role")}
+        list_code, list_out, list_err = (0, "", "")
+        if fmt != "plain":
+            list_code, list_out, list_err = listing(pg_restore, dest)
+        checks = list(check_dump(outcome, listing=list_out if list_code == 0 else None, list_error=list_err,
+                                 critical=exp.critical_tables, counts=counts["tables"]))
+        if "error" in counted:
+            checks.append(Check("snapshot-counts", Status.FAIL, "the row counts could not be read from the snapshot", counted["error"]))
+        else:
+            checks.append(Check("snapshot-counts", Status.OK, f"exact counts of {len(counts['tables'])} tables from snapshot {snap.id}"))
+        integrity_ok = not any(c.status is Status.FAIL for c in checks)
+
+        dump_info: dict[str, Any] = {
+            "file": dest.name, "format": fmt, "size": outcome.size, "sha256": outcome.sha256,
+            "snapshot": snap.id, "pg_dump": {"path": outcome.tool_path, "version": outcome.tool_version},
+            "run_on": run_on, "seconds": round(outcome.seconds, 2),
+        }
+        if fmt == "directory":
+            dump_info["files"] = [f.__dict__ for f in outcome.files]
+        url = inv.database.url
+        manifest = Manifest(
+            id=backup_id, status="failed", created_at=created_at, finished_at=created_at, inventory=inv.name,
+            database={"name": url.dbname, "host": url.host, "port": url.port, "user": url.user,
+                      "server_version": snap.server_version, "server_version_num": snap.server_version_num},
+            dump=dump_info, counts=counts,
+            integrity={"ok": integrity_ok, "checks": [c.as_dict() for c in checks]},
+            min_copies=settings.min_copies,
+        )
+        mpath = manifest_path(backup_dir, backup_id)
+        if not integrity_ok:
+            manifest = write_manifest(replace(manifest, finished_at=utcnow()).with_status(), mpath)
+            say("warn", f"integrity failed; the dump is kept for inspection at {dest} (manifest status: failed)")
+            return BackupResult(manifest, tuple(checks))
+        say("done", "integrity: " + "; ".join(c.summary for c in checks if c.id in ("dump-complete", "critical-table-data")))
+
+        # ----------------------------------------------------------- copies
+        copies = _copy_all(ready, manifest, backup_dir, outcome.parts, say)
+        copies += [CopyRecord(t.name, t.type, t.location(dest.name), outcome.size, outcome.sha256, False, error=problems[t.name])
+                   for t in targets if t.name in problems]
+        copies.sort(key=lambda c: [t.name for t in targets].index(c.target))
+        for record in copies:
+            checks.append(Check(f"copy:{record.target}", Status.OK if record.verified else Status.FAIL,
+                                f"{record.location}: verified ({record.method})" if record.verified else f"{record.target}: not verified",
+                                "" if record.verified else (record.error or "")))
+        manifest = replace(manifest, copies=tuple(copies))
+        verified = manifest.verified_copies
+        checks.append(Check("min-copies", Status.OK if verified >= settings.min_copies else Status.FAIL,
+                            f"{verified} verified copies (backup.min_copies = {settings.min_copies})",
+                            "" if verified >= settings.min_copies else "fewer verified copies than required: the go/no-go will say NO-GO"))
+
+        # ----------------------------------------------------------- restore test
+        if verify:
+            say("step", f"--verify-restore: restoring {dest.name} into a scratch database (pg_restore -j {jobs})")
+            rv = verify_restore(inv.database, dest, fmt, counts["tables"], pg_restore=pg_restore, psql=psql, jobs=jobs)
+            manifest = replace(manifest, restore_verification=rv)
+            if rv.ok:
+                checks.append(Check("restore-verification", Status.OK,
+                                    f"restored into {rv.database} in {rv.seconds:.1f}s: all {rv.tables_compared} table counts match; scratch dropped"))
+            else:
+                detail = rv.error or ", ".join(f"{m['table']}: manifest {m['manifest']} restored {m['restored']}" for m in rv.mismatches[:10])
+                checks.append(Check("restore-verification", Status.FAIL, f"the restore test into {rv.database} failed", detail))
+
+        manifest = write_manifest(replace(manifest, finished_at=utcnow()).with_status(), mpath)
+        _push_manifest(ready, manifest, mpath, say)
+        say("done" if manifest.ok else "warn", f"backup {backup_id}: {manifest.status} ({verified} verified copies)")
+        return BackupResult(manifest, tuple(checks))
+    finally:
+        for target in targets:
+            try:
+                target.close()
+            except Exception:  # noqa: BLE001, S110 - closing is best effort
+                pass
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _items(manifest: Manifest, backup_dir: Path) -> list[tuple[Path, str, int, str]]:
+    """(local path, name at the target, size, sha256) of every file of the dump."""
+    dump = manifest.dump
+    if dump["format"] == "directory":
+        root = backup_dir / dump["file"]
+        return [(root / f["path"], f"{dump['file']}/{f['path']}", f["size"], f["sha256"]) for f in dump["files"]]
+    return [(backup_dir / dump["file"], dump["file"], dump["size"], dump["sha256"])]
+
+
+def _copy_all(targets: list[Target], manifest: Manifest, backup_dir: Path, parts: dict[int, list[str]], say: _Emitter) -> list[CopyRecord]:
+    if not targets:
+        return []
+    items = _items(manifest, backup_dir)
+    total = sum(size for _, _, size, _ in items)
+
+    def one(target: Target) -> CopyRecord:
+        meter = say.meter(f"copy:{target.name}", f"copy to {target.name} ({target.type})", total)
+        location = target.location(manifest.dump["file"])
+        try:
+            sent = 0
+            results: list[Verification] = []
+            part_size, part_digests = None, ()
+            for path, name, size, sha in items:
+                target.put(path, name, lambda done, base=sent: meter(base + done))
+                sent += size
+                if target.type == "s3":
+                    part_size, part_digests = _s3_parts(target, path, size, sha, parts)
+                results.append(target.verify(name, size, sha, part_digests, part_size))
+            meter(total)
+            bad = [r for r in results if not r.verified]
+            record = CopyRecord(target.name, target.type, location, manifest.dump["size"], manifest.dump["sha256"], not bad,
+                                method=results[0].method if results else "", observed=results[0].observed if len(results) == 1 else f"{len(results) - len(bad)}/{len(results)} files match",
+                                part_size=part_size if len(items) == 1 else None, part_sha256=tuple(part_digests) if len(items) == 1 else (),
+                                verified_at=utcnow(), error="; ".join(r.error or "" for r in bad) or None)
+        except PgRunbookError as exc:
+            record = CopyRecord(target.name, target.type, location, manifest.dump["size"], manifest.dump["sha256"], False,
+                                verified_at=utcnow(), error=f"{exc.what} ({exc.changed}); {exc.next_step}".rstrip("; "))
+        except Exception as exc:  # noqa: BLE001 - a target's foreign error must name the target, not crash the phase
+            record = CopyRecord(target.name, target.type, location, manifest.dump["size"], manifest.dump["sha256"], False,
+                                verified_at=utcnow(), error=f"target {target.name}: unexpected {exc.__class__.__name__}: {exc}")
+        say("done" if record.verified else "warn", f"copy {target.name}: " + ("verified" if record.verified else f"FAILED: {record.error}"))
+        return record
+
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        return list(pool.map(one, targets))
+
+
+def _s3_parts(target: Target, path: Path, size: int, sha: str, parts: dict[int, list[str]]) -> tuple[int | None, tuple[str, ...]]:
+    from ..targets.s3 import local_part_digests, part_size_for
+
+    part_size = part_size_for(size, target.cfg.multipart_threshold_mb)  # type: ignore[attr-defined]
+    if part_size is None:
+        return None, ()
+    if part_size in parts:
+        return part_size, tuple(parts[part_size])
+    digest, digests, _ = local_part_digests(path, size, target.cfg.multipart_threshold_mb)  # type: ignore[attr-defined]
+    if digest != sha:
+        raise TargetError(f"target {target.name}: the local dump {path} changed since it was written (sha256 differs)",
+                          next_step="the primary dump is corrupt: run `inv backup` again")
+    return part_size, tuple(digests)
+
+
+def _push_manifest(targets: list[Target], manifest: Manifest, mpath: Path, say: _Emitter) -> None:
+    """A copy of the final manifest beside each verified copy (best effort: the dump is what counts)."""
+    verified = {c.target for c in manifest.copies if c.verified}
+    for target in targets:
+        if target.name in verified:
+            try:
+                target.put(mpath, mpath.name)
+            except Exception as exc:  # noqa: BLE001
+                say("warn", f"target {target.name}: the manifest copy failed ({exc}); the dump copy is verified nonetheless")
+
+
+# --------------------------------------------------------------------------- list / verify
+
+
+def backup_rows(cfg: Config) -> list[dict[str, Any]]:
+    rows = []
+    now = dt.datetime.now(dt.UTC)
+    for m in list_backups(cfg.inventory.backup.dir):
+        rows.append({
+            "id": m.id, "status": m.status, "created_at": m.created_at, "age_seconds": round(m.age_seconds(now)),
+            "format": m.dump.get("format"), "size": m.dump.get("size"), "copies": len(m.copies), "verified_copies": m.verified_copies,
+            "min_copies": m.min_copies, "restore_verified": None if m.restore_verification is None else m.restore_verification.ok,
+            "rechecked_at": m.rechecked_at, "manifest": str(m.path), "problems": list(m.problems),
+        })
+    return rows
+
+
+def verify_backup(cfg: Config, ref: str, emit: Emit = discard) -> BackupResult:
+    """Re-check the primary dump and every copy's checksum now; record the result in the manifest."""
+    from ..targets.base import hash_file
+
+    inv = cfg.inventory
+    say = _Emitter(emit)
+    manifest = find_backup(inv.backup.dir, ref)
+    backup_dir = manifest.path.parent if manifest.path else inv.backup.dir
+    checks: list[Check] = []
+    say("step", f"re-checking backup {manifest.id}")
+    items = _items(manifest, backup_dir)
+    bad = []
+    for path, name, size, sha in items:
+        try:
+            digest, _ = hash_file(path)
+        except OSError as exc:
+            bad.append(f"{path}: {exc.strerror}")
+            continue
+        if digest != sha:
+            bad.append(f"{path}: sha256 {digest[:12]}… differs from the manifest's {sha[:12]}…")
+    checks.append(Check("primary", Status.OK, f"{manifest.dump['file']} matches its sha256") if not bad else
+                  Check("primary", Status.FAIL, f"the primary dump {manifest.dump['file']} is missing or corrupt", "; ".join(bad[:5])))
+
+    configured = {t.name: t for t in inv.backup.targets}
+    records = []
+
+    def one(record: CopyRecord) -> CopyRecord:
+        cfg_t = configured.get(record.target)
+        if cfg_t is None:
+            return replace(record, verified=False, verified_at=utcnow(),
+                           error=f"target {record.target} is no longer in the inventory: it cannot be checked")
+        target = open_target(cfg_t, inv)
+        try:
+            results = []
+            for path, name, size, sha in items:
+                parts, part_size = record.part_sha256, record.part_size
+                if target.type == "s3" and len(items) > 1:
+                    part_size, parts = _s3_parts(target, path, size, sha, {})
+                results.append(target.verify(name, size, sha, parts, part_size))
+        except PgRunbookError as exc:
+            return replace(record, verified=False, verified_at=utcnow(), error=f"{exc.what}; {exc.next_step}".rstrip("; "))
+        except Exception as exc:  # noqa: BLE001
+            return replace(record, verified=False, verified_at=utcnow(), error=f"target {record.target}: unexpected {exc.__class__.__name__}: {exc}")
+        finally:
+            target.close()
+        failed = [r for r in results if not r.verified]
+        return replace(record, verified=not failed, verified_at=utcnow(), observed=results[0].observed if len(results) == 1 else record.observed,
+                       error="; ".join(r.error or "" for r in failed) or None)
+
+    if manifest.copies:
+        with ThreadPoolExecutor(max_workers=len(manifest.copies)) as pool:
+            records = list(pool.map(one, manifest.copies))
+    for record in records:
+        say("done" if record.verified else "warn", f"copy {record.target}: " + ("verified" if record.verified else f"FAILED: {record.error}"))
+        checks.append(Check(f"copy:{record.target}", Status.OK if record.verified else Status.FAIL,
+                            f"{record.location}: verified ({record.method})" if record.verified else f"{record.target}: not verified",
+                            "" if record.verified else (record.error or "")))
+    manifest = replace(manifest, copies=tuple(records), rechecked_at=utcnow()).with_status()
+    checks.append(Check("min-copies", Status.OK if manifest.verified_copies >= manifest.min_copies else Status.FAIL,
+                        f"{manifest.verified_copies} verified copies (min_copies = {manifest.min_copies})"))
+    manifest = write_manifest(manifest, manifest.path or manifest_path(backup_dir, manifest.id))
+    return BackupResult(manifest, tuple(checks), action="verify")

@@ -1,0 +1,134 @@
+"""`--verify-restore`: restore the dump into a scratch database, compare counts, drop it.
+
+The scratch database is created on the same server as the source, named unmistakably
+`<db>_pgrunbook_verify_<YYYYmmddHHMMSS>_<random hex>` and commented with a token of this
+run. `drop_scratch()` is the only DROP in the backup phase, and it refuses unless all hold:
+the name was created by *this process* through `create_scratch()` (kept in a module-level
+registry), it matches the scratch pattern, it is not the source database, and the database
+still carries this run's comment. The source database is never written to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import RuntimeFailure, ToolError
+from ..pg import Tool, connect, redact, tool_env
+from .manifest import RestoreVerification
+
+if TYPE_CHECKING:
+    from ..config import DatabaseSettings
+
+SCRATCH_MARK = "_pgrunbook_verify_"
+_SCRATCH_RE = re.compile(r"^.{0,30}_pgrunbook_verify_\d{14}_[0-9a-f]{8}$")
+_CREATED: dict[str, str] = {}  # scratch name -> token, for databases this process created
+
+
+@dataclass(frozen=True)
+class Scratch:
+    name: str
+    token: str
+
+
+def scratch_name(source: str, now: dt.datetime | None = None) -> str:
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d%H%M%S")
+    return f"{source[:30]}{SCRATCH_MARK}{stamp}_{secrets.token_hex(4)}"
+
+
+def _admin(db: DatabaseSettings):  # noqa: ANN202
+    return connect(db, autocommit=True, url=db.url.with_dbname("postgres"))
+
+
+def create_scratch(db: DatabaseSettings) -> Scratch:
+    from psycopg import errors, sql
+
+    name = scratch_name(db.url.dbname)
+    token = secrets.token_hex(16)
+    with _admin(db) as admin:
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+        except errors.InsufficientPrivilege:
+            raise ToolError(f"--verify-restore: {db.url.user} may not create a scratch database on {db.url.host}",
+                            next_step="grant CREATEDB to this user, or run without --verify-restore (and test a restore elsewhere)") from None
+        _CREATED[name] = token
+        admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(f"pgrunbook scratch {token}")))
+    return Scratch(name, token)
+
+
+def drop_scratch(db: DatabaseSettings, scratch: Scratch) -> None:
+    """Drop a scratch database created by this run — and nothing else, ever."""
+    from psycopg import sql
+
+    name = scratch.name
+    if _CREATED.get(name) != scratch.token or not _SCRATCH_RE.match(name) or name == db.url.dbname:
+        raise RuntimeFailure(f"refusing to drop {name!r}: it is not a scratch database created by this run")
+    with _admin(db) as admin:
+        comment = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if comment is None:
+            _CREATED.pop(name, None)
+            return
+        if comment[0] != f"pgrunbook scratch {scratch.token}":
+            raise RuntimeFailure(f"refusing to drop {name!r}: its comment is not this run's token")
+        admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
+    _CREATED.pop(name, None)
+
+
+def restore_into(db: DatabaseSettings, scratch: Scratch, dump: Path, fmt: str, *, pg_restore: Tool, psql: Tool | None, jobs: int) -> None:
+    url = db.url.with_dbname(scratch.name)
+    if fmt == "plain":
+        if psql is None:
+            raise ToolError("psql is needed to restore a plain dump")
+        argv = [str(psql.path), "-X", "-q", "-v", "ON_ERROR_STOP=1", f"--dbname={url.without_password()}", "-f", str(dump)]
+    else:
+        argv = [str(pg_restore.path), f"--dbname={url.without_password()}", "--no-password", "--no-owner", "--no-acl", "--exit-on-error", f"--jobs={jobs}", str(dump)]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, env=tool_env(db, url), cwd="/")
+    except OSError as exc:
+        raise ToolError(f"cannot start {argv[0]}: {exc.strerror}") from None
+    if result.returncode != 0:
+        raise ToolError(f"restoring {dump.name} into the scratch database {scratch.name} failed: "
+                        + redact((result.stderr or result.stdout).strip()[-800:], db.url))
+
+
+def count_scratch(db: DatabaseSettings, scratch: Scratch, tables: list[str]) -> dict[str, int | None]:
+    from psycopg import errors, sql
+
+    counts: dict[str, int | None] = {}
+    with connect(db, url=db.url.with_dbname(scratch.name), autocommit=True) as conn:
+        for label in tables:
+            schema, _, name = label.partition(".")
+            try:
+                counts[label] = int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))).fetchone()[0])
+            except errors.UndefinedTable:
+                counts[label] = None
+    return counts
+
+
+def verify_restore(db: DatabaseSettings, dump: Path, fmt: str, expected: dict[str, int], *, pg_restore: Tool, psql: Tool | None,
+                   jobs: int) -> RestoreVerification:
+    started = time.monotonic()
+    scratch = create_scratch(db)
+    error = None
+    mismatches: list[dict[str, object]] = []
+    dropped = False
+    try:
+        restore_into(db, scratch, dump, fmt, pg_restore=pg_restore, psql=psql, jobs=jobs)
+        restored = count_scratch(db, scratch, sorted(expected))
+        mismatches = [{"table": t, "manifest": n, "restored": restored.get(t)} for t, n in sorted(expected.items()) if restored.get(t) != n]
+    except (ToolError, RuntimeFailure) as exc:
+        error = exc.what
+    finally:
+        try:
+            drop_scratch(db, scratch)
+            dropped = True
+        except Exception as exc:  # noqa: BLE001 - report, never hide, a scratch database left behind
+            error = (error + "; " if error else "") + f"the scratch database {scratch.name} could not be dropped ({exc}): drop it by hand"
+    return RestoreVerification(ok=error is None and not mismatches, database=scratch.name, dropped=dropped, tables_compared=len(expected),
+                               mismatches=tuple(mismatches), jobs=jobs, seconds=round(time.monotonic() - started, 2), error=error)

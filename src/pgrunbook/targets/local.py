@@ -1,0 +1,119 @@
+"""A local folder target: another disk, a mounted share.
+
+`put` copies to `<dir>/<name>.part` (0600, in a 0700 folder), fsyncs, then renames;
+`verify` re-hashes the landed file. A failed copy leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import TargetError
+from .base import Progress, Verification, no_progress
+
+CHUNK = 8 << 20
+
+
+def os_error_message(exc: OSError, *, target: str, where: str) -> tuple[str, str]:
+    """(what failed, next step) for an OSError at `where` on target `target`."""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+        return (f"target {target}: no space left at {where}", f"free space on {where} (or point target {target} at another disk), then run `inv backup` again")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (f"target {target}: no write permission at {where} ({reason})",
+                f"give the user running pgrunbook write access to {where} (or fix target {target}'s path), then run `inv backup` again")
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return (f"target {target}: {where} does not exist or is not a folder ({reason})", f"mount or create {where}, then run `inv backup` again")
+    return (f"target {target}: cannot write to {where}: {reason}", f"check {where} (mounted? healthy?), then run `inv backup` again")
+
+
+class LocalDirTarget:
+    type = "local"
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self.root = Path(path)
+
+    def location(self, name: str) -> str:
+        return str(self.root / name)
+
+    def _fail(self, exc: OSError, where: Path, changed: str = "nothing was written to this target") -> TargetError:
+        what, step = os_error_message(exc, target=self.name, where=str(where))
+        return TargetError(what, changed=changed, next_step=step)
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            probe = self.root / f".pgrunbook-probe-{os.getpid()}"
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+            probe.unlink()
+        except OSError as exc:
+            raise self._fail(exc, self.root) from None
+
+    def put(self, src: Path, name: str, progress: Progress = no_progress) -> str:
+        dest = self.root / name
+        part = dest.with_name(dest.name + ".part")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            out_fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise self._fail(exc, dest.parent) from None
+        try:
+            try:
+                with open(src, "rb") as source:
+                    size = os.fstat(source.fileno()).st_size
+                    done = 0
+                    while done < size:
+                        sent = os.sendfile(out_fd, source.fileno(), done, min(CHUNK, size - done))
+                        if sent == 0:
+                            break
+                        done += sent
+                        progress(done)
+                os.fsync(out_fd)
+            finally:
+                os.close(out_fd)
+            os.replace(part, dest)
+            _fsync_dir(dest.parent)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise self._fail(exc, dest, changed=f"the partial copy {part} was removed") from None
+        return str(dest)
+
+    def verify(self, name: str, size: int, sha256: str, parts: Sequence[str] = (), part_size: int | None = None) -> Verification:
+        dest = self.root / name
+        try:
+            actual_size = dest.stat().st_size
+            with open(dest, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError as exc:
+            return Verification(False, "rehash", "", str(dest), f"cannot read {dest}: {exc.strerror}; run `inv backup` again for a new copy")
+        if actual_size != size or digest != sha256:
+            return Verification(False, "rehash", digest, str(dest),
+                                f"the copy at {dest} differs from the dump (size {actual_size} vs {size}, sha256 {digest[:12]}… vs {sha256[:12]}…): "
+                                "it is corrupt; delete it and run `inv backup` again")
+        return Verification(True, "rehash", digest, str(dest))
+
+    def fetch(self, name: str, dest: Path, progress: Progress = no_progress) -> Path:
+        import shutil
+
+        try:
+            shutil.copyfile(self.root / name, dest)
+        except OSError as exc:
+            raise TargetError(f"target {self.name}: cannot read {self.root / name}: {exc.strerror}") from None
+        return dest
+
+    def close(self) -> None:
+        pass
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
