@@ -67,5 +67,34 @@ def _quote(arg: str) -> str:
     return shlex.quote(arg)
 
 
+@task(name="backup", default=True, help={
+    "inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+    "format": "custom (default, .dump), plain (.sql, the seed's name) or directory (.dir, parallel -j)",
+    "verify_restore": "also restore into a scratch database, compare every table's count, then drop it"})
+def backup_run(c, inventory=None, playbook=None, format=None, verify_restore=False, json=False):  # noqa: A002
+    """Phase 2: pg_dump (snapshot-consistent), integrity, manifest, copies verified in 2+ places."""
+    from pgrunbook import cli
+
+    _exit(cli.backup(inventory, playbook, format, verify_restore, json))
+
+
+@task(name="list", help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
+def backup_list(c, inventory=None, playbook=None, json=False):
+    """List backups: age, size, copies, verified?"""
+    from pgrunbook import cli
+
+    _exit(cli.backup_list(inventory, playbook, json))
+
+
+@task(name="verify", help={"id": "backup id (or unique prefix, or manifest path)", "inventory": INVENTORY_HELP,
+                           "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
+def backup_verify(c, id, inventory=None, playbook=None, json=False):  # noqa: A002
+    """Re-check a backup's primary dump and every copy's checksum now."""
+    from pgrunbook import cli
+
+    _exit(cli.backup_verify(inventory, playbook, id, json))
+
+
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_reset)
-ns = Collection(verify, test, sandbox)
+backup = Collection("backup", backup_run, backup_list, backup_verify)
+ns = Collection(verify, test, sandbox, backup)

@@ -84,3 +84,52 @@ def sandbox_reset(state: str, scale: int) -> int:
         return EXIT_OK
 
     return guarded(action)
+
+
+def backup(inventory: str | None, playbook: str | None, fmt: str | None, verify_restore: bool, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+
+        cfg = load_config(inventory, playbook)
+        with console.backup_view(as_json) as view:
+            result = commands.backup(cfg, view, format=fmt, verify_restore=True if verify_restore else None)
+        if as_json:
+            console.print_json(result.as_json())
+        else:
+            console.show_backup(result)
+        return EXIT_OK if result.ok else EXIT_CHECK
+
+    return guarded(action)
+
+
+def backup_list(inventory: str | None, playbook: str | None, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+
+        cfg = load_config(inventory, playbook)
+        rows = commands.backup_list(cfg)
+        if as_json:
+            console.print_json({"dir": str(cfg.inventory.backup.dir), "backups": rows})
+        else:
+            console.show_backup_list(rows, cfg.inventory.backup.dir)
+        return EXIT_OK
+
+    return guarded(action)
+
+
+def backup_verify(inventory: str | None, playbook: str | None, ref: str, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+
+        cfg = load_config(inventory, playbook)
+        result = commands.backup_verify(cfg, ref, console.discard_if(as_json))
+        if as_json:
+            console.print_json(result.as_json())
+        else:
+            console.show_backup(result)
+        return EXIT_OK if result.ok else EXIT_CHECK
+
+    return guarded(action)

@@ -27,3 +27,24 @@ def verify(cfg: Config, emit: Emit = discard) -> VerifyReport:
     state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
     target = {"inventory": inv.name, "url": str(inv.database.url), "database": inv.database.dbname, "sandbox": inv.sandbox}
     return VerifyReport(target, facts, local, state, tools, exp, evaluate(facts, local, state, tools, exp))
+
+
+def backup(cfg: Config, emit: Emit = discard, *, format: str | None = None, verify_restore: bool | None = None, jobs: int | None = None):  # noqa: A002
+    """Phase 2: dump + integrity + manifest + verified copies (+ restore test). Returns a `BackupResult`."""
+    from .backup import BackupOptions, run_backup
+
+    return run_backup(cfg, emit, BackupOptions(format=format, verify_restore=verify_restore, jobs=jobs))
+
+
+def backup_list(cfg: Config) -> list[dict]:
+    """Every backup in backup.dir, newest first (age, size, copies, verified)."""
+    from .backup import backup_rows
+
+    return backup_rows(cfg)
+
+
+def backup_verify(cfg: Config, ref: str, emit: Emit = discard):
+    """Re-check a backup's primary dump and every copy's checksum now; returns a `BackupResult`."""
+    from .backup import verify_backup
+
+    return verify_backup(cfg, ref, emit)

@@ -106,3 +106,138 @@ def discard_if(quiet: bool):
     from .events import discard
 
     return discard if quiet else show_event
+
+
+# --------------------------------------------------------------------------- backups
+
+
+class BackupView:
+    """Renders backup events: rich progress bars (bytes, rate, ETA) for `progress` events,
+    one line per other event. Thread-safe (copies run concurrently)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                                 TimeRemainingColumn(), console=err, transient=False)
+        self.tasks: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        self.started = False
+
+    def __call__(self, event: Event) -> None:
+        with self.lock:
+            if event.kind != "progress":
+                if self.started:
+                    style = {"warn": "yellow", "done": "green"}.get(event.kind, "dim")
+                    self.progress.console.print(f"[{style}]{event.phase}: {event.message}[/]")
+                else:
+                    show_event(event)
+                return
+            if not self.started:
+                self.progress.start()
+                self.started = True
+            key = event.data.get("task", event.message)
+            total = event.data.get("total")
+            if key not in self.tasks:
+                self.tasks[key] = self.progress.add_task(event.message, total=total)
+            self.progress.update(self.tasks[key], completed=event.data.get("done", 0), total=total)
+
+    def close(self) -> None:
+        with self.lock:
+            if self.started:
+                for task_id in self.tasks.values():
+                    task = self.progress.tasks[task_id] if isinstance(task_id, int) and task_id < len(self.progress.tasks) else None
+                    if task is not None and task.total is None:
+                        self.progress.update(task_id, total=task.completed)
+                self.progress.stop()
+                self.started = False
+
+
+class _Silent:
+    def __call__(self, event: Event) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def backup_view(quiet: bool):
+    """A context manager yielding the event handler for `inv backup` (silent under --json)."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def view():
+        handler = _Silent() if quiet else BackupView()
+        try:
+            yield handler
+        finally:
+            handler.close()
+
+    return view()
+
+
+def show_backup(result: Any) -> None:
+    m = result.manifest
+    data = m.as_json()
+    title = "Backup re-check" if result.action == "verify" else "Backup (phase 2)"
+    summary = Table(title=f"{title}: {m.id}", show_header=False)
+    summary.add_column("", style="bold")
+    summary.add_column("", overflow="fold")
+    dump = data["dump"]
+    summary.add_row("dump", f"{m.dump_path if m.path else dump['file']} ({dump['format']}, {_size(dump['size'])})")
+    summary.add_row("sha256", dump["sha256"])
+    summary.add_row("manifest", str(m.path))
+    summary.add_row("database", f"{data['database']['name']} on {data['database']['host']}:{data['database']['port']} (PostgreSQL {data['database']['server_version']})")
+    summary.add_row("pg_dump", f"{dump['pg_dump']['version']} ({dump['run_on']}), snapshot {dump['snapshot']}, {dump['seconds']}s")
+    roles = (data["counts"].get("users_by_role") or {})
+    if roles.get("by_role") is not None:
+        summary.add_row("users by role", ", ".join(f"{k} {v}" for k, v in roles["by_role"].items()) + f" (total {roles['total']})")
+    critical = data["counts"]["tables"]
+    summary.add_row("critical tables", ", ".join(f"{t} {critical.get(t if '.' in t else 'public.' + t, '?')}" for t in data["counts"]["critical_tables"]))
+    out.print(summary)
+    if m.copies:
+        copies = Table(title="Copies", header_style="bold")
+        for col in ("target", "type", "location", "verified", "how"):
+            copies.add_column(col, overflow="fold")
+        for c in m.copies:
+            copies.add_row(c.target, c.type, c.location, "[green]yes[/]" if c.verified else "[red]NO[/]",
+                           c.method if c.verified else f"[red]{c.error or ''}[/]")
+        out.print(copies)
+    show_checks(result.checks, title="Checks")
+    verdict_line(result.ok, good=f"backup {m.id}: {m.status}, {m.verified_copies} verified copies",
+                 bad=f"backup {m.id}: FAILED — " + "; ".join(m.problems or [c.summary for c in result.checks if c.status is Status.FAIL]))
+
+
+def show_backup_list(rows: list[dict[str, Any]], directory: Any) -> None:
+    if not rows:
+        out.print(f"no backups in {directory} (take one with `inv backup`)")
+        return
+    table = Table(title=f"Backups in {directory}", header_style="bold")
+    for col, just in (("id", "left"), ("age", "right"), ("format", "left"), ("size", "right"), ("copies", "right"),
+                      ("restore test", "center"), ("status", "left")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in rows:
+        copies = f"{r['verified_copies']}/{r['copies']} verified (min {r['min_copies']})"
+        restore = {None: "-", True: "[green]ok[/]", False: "[red]failed[/]"}[r["restore_verified"]]
+        status = "[green]ok[/]" if r["status"] == "ok" else f"[red]{r['status']}[/]"
+        table.add_row(r["id"], _age(r["age_seconds"]), r["format"] or "?", _size(r["size"] or 0), copies, restore, status)
+    out.print(table)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"

@@ -219,7 +219,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
                                               part_sizes=_part_sizes(inv), progress=meter)
             finally:
                 counter.join()
-        meter(outcome.size)
+        say("progress", f"pg_dump {inv.database.dbname}", task="dump", done=outcome.size, total=outcome.size)
         say("step", f"dump written: {outcome.size} bytes in {outcome.seconds:.1f}s, sha256 {outcome.sha256[:16]}…")
         if outcome.returncode != 0:
             _remove(dest)
