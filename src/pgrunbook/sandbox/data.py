@@ -199,18 +199,20 @@ def load_data(conn: psycopg.Connection, *, scale: int = 1, seed: int = DEFAULT_S
     rows: dict[str, int] = {}
     try:
         with conn.transaction(), conn.cursor() as cur:
+            replica = True
             try:
                 with conn.transaction():
                     cur.execute("SET LOCAL session_replication_role = replica")
             except psycopg.errors.InsufficientPrivilege:
-                pass  # not superuser: the foreign keys are checked row by row (slower, same result)
+                replica = False  # not superuser: the foreign keys are checked row by row (slower, same result)
             for table in TABLES:
                 columns = ", ".join(f'"{c}"' for c in COLUMNS[table])
                 with cur.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:  # type: ignore[arg-type]
                     for chunk in source.chunks(table):
                         copy.write(chunk)
                 rows[table] = cur.rowcount
-            cur.execute("SET LOCAL session_replication_role = DEFAULT")
+            if replica:
+                cur.execute("SET LOCAL session_replication_role = DEFAULT")
             for table in TABLES:
                 cur.execute(
                     f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), coalesce(max(id), 1), max(id) IS NOT NULL) "  # type: ignore[arg-type]
