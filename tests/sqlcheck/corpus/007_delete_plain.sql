@@ -1,0 +1,2 @@
+-- expect: forbidden ban-delete
+DELETE FROM users WHERE is_active = false;

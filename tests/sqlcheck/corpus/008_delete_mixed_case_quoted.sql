@@ -1,0 +1,2 @@
+-- expect: forbidden ban-delete
+dElEtE fRoM "Users" wHeRe "Id" = 1;

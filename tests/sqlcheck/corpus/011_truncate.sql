@@ -1,0 +1,2 @@
+-- expect: forbidden ban-truncate
+TRUNCATE users;

@@ -1,0 +1,2 @@
+-- expect: forbidden ban-drop
+DROP TABLE IF EXISTS "users" CASCADE;

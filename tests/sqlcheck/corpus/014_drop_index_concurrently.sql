@@ -1,0 +1,2 @@
+-- expect: forbidden ban-drop
+DROP INDEX CONCURRENTLY IF EXISTS idx_users_role;

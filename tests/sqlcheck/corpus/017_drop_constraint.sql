@@ -1,0 +1,2 @@
+-- expect: forbidden ban-drop
+ALTER TABLE "users" DROP CONSTRAINT "users_email_unique";

@@ -1,0 +1,6 @@
+-- expect: forbidden ban-delete
+DO $$
+BEGIN
+  DELETE FROM users WHERE email LIKE '%@test.invalid';
+END
+$$;

@@ -1,0 +1,2 @@
+-- expect: forbidden ban-drop
+DO $$ BEGIN EXECUTE 'DROP TABLE users'; END $$;

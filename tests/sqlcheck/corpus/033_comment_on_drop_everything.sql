@@ -1,0 +1,2 @@
+-- expect: review review-comment-on
+COMMENT ON TABLE users IS 'drop everything; delete from users';

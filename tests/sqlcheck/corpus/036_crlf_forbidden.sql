@@ -1,0 +1,4 @@
+-- expect: forbidden ban-drop
+-- windows editor
+ALTER TABLE users
+  DROP COLUMN legacy;

@@ -1,0 +1,3 @@
+﻿-- expect: error 3:11
+ANALYZE users;
+SELECT 1 +;

@@ -1,0 +1,2 @@
+-- expect: review review-select
+SELECT '-- pgrunbook: allow review-select not a comment';

@@ -1,0 +1,2 @@
+-- expect: review review-create-table
+SELECT * INTO users_backup FROM users;

@@ -1,0 +1,2 @@
+-- expect: review review-alter-type
+ALTER TYPE "public"."user_role" ADD VALUE IF NOT EXISTS 'admin';

@@ -1,0 +1,2 @@
+-- expect: review review-alter-column-type
+ALTER TABLE "users" ALTER COLUMN "email" SET DATA TYPE text;

@@ -1,0 +1,2 @@
+-- expect: review review-set-not-null
+ALTER TABLE "users" ALTER COLUMN "manager_id" SET NOT NULL;

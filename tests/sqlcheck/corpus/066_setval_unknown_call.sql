@@ -1,0 +1,2 @@
+-- expect: review review-function-call review-select
+SELECT setval('users_id_seq', (SELECT max(id) FROM users));

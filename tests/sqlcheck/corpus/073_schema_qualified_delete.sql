@@ -1,0 +1,2 @@
+-- expect: forbidden ban-delete
+DELETE FROM "public"."users" WHERE "email" = 'x@y.z';

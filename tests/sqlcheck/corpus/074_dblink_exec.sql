@@ -1,0 +1,2 @@
+-- expect: forbidden ban-dangerous-function review-select
+SELECT dblink_exec('dbname=other', 'DROP TABLE users');

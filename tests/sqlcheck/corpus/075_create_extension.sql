@@ -1,0 +1,2 @@
+-- expect: review review-create-extension
+CREATE EXTENSION IF NOT EXISTS pg_trgm;

@@ -1,0 +1,3 @@
+-- expect: review review-create-schema review-create-table
+CREATE SCHEMA reporting
+  CREATE TABLE daily_totals (day date PRIMARY KEY, total bigint NOT NULL);

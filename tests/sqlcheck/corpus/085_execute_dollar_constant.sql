@@ -1,0 +1,6 @@
+-- expect: forbidden ban-delete
+DO $outer$
+BEGIN
+  EXECUTE $q$DELETE FROM users WHERE id = 1$q$;
+END
+$outer$;

@@ -1,0 +1,2 @@
+-- expect: forbidden ban-update
+UPDATE "public"."users" SET "role" = 'manager';

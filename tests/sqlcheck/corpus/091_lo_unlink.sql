@@ -1,0 +1,2 @@
+-- expect: forbidden ban-dangerous-function review-select
+SELECT lo_unlink(l.oid) FROM pg_largeobject_metadata l;
