@@ -8,7 +8,8 @@
     │   ├── ToolError               pg_dump / pg_restore / psql / squawk failed
     │   ├── TargetError             a backup location failed (ssh, s3, local)
     │   ├── ControllerError         the app controller (compose/systemd/command) failed
-    │   └── LockHeld                another run holds the database's advisory lock
+    │   ├── LockHeld                another run holds the database's advisory lock
+    │   └── MigrationFailed         a migration statement failed; its transaction rolled back
     ├── CheckFailed                 exit 3: an expectation does not hold / NO-GO
     │   └── SqlParseError           a migration file does not parse (names file:line:col)
     └── RolledBack                  exit 4: the run rolled back, and says why
@@ -74,6 +75,14 @@ class ControllerError(RuntimeFailure):
 
 class LockHeld(RuntimeFailure):
     pass
+
+
+class MigrationFailed(RuntimeFailure):
+    """A statement failed: `applied` lists the migrations committed before it."""
+
+    def __init__(self, what: str, *, applied: tuple[str, ...] = (), changed: str, next_step: str) -> None:
+        super().__init__(what, changed=changed, next_step=next_step)
+        self.applied = applied
 
 
 class CheckFailed(PgRunbookError):

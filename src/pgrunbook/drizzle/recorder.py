@@ -70,6 +70,22 @@ class Recorder:
         max_id = self.conn.execute(sql.SQL("SELECT max(id) FROM {}").format(self._qualified)).fetchone()[0]
         return SequenceState(name, int(last_value) + 1 if is_called else int(last_value), max_id)
 
+    def ensure_table(self) -> None:
+        """Create drizzle's schema and table exactly as drizzle-orm's migrator does (idempotent)."""
+        from psycopg import sql
+
+        self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+        self.conn.execute(sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (\n\tid SERIAL PRIMARY KEY,\n\thash text NOT NULL,\n\tcreated_at bigint\n)"
+        ).format(self._qualified))
+
+    def record(self, hash_: str, when: int) -> int:
+        """Record one applied migration as drizzle does: `created_at` = its journal `when`, id from the sequence."""
+        from psycopg import sql
+
+        query = sql.SQL('INSERT INTO {} ("hash", "created_at") VALUES (%s, %s) RETURNING id').format(self._qualified)
+        return int(self.conn.execute(query, [hash_, when]).fetchone()[0])
+
     def _regclass(self) -> str:
         from psycopg import sql
 

@@ -1,0 +1,111 @@
+"""Planning: which migrations to record and which to run, per the seed's scenarios (pure).
+
+- **A** — tracking present: apply every pending migration, stranded ones included (drizzle
+  alone would skip those forever).
+- **B** — no tracking: create drizzle's tracking table, *baseline* the migrations the old
+  hand-written schema already contains (record them without running them, once the
+  evidence shows their objects exist), then apply the rest.
+- **C** — one named migration only (the seed's manual `psql -f 0011…`), recorded properly.
+
+Every tracking row is planned as drizzle itself writes it: `(hash, created_at = when)`,
+the id from the sequence. Never `now()` (it raises drizzle's high-water mark above later
+entries and strands them) and never an explicit id (it collides with the sequence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import UsageError
+from .journal import LocalMigrations, Migration
+from .state import TrackingState
+
+Scenario = Literal["A", "B", "C"]
+TRACKING_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS {schema}",
+    "CREATE TABLE IF NOT EXISTS {schema}.{table} (\n\tid SERIAL PRIMARY KEY,\n\thash text NOT NULL,\n\tcreated_at bigint\n)",
+)
+
+
+@dataclass(frozen=True)
+class PlannedMigration:
+    tag: str
+    when: int
+    hash: str
+    action: Literal["baseline", "apply"]
+    stranded: bool = False
+
+    @property
+    def why(self) -> str:
+        if self.action == "baseline":
+            return "already in the database (old schema): record only, after evidence"
+        if self.stranded:
+            return "stranded: its `when` is below drizzle's high-water mark, drizzle alone would skip it forever"
+        return "pending"
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    scenario: Scenario
+    create_tracking: bool
+    steps: tuple[PlannedMigration, ...]
+    tracking_schema: str = "drizzle"
+    tracking_table: str = "__drizzle_migrations"
+
+    @property
+    def baseline(self) -> tuple[PlannedMigration, ...]:
+        return tuple(s for s in self.steps if s.action == "baseline")
+
+    @property
+    def apply(self) -> tuple[PlannedMigration, ...]:
+        return tuple(s for s in self.steps if s.action == "apply")
+
+    @property
+    def empty(self) -> bool:
+        return not self.steps and not self.create_tracking
+
+
+def make_plan(
+    local: LocalMigrations,
+    state: TrackingState,
+    *,
+    baseline_until: str | None = None,
+    only: str | None = None,
+    tracking_schema: str = "drizzle",
+    tracking_table: str = "__drizzle_migrations",
+) -> MigrationPlan:
+    """The plan for this database; `baseline_until` is required in scenario B."""
+    pending = [m for m in local.entries if m.tag in state.pending]
+    stranded = set(state.stranded)
+    names = {"tracking_schema": tracking_schema, "tracking_table": tracking_table}
+    if only:
+        target = _find(local, only)
+        if target.tag not in state.pending:
+            raise UsageError(f"{target.tag} is already recorded as applied: nothing to do for --only")
+        return MigrationPlan("C", not state.tracking_present, (_step(target, "apply", target.tag in stranded),), **names)
+    if state.tracking_present:
+        if baseline_until:
+            raise UsageError("--baseline-until is for a database without drizzle tracking (scenario B); this one has it")
+        return MigrationPlan("A", False, tuple(_step(m, "apply", m.tag in stranded) for m in pending), **names)
+    if not baseline_until:
+        raise UsageError(
+            "no drizzle tracking table (scenario B): name the last migration the existing schema already contains",
+            next_step="run `inv analyze --baseline-until TAG` (the plan then checks that every object it creates exists)",
+        )
+    last = _find(local, baseline_until)
+    steps = [_step(m, "baseline" if m.idx <= last.idx else "apply", False) for m in pending]
+    return MigrationPlan("B", True, tuple(steps), **names)
+
+
+
+def _step(m: Migration, action: Literal["baseline", "apply"], stranded: bool) -> PlannedMigration:
+    return PlannedMigration(m.tag, m.when, m.hash, action, stranded)
+
+
+def _find(local: LocalMigrations, name: str) -> Migration:
+    for m in local.entries:
+        if name in (m.tag, m.filename) or m.tag.startswith(f"{name}_"):
+            return m
+    known = ", ".join(m.tag for m in local.entries)
+    raise UsageError(f"no migration named {name!r} in the journal (known: {known})")
