@@ -1,0 +1,236 @@
+"""Targets against real servers: a local folder (tmpfs for ENOSPC), OpenSSH sshd, moto S3 over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pgrunbook.config import HostSettings, S3Target
+from pgrunbook.errors import TargetError
+from pgrunbook.targets.base import hash_file
+from pgrunbook.targets.local import LocalDirTarget
+from pgrunbook.targets.s3 import S3BucketTarget, part_size_for
+from pgrunbook.targets.ssh import SftpTarget
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def payload(tmp_path) -> tuple[Path, int, str]:
+    path = tmp_path / "x.dump"
+    path.write_bytes(os.urandom(300_000))
+    digest, _ = hash_file(path)
+    return path, path.stat().st_size, digest
+
+
+def flip_byte(path: Path, offset: int = 1000) -> None:
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        byte = handle.read(1)
+        handle.seek(offset)
+        handle.write(bytes([byte[0] ^ 0x01]))
+
+
+@pytest.fixture
+def mount(tmp_path):
+    mounted = []
+
+    def make(options: str) -> Path:
+        point = tmp_path / f"mnt{len(mounted)}"
+        point.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()})")
+        mounted.append(point)
+        return point
+
+    yield make
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+@pytest.fixture
+def immutable(tmp_path):
+    made = []
+
+    def make(path: Path) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here")
+        made.append(path)
+        return path
+
+    yield make
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+# --------------------------------------------------------------------------- local
+
+
+def test_local_copy_is_verified_0600_in_0700(tmp_path, payload):
+    src, size, digest = payload
+    target = LocalDirTarget("disk2", tmp_path / "copies" / "a")
+    target.check()
+    target.put(src, "x.dump")
+    landed = tmp_path / "copies" / "a" / "x.dump"
+    assert landed.stat().st_mode & 0o777 == 0o600 and landed.parent.stat().st_mode & 0o777 == 0o700
+    assert target.verify("x.dump", size, digest).verified
+    assert not list(landed.parent.glob("*.part"))
+
+
+def test_local_flipped_byte_is_caught(tmp_path, payload):
+    src, size, digest = payload
+    target = LocalDirTarget("disk2", tmp_path / "c")
+    target.put(src, "x.dump")
+    flip_byte(tmp_path / "c" / "x.dump")
+    result = target.verify("x.dump", size, digest)
+    assert not result.verified and "corrupt" in result.error and "inv backup" in result.error
+
+
+def test_local_out_of_space_names_target_and_cleans_up(mount, payload):
+    src, _, _ = payload
+    point = mount("size=64k")
+    target = LocalDirTarget("tiny", point)
+    target.check()
+    with pytest.raises(TargetError) as err:
+        target.put(src, "x.dump")
+    assert "tiny" in err.value.what and "no space" in err.value.what and str(point) in err.value.what
+    assert "removed" in err.value.changed and "free space" in err.value.next_step
+    assert list(point.iterdir()) == []
+
+
+def test_local_without_write_permission(immutable, tmp_path):
+    folder = immutable(tmp_path / "locked")
+    with pytest.raises(TargetError) as err:
+        LocalDirTarget("locked", folder).check()
+    assert "no write permission" in err.value.what and "locked" in err.value.what
+
+
+# --------------------------------------------------------------------------- ssh
+
+
+def ssh_target(server, path: Path, **host_overrides) -> SftpTarget:
+    return SftpTarget("bastion", HostSettings(**server.host_settings(**host_overrides)), str(path))
+
+
+def test_ssh_copy_is_verified_by_sha256sum_on_the_host(sshd, tmp_path, payload):
+    src, size, digest = payload
+    target = ssh_target(sshd, tmp_path / "remote" / "backups")
+    try:
+        target.check()
+        location = target.put(src, "x.dump")
+        result = target.verify("x.dump", size, digest)
+    finally:
+        target.close()
+    landed = tmp_path / "remote" / "backups" / "x.dump"
+    assert result.verified and result.method == "sha256sum" and result.observed == digest and location.endswith("/x.dump")
+    assert landed.stat().st_mode & 0o777 == 0o600 and landed.parent.stat().st_mode & 0o777 == 0o700
+    flip_byte(landed)
+    target = ssh_target(sshd, tmp_path / "remote" / "backups")
+    try:
+        again = target.verify("x.dump", size, digest)
+    finally:
+        target.close()
+    assert not again.verified and "corrupt" in again.error
+
+
+def test_ssh_changed_host_key_is_refused(sshd, tmp_path):
+    target = ssh_target(sshd, tmp_path / "r", known_hosts=str(sshd.wrong_known_hosts))
+    with pytest.raises(TargetError) as err:
+        target.check()
+    assert "CHANGED" in err.value.what and "127.0.0.1" in err.value.what and "ssh-keygen -R" in err.value.next_step
+    assert not (tmp_path / "r").exists()
+
+
+def test_ssh_unknown_host_key_is_refused(sshd, tmp_path):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    with pytest.raises(TargetError) as err:
+        ssh_target(sshd, tmp_path / "r", known_hosts=str(empty)).check()
+    assert "unknown" in err.value.what and "ssh-keyscan" in err.value.next_step
+
+
+def test_ssh_refused_auth_and_host_down(sshd, tmp_path):
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    with pytest.raises(TargetError) as err:
+        ssh_target(sshd, tmp_path / "r", key_file=str(stranger)).check()
+    assert "refused authentication" in err.value.what
+    from pgrunbook.sandbox.cluster import free_port
+
+    with pytest.raises(TargetError) as err:
+        ssh_target(sshd, tmp_path / "r", port=free_port()).check()
+    assert "cannot connect" in err.value.what or "unknown" in err.value.what
+
+
+def test_ssh_without_write_permission(sshd, immutable, tmp_path, payload):
+    src, _, _ = payload
+    folder = immutable(tmp_path / "ro")
+    target = ssh_target(sshd, folder)
+    try:
+        with pytest.raises(TargetError) as err:
+            target.put(src, "x.dump")
+    finally:
+        target.close()
+    assert "bastion" in err.value.what and "no write permission" in err.value.what
+
+
+# --------------------------------------------------------------------------- s3
+
+
+def s3_target(endpoint: str, bucket: str, **kw) -> S3BucketTarget:
+    return S3BucketTarget(S3Target(type="s3", name="cloud", bucket=bucket, prefix="pg/", endpoint_url=endpoint, **kw))
+
+
+def test_s3_single_part_checksum(s3_env, payload):
+    endpoint, bucket = s3_env
+    src, size, digest = payload
+    target = s3_target(endpoint, bucket, sse="AES256")
+    target.check()
+    assert target.put(src, "x.dump") == f"s3://{bucket}/pg/x.dump"
+    result = target.verify("x.dump", size, digest)
+    assert result.verified and result.method == "s3-checksum-sha256"
+
+
+def test_s3_multipart_composite_checksum_and_flipped_byte(s3_env, tmp_path):
+    import boto3
+
+    endpoint, bucket = s3_env
+    src = tmp_path / "big.dump"
+    src.write_bytes(os.urandom(12 * 1024 * 1024 + 123))
+    size = src.stat().st_size
+    part = part_size_for(size, 5)
+    digest, parts = hash_file(src, part)
+    assert len(parts) == 3
+    target = s3_target(endpoint, bucket, multipart_threshold_mb=5)
+    target.put(src, "big.dump")
+    ok = target.verify("big.dump", size, digest, parts, part)
+    assert ok.verified, ok.error
+    # the same object with one flipped byte, uploaded whole with its own (correct) checksum
+    flip_byte(src, 6 * 1024 * 1024)
+    boto3.client("s3", endpoint_url=endpoint).put_object(Bucket=bucket, Key="pg/big.dump", Body=src.read_bytes(), ChecksumAlgorithm="SHA256")
+    bad = target.verify("big.dump", size, digest, parts, part)
+    assert not bad.verified and "does not match" in bad.error
+
+
+def test_s3_endpoint_down(s3_env, payload, monkeypatch):
+    from pgrunbook.sandbox.cluster import free_port
+
+    src, _, _ = payload
+    target = s3_target(f"http://127.0.0.1:{free_port()}", "nowhere")
+    with pytest.raises(TargetError) as err:
+        target.check()
+    assert "cloud" in err.value.what and "cannot be reached" in err.value.what and "endpoint" in err.value.next_step
+    with pytest.raises(TargetError):
+        target.put(src, "x.dump")
+
+
+def test_s3_missing_bucket(s3_env):
+    endpoint, _ = s3_env
+    with pytest.raises(TargetError) as err:
+        s3_target(endpoint, "no-such-bucket-here").check()
+    assert "no-such-bucket-here" in err.value.what
