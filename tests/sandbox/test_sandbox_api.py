@@ -1,0 +1,229 @@
+"""The sandbox HTTP API, started and stopped as the runbook's command controller does: shell commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pgrunbook.sandbox.cluster import free_port
+from pgrunbook.sandbox.data import SANDBOX_FBO_LOGIN, SANDBOX_LOGIN, apply_migrations, load_data
+
+DSN_ENV = "PGRUNBOOK_API_DSN"
+
+
+def api(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pgrunbook.sandbox.api", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def request(port: int, method: str, path: str, *, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return "Z" not in state.split()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(sandbox_cluster):
+    name = "api_app"
+    with psycopg.connect(sandbox_cluster.url("postgres"), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    url = sandbox_cluster.url(name)
+    with psycopg.connect(url) as conn:
+        apply_migrations(conn)
+        conn.commit()
+        load_data(conn)
+    return url
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    return tmp_path / "run"
+
+
+def _start(app_url: str, pidfile: Path):
+    port = free_port()
+    started = api("start", "--port", str(port), "--pidfile", str(pidfile), env={**os.environ, DSN_ENV: app_url})
+    assert started.returncode == 0, started.stderr
+    assert "started" in started.stdout
+    return port, pidfile, int(pidfile.read_text())
+
+
+@pytest.fixture
+def running_api(app_url, run_dir):
+    """A server of its own (the test may stop it)."""
+    port, pidfile, pid = _start(app_url, run_dir / "api.pid")
+    yield port, pidfile, pid
+    api("stop", "--pidfile", str(pidfile))
+
+
+@pytest.fixture(scope="module")
+def shared_api(app_url, tmp_path_factory):
+    """A server shared by the tests that leave it running."""
+    port, pidfile, pid = _start(app_url, tmp_path_factory.mktemp("shared-api") / "api.pid")
+    yield port, pidfile, pid
+    api("stop", "--pidfile", str(pidfile))
+
+
+def test_full_cycle(running_api, sandbox_cluster):
+    port, pidfile, pid = running_api
+    assert alive(pid)
+    # the database URL (and its password) is not in the server's argv
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+    assert sandbox_cluster.password not in cmdline and "postgresql://" not in cmdline
+
+    assert api("health", "--port", str(port)).returncode == 0
+    assert request(port, "GET", "/health") == (200, {"status": "ok", "database": "up"})
+
+    status, body = request(port, "POST", "/api/auth/login", body={"email": SANDBOX_LOGIN[0], "password": SANDBOX_LOGIN[1]})
+    assert status == 200
+    token = body["access_token"]
+    assert body["user"] == {"id": 1, "email": SANDBOX_LOGIN[0], "firstName": body["user"]["firstName"],
+                            "lastName": body["user"]["lastName"], "role": "manager"}
+
+    assert request(port, "POST", "/api/auth/login", body={"email": SANDBOX_LOGIN[0], "password": "wrong"})[0] == 401
+    assert request(port, "POST", "/api/auth/login", body={"email": "nobody@htf-sunup.test", "password": "x"})[0] == 401
+    assert request(port, "POST", "/api/auth/login", body={"email": SANDBOX_LOGIN[0]})[0] == 400
+
+    for path in ("/api/users/all-members", "/api/campaigns"):
+        assert request(port, "GET", path)[0] == 401
+        assert request(port, "GET", path, token="not-a-token")[0] == 401
+
+    status, members = request(port, "GET", "/api/users/all-members", token=token)
+    assert status == 200
+    assert members["managerId"] == 1 and members["total"] == 8 and members["count"] == 8
+    created = [m["createdAt"] for m in members["members"]]
+    assert created == sorted(created, reverse=True)
+    assert {m["role"] for m in members["members"]} == {"fbo"}
+    assert sum(m["completedActions"] for m in members["members"]) > 0
+    assert sum(m["bonuses"] for m in members["members"]) > 0
+
+    status, campaigns = request(port, "GET", "/api/campaigns", token=token)
+    assert status == 200 and campaigns["count"] == 2
+    assert {c["status"] for c in campaigns["campaigns"]} == {"active", "completed"}
+    assert all(c["challengeCount"] == 5 for c in campaigns["campaigns"])
+    status, active = request(port, "GET", "/api/campaigns?status=active", token=token)
+    assert status == 200 and [c["status"] for c in active["campaigns"]] == ["active"]
+    assert request(port, "GET", "/api/campaigns?status=nope", token=token)[0] == 400
+    assert request(port, "GET", "/nowhere")[0] == 404
+
+    # an FBO sees the team of its manager
+    status, body = request(port, "POST", "/api/auth/login", body={"email": SANDBOX_FBO_LOGIN[0], "password": SANDBOX_FBO_LOGIN[1]})
+    assert status == 200 and body["user"]["role"] == "fbo"
+    status, team = request(port, "GET", "/api/users/all-members", token=body["access_token"])
+    assert status == 200 and team["managerId"] == 1 and team["total"] == 8
+
+    stopped = api("stop", "--pidfile", str(pidfile))
+    assert stopped.returncode == 0, stopped.stderr
+    assert not alive(pid)
+    assert not pidfile.exists()
+    assert api("health", "--port", str(port)).returncode == 1
+    again = api("stop", "--pidfile", str(pidfile))
+    assert again.returncode == 0 and "not running" in again.stdout
+
+    log = pidfile.with_suffix(".log").read_text()
+    lines = log.splitlines()
+    assert any('"POST /api/auth/login" 200' in line for line in lines)
+    assert any('"POST /api/auth/login" 401' in line for line in lines)
+    assert any('"GET /api/users/all-members" 200' in line for line in lines)
+    assert any('"GET /api/campaigns" 400' in line for line in lines)  # no query string in the log
+    assert "stopped" in lines[-1]
+    for secret in (SANDBOX_LOGIN[1], SANDBOX_FBO_LOGIN[1], token, sandbox_cluster.password, "status=nope"):
+        assert secret not in log
+
+
+def test_start_when_already_running_is_a_no_op(shared_api, app_url):
+    port, pidfile, pid = shared_api
+    again = api("start", "--port", str(port), "--pidfile", str(pidfile), env={**os.environ, DSN_ENV: app_url})
+    assert again.returncode == 0 and "already running" in again.stdout
+    assert int(pidfile.read_text()) == pid
+
+
+def test_tokens_are_checked(shared_api):
+    port, _, _ = shared_api
+    token = request(port, "POST", "/api/auth/login", body={"email": SANDBOX_LOGIN[0], "password": SANDBOX_LOGIN[1]})[1]["access_token"]
+    assert request(port, "GET", "/api/campaigns", token=token)[0] == 200
+    assert request(port, "GET", "/api/campaigns", token=token + "x")[0] == 401
+
+
+def test_start_without_the_dsn_variable_fails(run_dir):
+    env = {k: v for k, v in os.environ.items() if k != DSN_ENV}
+    result = api("start", "--port", str(free_port()), "--pidfile", str(run_dir / "api.pid"), env=env)
+    assert result.returncode == 2 and DSN_ENV in result.stderr
+    assert not (run_dir / "api.pid").exists()
+
+
+def test_start_fails_and_cleans_up_when_the_database_is_down(run_dir):
+    pidfile = run_dir / "api.pid"
+    dead = f"postgresql://postgres:whatever@127.0.0.1:{free_port()}/nothing"
+    result = api("start", "--port", str(free_port()), "--pidfile", str(pidfile), "--timeout", "1",
+                 env={**os.environ, DSN_ENV: dead})
+    assert result.returncode == 1 and "not healthy" in result.stderr and "503" in result.stderr
+    assert not pidfile.exists()
+    assert "whatever" not in result.stderr + result.stdout
+
+
+def test_serve_reports_503_and_stops_on_sigterm(run_dir, app_url, sandbox_cluster, tmp_path):
+    """Foreground `serve` with a passfile for the password; 503 while the URL is wrong; SIGTERM stops it."""
+    port = free_port()
+    pidfile = run_dir / "serve.pid"
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{sandbox_cluster.port}:*:postgres:{sandbox_cluster.password}\n")
+    passfile.chmod(0o600)
+    env = {**os.environ, "APP_DB": sandbox_cluster.url("api_app", with_password=False),
+           "DEAD_DB": f"postgresql://postgres@127.0.0.1:{free_port()}/x"}
+
+    def serve(dsn_env: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pgrunbook.sandbox.api", "--port", str(port), "--dsn-env", dsn_env,
+             "--pidfile", str(pidfile), "--passfile", str(passfile)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def wait_status() -> int:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("the server never answered")
+
+    for dsn_env, expected in (("DEAD_DB", 503), ("APP_DB", 200)):
+        server = serve(dsn_env)
+        try:
+            assert wait_status() == expected
+            assert int(pidfile.read_text()) == server.pid
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, err = server.communicate(timeout=15)
+        assert server.returncode == 0, err
+        assert not pidfile.exists()
+        assert b"stopped" in err and sandbox_cluster.password.encode() not in err
