@@ -1,0 +1,281 @@
+"""`inv backup` end to end against real servers: embedded PostgreSQL, OpenSSH sshd, moto S3."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pgrunbook import cli, commands
+from pgrunbook.backup import latest_backup, list_backups, load_manifest
+from pgrunbook.config import load_config
+from pgrunbook.errors import CheckFailed, ConfigError, RuntimeFailure
+from pgrunbook.pg import default_bin_dir
+
+from ..conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_COUNTS = {"public.users": 68, "public.campaigns": 2, "public.challenges": 10}
+
+
+def local(name: str, path: Path) -> dict:
+    return {"name": name, "type": "local", "path": str(path)}
+
+
+def all_targets(db, sshd, s3_env) -> dict:
+    endpoint, bucket = s3_env
+    return {
+        "hosts": {"bastion": sshd.host_settings()},
+        "backup": {"min_copies": 3, "targets": [
+            local("second-disk", db.workdir / "copies" / "disk2"),
+            {"name": "bastion", "type": "ssh", "host": "bastion", "path": str(db.workdir / "remote" / "backups")},
+            {"name": "cloud", "type": "s3", "bucket": bucket, "prefix": "pg", "endpoint_url": endpoint, "sse": "AES256"},
+        ]},
+    }
+
+
+def fake_tools(tmp_path: Path, script: str) -> Path:
+    """A bin_dir whose pg_dump is `script` around the real one (pg_restore and psql are the real ones)."""
+    real = default_bin_dir()
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    (bin_dir / "pg_dump").write_text(f'#!/bin/sh\nREAL={real}\n[ "$1" = --version ] && exec "$REAL/pg_dump" --version\n{script}\n')
+    (bin_dir / "pg_dump").chmod(0o755)
+    for tool in ("pg_restore", "psql"):
+        (bin_dir / tool).symlink_to(real / tool)
+    return bin_dir
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_backup_to_local_ssh_and_s3_then_recheck(app_db, sshd, s3_env, capsys):
+    db = app_db("tracked")
+    inv = db.inventory(**all_targets(db, sshd, s3_env))
+    assert cli.backup(str(inv), None, None, True, True) == 0
+    out = json.loads(capsys.readouterr().out)
+    m = load_manifest(out["manifest_path"])
+    assert m.ok and m.verified_copies == 3 and [c.type for c in m.copies] == ["local", "ssh", "s3"]
+    assert {c.method for c in m.copies} == {"rehash", "sha256sum", "s3-checksum-sha256"}
+    assert all(c.sha256 == m.dump["sha256"] for c in m.copies)
+    assert {k: m.counts["tables"][k] for k in FIXTURE_COUNTS} == FIXTURE_COUNTS
+    assert m.counts["tables"]["drizzle.__drizzle_migrations"] == 11
+    assert m.counts["users_by_role"]["by_role"] == {"fbo": 60, "manager": 8}
+    assert m.restore_verification.ok and m.restore_verification.dropped and not m.restore_verification.mismatches
+    assert m.database["name"] == db.name and m.dump["format"] == "custom" and m.dump["file"].endswith(".dump")
+    assert m.dump["file"].startswith(f"{db.name}_prod_backup_")
+    assert mode(m.dump_path) == 0o600 and mode(m.path) == 0o600 and mode(m.path.parent) == 0o700
+    raw = json.loads(m.path.read_text())
+    assert raw["kind"] == "pgrunbook.backup" and raw["version"] == 1 and raw["verified_copies"] == 3
+    assert latest_backup(m.path.parent).id == m.id
+    # the scratch database is gone
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s", ["%pgrunbook_verify%"]).fetchone()[0] == 0
+
+    assert cli.backup_verify(str(inv), None, m.id[:-2], True) == 0
+    recheck = json.loads(capsys.readouterr().out)
+    assert recheck["ok"] and recheck["manifest"]["rechecked_at"]
+
+    # one flipped byte in the ssh copy: the re-check fails, names it, and the manifest says so
+    remote = db.workdir / "remote" / "backups" / m.dump["file"]
+    data = bytearray(remote.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    remote.write_bytes(bytes(data))
+    assert cli.backup_verify(str(inv), None, m.id, False) == 3
+    captured = capsys.readouterr()
+    assert "bastion" in captured.out and "corrupt" in captured.out
+    after = load_manifest(m.path)
+    assert after.verified_copies == 2 and not after.ok and "3 required" in after.problems[0]
+    assert cli.backup_list(str(inv), None, True) == 0
+    rows = json.loads(capsys.readouterr().out)["backups"]
+    assert rows[0]["id"] == m.id and rows[0]["verified_copies"] == 2 and rows[0]["status"] == "failed"
+
+
+def test_truncated_dump_is_caught(app_db, tmp_path):
+    db = app_db("legacy")
+    bin_dir = fake_tools(tmp_path, '"$REAL/pg_dump" "$@" | head -c 20000\nexit 0')
+    cfg = load_config(db.inventory(tools={"bin_dir": str(bin_dir)}))
+    result = commands.backup(cfg)
+    failed = {c.id: c for c in result.checks if c.status.value == "fail"}
+    assert "dump-complete" in failed and not result.ok and result.manifest.status == "failed"
+    assert result.manifest.copies == ()
+
+
+def test_dataless_dump_and_stderr_errors_are_caught(app_db, tmp_path):
+    db = app_db("legacy")
+    bin_dir = fake_tools(tmp_path, '"$REAL/pg_dump" --schema-only "$@"\necho "pg_dump: error: query failed: out of memory" >&2\nexit 0')
+    result = commands.backup(load_config(db.inventory(tools={"bin_dir": str(bin_dir)})))
+    failed = {c.id for c in result.checks if c.status.value == "fail"}
+    assert {"critical-table-data", "all-table-data", "dump-stderr"} <= failed
+
+
+def test_plain_format_keeps_the_seed_name_and_restores_with_psql(app_db):
+    db = app_db("legacy")
+    result = commands.backup(load_config(db.inventory()), format="plain", verify_restore=True)
+    m = result.manifest
+    assert result.ok, result.checks
+    assert m.dump["file"].endswith(".sql") and "_prod_backup_" in m.dump["file"]
+    assert "COPY public.users" in m.dump_path.read_text()
+    assert m.restore_verification.ok
+
+
+def test_directory_format_copies_every_file(app_db, tmp_path):
+    db = app_db("legacy")
+    cfg = load_config(db.inventory(backup={"min_copies": 1, "targets": [local("d2", tmp_path / "d2")]}))
+    result = commands.backup(cfg, format="directory", verify_restore=True)
+    m = result.manifest
+    assert result.ok, [c for c in result.checks if c.status.value != "ok"]
+    assert m.dump["file"].endswith(".dir") and len(m.dump["files"]) > 3
+    assert all((tmp_path / "d2" / m.dump["file"] / f["path"]).exists() for f in m.dump["files"])
+    assert commands.backup_verify(cfg, m.id).ok
+
+
+def test_dump_while_the_app_writes_counts_match_the_restored_copy(app_db):
+    db = app_db("legacy")
+    stop = threading.Event()
+    written = [0]
+
+    def writer() -> None:
+        with db.connect() as conn:
+            while not stop.is_set():
+                conn.execute(
+                    "INSERT INTO users (email, password, first_name, last_name, role) "
+                    "SELECT 'w' || g || '-' || clock_timestamp() || '@x.test', 'x', 'W', 'R', 'fbo' FROM generate_series(1, 50) g")
+                conn.execute("INSERT INTO campaigns (name, start_date, end_date, created_by) SELECT 'c', now(), now(), 1")
+                written[0] += 1
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        while written[0] < 3:
+            time.sleep(0.01)
+        result = commands.backup(load_config(db.inventory()), verify_restore=True)
+        during = written[0]
+    finally:
+        stop.set()
+        thread.join()
+    m = result.manifest
+    assert result.ok and m.restore_verification.ok and not m.restore_verification.mismatches
+    with db.connect() as conn:
+        live = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+    assert m.counts["tables"]["public.users"] > 68 and live > m.counts["tables"]["public.users"] and during > 3
+    assert m.counts["users_by_role"]["total"] == m.counts["tables"]["public.users"]
+
+
+def test_password_never_in_output_manifest_or_process_list(app_db, sshd, s3_env, tmp_path):
+    db = app_db("legacy")
+    inv = db.inventory(**all_targets(db, sshd, s3_env))
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
+                    try:
+                        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    except OSError:
+                        continue
+                    if "pg_dump" in cmdline or "pg_restore" in cmdline:
+                        seen.append(cmdline)
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    env = {**os.environ, "PGRB_TEST_PW": TEST_PASSWORD}
+    try:
+        runs = [subprocess.run([sys.executable, "-m", "invoke", "backup", "-i", str(inv), "--verify-restore", *flag], cwd=ROOT,
+                               capture_output=True, text=True, env=env, timeout=120) for flag in ([], ["--json"])]
+        runs.append(subprocess.run([sys.executable, "-m", "invoke", "backup.list", "-i", str(inv)], cwd=ROOT, capture_output=True,
+                                   text=True, env=env, timeout=60))
+    finally:
+        stop.set()
+        watcher.join()
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert TEST_PASSWORD not in run.stdout + run.stderr
+    assert seen, "the watcher never saw pg_dump or pg_restore running"
+    assert not [c for c in seen if TEST_PASSWORD in c]
+    files = [p for p in db.workdir.rglob("*") if p.is_file() and p.suffix in (".json", ".dump", ".yml", ".log", ".part") and p.name != "inventory.yml"]
+    assert any(p.name.endswith(".manifest.json") for p in files)
+    for path in files:
+        assert TEST_PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_s3_endpoint_down_fails_before_dumping(app_db, s3_env, tmp_path):
+    from pgrunbook.sandbox.cluster import free_port
+
+    db = app_db("legacy")
+    cfg = load_config(db.inventory(backup={"min_copies": 2, "targets": [
+        local("disk2", tmp_path / "d2"),
+        {"name": "cloud", "type": "s3", "bucket": "b", "endpoint_url": f"http://127.0.0.1:{free_port()}"}]}))
+    with pytest.raises(CheckFailed) as err:
+        commands.backup(cfg)
+    assert "cloud" in err.value.what and "cannot be reached" in err.value.what and "no dump was taken" in err.value.changed
+    assert list_backups(cfg.inventory.backup.dir) == []
+
+
+def test_wrong_host_key_fails_with_exit_3_naming_the_target(app_db, sshd, capsys):
+    db = app_db("legacy")
+    inv = db.inventory(hosts={"bastion": sshd.host_settings(known_hosts=str(sshd.wrong_known_hosts))},
+                       backup={"min_copies": 1, "targets": [{"name": "bastion", "type": "ssh", "host": "bastion", "path": "/tmp/x"}]})
+    assert cli.backup(str(inv), None, None, False, False) == 3
+    err = capsys.readouterr().err
+    assert "bastion" in err and "CHANGED" in err
+
+
+def test_target_out_of_space_during_copy_fails_the_phase(app_db, tmp_path):
+    point = tmp_path / "tiny"
+    point.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(point)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        db = app_db("legacy")
+        cfg = load_config(db.inventory(backup={"min_copies": 2, "targets": [local("disk2", tmp_path / "d2"), local("tiny", point)]}))
+        result = commands.backup(cfg)
+    finally:
+        subprocess.run(["umount", str(point)], check=False)
+    m = result.manifest
+    assert not result.ok and m.status == "failed" and m.verified_copies == 1
+    tiny = next(c for c in m.copies if c.target == "tiny")
+    assert not tiny.verified and "no space" in tiny.error and "free space" in tiny.error
+    assert load_manifest(m.path).status == "failed"
+
+
+def test_min_copies_above_targets_is_a_config_error(app_db):
+    db = app_db("legacy")
+    with pytest.raises(ConfigError):
+        commands.backup(load_config(db.inventory(backup={"min_copies": 2, "targets": []})))
+
+
+def test_pg_dump_runs_on_the_db_host_over_ssh(app_db, sshd):
+    db = app_db("legacy")
+    cfg = load_config(db.inventory(hosts={"dbhost": sshd.host_settings()}, backup={"run_on": "dbhost"}))
+    result = commands.backup(cfg, verify_restore=True)
+    assert result.ok, [c for c in result.checks if c.status.value != "ok"]
+    assert result.manifest.dump["run_on"] == "dbhost" and result.manifest.restore_verification.ok
+
+
+def test_scratch_drop_is_guarded(app_db):
+    from pgrunbook.backup.restore import Scratch, create_scratch, drop_scratch
+
+    db = app_db("legacy")
+    settings = load_config(db.inventory()).inventory.database
+    with pytest.raises(RuntimeFailure):
+        drop_scratch(settings, Scratch(db.name, "forged"))
+    with pytest.raises(RuntimeFailure):
+        drop_scratch(settings, Scratch(f"{db.name}_pgrunbook_verify_20250101000000_deadbeef", "forged"))
+    scratch = create_scratch(settings)
+    with pytest.raises(RuntimeFailure):
+        drop_scratch(settings, Scratch(scratch.name, "not-the-token"))
+    drop_scratch(settings, scratch)
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [db.name]).fetchone()[0] == 1
