@@ -24,6 +24,20 @@ def verify(c, inventory=None, playbook=None, json=False):
     _exit(cli.verify(inventory, playbook, json))
 
 
+@task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+            "baseline_until": "scenario B: last migration the existing schema already contains (default: detected from evidence)",
+            "only": "scenario C: plan this one migration only",
+            "online": "plan plain CREATE INDEX on existing tables as CREATE INDEX CONCURRENTLY",
+            "single_transaction": "plan everything in one transaction (drizzle's own behaviour)",
+            "sql": "print the exact SQL migrate would run (the dry run), nothing else"})
+def analyze(c, inventory=None, playbook=None, baseline_until=None, only=None, online=False, single_transaction=False, sql=False, json=False):
+    """Phase 3: pending migrations, safety lint (parse tree + squawk + lock estimates), plan, exact SQL."""
+    from pgrunbook import cli
+
+    _exit(cli.analyze(inventory, playbook, baseline_until=baseline_until, only=only, online=online,
+                      single_transaction=single_transaction, sql=sql, as_json=json))
+
+
 @task(name="up")
 def sandbox_up(c):
     """Start the embedded PostgreSQL 18 sandbox on 127.0.0.1 (data in .sandbox/)."""
@@ -97,4 +111,4 @@ def backup_verify(c, id, inventory=None, playbook=None, json=False):  # noqa: A0
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_reset)
 backup = Collection("backup", backup_run, backup_list, backup_verify)
-ns = Collection(verify, test, sandbox, backup)
+ns = Collection(verify, analyze, test, sandbox, backup)

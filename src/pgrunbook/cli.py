@@ -133,3 +133,22 @@ def backup_verify(inventory: str | None, playbook: str | None, ref: str, as_json
         return EXIT_OK if result.ok else EXIT_CHECK
 
     return guarded(action)
+
+
+def analyze(inventory: str | None, playbook: str | None, *, baseline_until: str | None, only: str | None,
+            online: bool, single_transaction: bool, sql: bool, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+
+        report = commands.analyze(load_config(inventory, playbook), console.discard_if(as_json or sql),
+                                  baseline_until=baseline_until, only=only, online=online, single_transaction=single_transaction)
+        if as_json:
+            console.print_json(report.as_json())
+        elif sql:
+            console.print_sql(report.sql)
+        else:
+            console.show_analysis(report)
+        return EXIT_OK if report.ok else EXIT_CHECK
+
+    return guarded(action)

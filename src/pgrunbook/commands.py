@@ -48,3 +48,39 @@ def backup_verify(cfg: Config, ref: str, emit: Emit = discard):
     from .backup import verify_backup
 
     return verify_backup(cfg, ref, emit)
+
+
+def analyze(cfg: Config, emit: Emit = discard, *, baseline_until: str | None = None, only: str | None = None,
+            online: bool = False, single_transaction: bool = False, squawk: bool = True):
+    """Phase 3: pending migrations, their lint (ours + squawk + lock estimates), the plan and its exact SQL."""
+    from .analyze import AnalysisReport, ExpectedState, evaluate, lock_estimates
+    from .executor import compile_migration, plan_sql
+    from .pg import connect, read_only
+    from .planning import existing_tables, observe_and_plan
+    from .sqlcheck import Policy, analyze_files, objects_after, run_squawk, with_findings
+
+    inv = cfg.inventory
+    emit(Event("analyze", "step", f"connecting to {inv.database.url} (READ ONLY)"))
+    with connect(inv.database) as conn, read_only(conn):
+        seen = observe_and_plan(conn, cfg, baseline_until=baseline_until, only=only)
+    plan, local = seen.plan, seen.local
+    policy = Policy.from_dict(cfg.playbook.policy)
+    to_apply = [local.by_tag(s.tag) for s in plan.apply]
+    emit(Event("analyze", "step", f"linting {len(to_apply)} migration(s) to apply" + (" (+ squawk)" if squawk else "")))
+    analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy)
+    lock_findings = run_squawk([m.path for m in to_apply], in_transaction=not online) if squawk and to_apply else ()
+    new_tables = {f"{o.schema}.{o.name}" for a in analyses for o in a.created if o.kind == "table"}
+    tables = existing_tables(seen.facts)
+    analyses = tuple(
+        with_findings(a, [f for f in lock_findings if f.file.endswith(a.file)] + list(lock_estimates(a, seen.facts.tables, new_tables)), policy)
+        for a in analyses
+    )
+    compiled = {m.tag: compile_migration(m, online=online, existing_tables=tables) for m in to_apply}
+    applied_tags = {s.tag for s in plan.apply}
+    expected = ExpectedState.from_objects(objects_after(a for m, a in zip(local.entries, seen.analyses) if m.tag in applied_tags))
+    target = {"inventory": inv.name, "url": str(inv.database.url), "database": inv.database.dbname, "sandbox": inv.sandbox}
+    return AnalysisReport(
+        target, plan, seen.baseline_source, analyses, seen.evidence, expected,
+        plan_sql(plan, compiled, cfg.playbook.migrate, single_transaction=single_transaction),
+        evaluate(plan, analyses, seen.evidence, seen.baseline_source),
+    )

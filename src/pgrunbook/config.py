@@ -302,6 +302,7 @@ class MigratePolicy(_Model):
     statement_timeout: str = "0"
     lock_retries: int = Field(3, ge=0)
     retry_backoff_seconds: float = Field(2.0, ge=0)
+    baseline_until: str | None = Field(None, description="scenario B: the last migration the existing schema contains (default: detected from evidence)")
 
 
 class ValidatePolicy(_Model):

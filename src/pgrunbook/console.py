@@ -241,3 +241,54 @@ def _age(seconds: float) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} d"
+
+
+def print_sql(sql: str) -> None:
+    """The dry run: plain SQL on stdout, pipeable into a file or a reviewer's editor."""
+    sys.stdout.write(sql)
+    sys.stdout.flush()
+
+
+def show_analysis(report: Any) -> None:
+    data = report.as_json()
+    plan = Table(title=f"Plan (phase 3, scenario {data['scenario']})", header_style="bold")
+    for col in ("migration", "action", "why"):
+        plan.add_column(col)
+    baseline = report.plan.baseline
+    if baseline:
+        span = baseline[0].tag if len(baseline) == 1 else f"{baseline[0].tag} … {baseline[-1].tag} ({len(baseline)})"
+        plan.add_row(span, "baseline", baseline[0].why)
+    for step in report.plan.apply:
+        plan.add_row(step.tag, "apply", step.why)
+    if not report.plan.steps:
+        plan.add_row("—", "nothing", "every journal entry is recorded as applied")
+    out.print(plan)
+    _show_findings(data["migrations"])
+    expected = data["expected"]
+    out.print(f"Expected after migration: {len(expected['indexes'])} new indexes, {len(expected['tables'])} new tables, "
+              f"{len(expected['columns'])} new columns. `inv analyze --sql` prints the exact SQL, `--json` every finding.")
+    show_checks(report.checks, title="Checks")
+    verdict_line(report.ok, good="analyze: every migration to apply is allowed",
+                 bad="analyze: refused — " + "; ".join(c.id for c in report.checks if c.status is Status.FAIL))
+
+
+def _show_findings(migrations: list[dict]) -> None:
+    """Blocking findings and exceptions one by one; informational ones counted per rule."""
+    table = Table(title="Findings (migrations to apply)", header_style="bold")
+    for col in ("where", "verdict", "rule", "consequence / remedy"):
+        table.add_column(col, overflow="fold")
+    for migration in migrations:
+        info: dict[str, list[dict]] = {}
+        for f in migration["findings"]:
+            if f["verdict"] in ("info", "allowed") and not f["excepted"]:
+                info.setdefault(f["rule"], []).append(f)
+                continue
+            verdict = "allowed (excepted: " + f["excepted"] + ")" if f["excepted"] else f["verdict"]
+            style = {"forbidden": "red", "review": "yellow"}.get(f["verdict"], "green")
+            table.add_row(f"{f['file']}:{f['line']}", f"[{style}]{verdict}[/]", f["rule"], f"{f['message']}\n[dim]{f['help']}[/]")
+        for rule, found in info.items():
+            example = found[0]  # rules list their worst case first (e.g. the largest table)
+            where = f"{migration['file']} ×{len(found)}" if len(found) > 1 else f"{example['file']}:{example['line']}"
+            table.add_row(where, "[dim]info[/]", rule, f"{example['message']}\n[dim]{example['help']}[/]")
+    if table.row_count:
+        out.print(table)

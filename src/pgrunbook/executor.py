@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from .drizzle.journal import LocalMigrations, Migration
 from .drizzle.plan import MigrationPlan, PlannedMigration
-from .drizzle.recorder import Recorder
+from .drizzle.recorder import TRACKING_DDL, Recorder
 from .drizzle.state import reconcile
 from .errors import LockHeld, MigrationFailed, UsageError
 from .events import Emit, Event, discard
@@ -374,3 +374,62 @@ def _pg_message(exc: Exception) -> str:
     primary = getattr(diag, "message_primary", None) or str(exc).strip()
     detail = getattr(diag, "message_detail", None)
     return primary + (f" ({detail})" if detail else "")
+
+
+# --------------------------------------------------------------------------- the dry run (pure)
+
+
+def plan_sql(plan: MigrationPlan, compiled: dict[str, tuple[Step, ...]], policy: MigratePolicy, *, single_transaction: bool = False) -> str:
+    """The exact SQL `inv migrate` runs for `plan`, in order, tracking rows included."""
+    schema, table = quote_ident(plan.tracking_schema), quote_ident(plan.tracking_table)
+
+    def insert(hash_: str, when: int) -> str:
+        return f'INSERT INTO {schema}.{table} ("hash", "created_at") VALUES ({quote_literal(hash_)}, {when});'
+
+    def wrap(lines: list[str]) -> list[str]:
+        return lines if single_transaction else ["BEGIN;", *lines, "COMMIT;"]
+
+    out = [
+        f"-- pgrunbook migrate plan: scenario {plan.scenario}; {len(plan.baseline)} baseline, {len(plan.apply)} to apply",
+        "-- the session holds pgrunbook's advisory lock for the whole run",
+        f"SET lock_timeout = {quote_literal(policy.lock_timeout)};",
+        f"SET statement_timeout = {quote_literal(policy.statement_timeout)};",
+    ]
+    if single_transaction:
+        out.append("BEGIN;  -- --single-transaction: everything in one transaction, as drizzle does")
+    if plan.create_tracking or plan.baseline:
+        lines = [TRACKING_DDL.format(schema=schema, table=table) + ";"] if plan.create_tracking else []
+        for step in plan.baseline:
+            lines += [f"-- baseline {step.tag}: already in the database (evidence checked): recorded, not run", insert(step.hash, step.when)]
+        out += ["", *wrap(lines)]
+    for planned in plan.apply:
+        out += ["", f"-- apply {planned.tag}: {planned.why}"]
+        segments = _segments(compiled[planned.tag])
+        record_in_last = bool(segments) and segments[-1][0]
+        for position, (transactional, segment) in enumerate(segments):
+            if not transactional:
+                for step in segment:
+                    note = "rewritten to CONCURRENTLY by --online" if step.online else "cannot run in a transaction"
+                    out += [f"-- {step.migration}:{step.line}, autocommit ({note})", _terminated(step.sql)]
+                continue
+            lines = [f"-- {s.migration}:{s.line}\n{_terminated(s.sql)}" for s in segment]
+            if record_in_last and position == len(segments) - 1:
+                lines.append(insert(planned.hash, planned.when))
+            out += wrap(lines)
+        if not record_in_last:
+            out += wrap([insert(planned.hash, planned.when)])
+    if single_transaction:
+        out.append("COMMIT;")
+    return "\n".join(out) + "\n"
+
+
+def _terminated(sql: str) -> str:
+    return sql.rstrip().rstrip(";") + ";"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

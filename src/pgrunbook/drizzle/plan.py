@@ -22,10 +22,6 @@ from .journal import LocalMigrations, Migration
 from .state import TrackingState
 
 Scenario = Literal["A", "B", "C"]
-TRACKING_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS {schema}",
-    "CREATE TABLE IF NOT EXISTS {schema}.{table} (\n\tid SERIAL PRIMARY KEY,\n\thash text NOT NULL,\n\tcreated_at bigint\n)",
-)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     import psycopg
 
 
+# drizzle-orm's own DDL (PgDialect.migrate), formatted with quoted identifiers.
+TRACKING_DDL = "CREATE SCHEMA IF NOT EXISTS {schema};\nCREATE TABLE IF NOT EXISTS {schema}.{table} (\n\tid SERIAL PRIMARY KEY,\n\thash text NOT NULL,\n\tcreated_at bigint\n)"
+
+
 @dataclass(frozen=True)
 class SequenceState:
     name: str
@@ -74,10 +78,7 @@ class Recorder:
         """Create drizzle's schema and table exactly as drizzle-orm's migrator does (idempotent)."""
         from psycopg import sql
 
-        self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-        self.conn.execute(sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (\n\tid SERIAL PRIMARY KEY,\n\thash text NOT NULL,\n\tcreated_at bigint\n)"
-        ).format(self._qualified))
+        self.conn.execute(sql.SQL(TRACKING_DDL).format(schema=sql.Identifier(self.schema), table=sql.Identifier(self.table)))
 
     def record(self, hash_: str, when: int) -> int:
         """Record one applied migration as drizzle does: `created_at` = its journal `when`, id from the sequence."""

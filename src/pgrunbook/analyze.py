@@ -1,0 +1,189 @@
+"""Phase 3 verdict: what is pending, is every statement allowed, what exactly would run (pure).
+
+`AnalysisReport` gathers the plan (scenario A/B/C), the lint of each migration to apply
+(our parse-tree rules merged with squawk's lock rules and our own lock-time estimates
+from the live table sizes), the baseline evidence, the expected post-state that
+validation checks afterwards, and the exact SQL of the dry run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .drizzle.plan import MigrationPlan
+from .evidence import Evidence
+from .facts import TableFacts
+from .outcome import Check, Status, failed
+from .sqlcheck import FileAnalysis, Finding, ObjectState, Operation, Verdict
+
+# A rough heap-scan + sort rate for a plain CREATE INDEX on this machine class; the
+# estimate says "roughly" and names the rate, it is not a promise.
+INDEX_BUILD_MB_PER_SECOND = 60.0
+LOCK_ESTIMATE_RULE = "blocking-index-build"
+
+
+@dataclass(frozen=True)
+class ExpectedState:
+    """What validation checks after the migration: indexes (name, table), tables and columns."""
+
+    indexes: tuple[tuple[str, str], ...]  # (schema.index, schema.table)
+    tables: tuple[str, ...]
+    columns: tuple[str, ...]  # schema.table.column
+
+    @classmethod
+    def from_objects(cls, state: ObjectState) -> ExpectedState:
+        return cls(
+            indexes=tuple((f"{o.schema}.{o.name}", f"{o.schema}.{o.table}") for o in state.indexes),
+            tables=tuple(f"{o.schema}.{o.name}" for o in state.tables),
+            columns=tuple(o.qualified for o in state.of_kind("column")),
+        )
+
+
+@dataclass(frozen=True)
+class AnalysisReport:
+    target: dict[str, Any]
+    plan: MigrationPlan
+    baseline_source: str  # "option", "playbook", "evidence" (auto-detected) or "" (not scenario B)
+    analyses: tuple[FileAnalysis, ...]  # the migrations to apply, lint merged
+    evidence: Evidence | None
+    expected: ExpectedState
+    sql: str
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not failed(self.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "scenario": self.plan.scenario,
+            "create_tracking": self.plan.create_tracking,
+            "baseline": [{"tag": s.tag, "when": s.when, "hash": s.hash} for s in self.plan.baseline],
+            "baseline_source": self.baseline_source,
+            "apply": [{"tag": s.tag, "when": s.when, "hash": s.hash, "stranded": s.stranded, "why": s.why} for s in self.plan.apply],
+            "migrations": [_analysis_json(a) for a in self.analyses],
+            "evidence": None if self.evidence is None else {
+                "checked": len(self.evidence.checked),
+                "missing": [str(o) for o in self.evidence.missing],
+                "missing_implicit": [str(o) for o in self.evidence.missing_implicit],
+                "unverifiable": [str(o) for o in self.evidence.unverifiable],
+            },
+            "expected": {
+                "indexes": [{"name": n, "table": t} for n, t in self.expected.indexes],
+                "tables": list(self.expected.tables),
+                "columns": list(self.expected.columns),
+            },
+            "sql": self.sql,
+            "checks": [c.as_dict() for c in self.checks],
+            "verdict": "allowed" if self.ok else "refused",
+        }
+
+
+def _analysis_json(a: FileAnalysis) -> dict[str, Any]:
+    return {
+        "file": a.file,
+        "verdict": a.verdict.value,
+        "statements": len(a.statements),
+        "findings": [_finding_json(f) for f in a.findings],
+        "exceptions": [_finding_json(f) for f in a.exceptions],
+    }
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {"rule": f.rule_id, "verdict": f.verdict.value, "file": f.file, "line": f.line, "statement": f.statement,
+            "message": f.message, "help": f.help, "excepted": f.excepted}
+
+
+# --------------------------------------------------------------------------- lock estimates
+
+
+def lock_estimates(analysis: FileAnalysis, tables: tuple[TableFacts, ...], new_tables: set[str]) -> tuple[Finding, ...]:
+    """Non-concurrent index builds on existing tables block writes for roughly size / rate (largest first)."""
+    by_name = {f"public.{t.name}": t for t in tables}
+    findings: list[tuple[int, Finding]] = []
+    for statement in analysis.statements:
+        for op in statement.operations:
+            table = _index_table(op)
+            if table is None or op.has("concurrently") or table in new_tables or table not in by_name:
+                continue
+            facts = by_name[table]
+            mb = facts.total_bytes / 1024 / 1024
+            seconds = mb / INDEX_BUILD_MB_PER_SECOND
+            findings.append((facts.total_bytes, Finding(
+                LOCK_ESTIMATE_RULE, Verdict.INFO,
+                f"{op.summary} blocks writes to {table} ({max(facts.rows_estimate, 0):,} rows, {mb:,.1f} MB) "
+                f"for roughly {_duration(seconds)} (at ~{INDEX_BUILD_MB_PER_SECOND:.0f} MB/s)",
+                "`inv migrate --online` builds it with CREATE INDEX CONCURRENTLY: no write is blocked",
+                analysis.file, statement.line, statement.sql,
+            )))
+    return tuple(f for _, f in sorted(findings, key=lambda pair: -pair[0]))  # the longest lock first
+
+
+def _index_table(op: Operation) -> str | None:
+    if op.kind != "create-index" or op.target is None or op.target.table is None:
+        return None
+    return f"{op.target.schema}.{op.target.table}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def evaluate(plan: MigrationPlan, analyses: tuple[FileAnalysis, ...], evidence: Evidence | None, baseline_source: str) -> tuple[Check, ...]:
+    checks = [_plan_check(plan, baseline_source)]
+    if evidence is not None:
+        checks.append(_evidence_check(evidence))
+    for analysis in analyses:
+        checks.append(_lint_check(analysis))
+    stranded = [s.tag for s in plan.apply if s.stranded]
+    if stranded:
+        checks.append(Check("stranded-planned", Status.WARN, f"stranded, planned anyway: {', '.join(stranded)}",
+                            "drizzle's migrator would skip them (their `when` is below max(created_at)); "
+                            "we apply them and record created_at = their `when`, which keeps drizzle consistent"))
+    return tuple(checks)
+
+
+def _plan_check(plan: MigrationPlan, baseline_source: str) -> Check:
+    if plan.empty:
+        return Check("plan", Status.OK, "nothing to do: every journal entry is recorded as applied")
+    parts = []
+    if plan.baseline:
+        source = {"evidence": "auto-detected from the evidence", "playbook": "from the playbook", "option": "from --baseline-until"}.get(baseline_source, "")
+        parts.append(f"baseline {plan.baseline[0].tag}..{plan.baseline[-1].tag} ({len(plan.baseline)}, {source})")
+    if plan.apply:
+        parts.append(f"apply {', '.join(s.tag for s in plan.apply)}")
+    return Check("plan", Status.INFO, f"scenario {plan.scenario}: " + "; ".join(parts))
+
+
+def _evidence_check(evidence: Evidence) -> Check:
+    if evidence.missing:
+        listed = ", ".join(str(o) for o in evidence.missing[:12]) + (" …" if len(evidence.missing) > 12 else "")
+        return Check("baseline-evidence", Status.FAIL, f"{len(evidence.missing)} object(s) the baselined migrations create are missing: {listed}",
+                     "the existing schema is not what those migrations produce: baseline an earlier migration (--baseline-until) or fix the schema")
+    extra = []
+    if evidence.missing_implicit:
+        extra.append(f"{len(evidence.missing_implicit)} PostgreSQL-named object(s) not found under the expected name")
+    if evidence.unverifiable:
+        extra.append(f"{len(evidence.unverifiable)} object(s) of kinds we cannot look up")
+    status = Status.WARN if extra else Status.OK
+    return Check("baseline-evidence", status, f"{len(evidence.checked)} objects checked, all present" + (f"; {'; '.join(extra)}" if extra else ""))
+
+
+def _lint_check(analysis: FileAnalysis) -> Check:
+    blocking = analysis.blocking
+    if not blocking:
+        excepted = f"; {len(analysis.exceptions)} reviewed exception(s)" if analysis.exceptions else ""
+        return Check(f"lint:{analysis.file}", Status.OK, f"allowed ({len(analysis.statements)} statements){excepted}")
+    worst = analysis.verdict.value
+    listed = "; ".join(f"line {f.line} [{f.rule_id}] {f.message}" for f in blocking[:6])
+    more = f" (+{len(blocking) - 6} more)" if len(blocking) > 6 else ""
+    return Check(f"lint:{analysis.file}", Status.FAIL, f"{worst}: {listed}{more}", blocking[0].help)

@@ -1,0 +1,88 @@
+"""Observing the database and planning the migration: shared by analyze, gate and migrate.
+
+`observe_and_plan()` reads (in the caller's READ ONLY transaction, or under migrate's
+lock) the facts, the tracking rows and, in scenario B, the evidence for the baseline, then
+makes the plan. Migrate calls it again under its advisory lock: it re-plans from the
+tracking table as it is now, so a resumed or repeated run never applies twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .drizzle import LocalMigrations, TrackingState, load_migrations, reconcile
+from .drizzle.plan import MigrationPlan, make_plan
+from .errors import CheckFailed
+from .evidence import Evidence, check_objects, object_exists
+from .facts import Facts, gather
+from .sqlcheck import FileAnalysis, Policy, analyze_files, objects_after
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from .config import Config
+
+
+@dataclass(frozen=True)
+class Observed:
+    local: LocalMigrations
+    facts: Facts
+    state: TrackingState
+    plan: MigrationPlan
+    baseline_source: str  # "option" | "playbook" | "evidence" | ""
+    evidence: Evidence | None
+    analyses: tuple[FileAnalysis, ...]  # every journal entry, in order (one sequence)
+
+
+def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: str | None = None, only: str | None = None) -> Observed:
+    inv, pb = cfg.inventory, cfg.playbook
+    local = load_migrations(inv.migrations.dir)
+    policy = Policy.from_dict(pb.policy)
+    analyses = analyze_files([(m.filename, m.text) for m in local.entries], policy)
+    facts = gather(conn, pb.expectations, inv.migrations)
+    state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
+    source = ""
+    if not state.tracking_present and not only:
+        baseline_until, source = _baseline_choice(conn, local, analyses, baseline_until, pb.migrate.baseline_until)
+    plan = make_plan(local, state, baseline_until=baseline_until, only=only,
+                     tracking_schema=inv.migrations.tracking_schema, tracking_table=inv.migrations.tracking_table)
+    evidence = None
+    if plan.baseline:
+        tags = {s.tag for s in plan.baseline}
+        evidence = check_objects(conn, objects_after(a for m, a in zip(local.entries, analyses) if m.tag in tags).present)
+    return Observed(local, facts, state, plan, source, evidence, analyses)
+
+
+def _baseline_choice(conn, local, analyses, option: str | None, playbook: str | None) -> tuple[str, str]:
+    if option:
+        return option, "option"
+    if playbook:
+        return playbook, "playbook"
+    detected = detect_baseline(conn, local, analyses)
+    if detected is None:
+        raise CheckFailed(
+            "no drizzle tracking table, and not even the first migration's objects all exist: nothing can be baselined",
+            next_step="check that migrations.dir is this database's app, or name the baseline with --baseline-until TAG",
+        )
+    return detected, "evidence"
+
+
+def detect_baseline(conn: psycopg.Connection, local: LocalMigrations, analyses: tuple[FileAnalysis, ...]) -> str | None:
+    """The last migration of the longest journal prefix whose named objects all exist.
+
+    A migration that creates nothing we can look up (only ALTER COLUMN TYPE, only data)
+    ends the prefix: absence of evidence is not evidence.
+    """
+    last = None
+    for migration, analysis in zip(local.entries, analyses):
+        named = [o for o in analysis.created if not o.implicit]
+        checks = [object_exists(conn, o) for o in named]
+        if not named or not all(c is True for c in checks):
+            break
+        last = migration.tag
+    return last
+
+
+def existing_tables(facts: Facts) -> frozenset[str]:
+    return frozenset(f"public.{t.name}" for t in facts.tables)

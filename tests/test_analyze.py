@@ -1,0 +1,109 @@
+"""`inv analyze` against a real PostgreSQL: plans, evidence, lint verdicts, the exact SQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pgrunbook import cli, commands
+from pgrunbook.config import load_config
+from pgrunbook.errors import UsageError
+
+from .conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.integration
+INDEXES = "0011_add_performance_indexes"
+
+
+def analyze(db, **options):
+    return commands.analyze(load_config(db.inventory()), squawk=options.pop("squawk", False), **options)
+
+
+def test_legacy_plans_a_baseline_with_evidence_and_the_index_migration(app_db):
+    report = analyze(app_db("legacy"), squawk=True)
+    data = report.as_json()
+    assert data["scenario"] == "B" and data["baseline_source"] == "evidence"
+    assert [b["tag"][:4] for b in data["baseline"]] == [f"{i:04d}" for i in range(11)]
+    assert [a["tag"] for a in data["apply"]] == [INDEXES]
+    assert data["evidence"]["checked"] > 100 and data["evidence"]["missing"] == []
+    assert data["migrations"][0]["verdict"] == "allowed" and report.ok
+    assert len(data["expected"]["indexes"]) == 43
+    assert any(f["rule"].startswith("squawk:") for f in data["migrations"][0]["findings"])
+
+
+def test_tracked_plans_the_stranded_0011_and_explains_why(app_db):
+    report = analyze(app_db("tracked"))
+    data = report.as_json()
+    assert data["scenario"] == "A" and data["apply"][0]["stranded"]
+    assert "drizzle alone would skip it forever" in data["apply"][0]["why"]
+    assert any(c["id"] == "stranded-planned" for c in data["checks"]) and report.ok
+
+
+def test_dry_run_sql_records_created_at_when_never_now_or_ids(app_db):
+    db = app_db("legacy")
+    report = analyze(db)
+    sql = report.sql
+    assert sql.count('INSERT INTO "drizzle"."__drizzle_migrations" ("hash", "created_at")') == 12
+    assert "now()" not in sql.lower() and "(id," not in sql
+    assert sql.count("CREATE INDEX IF NOT EXISTS") == 43 and "SET lock_timeout = '5s';" in sql
+    from pgrunbook.drizzle import load_migrations
+
+    m = load_migrations(db.drizzle_dir).by_tag(INDEXES)
+    assert f"VALUES ('{m.hash}', {m.when});" in sql
+
+
+def test_online_sql_builds_concurrently_outside_transactions(app_db):
+    sql = analyze(app_db("tracked"), online=True).sql
+    assert sql.count("CREATE INDEX CONCURRENTLY IF NOT EXISTS") == 43 and "autocommit (rewritten to CONCURRENTLY by --online)" in sql
+
+
+def test_forbidden_migration_exits_3_with_rule_and_line(app_db, capsys):
+    db = app_db("tracked")
+    path = db.drizzle_dir / f"{INDEXES}.sql"
+    path.write_text(path.read_text() + "\n--> statement-breakpoint\nDELETE FROM users WHERE role = 'fbo';\n")
+    line = path.read_text().count("\n")
+    assert cli.analyze(str(db.inventory()), None, baseline_until=None, only=None, online=False,
+                       single_transaction=False, sql=False, as_json=True) == 3
+    data = json.loads(capsys.readouterr().out)
+    blocking = [f for f in data["migrations"][0]["findings"] if f["verdict"] == "forbidden"]
+    assert blocking[0]["rule"] == "ban-delete" and blocking[0]["line"] == line
+    assert data["verdict"] == "refused"
+
+
+def test_baseline_evidence_with_one_missing_column_is_refused(app_db):
+    db = app_db("legacy")
+    with db.connect() as conn:
+        conn.execute("ALTER TABLE users DROP COLUMN last_login_at")
+    report = analyze(db, baseline_until="0010")
+    evidence = report.as_json()["evidence"]
+    assert evidence["missing"] == ["column public.users.last_login_at"]
+    assert not report.ok
+
+
+def test_auto_detected_baseline_stops_where_the_evidence_stops(app_db):
+    db = app_db("legacy")
+    with db.connect() as conn:
+        conn.execute("ALTER TABLE users DROP COLUMN last_login_at")  # created by 0009
+    data = analyze(db).as_json()
+    assert data["baseline"][-1]["tag"].startswith("0008") and [a["tag"][:4] for a in data["apply"]] == ["0009", "0010", "0011"]
+
+
+def test_scenario_c_one_named_migration(app_db):
+    data = analyze(app_db("tracked"), only="0011").as_json()
+    assert data["scenario"] == "C" and [a["tag"] for a in data["apply"]] == [INDEXES]
+
+
+def test_baseline_until_on_a_tracked_database_is_a_usage_error(app_db):
+    with pytest.raises(UsageError):
+        analyze(app_db("tracked"), baseline_until="0010")
+
+
+def test_unparsable_migration_names_file_line_and_column(app_db, capsys):
+    db = app_db("tracked")
+    path = db.drizzle_dir / f"{INDEXES}.sql"
+    path.write_text("CREATE INDEX IF NOT EXISTS idx_x ON users (role);\n--> statement-breakpoint\nCREATE INDEXX oops;\n")
+    assert cli.analyze(str(db.inventory()), None, baseline_until=None, only=None, online=False,
+                       single_transaction=False, sql=False, as_json=False) == 3
+    err = capsys.readouterr().err
+    assert f"{INDEXES}.sql:3:" in err and "Traceback" not in err and TEST_PASSWORD not in err
