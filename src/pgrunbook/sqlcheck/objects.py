@@ -161,7 +161,8 @@ class _State:
         for obj in list(self.present.values()):
             if (obj.schema, obj.table) == (schema, table):
                 self.present.pop(key(obj))
-                self.present[key(moved := replace(obj, schema=new_schema, table=new_table))] = moved
+                moved = replace(obj, schema=new_schema, table=new_table)
+                self.present[key(moved)] = moved
 
     def _recolumn(self, column: CreatedObject, new_name: str) -> None:
         for obj in self._on_table(column):

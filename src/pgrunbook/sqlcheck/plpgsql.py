@@ -33,6 +33,7 @@ from .scope import Scope
 from .split import Source
 
 PLACEHOLDER = "pgrunbook_dynamic"
+_NEAR = re.compile(r'at or near "(.*)"')
 DYNAMIC_FIELDS = frozenset({("PLpgSQL_stmt_dynexecute", "query"), ("PLpgSQL_stmt_dynfors", "query")})
 TRANSACTION_STATEMENTS = {"PLpgSQL_stmt_commit": "COMMIT", "PLpgSQL_stmt_rollback": "ROLLBACK"}
 STATEMENT_MODE = 0
@@ -114,7 +115,23 @@ def parse_plpgsql(text: str, file: str, source: Source, what: str) -> object:
         return pglast.parse_plpgsql(text)
     except parser.ParseError as error:
         message = str(error.args[0]) if error.args else str(error)
-        raise SqlParseError(f"{what}: {message}", file=file, line=source.first_line, column=source.first_column) from None
+        line, column = source.position(_error_offset(message, source.text))
+        raise SqlParseError(f"{what}: {message}", file=file, line=line, column=column) from None
+
+
+def _error_offset(message: str, body: str) -> int:
+    """Where in the body a PL/pgSQL error is. The PL/pgSQL parser gives no position, only
+    `at or near "token"`: point at the first token of the body with that text, else at
+    the start of the body."""
+    near = _NEAR.search(message)
+    if near is None:
+        return 0
+    try:
+        tokens = parser.scan(body)
+    except parser.ParseError:
+        return 0
+    wanted = near.group(1)
+    return next((t.start for t in tokens if body[t.start : t.end + 1] == wanted), 0)
 
 
 def _visit(classifier, value, source, scope, *, statement, field, lineno) -> Iterator[Operation]:
