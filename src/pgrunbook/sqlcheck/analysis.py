@@ -28,7 +28,9 @@ from .rules import RULES, RuleContext, rules_for
 from .split import SqlStatement, split_sql
 
 SQUAWK_PREFIX = "squawk:"
-NOT_EXECUTED_NOTE = " (Not run by this migration: it runs whenever the function is called.)"
+NOT_EXECUTED_NOTE = (
+    " (Not run by this migration: it runs later, whenever the function, trigger or rule holding it runs.)"
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,9 @@ class _Analyzer:
         statements, located = [], []
         for statement in split.statements:
             operations = classifier.statement(statement)
-            statements.append(AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations))
+            statements.append(
+                AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations)
+            )
             context = RuleContext(frozenset(self.new_tables))
             located += [(statement.index, f) for op in operations for f in self._findings(op, statement, file, context)]
             self._remember_new_tables(operations)
@@ -191,9 +195,11 @@ def _apply_allow_comments(
 
 def _comment_problem(comment: AllowComment) -> tuple[str, str] | None:
     if not comment.rule_id:
-        return "allow-comment-missing-reason", "`pgrunbook: allow` comment names no rule and gives no reason; it excepts nothing."
+        return "allow-comment-missing-reason", "`pgrunbook: allow` names no rule and no reason; it excepts nothing."
     if not comment.reason:
-        return "allow-comment-missing-reason", f"`pgrunbook: allow {comment.rule_id}` gives no reason; it excepts nothing until it says why."
+        return "allow-comment-missing-reason", (
+            f"`pgrunbook: allow {comment.rule_id}` gives no reason; it excepts nothing until it says why."
+        )
     if comment.statement is None:
         return "unused-allow-comment", f"`pgrunbook: allow {comment.rule_id}` is not followed by any statement."
     return None

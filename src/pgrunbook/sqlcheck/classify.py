@@ -38,7 +38,17 @@ from pglast.enums import CmdType, OnConflictAction, TransactionStmtKind
 from . import ddl, plpgsql
 from .functions import DANGEROUS, HARMLESS, SESSION_SETTERS, is_builtin_schema
 from .model import CreatedObject, Operation
-from .names import DEFAULT_SCHEMA, display, function_name, object_kind, object_parts, relation, split_qualified, strings, words
+from .names import (
+    DEFAULT_SCHEMA,
+    display,
+    function_name,
+    object_kind,
+    object_parts,
+    relation,
+    split_qualified,
+    strings,
+    words,
+)
 from .scope import Scope
 from .split import Source, SqlStatement, parse_chunk
 
@@ -200,7 +210,8 @@ class Classifier:
         if object_kind(node.objtype) == "materialized view":
             schema, name = relation(node.into.rel)
             view = CreatedObject("view", schema, None, name)
-            yield scope.op("create-view", f"CREATE MATERIALIZED VIEW {display(schema, name)}", target=view, creates=(view,))
+            summary = f"CREATE MATERIALIZED VIEW {display(schema, name)}"
+            yield scope.op("create-view", summary, target=view, creates=(view,))
         else:
             yield self._table_as(node.into, "CREATE TABLE ... AS", scope)
         if not node.into.skipData:  # WITH NO DATA does not run the query
@@ -293,7 +304,8 @@ class Classifier:
         schema, name = split_qualified(strings(node.funcname))
         what = "PROCEDURE" if node.is_procedure else "FUNCTION"
         function = CreatedObject("function", schema, None, name)
-        yield scope.op("create-function", f"CREATE {what} {display(schema, name)}()", target=function, creates=(function,))
+        summary = f"CREATE {what} {display(schema, name)}()"
+        yield scope.op("create-function", summary, target=function, creates=(function,))
         body_scope = scope.inner(via=(), executed=True, top_level=False)
         body = tuple(plpgsql.function_body(self, node, body_scope))
         defined = FunctionDef(schema, name, scope.line, body, node.is_procedure)
@@ -313,10 +325,22 @@ class Classifier:
 
     def _AlterTableStmt(self, node: ast.AlterTableStmt, scope: Scope) -> Iterator[Operation]:
         yield from ddl.alter_table(node, scope)
+        for cmd in node.cmds or ():
+            for expression in ddl.evaluated_per_row(cmd):
+                yield from self.descend(expression, scope.inner(top_level=False))
+
+    def _RuleStmt(self, node: ast.RuleStmt, scope: Scope) -> Iterator[Operation]:
+        schema, table = relation(node.relation)
+        yield scope.op("other", f"CREATE RULE {display(None, node.rulename)} ON {display(schema, table)}")
+        # The rule's actions run later, on the application's writes: like a function body.
+        later = scope.inner(via=(f"rule {node.rulename}",), executed=False, top_level=False)
+        for action in node.actions or ():
+            yield from self.node(action, later)
 
     def _DropStmt(self, node: ast.DropStmt, scope: Scope) -> Iterator[Operation]:
         kind = object_kind(node.removeType)
-        flags = {f for f, on in (("if_exists", node.missing_ok), ("cascade", _cascade(node)), ("concurrently", node.concurrent)) if on}
+        options = (("if_exists", node.missing_ok), ("cascade", _cascade(node)), ("concurrently", node.concurrent))
+        flags = {flag for flag, present in options if present}
         for obj in node.objects or ():
             target = _dropped_object(kind, object_parts(obj))
             name = display(target.schema if kind != "schema" else None, target.name)
@@ -325,8 +349,9 @@ class Classifier:
     def _RenameStmt(self, node: ast.RenameStmt, scope: Scope) -> Iterator[Operation]:
         kind = object_kind(node.renameType)
         target = _renamed_object(node, kind)
-        shown = display(target.schema, target.table, target.name) if target.table else display(target.schema, target.name)
-        yield scope.op("rename", f"RENAME {kind.upper()} {shown} TO {display(None, node.newname)}", target=target, new_name=node.newname)
+        shown = display(target.schema, *([target.table] if target.table else []), target.name)
+        summary = f"RENAME {kind.upper()} {shown} TO {display(None, node.newname)}"
+        yield scope.op("rename", summary, target=target, new_name=node.newname)
 
     def _AlterObjectSchemaStmt(self, node: ast.AlterObjectSchemaStmt, scope: Scope) -> Iterator[Operation]:
         kind = object_kind(node.objectType)
@@ -345,7 +370,8 @@ class Classifier:
         else:
             flags = {"if_not_exists"} if node.skipIfNewValExists else set()
             target = CreatedObject("type", schema, None, name)
-            yield scope.op("alter-type", f"ALTER TYPE {display(schema, name)} ADD VALUE '{node.newVal}'", target=target, flags=flags)
+            summary = f"ALTER TYPE {display(schema, name)} ADD VALUE '{node.newVal}'"
+            yield scope.op("alter-type", summary, target=target, flags=flags)
 
     def _CreateEnumStmt(self, node: ast.CreateEnumStmt, scope: Scope) -> Iterator[Operation]:
         yield self._create_type(strings(node.typeName), "ENUM", scope)
@@ -369,24 +395,28 @@ class Classifier:
     def _create_type(self, parts: list[str], what: str, scope: Scope) -> Operation:
         schema, name = split_qualified(parts)
         created = CreatedObject("type", schema, None, name)
-        return scope.op("create-type", f"CREATE TYPE {display(schema, name)} ({what})", target=created, creates=(created,))
+        summary = f"CREATE TYPE {display(schema, name)} ({what})"
+        return scope.op("create-type", summary, target=created, creates=(created,))
 
     def _CreateSeqStmt(self, node: ast.CreateSeqStmt, scope: Scope) -> Iterator[Operation]:
         schema, name = relation(node.sequence)
         created = CreatedObject("sequence", schema, None, name)
         flags = {"if_not_exists"} if node.if_not_exists else set()
-        yield scope.op("create-sequence", f"CREATE SEQUENCE {display(schema, name)}", target=created, flags=flags, creates=(created,))
+        summary = f"CREATE SEQUENCE {display(schema, name)}"
+        yield scope.op("create-sequence", summary, target=created, flags=flags, creates=(created,))
 
     def _CreateSchemaStmt(self, node: ast.CreateSchemaStmt, scope: Scope) -> Iterator[Operation]:
         name = node.schemaname or (node.authrole.rolename if node.authrole else "?")
         created = CreatedObject("schema", name, None, name)
         flags = {"if_not_exists"} if node.if_not_exists else set()
-        yield scope.op("create-schema", f"CREATE SCHEMA {display(None, name)}", target=created, flags=flags, creates=(created,))
+        summary = f"CREATE SCHEMA {display(None, name)}"
+        yield scope.op("create-schema", summary, target=created, flags=flags, creates=(created,))
         for element in node.schemaElts or ():  # CREATE SCHEMA s CREATE TABLE t (...) ...
             yield from self.node(element, scope)
 
     def _CreateExtensionStmt(self, node: ast.CreateExtensionStmt, scope: Scope) -> Iterator[Operation]:
-        yield scope.op("create-extension", f"CREATE EXTENSION {display(None, node.extname)}", flags={"if_not_exists"} if node.if_not_exists else ())
+        flags = {"if_not_exists"} if node.if_not_exists else set()
+        yield scope.op("create-extension", f"CREATE EXTENSION {display(None, node.extname)}", flags=flags)
 
     def _ViewStmt(self, node: ast.ViewStmt, scope: Scope) -> Iterator[Operation]:
         schema, name = relation(node.view)

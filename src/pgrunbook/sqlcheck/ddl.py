@@ -277,6 +277,27 @@ _ALTER_HANDLERS = {
 }
 
 
+# --------------------------------------------------------------------------- row-evaluated expressions
+
+
+def evaluated_per_row(cmd: ast.AlterTableCmd) -> list[object]:
+    """Expressions an ALTER TABLE sub-command computes on every existing row: the default
+    of an added column (volatile ones), a generated column's expression, a validated
+    CHECK, and the USING of a type change. A function they call runs once per row."""
+    definition = cmd.def_
+    if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(definition, ast.ColumnDef):
+        return [c.raw_expr for c in definition.constraints or () if c.contype in _PER_ROW_CONSTRAINTS and c.raw_expr]
+    if cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(definition, ast.Constraint):
+        validated = definition.contype == ConstrType.CONSTR_CHECK and not definition.skip_validation
+        return [definition.raw_expr] if validated else []
+    if cmd.subtype == AlterTableType.AT_AlterColumnType and isinstance(definition, ast.ColumnDef):
+        return [definition.raw_default] if definition.raw_default is not None else []
+    return []
+
+
+_PER_ROW_CONSTRAINTS = frozenset({ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_GENERATED, ConstrType.CONSTR_CHECK})
+
+
 # --------------------------------------------------------------------------- defaults
 
 
@@ -315,7 +336,8 @@ def is_non_volatile(expression: object) -> bool:
 
 
 def column_refs(expression: object) -> list[str]:
-    return [strings(node.fields)[-1] for node in walk(expression) if isinstance(node, ast.ColumnRef) and strings(node.fields)]
+    references = (strings(node.fields) for node in walk(expression) if isinstance(node, ast.ColumnRef))
+    return [parts[-1] for parts in references if parts]
 
 
 def walk(node: object) -> Iterator[object]:

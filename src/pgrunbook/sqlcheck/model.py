@@ -47,8 +47,9 @@ class CreatedObject:
     `kind` is one of `schema`, `table`, `column`, `type`, `index`, `constraint`,
     `sequence`, `view`, `function`. `schema` is always filled (`public` when the SQL does
     not qualify the name). `table` is the table a column, index, constraint or owned
-    sequence (serial, identity) belongs to (None for the others). `columns` lists the columns an index or constraint covers, so
-    that dropping a column can drop what depends on it. `implicit` marks names that
+    sequence (serial, identity) belongs to (None for the others). `columns` lists the
+    columns an index, constraint or owned sequence covers, so that dropping a column can
+    drop what depends on it. `implicit` marks names that
     PostgreSQL chooses itself (`users_pkey`, `users_id_seq`...): they are computed the way
     PostgreSQL does, but PostgreSQL adds a number when the name is already taken, so a
     caller checking a live database may want to treat them as less certain.

@@ -126,7 +126,8 @@ class _State:
         return target
 
     def _on_table(self, target: CreatedObject) -> list[CreatedObject]:
-        return [o for o in self.present.values() if (o.schema, o.table) == (target.schema, target.table) and o is not target]
+        same_table = (target.schema, target.table)
+        return [o for o in self.present.values() if (o.schema, o.table) == same_table and o is not target]
 
     # ----------------------------------------------------------------- renames
 

@@ -150,7 +150,8 @@ def _node(classifier, node_type, content, source, scope, statement, field, linen
     lineno = content.get("lineno", lineno)
     if node_type == "PLpgSQL_expr":
         line_scope = scope.inner(line=source.first_line + lineno - 1, top_level=False)
-        yield from _expression(classifier, content, line_scope, dynamic=(statement, field) in DYNAMIC_FIELDS or field == "dynquery")
+        dynamic = (statement, field) in DYNAMIC_FIELDS or field == "dynquery"
+        yield from _expression(classifier, content, line_scope, dynamic=dynamic)
         return
     if node_type.startswith("PLpgSQL_stmt_"):
         statement = node_type

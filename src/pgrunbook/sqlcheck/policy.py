@@ -81,7 +81,8 @@ class Policy:
         data = dict(data or {})
         unknown = sorted(set(data) - _KEYS)
         if unknown:
-            raise ConfigError(f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(_KEYS))}", source=_SOURCE)
+            expected = ", ".join(sorted(_KEYS))
+            raise ConfigError(f"unknown key(s) {', '.join(unknown)}; expected {expected}", source=_SOURCE)
         defaults = data.get("defaults", True)
         if not isinstance(defaults, bool):
             raise ConfigError("`defaults` must be true or false", source=_SOURCE)
@@ -134,16 +135,20 @@ def _kinds(data: Mapping[str, object], key: str) -> set[str]:
     unknown = sorted(kinds - KINDS)
     if unknown:
         raise ConfigError(
-            f"`{key}`: unknown operation kind(s) {', '.join(map(str, unknown))}; known kinds: {', '.join(sorted(KINDS))}",
+            f"`{key}`: unknown operation kind(s) {', '.join(map(str, unknown))}; "
+            f"known kinds: {', '.join(sorted(KINDS))}",
             source=_SOURCE,
         )
     return kinds
 
 
 def _no_overlap(allow: set[str], review: set[str], forbid: set[str]) -> None:
-    for first, second, kinds in (("allow", "review", allow & review), ("allow", "forbid", allow & forbid), ("review", "forbid", review & forbid)):
+    lists = {"allow": allow, "review": review, "forbid": forbid}
+    for first, second in (("allow", "review"), ("allow", "forbid"), ("review", "forbid")):
+        kinds = lists[first] & lists[second]
         if kinds:
-            raise ConfigError(f"kind(s) {', '.join(sorted(kinds))} listed in both `{first}` and `{second}`", source=_SOURCE)
+            listed = ", ".join(sorted(kinds))
+            raise ConfigError(f"kind(s) {listed} listed in both `{first}` and `{second}`", source=_SOURCE)
 
 
 def _rule_verdicts(value: object) -> tuple[tuple[str, Verdict], ...]:
@@ -154,7 +159,8 @@ def _rule_verdicts(value: object) -> tuple[tuple[str, Verdict], ...]:
         if rule_id not in RULES:
             raise ConfigError(f"`rules`: unknown rule {rule_id!r}", source=_SOURCE)
         if verdict not in _RULE_VERDICTS:
-            raise ConfigError(f"`rules`: {rule_id}: {verdict!r} is not one of {', '.join(_RULE_VERDICTS)}", source=_SOURCE)
+            choices = ", ".join(_RULE_VERDICTS)
+            raise ConfigError(f"`rules`: {rule_id}: {verdict!r} is not one of {choices}", source=_SOURCE)
         verdicts.append((rule_id, _RULE_VERDICTS[verdict]))
     return tuple(sorted(verdicts))
 

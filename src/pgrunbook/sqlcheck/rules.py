@@ -90,7 +90,9 @@ _DROP_CONSEQUENCES = {
     "column": "deletes the column and its value in every row; real users' data would be lost",
     "schema": "deletes the schema (with CASCADE, every table in it and all their rows)",
     "index": "removes the index: queries that use it slow down, and a unique index stops preventing duplicates",
-    "constraint": "removes the constraint: data breaking it can then be written, and foreign keys stop protecting references",
+    "constraint": (
+        "removes the constraint: data breaking it can then be written, and foreign keys stop protecting references"
+    ),
     "type": "removes the type (with CASCADE, every column of that type and its data)",
     "sequence": "removes the sequence: inserts that take ids from it start failing",
     "view": "removes the view: the application queries using it start failing",
@@ -166,7 +168,10 @@ def ban_update(op: Operation, ctx: RuleContext) -> str:
 )
 def ban_seed_insert(op: Operation, ctx: RuleContext) -> str:
     """INSERT, COPY FROM or MERGE INSERT into a table other than drizzle's tracking table (seeding)."""
-    return f"{op.where} writes data into a table holding real users' data (seeding); migrations must only change the schema."
+    return (
+        f"{op.where} writes data into a table holding real users' data (seeding); "
+        "migrations must only change the schema."
+    )
 
 
 @rule(
@@ -179,7 +184,10 @@ def ban_seed_insert(op: Operation, ctx: RuleContext) -> str:
 )
 def ban_dynamic_sql(op: Operation, ctx: RuleContext) -> str:
     """EXECUTE of SQL built at run time, or code in a language that cannot be analysed."""
-    return f"{op.where}: this runs SQL (or code) that is only known at run time; what it does to the data cannot be checked before it runs."
+    return (
+        f"{op.where}: this runs SQL (or code) that is only known at run time; "
+        "what it does to the data cannot be checked before it runs."
+    )
 
 
 _DANGEROUS_CONSEQUENCES = {
@@ -200,7 +208,9 @@ _DANGEROUS_CONSEQUENCES = {
 def ban_dangerous_function(op: Operation, ctx: RuleContext) -> str:
     """Built-ins with effects beyond the schema: pg_terminate_backend, lo_unlink, dblink_exec, COPY PROGRAM..."""
     name = op.summary.split("(", 1)[0].split()[0]
-    consequence = _DANGEROUS_CONSEQUENCES.get(name, "acts outside the migrated schema (sessions, files, replication or server settings)")
+    consequence = _DANGEROUS_CONSEQUENCES.get(
+        name, "acts outside the migrated schema (sessions, files, replication or server settings)"
+    )
     return f"{op.where} {consequence}."
 
 
@@ -243,7 +253,8 @@ _REVIEWED = {
     "set-not-null": (
         "review-set-not-null",
         "scans the whole table under an ACCESS EXCLUSIVE lock and fails if any row holds NULL",
-        "Add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it, then SET NOT NULL (PostgreSQL 12+ skips the scan).",
+        "Add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it, then SET NOT NULL "
+        "(PostgreSQL 12+ then skips the scan).",
     ),
     "drop-not-null": (
         "review-drop-not-null",
@@ -287,7 +298,8 @@ _REVIEWED = {
     ),
     "alter-type": (
         "review-alter-type",
-        "changes a type (ADD VALUE cannot run inside a transaction block before PostgreSQL 12, and the new value cannot be used in the same transaction)",
+        "changes a type (ADD VALUE cannot run inside a transaction block before PostgreSQL 12, "
+        "and the new value cannot be used in the same transaction)",
         "Review it, then allow it (policy or inline comment).",
     ),
     "create-sequence": (
@@ -390,7 +402,10 @@ def create_index_without_if_not_exists(op: Operation, ctx: RuleContext) -> str |
     """CREATE INDEX without IF NOT EXISTS: not what the runbook allows."""
     if op.has("if_not_exists"):
         return None
-    return f"{op.where} has no IF NOT EXISTS: if the index already exists (a migration re-run after a partial failure), the migration fails."
+    return (
+        f"{op.where} has no IF NOT EXISTS: if the index already exists "
+        "(a migration re-run after a partial failure), the migration fails."
+    )
 
 
 @rule(
@@ -406,7 +421,10 @@ def non_concurrent_index(op: Operation, ctx: RuleContext) -> str | None:
     """CREATE INDEX without CONCURRENTLY on an existing table: writes wait while it builds."""
     if op.has("concurrently") or ctx.is_new(op):
         return None
-    return f"{op.where} blocks writes to the table (SHARE lock) while the index builds; the application's inserts and updates wait."
+    return (
+        f"{op.where} blocks writes to the table (SHARE lock) while the index builds; "
+        "the application's inserts and updates wait."
+    )
 
 
 @rule(
@@ -424,8 +442,14 @@ def add_constraint_validating(op: Operation, ctx: RuleContext) -> str | None:
     if op.has("not_valid") or op.has("using_index") or ctx.is_new(op):
         return None
     if op.has("foreign_key") or op.has("check"):
-        return f"{op.where} checks every existing row while it holds a lock that blocks writes, and fails if any row breaks it."
-    return f"{op.where} builds an index while holding an ACCESS EXCLUSIVE lock (reads and writes wait), and fails on duplicates."
+        return (
+            f"{op.where} checks every existing row while it holds a lock that blocks writes, "
+            "and fails if any row breaks it."
+        )
+    return (
+        f"{op.where} builds an index while holding an ACCESS EXCLUSIVE lock (reads and writes wait), "
+        "and fails on duplicates."
+    )
 
 
 @rule(
@@ -441,7 +465,10 @@ def add_column_volatile_default(op: Operation, ctx: RuleContext) -> str | None:
     """ADD COLUMN whose value is computed per row (volatile default, serial, identity, stored generated)."""
     if not op.has("volatile_default") or ctx.is_new(op):
         return None
-    return f"{op.where} computes a value for every existing row: PostgreSQL rewrites the whole table under an ACCESS EXCLUSIVE lock; the application waits."
+    return (
+        f"{op.where} computes a value for every existing row: PostgreSQL rewrites the whole table "
+        "under an ACCESS EXCLUSIVE lock; the application waits."
+    )
 
 
 @rule(

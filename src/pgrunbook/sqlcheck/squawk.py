@@ -125,7 +125,9 @@ def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError:
-        raise ToolError(f"the squawk linter could not be started: {command[0]} not found", next_step="pip install squawk-cli") from None
+        raise ToolError(
+            f"the squawk linter could not be started: {command[0]} not found", next_step="pip install squawk-cli"
+        ) from None
     except subprocess.TimeoutExpired:
         raise ToolError(f"squawk did not finish within {timeout:g} s") from None
     except OSError as error:
