@@ -29,7 +29,7 @@ from .split import SqlStatement, split_sql
 
 SQUAWK_PREFIX = "squawk:"
 NOT_EXECUTED_NOTE = (
-    " (Not run by this migration: it runs later, whenever the function, trigger or rule holding it runs.)"
+    " (Not run by this migration itself: it runs whenever the function, rule or prepared statement holding it is used.)"
 )
 
 

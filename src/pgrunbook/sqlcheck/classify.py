@@ -282,9 +282,13 @@ class Classifier:
         yield from self.inside(node.funccall, scope)
 
     def _PrepareStmt(self, node: ast.PrepareStmt, scope: Scope) -> Iterator[Operation]:
-        # The query runs at EXECUTE time: remember what it does, report it there.
-        self.prepared[node.name] = tuple(self.node(node.query, scope.inner(top_level=False)))
+        # The query runs at EXECUTE time: remember what it does, report it there (and
+        # here as not executed, like a function body, in case nothing executes it).
+        query = tuple(self.node(node.query, replace(scope, via=(), executed=True, top_level=False)))
+        self.prepared[node.name] = query
         yield scope.op("other", f"PREPARE {node.name}")
+        for operation in query:
+            yield replace(operation, via=scope.via + (f"PREPARE {node.name}",) + operation.via, executed=False)
 
     def _ExecuteStmt(self, node: ast.ExecuteStmt, scope: Scope) -> Iterator[Operation]:
         prepared = self.prepared.get(node.name)
@@ -306,7 +310,9 @@ class Classifier:
         function = CreatedObject("function", schema, None, name)
         summary = f"CREATE {what} {display(schema, name)}()"
         yield scope.op("create-function", summary, target=function, creates=(function,))
-        body_scope = scope.inner(via=(), executed=True, top_level=False)
+        # The body is classified as if it ran, with `via` relative to the body: each call
+        # site (and the definition, below) puts it in context.
+        body_scope = replace(scope, via=(), executed=True, top_level=False)
         body = tuple(plpgsql.function_body(self, node, body_scope))
         defined = FunctionDef(schema, name, scope.line, body, node.is_procedure)
         self.functions[(schema, name)] = defined

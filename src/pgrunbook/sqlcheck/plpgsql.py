@@ -36,7 +36,9 @@ PLACEHOLDER = "pgrunbook_dynamic"
 _NEAR = re.compile(r'at or near "(.*)"')
 DYNAMIC_FIELDS = frozenset({("PLpgSQL_stmt_dynexecute", "query"), ("PLpgSQL_stmt_dynfors", "query")})
 TRANSACTION_STATEMENTS = {"PLpgSQL_stmt_commit": "COMMIT", "PLpgSQL_stmt_rollback": "ROLLBACK"}
+# PLpgSQL_expr.parseMode (PostgreSQL's RawParseMode)
 STATEMENT_MODE = 0
+TYPE_NAME_MODE = 1
 ASSIGNMENT_MODES = frozenset({3, 4, 5})
 # Languages whose functions are compiled code shipped with PostgreSQL or an extension.
 COMPILED_LANGUAGES = frozenset({"internal", "c"})
@@ -167,6 +169,8 @@ def _expression(classifier, expr: dict, scope: Scope, *, dynamic: bool) -> Itera
     if dynamic:
         yield from dynamic_sql(classifier, query, scope)
         return
+    if mode == TYPE_NAME_MODE:
+        return  # a type name: nothing runs
     if mode == STATEMENT_MODE:
         text = query
     elif mode in ASSIGNMENT_MODES:
