@@ -38,6 +38,43 @@ def analyze(c, inventory=None, playbook=None, baseline_until=None, only=None, on
                       single_transaction=single_transaction, sql=sql, as_json=json))
 
 
+@task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+            "run": "record into this run (default: the newest unfinished run of this database, else a new one)",
+            "backup": "judge this backup (id or prefix) instead of the newest",
+            "baseline_until": "scenario B: as for analyze", "only": "scenario C: as for analyze"})
+def gate(c, inventory=None, playbook=None, run=None, backup=None, baseline_until=None, only=None, json=False):
+    """Phase 4: go / no-go, every criterion evaluated with its reason (exit 0 GO, 3 NO-GO)."""
+    from pgrunbook import cli
+
+    _exit(cli.gate(inventory, playbook, run_id=run, backup=backup, baseline_until=baseline_until, only=only, as_json=json))
+
+
+@task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+            "run": "the run whose GO this acts on (default: the newest unfinished run of this database)",
+            "backup": "re-evaluate the gate now with this backup instead of a recorded GO",
+            "online": "build plain CREATE INDEX on existing tables CONCURRENTLY (no write blocked)",
+            "single_transaction": "everything in one transaction, as drizzle does",
+            "dry_run": "print the exact SQL and stop (changes nothing)",
+            "yes": "do not ask for the database name on a non-sandbox target",
+            "baseline_until": "scenario B: as for analyze", "only": "scenario C: as for analyze"})
+def migrate(c, inventory=None, playbook=None, run=None, backup=None, online=False, single_transaction=False,
+            dry_run=False, yes=False, baseline_until=None, only=None, json=False):
+    """Phase 5: apply the plan a GO approved, under an advisory lock, lock_timeout and retries."""
+    from pgrunbook import cli
+
+    _exit(cli.migrate(inventory, playbook, run_id=run, backup=backup, online=online, single_transaction=single_transaction,
+                      dry_run=dry_run, yes=yes, baseline_until=baseline_until, only=only, as_json=json))
+
+
+@task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+            "run": "the run to validate (default: the newest unfinished run of this database)"})
+def validate(c, inventory=None, playbook=None, run=None, json=False):
+    """Phase 6: indexes by name and valid, tracking rows, protected counts vs before, API, hot queries."""
+    from pgrunbook import cli
+
+    _exit(cli.validate(inventory, playbook, run_id=run, as_json=json))
+
+
 @task(name="up")
 def sandbox_up(c):
     """Start the embedded PostgreSQL 18 sandbox on 127.0.0.1 (data in .sandbox/)."""
@@ -111,4 +148,4 @@ def backup_verify(c, id, inventory=None, playbook=None, json=False):  # noqa: A0
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_reset)
 backup = Collection("backup", backup_run, backup_list, backup_verify)
-ns = Collection(verify, analyze, test, sandbox, backup)
+ns = Collection(verify, analyze, gate, migrate, validate, test, sandbox, backup)

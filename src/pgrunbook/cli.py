@@ -152,3 +152,63 @@ def analyze(inventory: str | None, playbook: str | None, *, baseline_until: str 
         return EXIT_OK if report.ok else EXIT_CHECK
 
     return guarded(action)
+
+
+def gate(inventory: str | None, playbook: str | None, *, run_id: str | None, backup: str | None,
+         baseline_until: str | None, only: str | None, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+
+        run, decision = commands.gate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id,
+                                      backup_ref=backup, baseline_until=baseline_until, only=only)
+        if as_json:
+            console.print_json({"run": run.id, **decision.as_json()})
+        else:
+            console.show_checks(decision.checks, title=f"Go / No-Go (phase 4) — run {run.id}")
+            console.verdict_line(decision.go, good="GO: every criterion holds", bad="NO-GO: " + ", ".join(
+                c.id for c in decision.checks if c.status.value == "fail"))
+        return EXIT_OK if decision.go else EXIT_CHECK
+
+    return guarded(action)
+
+
+def migrate(inventory: str | None, playbook: str | None, *, run_id: str | None, backup: str | None, online: bool,
+            single_transaction: bool, dry_run: bool, yes: bool, baseline_until: str | None, only: str | None, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+
+        cfg = load_config(inventory, playbook)
+        if dry_run:
+            report = commands.analyze(cfg, console.discard_if(True), baseline_until=baseline_until, only=only,
+                                      online=online, single_transaction=single_transaction, squawk=False)
+            console.print_sql(report.sql)
+            return EXIT_OK if report.ok else EXIT_CHECK
+        run, result = commands.migrate(cfg, console.discard_if(as_json), run_id=run_id, backup_ref=backup, online=online,
+                                       single_transaction=single_transaction, yes=yes, confirm=console.ask_database_name,
+                                       baseline_until=baseline_until, only=only)
+        if as_json:
+            console.print_json({"run": run.id, **(run.last("migrate", "end") or {}).get("data", {})})
+        else:
+            console.show_migrate(run, result)
+        return EXIT_OK
+
+    return guarded(action)
+
+
+def validate(inventory: str | None, playbook: str | None, *, run_id: str | None, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+
+        run, report = commands.validate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id)
+        if as_json:
+            console.print_json({"run": run.id, **report.as_json()})
+        else:
+            console.show_checks(report.checks, title=f"Post-validation (phase 6) — run {run.id}")
+            console.verdict_line(report.ok, good="validate: every check holds",
+                                 bad="validate: " + ", ".join(c.id for c in report.checks if c.status.value == "fail") + " failed")
+        return EXIT_OK if report.ok else EXIT_CHECK
+
+    return guarded(action)

@@ -84,3 +84,197 @@ def analyze(cfg: Config, emit: Emit = discard, *, baseline_until: str | None = N
         plan_sql(plan, compiled, cfg.playbook.migrate, single_transaction=single_transaction),
         evaluate(plan, analyses, seen.evidence, seen.baseline_source),
     )
+
+
+def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup_ref: str | None = None,
+         baseline_until: str | None = None, only: str | None = None):
+    """Phase 4: the go/no-go checklist, evaluated now and recorded in the run journal."""
+    from datetime import datetime, timezone
+
+    from .analyze import ExpectedState
+    from .backup import find_backup, latest_backup
+    from .executor import compile_migration, lock_holder
+    from .facts import blocking_sessions, privileges, protected_counts
+    from .gate import Activity, GateInputs, Privileges, decide
+    from .pg import connect, read_only
+    from .planning import observe_and_plan
+    from .runs import current_or_new
+    from .sqlcheck import Policy, analyze_files, objects_after
+
+    inv, pb = cfg.inventory, cfg.playbook
+    run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
+    run.record("gate", "start")
+    backup = find_backup(inv.backup.dir, backup_ref) if backup_ref else latest_backup(inv.backup.dir, ok_only=False)
+    emit(Event("gate", "step", f"evaluating the go/no-go criteria on {inv.database.url} (READ ONLY)"))
+    with connect(inv.database) as conn, read_only(conn):
+        seen = observe_and_plan(conn, cfg, baseline_until=baseline_until, only=only)
+        to_apply = [seen.local.by_tag(s.tag) for s in seen.plan.apply]
+        index_tables = sorted({s.on_table for m in to_apply for s in compile_migration(m) if s.on_table})
+        privs = privileges(conn, index_tables)
+        long_open, holders = blocking_sessions(conn, index_tables, pb.gate.max_transaction_seconds)
+        activity = Activity(lock_holder(conn), long_open, holders)
+        protected = protected_counts(conn, pb.expectations)
+    tags = {s.tag for s in seen.plan.apply}
+    inputs = GateInputs(
+        database={"name": inv.database.dbname, "host": inv.database.url.host, "port": inv.database.url.port},
+        backup=backup, backup_max_age_minutes=pb.backup.max_age_minutes, min_copies=inv.backup.min_copies,
+        plan=seen.plan, evidence=seen.evidence,
+        analyses=analyze_files([(m.filename, m.text) for m in to_apply], Policy.from_dict(pb.policy)),
+        privileges=Privileges(**privs), activity=activity, controller=_controller_status(cfg),
+        protected=protected,
+        expected=ExpectedState.from_objects(objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)),
+        now=datetime.now(timezone.utc),
+    )
+    decision = decide(inputs)
+    run.record("gate", "decision", "go" if decision.go else "no-go", **decision.as_json(), protected=protected,
+               plan=[{"tag": s.tag, "action": s.action} for s in seen.plan.steps])
+    return run, decision
+
+
+def _controller_status(cfg: Config) -> tuple[bool, str]:
+    """The app controller's preflight, for the gate: can a rollback stop and start the app?"""
+    if cfg.inventory.app.controller == "none":
+        return True, "none configured (a rollback will not stop or start the app)"
+    from .service import controller_for
+
+    return controller_for(cfg.inventory).preflight()
+
+
+def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup_ref: str | None = None,
+            online: bool = False, single_transaction: bool = False, yes: bool = False,
+            confirm=None, baseline_until: str | None = None, only: str | None = None):
+    """Phase 5: apply the plan a GO approved, under the run's advisory lock; observe again after."""
+    from .errors import CheckFailed, MigrationFailed, UsageError
+    from .executor import Executor, compile_migration
+    from .facts import snapshot_protected
+    from .gate import plan_fingerprint
+    from .pg import connect, read_only
+    from .planning import existing_tables, observe_and_plan
+    from .runs import current_or_new
+
+    inv, pb = cfg.inventory, cfg.playbook
+    run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
+    _confirm_target(cfg, yes, confirm)
+    go = _require_go(cfg, run, emit, backup_ref=backup_ref, baseline_until=baseline_until, only=only)
+    with connect(inv.database, autocommit=True) as conn:
+        from .drizzle.recorder import Recorder
+
+        executor = Executor(conn, Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table), pb.migrate, emit)
+        executor.acquire_lock()
+        with read_only(conn):
+            seen = observe_and_plan(conn, cfg, baseline_until=baseline_until, only=only)
+            before = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries)
+        if plan_fingerprint(seen.plan) != go["plan_fingerprint"]:
+            raise CheckFailed("the plan changed since the GO (another migration ran, or the drizzle folder changed)",
+                              next_step="run `inv gate` again, then `inv migrate`")
+        tags = [s.tag for s in seen.plan.apply]
+        run.record("migrate", "start", plan=[{"tag": s.tag, "action": s.action, "when": s.when, "hash": s.hash} for s in seen.plan.steps],
+                   scenario=seen.plan.scenario, online=online, single_transaction=single_transaction, before=before,
+                   api_before=_measure_api(cfg))
+        if seen.plan.empty:
+            run.record("migrate", "end", "ok", nothing_to_do=True, baseline=[], applied=[], created_indexes=[])
+            return run, None
+        try:
+            result = executor.run(seen.plan, seen.local, online=online, single_transaction=single_transaction,
+                                  existing_tables=existing_tables(seen.facts))
+        except MigrationFailed as exc:
+            run.record("migrate", "error", "failed", error=exc.what, committed=list(exc.applied), planned=tags)
+            raise
+        except BaseException as exc:  # Ctrl-C, lost connection: the journal must say where we stopped
+            run.record("migrate", "error", "interrupted", error=type(exc).__name__, planned=tags)
+            raise
+        finally:
+            if not conn.closed and not conn.broken:
+                executor.release_lock()
+    run.record("migrate", "end", "ok", baseline=[list(b) for b in result.baseline], applied=[list(a) for a in result.applied],
+               created_indexes=list(result.created_indexes), dropped_invalid=list(result.dropped_invalid_indexes),
+               seconds=round(result.seconds, 3), lock_waits=list(result.lock_waits),
+               statements=[{"migration": s.migration, "line": s.line, "ms": round(s.seconds * 1000, 1), "online": s.online} for s in result.steps])
+    return run, result
+
+
+def _confirm_target(cfg: Config, yes: bool, confirm) -> None:
+    """Touching a non-sandbox target needs --yes or the operator typing the database name."""
+    from .errors import UsageError
+
+    inv = cfg.inventory
+    if inv.sandbox or yes:
+        return
+    typed = confirm(inv.database.dbname, str(inv.database.url)) if confirm else None
+    if typed != inv.database.dbname:
+        raise UsageError(f"not confirmed: this would change {inv.database.url} (inventory {inv.name})",
+                         next_step="re-run and type the database name when asked, or pass --yes")
+
+
+def _require_go(cfg: Config, run, emit: Emit, *, backup_ref, baseline_until, only) -> dict:
+    """The GO this migrate acts on: recorded in the run, recent; or re-evaluated now with --backup."""
+    from datetime import datetime
+
+    from .errors import CheckFailed
+    from .runs import now
+
+    if backup_ref:
+        run, decision = gate(cfg, emit, run_id=run.id, backup_ref=backup_ref, baseline_until=baseline_until, only=only)
+        if not decision.go:
+            raise CheckFailed("the gate re-evaluated with --backup says NO-GO: " + ", ".join(c.id for c in decision.checks if c.status.value == "fail"),
+                              next_step="`inv gate --backup ID` shows each criterion and why")
+        return decision.as_json()
+    record = run.last("gate", "decision")
+    if record is None or record["status"] != "go":
+        state = "no gate decision" if record is None else "the last gate decision is NO-GO"
+        raise CheckFailed(f"{state} in run {run.id}: migrate only acts on a GO",
+                          next_step="run `inv backup` and `inv gate` first (or `inv migrate --backup ID` to re-evaluate the gate now)")
+    age = (now() - datetime.fromisoformat(record["ts"])).total_seconds() / 60
+    if age > cfg.playbook.gate.max_go_age_minutes:
+        raise CheckFailed(f"the GO of run {run.id} is {age:.0f} min old (limit {cfg.playbook.gate.max_go_age_minutes} min)",
+                          next_step="run `inv gate` again")
+    return record["data"]
+
+
+def _measure_api(cfg: Config) -> dict | None:
+    if cfg.inventory.api is None:
+        return None
+    from .apicheck import measure
+
+    return measure(cfg.inventory.api).as_json()
+
+
+def validate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None):
+    """Phase 6: indexes, tracking rows, protected counts against migrate's snapshot, API, hot queries."""
+    from .drizzle.recorder import Recorder
+    from .errors import CheckFailed
+    from .facts import index_details, rows_up_to, snapshot_protected
+    from .pg import connect, read_only
+    from .runs import current_or_new
+    from .sqlcheck import Policy, analyze_files, objects_after
+    from .validate import ValidationInputs, evaluate
+
+    inv, pb = cfg.inventory, cfg.playbook
+    run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
+    start = run.last("migrate", "start")
+    if start is None:
+        raise CheckFailed(f"run {run.id} has no migration to validate", next_step="run `inv migrate` first (or name the run with --run)")
+    plan = start["data"]["plan"]
+    local = load_migrations(inv.migrations.dir)
+    tags = {p["tag"] for p in plan if p["action"] == "apply"}
+    analyses = analyze_files([(m.filename, m.text) for m in local.entries], Policy.from_dict(pb.policy))
+    expected = objects_after(a for m, a in zip(local.entries, analyses) if m.tag in tags).indexes
+    expected_pairs = tuple((f"{o.schema}.{o.name}", f"{o.schema}.{o.table}") for o in expected)
+    before = start["data"]["before"]
+    emit(Event("validate", "step", f"checking {len(expected_pairs)} expected indexes, tracking rows and protected counts (READ ONLY)"))
+    with connect(inv.database) as conn, read_only(conn):
+        after = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries)
+        details = index_details(conn, [n for n, _ in expected_pairs])
+        state = reconcile(local, Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table).rows())
+        fp = before["fingerprint"]
+        left = rows_up_to(conn, fp["table"], fp["key"], fp["max_pk"]) if pb.validate_.drift == "no-loss" and fp["max_pk"] is not None else None
+    emit(Event("validate", "step", "measuring the API" if inv.api else "no API configured"))
+    report = evaluate(ValidationInputs(
+        expected_indexes=expected_pairs, index_details=details, performance_indexes=len(after["performance_indexes"]),
+        expected_performance_indexes=pb.expectations.performance_indexes,
+        applied_tags=tuple(p["tag"] for p in plan), recorded_tags=state.applied_tags,
+        drift_policy=pb.validate_.drift, before=before, after=after, preexisting_rows_left=left,
+        api_before=start["data"].get("api_before"), api_after=_measure_api(cfg),
+    ))
+    run.record("validate", "end", "ok" if report.ok else "failed", **report.as_json(), after=after)
+    return run, report

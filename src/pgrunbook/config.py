@@ -82,6 +82,11 @@ class DatabaseUrl:
         return unquote(self._parts.path.lstrip("/"))
 
     @property
+    def key(self) -> str:
+        """`user@host:port/db`: names the target in run journals (no password)."""
+        return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    @property
     def password(self) -> str | None:
         return unquote(self._parts.password) if self._parts.password is not None else None
 
@@ -297,6 +302,11 @@ class BackupPolicy(_Model):
     max_age_minutes: int = Field(120, gt=0)
 
 
+class GatePolicy(_Model):
+    max_transaction_seconds: int = Field(60, gt=0, description="an open transaction older than this is a NO-GO (it blocks DDL)")
+    max_go_age_minutes: int = Field(60, gt=0, description="migrate refuses a GO older than this")
+
+
 class MigratePolicy(_Model):
     lock_timeout: str = "5s"
     statement_timeout: str = "0"
@@ -319,6 +329,7 @@ class Playbook(_Model):
     expectations: Expectations
     policy: dict[str, Any] = Field({}, description="safety policy for analysis (see pgrunbook.sqlcheck.Policy)")
     backup: BackupPolicy = BackupPolicy()
+    gate: GatePolicy = GatePolicy()
     migrate: MigratePolicy = MigratePolicy()
     validate_: ValidatePolicy = Field(ValidatePolicy(), alias="validate")
     rollback: RollbackPolicy = RollbackPolicy()

@@ -292,3 +292,26 @@ def _show_findings(migrations: list[dict]) -> None:
             table.add_row(where, "[dim]info[/]", rule, f"{example['message']}\n[dim]{example['help']}[/]")
     if table.row_count:
         out.print(table)
+
+
+def ask_database_name(dbname: str, url: str) -> str | None:
+    """The confirmation for a non-sandbox target: the operator types the database name."""
+    if not sys.stdin.isatty():
+        return None
+    err.print(f"[bold yellow]This changes {url}.[/] Type the database name ([bold]{dbname}[/]) to continue:")
+    try:
+        return input("> ").strip()
+    except EOFError:
+        return None
+
+
+def show_migrate(run: Any, result: Any) -> None:
+    if result is None:
+        out.print(f"[green]✔ migrate: nothing to do[/] — every planned migration is already recorded (run {run.id})")
+        return
+    out.print(f"[bold green]✔ migrate:[/] scenario {result.scenario}: {len(result.baseline)} baselined, "
+              f"{len(result.applied)} applied ({', '.join(t for t, _ in result.applied)}), "
+              f"{len(result.created_indexes)} indexes created, in {result.seconds:.1f}s (run {run.id})")
+    if result.dropped_invalid_indexes:
+        out.print(f"[yellow]dropped INVALID indexes this run created:[/] {', '.join(result.dropped_invalid_indexes)}")
+    out.print("next: `inv validate`")

@@ -40,6 +40,22 @@ if TYPE_CHECKING:
     from .config import MigratePolicy
 
 LOCK_NAMESPACE = "pgrunbook"
+LOCK_KEY_SQL = "hashtext(%s || current_database())::bigint"
+
+
+def lock_holder(conn: psycopg.Connection) -> str | None:
+    """Who holds pgrunbook's advisory lock on this database (another run), if anyone."""
+    row = conn.execute(
+        f"""SELECT a.pid, a.application_name, a.client_addr, a.backend_start FROM pg_locks l
+            JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid <> pg_backend_pid()
+              AND ((l.classid::bigint << 32) | l.objid::bigint) = {LOCK_KEY_SQL}""",
+        [LOCK_NAMESPACE],
+    ).fetchone()
+    if row is None:
+        return None
+    pid, app, addr, since = row
+    return f"pid {pid} ({app or 'unnamed'}, from {addr or 'local socket'}, since {since:%Y-%m-%d %H:%M:%S})"
 
 
 # --------------------------------------------------------------------------- compilation (pure)
@@ -146,7 +162,7 @@ class ApplyResult:
     scenario: str
     baseline: tuple[tuple[str, int], ...]  # (tag, tracking row id)
     applied: tuple[tuple[str, int], ...]
-    created_indexes: tuple[str, ...]  # indexes that did not exist before this run and do now
+    created_indexes: tuple[str, ...]  # indexes the migrations name, absent before this run, present now
     dropped_invalid_indexes: tuple[str, ...]
     steps: tuple[StepResult, ...]
     seconds: float
@@ -174,20 +190,12 @@ class Executor:
 
     def acquire_lock(self) -> None:
         """The run's session advisory lock: one pgrunbook run per database at a time."""
-        got = self.conn.execute("SELECT pg_try_advisory_lock(hashtext(%s || current_database()))", [LOCK_NAMESPACE]).fetchone()[0]
-        if not got:
-            holder = self.conn.execute(
-                """SELECT a.pid, a.application_name, a.client_addr, a.backend_start FROM pg_locks l
-                   JOIN pg_stat_activity a ON a.pid = l.pid
-                   WHERE l.locktype = 'advisory' AND l.objid = hashtext(%s || current_database())::oid AND l.granted""",
-                [LOCK_NAMESPACE],
-            ).fetchone()
-            who = f"pid {holder[0]} ({holder[1]}, from {holder[2] or 'local'}, since {holder[3]:%H:%M:%S})" if holder else "another session"
-            raise LockHeld(f"another pgrunbook run holds this database's lock: {who}",
+        if not self.conn.execute(f"SELECT pg_try_advisory_lock({LOCK_KEY_SQL})", [LOCK_NAMESPACE]).fetchone()[0]:
+            raise LockHeld(f"another pgrunbook run holds this database's lock: {lock_holder(self.conn) or 'another session'}",
                            next_step="wait for it to finish (or end it), then run again")
 
     def release_lock(self) -> None:
-        self.conn.execute("SELECT pg_advisory_unlock(hashtext(%s || current_database()))", [LOCK_NAMESPACE])
+        self.conn.execute(f"SELECT pg_advisory_unlock({LOCK_KEY_SQL})", [LOCK_NAMESPACE])
 
     def set_timeouts(self) -> None:
         self.conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
@@ -209,7 +217,8 @@ class Executor:
             baseline = self._record_baseline(plan) if plan.create_tracking or plan.baseline else ()
             applied = tuple(self._apply_one(p, compiled[p.tag]) for p in plan.apply)
         self._observe_recorded(plan, local)
-        created = tuple(sorted(self._existing_indexes() - indexes_before))
+        named = {s.creates_index for steps in compiled.values() for s in steps if s.creates_index}
+        created = tuple(sorted((self._existing_indexes() - indexes_before) & named))
         return ApplyResult(plan.scenario, baseline, applied, created, tuple(self._dropped), tuple(self._results),
                            time.monotonic() - started, tuple(self._waits))
 

@@ -154,3 +154,133 @@ def _indexes(conn: psycopg.Connection, prefix: str) -> tuple[int, tuple[IndexFac
     ).fetchall()
     performance = tuple(IndexFacts(name, table, bool(valid)) for name, table, valid in rows if name.startswith(prefix))
     return len(rows), performance
+
+
+# --------------------------------------------------------------------------- for the gate and validation
+
+
+def protected_counts(conn: psycopg.Connection, expectations: Expectations) -> dict:
+    """Exact counts the runbook protects: users by role (and total) and each critical table."""
+    from psycopg import sql
+
+    roles = _role_counts(conn, expectations.role_count.table, expectations.role_count.column)
+    tables = {}
+    for table in expectations.critical_tables:
+        if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [sql.Identifier("public", table).as_string(conn)]).fetchone()[0]:
+            tables[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("public", table))).fetchone()[0]
+    return {"users_by_role": {"by_role": roles.by_role, "total": roles.total}, "tables": tables}
+
+
+def table_fingerprint(conn: psycopg.Connection, table: str) -> dict:
+    """md5 of every row's text, in primary-key order, with the count and the largest key.
+
+    Equal fingerprints mean the same rows with the same content; `max_pk` lets a no-loss
+    check count the rows that existed before (serial keys only grow).
+    """
+    from psycopg import sql
+
+    pk = conn.execute(
+        """SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+           WHERE i.indrelid = to_regclass(%s) AND i.indisprimary ORDER BY a.attnum""",
+        [sql.Identifier("public", table).as_string(conn)],
+    ).fetchall()
+    if len(pk) != 1:
+        raise RuntimeFailure(f"public.{table} needs a single-column primary key to be fingerprinted")
+    key, rel = sql.Identifier(pk[0][0]), sql.Identifier("public", table)
+    query = sql.SQL("SELECT count(*), max({key}), md5(coalesce(string_agg(md5(t::text), '' ORDER BY {key}), '')) FROM {rel} t")
+    count, max_pk, digest = conn.execute(query.format(key=key, rel=rel)).fetchone()
+    return {"table": table, "key": pk[0][0], "count": count, "max_pk": max_pk, "md5": digest}
+
+
+def rows_up_to(conn: psycopg.Connection, table: str, key: str, max_pk: object) -> int:
+    from psycopg import sql
+
+    query = sql.SQL("SELECT count(*) FROM {} WHERE {} <= %s").format(sql.Identifier("public", table), sql.Identifier(key))
+    return conn.execute(query, [max_pk]).fetchone()[0]
+
+
+def privileges(conn: psycopg.Connection, tables: list[str]) -> dict:
+    row = conn.execute(
+        """SELECT current_user, r.rolsuper, r.rolcreatedb, has_database_privilege(current_database(), 'CREATE'),
+                  has_schema_privilege('public', 'CREATE')
+           FROM pg_roles r WHERE r.rolname = current_user"""
+    ).fetchone()
+    unowned = [
+        t for (t,) in conn.execute(
+            """SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname || '.' || c.relname = ANY(%s) AND NOT pg_has_role(c.relowner, 'USAGE')""",
+            [tables],
+        )
+    ]
+    return {"user": row[0], "superuser": row[1], "createdb": row[2], "create_on_database": row[3],
+            "create_on_public": row[4], "unowned_tables": tuple(sorted(unowned))}
+
+
+def blocking_sessions(conn: psycopg.Connection, tables: list[str], max_xact_seconds: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(long-open transactions, sessions holding locks on `tables` for more than 5 s), other than ours.
+
+    A long transaction anywhere in the database also stalls CREATE INDEX CONCURRENTLY, which
+    waits for every older snapshot to end; a statement of a few ms is not a blocker.
+    """
+    describe = "a.pid, a.state, extract(epoch FROM now() - a.xact_start)::int, left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 100)"
+    long_open = conn.execute(
+        f"""SELECT {describe} FROM pg_stat_activity a
+            WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+              AND a.xact_start < now() - make_interval(secs => %s)""",
+        [max_xact_seconds],
+    ).fetchall()
+    holders = conn.execute(
+        f"""SELECT DISTINCT {describe} FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE l.granted AND a.pid <> pg_backend_pid() AND n.nspname || '.' || c.relname = ANY(%s)
+              AND a.xact_start < now() - interval '5 seconds'""",
+        [tables],
+    ).fetchall()
+
+    def text(rows):
+        return tuple(f"pid {pid} ({state}, transaction open {age}s: {query!r})" for pid, state, age, query in rows)
+
+    return text(long_open), text(holders)
+
+
+def explain(conn: psycopg.Connection, query: str) -> dict:
+    """EXPLAIN (ANALYZE, BUFFERS) of a configured hot query: its time and the indexes it uses.
+
+    ANALYZE executes the query: callers run this inside a READ ONLY transaction, so a
+    hot query that writes fails instead of writing.
+    """
+    (plan,) = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query}").fetchone()
+    root = plan[0]
+    return {"query": query, "ms": root.get("Execution Time"), "root": root["Plan"]["Node Type"],
+            "indexes": sorted(set(_index_names(root["Plan"])))}
+
+
+def _index_names(node: dict) -> list[str]:
+    names = [node["Index Name"]] if "Index Name" in node else []
+    for child in node.get("Plans", ()):
+        names += _index_names(child)
+    return names
+
+
+def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot_queries: list[str]) -> dict:
+    """What validation compares before and after: counts, the users fingerprint, indexes, hot queries."""
+    _require_read_only(conn)
+    _, performance = _indexes(conn, expectations.index_prefix)
+    return {
+        **protected_counts(conn, expectations),
+        "fingerprint": table_fingerprint(conn, expectations.role_count.table),
+        "performance_indexes": [i.name for i in performance],
+        "hot_queries": [explain(conn, q) for q in hot_queries],
+    }
+
+
+def index_details(conn: psycopg.Connection, names: list[str]) -> dict[str, dict]:
+    """For schema-qualified index names: the table each is on and whether it is valid."""
+    rows = conn.execute(
+        """SELECT n.nspname || '.' || i.relname, tn.nspname || '.' || t.relname, x.indisvalid
+           FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+           JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+           WHERE n.nspname || '.' || i.relname = ANY(%s)""",
+        [names],
+    ).fetchall()
+    return {name: {"table": table, "valid": valid} for name, table, valid in rows}

@@ -11,8 +11,7 @@ managers and 900,000 FBOs (1,020,000 users, 5.6 million rows in all).
 Rows are written as pre-formatted COPY text in chunks of about 1 MiB. From
 `PROCESS_THRESHOLD` units up, a child process builds the text while this process streams
 it to the server. Ids are explicit, so the `serial` sequences are then set to `max(id)` with
-`setval`, and the tables are ANALYZEd. Everything runs in one transaction, and `conn` is
-committed on return.
+`setval`, and the tables are ANALYZEd, all in the same transaction.
 
 Measured on the sandbox (embedded PostgreSQL 18 with fsync off, 2 vCPUs, loading into the
 0010 schema as superuser): scale 15000 (1,020,000 users, 5,610,000 rows in all) loads in
@@ -184,8 +183,8 @@ def password_hash(password: str, seed: int = DEFAULT_SEED) -> str:
 def load_data(conn: psycopg.Connection, *, scale: int = 1, seed: int = DEFAULT_SEED) -> dict[str, int]:
     """Fill the 11 (empty) application tables with `scale` units of fixture data; rows per table.
 
-    One transaction (committed on return); then every `id` sequence is set to max(id) and the
-    tables are ANALYZEd. As superuser (the sandbox's case) the foreign-key triggers are skipped
+    One transaction block: committed on return, or a savepoint if the caller already has a
+    transaction open. Then every `id` sequence is set to max(id), and the tables are ANALYZEd. As superuser (the sandbox's case) the foreign-key triggers are skipped
     during the COPYs (`session_replication_role = replica`, as `pg_restore --disable-triggers`
     does): the data is consistent by construction, which the tests check. Otherwise they run.
     From `PROCESS_THRESHOLD` units up, a child process builds the COPY text while this one

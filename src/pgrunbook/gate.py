@@ -1,0 +1,183 @@
+"""Phase 4: the seed's go/no-go checklist, evaluated (pure).
+
+Every criterion is a `Check` that states why it holds or not; one FAIL is a NO-GO (the
+seed: "Si UNE SEULE de ces conditions"). The decision is recorded in the run journal with
+the plan's fingerprint and the backup it relies on, and `inv migrate` acts only on a GO
+whose plan is still the plan it finds under its lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .analyze import ExpectedState
+from .backup import Manifest
+from .drizzle.plan import MigrationPlan
+from .evidence import Evidence
+from .outcome import Check, Status, failed
+from .sqlcheck import FileAnalysis
+
+
+@dataclass(frozen=True)
+class Privileges:
+    user: str
+    superuser: bool
+    createdb: bool
+    create_on_database: bool  # needed for CREATE SCHEMA drizzle (scenario B)
+    create_on_public: bool
+    unowned_tables: tuple[str, ...]  # tables to index we do not own (CREATE INDEX needs ownership)
+
+
+@dataclass(frozen=True)
+class Activity:
+    lock_holder: str | None  # another pgrunbook run holding the advisory lock
+    long_transactions: tuple[str, ...]  # "pid 123 (idle in transaction for 300s: ...)"
+    lock_holders_on_targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    database: dict[str, Any]  # name, host, port of the target
+    backup: Manifest | None
+    backup_max_age_minutes: int
+    min_copies: int
+    plan: MigrationPlan
+    evidence: Evidence | None
+    analyses: tuple[FileAnalysis, ...]
+    privileges: Privileges
+    activity: Activity
+    controller: tuple[bool, str]  # (ok, reason) from the app controller's preflight
+    protected: dict[str, Any]  # the counts recorded now (users by role, critical tables)
+    expected: ExpectedState
+    now: datetime
+    needs_rollback_db: bool = True  # full rollback restores into a new database (CREATEDB)
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    go: bool
+    checks: tuple[Check, ...]
+    plan_fingerprint: str
+    backup_id: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"decision": "GO" if self.go else "NO-GO", "plan_fingerprint": self.plan_fingerprint,
+                "backup_id": self.backup_id, "checks": [c.as_dict() for c in self.checks]}
+
+
+def plan_fingerprint(plan: MigrationPlan) -> str:
+    """What migrate compares: the same steps (tag, action, hash) in the same order."""
+    steps = [(s.tag, s.action, s.hash) for s in plan.steps]
+    return hashlib.sha256(json.dumps([plan.scenario, plan.create_tracking, steps]).encode()).hexdigest()[:16]
+
+
+def decide(inputs: GateInputs) -> GateDecision:
+    checks = (
+        _backup(inputs),
+        _protected(inputs),
+        _tracking(inputs),
+        _policy(inputs),
+        _privileges(inputs),
+        _rollback_ready(inputs),
+        _no_other_run(inputs),
+        _no_blockers(inputs),
+    )
+    return GateDecision(not failed(checks), checks, plan_fingerprint(inputs.plan), inputs.backup.id if inputs.backup else None)
+
+
+def _backup(i: GateInputs) -> Check:
+    b = i.backup
+    if b is None:
+        return Check("backup", Status.FAIL, "no backup of this database", "run `inv backup` first (the seed: Backup OBLIGATOIRE)")
+    age = b.age_seconds(i.now) / 60
+    problems = []
+    if b.database.get("name") != i.database["name"] or b.database.get("host") != i.database["host"] or b.database.get("port") != i.database["port"]:
+        problems.append(f"it is of {b.database.get('name')}@{b.database.get('host')}:{b.database.get('port')}, not of this database")
+    if not b.ok:
+        problems.append("its status is failed: " + "; ".join(b.problems))
+    if age > i.backup_max_age_minutes:
+        problems.append(f"it is {age:.0f} min old (limit {i.backup_max_age_minutes} min, playbook backup.max_age_minutes)")
+    if b.verified_copies < i.min_copies:
+        problems.append(f"{b.verified_copies} verified copies, {i.min_copies} required")
+    if problems:
+        return Check("backup", Status.FAIL, f"backup {b.id}: " + "; ".join(problems), "run `inv backup` again")
+    return Check("backup", Status.OK, f"{b.id}: {age:.0f} min old, {b.verified_copies} verified copies (≥ {i.min_copies}), integrity ok")
+
+
+def _protected(i: GateInputs) -> Check:
+    roles = i.protected.get("users_by_role") or {}
+    if roles.get("by_role") is None:
+        return Check("protected-counts", Status.FAIL, "users by role cannot be counted", "fix expectations.role_count in the playbook")
+    counts = ", ".join(f"{r} {n}" for r, n in roles["by_role"].items())
+    return Check("protected-counts", Status.OK, f"recorded now: {counts}, total {roles['total']}; "
+                 + ", ".join(f"{t} {n}" for t, n in i.protected.get("tables", {}).items()))
+
+
+def _tracking(i: GateInputs) -> Check:
+    if i.plan.scenario == "A":
+        return Check("drizzle-tracking", Status.OK, "case A: drizzle tracking present")
+    if i.evidence is None:
+        return Check("drizzle-tracking", Status.OK, f"scenario {i.plan.scenario}: no baseline needed")
+    if not i.evidence.ok:
+        return Check("drizzle-tracking", Status.FAIL, f"baseline refused: {len(i.evidence.missing)} object(s) missing "
+                     f"({', '.join(str(o) for o in i.evidence.missing[:5])})", "run `inv analyze` for the list")
+    return Check("drizzle-tracking", Status.OK, f"case B: baseline of {len(i.plan.baseline)} migration(s) with evidence "
+                 f"({len(i.evidence.checked)} objects present)")
+
+
+def _policy(i: GateInputs) -> Check:
+    blocking = [(a.file, f) for a in i.analyses for f in a.blocking]
+    if blocking:
+        listed = "; ".join(f"{file}:{f.line} [{f.rule_id}]" for file, f in blocking[:6])
+        return Check("migrations-allowed", Status.FAIL, f"not allowed by policy: {listed}", "run `inv analyze` for the details and remedies")
+    excepted = sum(len(a.exceptions) for a in i.analyses)
+    suffix = f" ({excepted} reviewed exception(s) in the SQL)" if excepted else ""
+    return Check("migrations-allowed", Status.OK, f"{len(i.analyses)} migration(s) to apply, all allowed: no DROP, DELETE, "
+                 f"TRUNCATE, UPDATE or seeding{suffix}")
+
+
+def _privileges(i: GateInputs) -> Check:
+    p = i.privileges
+    missing = []
+    if not p.superuser:
+        if i.plan.create_tracking and not p.create_on_database:
+            missing.append("CREATE on the database (for schema drizzle)")
+        if i.expected.tables and not p.create_on_public:
+            missing.append("CREATE on schema public")
+        if p.unowned_tables:
+            missing.append(f"ownership of {', '.join(p.unowned_tables)} (CREATE INDEX needs it)")
+        if i.needs_rollback_db and not p.createdb:
+            missing.append("CREATEDB (a full rollback restores into a new database; else plan `inv rollback --in-place`)")
+    if missing:
+        return Check("privileges", Status.FAIL, f"{p.user} lacks: " + "; ".join(missing), "grant them, or run as the owner / a superuser")
+    return Check("privileges", Status.OK, f"{p.user}: " + ("superuser" if p.superuser else "owner of the tables to index, CREATE and CREATEDB"))
+
+
+def _rollback_ready(i: GateInputs) -> Check:
+    ok, reason = i.controller
+    restorable = i.backup is not None and i.backup.ok
+    if not restorable:
+        return Check("rollback-ready", Status.FAIL, "no restorable backup for a rollback", "run `inv backup`")
+    if not ok:
+        return Check("rollback-ready", Status.FAIL, f"app controller not ready: {reason}",
+                     "fix app.controller in the inventory; a rollback must be able to stop and start the app")
+    return Check("rollback-ready", Status.OK, f"backup {i.backup.id} restorable; app controller: {reason}")
+
+
+def _no_other_run(i: GateInputs) -> Check:
+    if i.activity.lock_holder:
+        return Check("no-other-run", Status.FAIL, f"another pgrunbook run holds the lock: {i.activity.lock_holder}", "wait for it to finish")
+    return Check("no-other-run", Status.OK, "no other pgrunbook run on this database")
+
+
+def _no_blockers(i: GateInputs) -> Check:
+    found = i.activity.long_transactions + i.activity.lock_holders_on_targets
+    if found:
+        return Check("no-blockers", Status.FAIL, "sessions that would block DDL (or be blocked by it): " + "; ".join(found[:5]),
+                     "wait for them to finish or end them (pg_terminate_backend) before migrating")
+    return Check("no-blockers", Status.OK, "no long-open transaction and no lock holder on the tables to alter")

@@ -1,0 +1,159 @@
+"""Phase 6: post-validation, strict (pure).
+
+The seed checks 43 `idx_*` indexes, the same users per role as in phase 1.2, the API
+answering 200 under 100 ms. We check every expected index by name, on the right table,
+valid; the `idx_*` total; a tracking row for each applied migration; the protected counts
+against the snapshot migrate took under its lock, under the playbook's drift policy
+(`exact`: same numbers and the same users fingerprint; `no-loss`: counts may grow, no
+pre-existing row may disappear); the API (median and p95 over N requests, against the
+measurement before); and the hot queries' plans before and after.
+
+`ValidationReport.drift` is what triggers the automatic rollback of `inv migrate-prod`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .outcome import Check, Status, failed
+
+DRIFT_CHECKS = frozenset({"protected-counts", "users-fingerprint"})
+
+
+@dataclass(frozen=True)
+class ValidationInputs:
+    expected_indexes: tuple[tuple[str, str], ...]  # (schema.index, schema.table)
+    index_details: dict[str, dict]  # name -> {table, valid}
+    performance_indexes: int  # idx_* count now
+    expected_performance_indexes: int | None
+    applied_tags: tuple[str, ...]  # what migrate recorded
+    recorded_tags: tuple[str, ...]  # what the tracking table says now
+    drift_policy: str  # exact | no-loss
+    before: dict[str, Any]  # snapshot_protected() under migrate's lock
+    after: dict[str, Any]
+    preexisting_rows_left: int | None  # no-loss: rows with key <= before's max key, now
+    api_before: dict | None
+    api_after: dict | None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not failed(self.checks)
+
+    @property
+    def drift(self) -> bool:
+        return any(c.id in DRIFT_CHECKS for c in failed(self.checks))
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "drift": self.drift, "checks": [c.as_dict() for c in self.checks]}
+
+
+def evaluate(i: ValidationInputs) -> ValidationReport:
+    checks = [_indexes(i), _index_total(i), _tracking(i), _counts(i)]
+    if i.drift_policy == "exact":
+        checks.append(_fingerprint(i))
+    if i.api_after is not None:
+        checks.append(_api(i))
+    if i.after.get("hot_queries"):
+        checks.append(_hot_queries(i))
+    return ValidationReport(tuple(checks))
+
+
+def _indexes(i: ValidationInputs) -> Check:
+    problems = []
+    for name, table in i.expected_indexes:
+        found = i.index_details.get(name)
+        if found is None:
+            problems.append(f"{name} missing")
+        elif found["table"] != table:
+            problems.append(f"{name} is on {found['table']}, expected {table}")
+        elif not found["valid"]:
+            problems.append(f"{name} is INVALID")
+    if problems:
+        return Check("expected-indexes", Status.FAIL, "; ".join(problems[:8]) + (" …" if len(problems) > 8 else ""),
+                     "re-run `inv migrate` (IF NOT EXISTS makes it idempotent); drop an INVALID index and rebuild it")
+    return Check("expected-indexes", Status.OK, f"{len(i.expected_indexes)} expected indexes present, on the right tables, valid")
+
+
+def _index_total(i: ValidationInputs) -> Check:
+    if i.expected_performance_indexes is None:
+        return Check("performance-indexes", Status.INFO, f"{i.performance_indexes} performance indexes")
+    if i.performance_indexes != i.expected_performance_indexes:
+        return Check("performance-indexes", Status.FAIL, f"{i.performance_indexes} performance indexes, expected {i.expected_performance_indexes}",
+                     "compare `inv verify --json` .indexes.performance_names with the migration")
+    return Check("performance-indexes", Status.OK, f"{i.performance_indexes} performance indexes, as expected")
+
+
+def _tracking(i: ValidationInputs) -> Check:
+    missing = [t for t in i.applied_tags if t not in i.recorded_tags]
+    if missing:
+        return Check("tracking-rows", Status.FAIL, f"applied but not recorded: {', '.join(missing)}",
+                     "drizzle would run them again: re-run `inv migrate` (it records what is missing)")
+    return Check("tracking-rows", Status.OK, f"a tracking row for each of the {len(i.applied_tags)} migration(s) of the plan")
+
+
+def _counts(i: ValidationInputs) -> Check:
+    before, after = _flat(i.before), _flat(i.after)
+    changed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+    if i.drift_policy == "exact":
+        if changed:
+            return Check("protected-counts", Status.FAIL, "counts changed: " + ", ".join(f"{k} {a} → {b}" for k, (a, b) in changed.items()),
+                         "the seed: ROLLBACK IMMÉDIAT — `inv rollback --full` (automatic under `inv migrate-prod`)")
+        return Check("protected-counts", Status.OK, "identical to before the migration: " + ", ".join(f"{k} {v}" for k, v in after.items()))
+    lost = {k: v for k, v in changed.items() if (v[1] or 0) < (v[0] or 0)}
+    before_rows = i.before.get("fingerprint", {}).get("count")
+    gone = before_rows - i.preexisting_rows_left if before_rows is not None and i.preexisting_rows_left is not None else 0
+    if lost or gone > 0:
+        detail = ", ".join(f"{k} {a} → {b}" for k, (a, b) in lost.items())
+        return Check("protected-counts", Status.FAIL, f"rows lost: {detail}" + (f"; {gone} pre-existing users rows gone" if gone > 0 else ""),
+                     "`inv rollback --full` restores the backup; rows written since remain in the kept database")
+    grown = ", ".join(f"{k} {a} → {b}" for k, (a, b) in changed.items())
+    return Check("protected-counts", Status.OK, "no loss" + (f" (grew: {grown})" if grown else ", identical"))
+
+
+def _flat(snapshot: dict[str, Any]) -> dict[str, int]:
+    roles = (snapshot.get("users_by_role") or {}).get("by_role") or {}
+    out = {f"{role} users": n for role, n in roles.items()}
+    out.update({table: n for table, n in (snapshot.get("tables") or {}).items()})
+    return out
+
+
+def _fingerprint(i: ValidationInputs) -> Check:
+    b, a = i.before.get("fingerprint", {}), i.after.get("fingerprint", {})
+    if b.get("md5") != a.get("md5"):
+        return Check("users-fingerprint", Status.FAIL, f"the content of {a.get('table')} changed ({b.get('count')} rows before, {a.get('count')} now)",
+                     "a migration or a writer changed user rows: rollback, then investigate")
+    return Check("users-fingerprint", Status.OK, f"{a.get('table')}: same {a.get('count')} rows, same content (md5 in key order)")
+
+
+def _api(i: ValidationInputs) -> Check:
+    after = i.api_after or {}
+    if after.get("login_error"):
+        return Check("api", Status.FAIL, f"login failed: {after['login_error']}", "check the app (and api.login credentials)")
+    before = {e["path"]: e for e in (i.api_before or {}).get("endpoints", [])}
+    parts, bad = [], []
+    for e in after.get("endpoints", []):
+        was = before.get(e["path"])
+        trend = f" (before {was['median_ms']:.0f})" if was and was.get("median_ms") else ""
+        parts.append(f"{e['path']} median {e['median_ms']:.0f} ms{trend}, p95 {e['p95_ms']:.0f} ms / {e['budget_ms']:.0f}")
+        if not e["ok"]:
+            statuses = sorted(set(e["statuses"]))
+            bad.append(f"{e['path']}: " + (e["error"] or (f"status {statuses}" if statuses != [200] else f"over budget ({e['p95_ms']:.0f} ms p95)")))
+    if bad:
+        return Check("api", Status.FAIL, "; ".join(bad), "check the app's logs and the hot queries' plans")
+    return Check("api", Status.OK, "login ok; " + "; ".join(parts))
+
+
+def _hot_queries(i: ValidationInputs) -> Check:
+    before = {q["query"]: q for q in i.before.get("hot_queries", [])}
+    parts = []
+    for q in i.after["hot_queries"]:
+        was = before.get(q["query"], {})
+        new = sorted(set(q["indexes"]) - set(was.get("indexes", [])))
+        parts.append(f"{q['query'][:50]}…: {was.get('ms', 0):.1f} → {q['ms']:.1f} ms" + (f", now uses {', '.join(new)}" if new else ""))
+    return Check("hot-queries", Status.INFO, "; ".join(parts))
