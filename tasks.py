@@ -121,12 +121,13 @@ def _quote(arg: str) -> str:
 @task(name="backup", default=True, help={
     "inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
     "format": "custom (default, .dump), plain (.sql, the seed's name) or directory (.dir, parallel -j)",
-    "verify_restore": "also restore into a scratch database, compare every table's count, then drop it"})
-def backup_run(c, inventory=None, playbook=None, format=None, verify_restore=False, json=False):  # noqa: A002
+    "verify_restore": "also restore into a scratch database, compare every table's count, then drop it",
+    "compress": "pg_dump --compress value (default 1 = gzip level 1 for custom/directory; 0 = none; 6 = pg_dump's own default)"})
+def backup_run(c, inventory=None, playbook=None, format=None, verify_restore=False, json=False, compress=None):  # noqa: A002
     """Phase 2: pg_dump (snapshot-consistent), integrity, manifest, copies verified in 2+ places."""
     from pgrunbook import cli
 
-    _exit(cli.backup(inventory, playbook, format, verify_restore, json))
+    _exit(cli.backup(inventory, playbook, format, verify_restore, json, compress))
 
 
 @task(name="list", help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})

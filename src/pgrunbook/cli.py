@@ -86,14 +86,14 @@ def sandbox_reset(state: str, scale: int) -> int:
     return guarded(action)
 
 
-def backup(inventory: str | None, playbook: str | None, fmt: str | None, verify_restore: bool, as_json: bool) -> int:
+def backup(inventory: str | None, playbook: str | None, fmt: str | None, verify_restore: bool, as_json: bool, compress: str | None = None) -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
 
         cfg = load_config(inventory, playbook)
         with console.backup_view(as_json) as view:
-            result = commands.backup(cfg, view, format=fmt, verify_restore=True if verify_restore else None)
+            result = commands.backup(cfg, view, format=fmt, verify_restore=True if verify_restore else None, compress=compress)
         if as_json:
             console.print_json(result.as_json())
         else:

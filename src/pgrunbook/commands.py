@@ -29,11 +29,12 @@ def verify(cfg: Config, emit: Emit = discard) -> VerifyReport:
     return VerifyReport(target, facts, local, state, tools, exp, evaluate(facts, local, state, tools, exp))
 
 
-def backup(cfg: Config, emit: Emit = discard, *, format: str | None = None, verify_restore: bool | None = None, jobs: int | None = None):  # noqa: A002
+def backup(cfg: Config, emit: Emit = discard, *, format: str | None = None, verify_restore: bool | None = None, jobs: int | None = None,  # noqa: A002
+           compress: str | None = None):
     """Phase 2: dump + integrity + manifest + verified copies (+ restore test). Returns a `BackupResult`."""
     from .backup import BackupOptions, run_backup
 
-    return run_backup(cfg, emit, BackupOptions(format=format, verify_restore=verify_restore, jobs=jobs))
+    return run_backup(cfg, emit, BackupOptions(format=format, verify_restore=verify_restore, jobs=jobs, compress=compress))
 
 
 def backup_list(cfg: Config) -> list[dict]:

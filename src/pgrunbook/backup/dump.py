@@ -65,19 +65,26 @@ class DumpOutcome:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def dump_argv(tool: str, db: DatabaseSettings, fmt: str, snapshot: str, *, jobs: int = 1, out: Path | None = None) -> list[str]:
+DEFAULT_COMPRESS = {"custom": "1", "directory": "1", "plain": None}  # gzip level 1: ~2.4x faster than pg_dump's default 6, ~35% larger
+
+
+def dump_argv(tool: str, db: DatabaseSettings, fmt: str, snapshot: str, *, jobs: int = 1, out: Path | None = None,
+              compress: str | None = None) -> list[str]:
     argv = [tool, f"--dbname={db.url.without_password()}", "--no-password", f"--format={FORMAT_FLAG[fmt]}", f"--snapshot={snapshot}"]
+    if compress is not None:
+        argv.append(f"--compress={compress}")
     if fmt == "directory":
         argv += [f"--jobs={jobs}", f"--file={out}"]
     return argv
 
 
 def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapshot: str, dest: Path, fmt: str, *,
-                   jobs: int = 1, part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None) -> DumpOutcome:
+                   jobs: int = 1, part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None,
+                   compress: str | None = None) -> DumpOutcome:
     started = time.monotonic()
     if fmt == "directory":
-        return _directory_dump(db, pg_dump, pg_restore, snapshot, dest, jobs, progress, started)
-    argv = dump_argv(str(pg_dump.path), db, fmt, snapshot)
+        return _directory_dump(db, pg_dump, pg_restore, snapshot, dest, jobs, progress, started, compress)
+    argv = dump_argv(str(pg_dump.path), db, fmt, snapshot, compress=compress)
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_env(db), bufsize=0, umask=0o077, cwd="/")
     except OSError as exc:
@@ -89,7 +96,7 @@ def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapsh
 
 
 def run_remote_dump(db: DatabaseSettings, host: HostSettings, host_name: str, pg_restore: Tool, snapshot: str, dest: Path, fmt: str, *,
-                    part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None) -> DumpOutcome:
+                    part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None, compress: str | None = None) -> DumpOutcome:
     """pg_dump on `host` (its own `pg_dump` on PATH), streamed back over SSH."""
     from ..targets.ssh import open_connection
 
@@ -103,7 +110,7 @@ def run_remote_dump(db: DatabaseSettings, host: HostSettings, host_name: str, pg
         if version.exited != 0:
             raise ToolError(f"pg_dump is not available on {host.host} ({version.stderr.strip()[:200]})",
                             next_step=f"install the PostgreSQL client on {host.host} (same major version or newer than the server)")
-        argv = dump_argv("pg_dump", db, fmt, snapshot)
+        argv = dump_argv("pg_dump", db, fmt, snapshot, compress=compress)
         script = "IFS= read -r PGPASSWORD; export PGPASSWORD; umask 077; exec " + " ".join(shlex.quote(a) for a in argv)
         channel = conn.client.get_transport().open_session()
         channel.exec_command("sh -c " + shlex.quote(script))
@@ -167,8 +174,8 @@ def _consume(fd_in: int | None, wait: Callable[[], int], kill: Callable[[], None
 
 
 def _directory_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapshot: str, dest: Path, jobs: int,
-                    progress: Callable[[int], None], started: float) -> DumpOutcome:
-    argv = dump_argv(str(pg_dump.path), db, "directory", snapshot, jobs=jobs, out=dest)
+                    progress: Callable[[int], None], started: float, compress: str | None) -> DumpOutcome:
+    argv = dump_argv(str(pg_dump.path), db, "directory", snapshot, jobs=jobs, out=dest, compress=compress)
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=tool_env(db), umask=0o077, cwd="/")
     except OSError as exc:

@@ -50,6 +50,7 @@ class BackupOptions:
     format: str | None = None  # default: backup.format
     verify_restore: bool | None = None  # default: backup.verify_restore
     jobs: int | None = None  # default: backup.jobs
+    compress: str | None = None  # pg_dump --compress; default: gzip level 1 (custom, directory), none (plain)
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,9 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
     if fmt not in EXTENSIONS:
         raise ConfigError(f"unknown backup format {fmt!r}: use custom, plain or directory")
     jobs = options.jobs or settings.jobs
+    from .dump import DEFAULT_COMPRESS
+
+    compress = options.compress if options.compress not in (None, "") else DEFAULT_COMPRESS[fmt]
     verify = settings.verify_restore if options.verify_restore is None else options.verify_restore
     if settings.min_copies > len(settings.targets):
         raise ConfigError(f"backup.min_copies is {settings.min_copies} but only {len(settings.targets)} target(s) are configured",
@@ -213,10 +217,10 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
             try:
                 if run_on == "local":
                     outcome = run_local_dump(inv.database, pg_dump, pg_restore, snap.id, dest, fmt, jobs=jobs,
-                                             part_sizes=_part_sizes(inv), progress=meter)
+                                             part_sizes=_part_sizes(inv), progress=meter, compress=compress)
                 else:
                     outcome = run_remote_dump(inv.database, inv.hosts[run_on], run_on, pg_restore, snap.id, dest, fmt,
-                                              part_sizes=_part_sizes(inv), progress=meter)
+                                              part_sizes=_part_sizes(inv), progress=meter, compress=compress)
             finally:
                 counter.join()
         say("progress", f"pg_dump {inv.database.dbname}", task="dump", done=outcome.size, total=outcome.size)
@@ -243,7 +247,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
         integrity_ok = not any(c.status is Status.FAIL for c in checks)
 
         dump_info: dict[str, Any] = {
-            "file": dest.name, "format": fmt, "size": outcome.size, "sha256": outcome.sha256,
+            "file": dest.name, "format": fmt, "compression": compress or "none", "size": outcome.size, "sha256": outcome.sha256,
             "snapshot": snap.id, "pg_dump": {"path": outcome.tool_path, "version": outcome.tool_version},
             "run_on": run_on, "seconds": round(outcome.seconds, 2),
         }

@@ -22,6 +22,7 @@ custom, `sql` for plain, `dir` for directory), mode 0600, written atomically (tm
       "dump": {
         "file": "htf_sunup_db_prod_backup_20251004_120000.dump",   # relative to the manifest's folder
         "format": "custom" | "plain" | "directory",
+        "compression": "1" | "none" | ...,   # pg_dump --compress (default gzip level 1; plain: none)
         "size": 123456,                     # bytes (directory: sum of its files)
         "sha256": "<hex>",                  # of the file; directory: of its `files` listing (below)
         "files": [{"path": "toc.dat", "size": 1, "sha256": "<hex>"}],   # directory format only
