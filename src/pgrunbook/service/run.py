@@ -123,7 +123,7 @@ def _read_tail(handle: Any) -> str:
 class LocalRunner:
     """Runs argv lists on this machine, without a shell."""
 
-    where = "local"
+    where = "this machine"
     remote = False
 
     def __init__(self, *, secrets: Iterable[str | None] = (), cwd: str | os.PathLike[str] | None = None) -> None:

@@ -1,0 +1,531 @@
+"""The app controllers: `none`, `compose`, `systemd`, `command`, behind one interface.
+
+    describe() -> str                 "compose: docker compose -f F (service backend), local"
+    commands() -> dict[str, tuple]    the exact argv of stop / start / health (what `--dry-run` shows)
+    preflight() -> Preflight          does the controller work? Changes nothing. Never raises.
+    stop() -> Action                  preflight, stop, then wait until the app no longer runs
+    start() -> Action                 preflight, start, then wait for the health check (health_timeout)
+    health() -> Health                one check now: ok True / False / None (unknown)
+    is_running() -> bool | None
+    close()
+
+`stop()` and `start()` refuse (ControllerError, "nothing was changed") when the preflight
+fails, so a missing docker engine, a missing unit or an unreachable host is found before
+anything changes, never half-way through a rollback. Waiting is bounded: health checks
+every `poll_interval` seconds, each with its own timeout, until `health_timeout`.
+
+The controllers never print: they emit `events.Event`s (phase `app` unless told).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from ..errors import ControllerError
+from ..events import Emit, Event, discard
+from ..outcome import Check, Status
+from .run import Completed, Runner
+
+NOT_CHANGED = "nothing was changed"
+_NO_ENGINE = re.compile(r"cannot connect to the docker daemon|is the docker daemon running|error during connect|"
+                        r"permission denied while trying to connect to the docker daemon|docker\.sock", re.IGNORECASE)
+_NO_SYSTEMD = re.compile(r"not been booted with systemd|failed to connect to bus|system has not been booted", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool | None  # None: this controller cannot tell
+    detail: str
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """Whether the controller can stop and start the app, and why (for the go/no-go gate)."""
+
+    ok: bool
+    controller: str  # describe()
+    where: str
+    reason: str  # one self-contained line: why it works, or every problem found
+    next_step: str = ""
+    running: bool | None = None  # the app's state now, when the controller could tell
+    warn: bool = False  # ok, but an operator must know (controller `none`)
+    seconds: float = 0.0
+
+    def as_gate(self) -> tuple[bool, str]:
+        """What `gate.GateInputs.controller` takes."""
+        return self.ok, self.reason
+
+    def as_check(self, id: str = "app-controller") -> Check:  # noqa: A002 - Check's own name
+        status = Status.FAIL if not self.ok else (Status.WARN if self.warn else Status.OK)
+        return Check(id, status, self.reason, self.next_step if not self.ok else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A stop or start that happened (or was skipped by the `none` controller)."""
+
+    action: str  # "stop" | "start"
+    controller: str
+    where: str
+    command: str  # exactly what ran (redacted)
+    seconds: float  # the command itself
+    health: str = ""  # the last health check's detail
+    wait_seconds: float = 0.0  # waiting for the health check afterwards
+    skipped: bool = False
+    output: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Findings:
+    problems: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    running: bool | None = None
+
+    def problem(self, text: str, next_step: str = "") -> None:
+        self.problems.append(text)
+        if next_step and next_step not in self.next_steps:
+            self.next_steps.append(next_step)
+
+
+class Controller:
+    kind: ClassVar[str] = ""
+
+    def __init__(self, runner: Runner, *, health_timeout: float = 60, poll_interval: float = 1.0, command_timeout: float = 300,
+                 probe_timeout: float = 15, env: Mapping[str, str] | None = None, emit: Emit = discard, phase: str = "app") -> None:
+        self.runner = runner
+        self.health_timeout = health_timeout
+        self.poll_interval = poll_interval
+        self.command_timeout = command_timeout
+        self.probe_timeout = probe_timeout
+        self.env = dict(env or {})
+        self.emit = emit
+        self.phase = phase
+
+    # ------------------------------------------------------------------ to implement
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def commands(self) -> dict[str, tuple[str, ...]]:
+        """The exact argv of `stop`, `start` and (when there is one) `health`."""
+        raise NotImplementedError
+
+    def _check(self, found: _Findings) -> None:
+        """Probe, read-only, whether stop/start can work; record problems and facts."""
+        raise NotImplementedError
+
+    def health(self) -> Health:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ shared
+
+    @property
+    def where(self) -> str:
+        return self.runner.where
+
+    def is_running(self) -> bool | None:
+        return self.health().ok
+
+    def close(self) -> None:
+        self.runner.close()
+
+    def __enter__(self) -> Controller:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _say(self, kind: str, message: str, **data: Any) -> None:
+        self.emit(Event(self.phase, kind, message, {"controller": self.kind, "where": self.where, **data}))
+
+    def _run(self, argv: Sequence[str], *, timeout: float | None = None) -> Completed:
+        return self.runner.run(argv, timeout=timeout or self.probe_timeout, env=self.env)
+
+    def _has_programs(self, programs: Sequence[str]) -> list[str]:
+        """Which of `programs` the host's shell cannot find (`command -v`)."""
+        script = 'for p do command -v "$p" >/dev/null 2>&1 || echo "$p"; done'
+        done = self._run(["sh", "-c", script, "sh", *programs])
+        if done.returncode == 127 and "sh" in done.tail():
+            return list(programs)
+        return [line.strip() for line in done.stdout.splitlines() if line.strip()]
+
+    def preflight(self) -> Preflight:
+        started = time.monotonic()
+        found = _Findings()
+        self._say("step", f"checking the app controller: {self.describe()}")
+        try:
+            self.runner.connect()
+            self._check(found)
+        except ControllerError as exc:
+            found.problem(exc.what, exc.next_step)
+        seconds = time.monotonic() - started
+        if found.problems:
+            reason = f"{self.describe()}: " + "; ".join(found.problems)
+            result = Preflight(False, self.describe(), self.where, reason, "; ".join(found.next_steps), found.running, seconds=seconds)
+            self._say("warn", f"app controller NOT ready: {'; '.join(found.problems)}", ok=False)
+        else:
+            state = {True: "app running", False: "app not running", None: ""}[found.running]
+            facts = ", ".join([*found.facts, *([state] if state else [])])
+            reason = f"{self.describe()}: ready" + (f" ({facts})" if facts else "")
+            result = Preflight(True, self.describe(), self.where, reason, running=found.running, seconds=seconds)
+            self._say("done", reason, ok=True)
+        return result
+
+    def _require_ready(self, action: str) -> None:
+        pre = self.preflight()
+        if not pre.ok:
+            past = {"stop": "stopped", "start": "started"}[action]
+            raise ControllerError(f"cannot {action} the app: {pre.reason}", changed=f"{NOT_CHANGED}: the app was not {past}",
+                                  next_step=pre.next_step or "fix app: in the inventory, then run again")
+
+    def _wait(self, want: bool, timeout: float) -> tuple[Health, float]:
+        """Poll `health()` until it says `want` (or cannot tell), at most `timeout` seconds."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            health = self._health_bounded(max(1.0, min(self.probe_timeout, deadline - time.monotonic())))
+            if health.ok is None or health.ok == want:
+                return health, time.monotonic() - started
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return health, time.monotonic() - started
+            self._say("progress", f"waiting for the app to {'answer its health check' if want else 'stop'}: {health.detail}",
+                      waited=round(time.monotonic() - started, 1), timeout=timeout)
+            time.sleep(min(self.poll_interval, remaining))
+
+    def _health_bounded(self, timeout: float) -> Health:
+        saved, self.probe_timeout = self.probe_timeout, timeout
+        try:
+            return self.health()
+        finally:
+            self.probe_timeout = saved
+
+    def _failure_changed(self, action: str, done: Completed) -> str:
+        if done.timed_out:
+            return (f"unknown: `{done.command}` was killed after {self.command_timeout:g}s; the app may be partly "
+                    f"{'stopped' if action == 'stop' else 'started'}" + (" (on a host, the command may still be running)" if self.runner.remote else ""))
+        return f"the {action} command failed: the app may be partly {'stopped' if action == 'stop' else 'started'}; check its state"
+
+    def _act(self, action: str) -> Action:
+        self._require_ready(action)
+        argv = self.commands()[action]
+        self._say("step", f"{'stopping' if action == 'stop' else 'starting'} the app: {self.runner.redact(shlex.join(argv))}",
+                  action=action)
+        done = self._run(argv, timeout=self.command_timeout)
+        if not done.ok:
+            raise ControllerError(
+                f"{action} of the app failed: `{done.command}` on {self.where} {done.outcome(self.command_timeout)}",
+                changed=self._failure_changed(action, done),
+                next_step=self._next_step(action),
+            )
+        health, waited = self._wait(want=action == "start", timeout=self.health_timeout)
+        if action == "start" and health.ok is False:
+            raise ControllerError(
+                f"the app did not become healthy within {self.health_timeout:g}s after `{done.command}` on {self.where}: "
+                f"last health check: {health.detail}",
+                changed="the start command ran: the app may be running but is not healthy",
+                next_step=self._next_step("health"),
+            )
+        if action == "stop" and health.ok is True:
+            raise ControllerError(
+                f"the app still answers {self.health_timeout:g}s after `{done.command}` exited 0 on {self.where}: {health.detail}",
+                changed="the stop command ran, but the app is still running",
+                next_step=self._next_step("stop"),
+            )
+        result = Action(action, self.describe(), self.where, done.command, round(done.seconds, 3), health.detail, round(waited, 3),
+                        output=done.tail())
+        self._say("done", f"app {'stopped' if action == 'stop' else 'started'} in {done.seconds + waited:.1f}s"
+                          + (f" ({health.detail})" if health.detail else ""), action=action, seconds=round(done.seconds + waited, 3))
+        return result
+
+    def _next_step(self, action: str) -> str:
+        cmds = self.commands()
+        probe = " ".join(shlex.quote(a) for a in cmds["health"]) if "health" in cmds else "the app's logs"
+        where = "" if not self.runner.remote else f" on {self.where}"
+        if action == "health":
+            return f"look at the app's logs and `{self.runner.redact(probe)}`{where}; once it is healthy, run the same inv command again"
+        line = self.runner.redact(shlex.join(cmds[action]))
+        return f"check the app{where} (`{self.runner.redact(probe)}`), fix the cause, then run `{line}` by hand or the same inv command again"
+
+    def stop(self) -> Action:
+        return self._act("stop")
+
+    def start(self) -> Action:
+        return self._act("start")
+
+
+# --------------------------------------------------------------------------- none
+
+
+class NoController(Controller):
+    """`controller: none`: pgrunbook does not stop or start the app, and says so."""
+
+    kind = "none"
+
+    def describe(self) -> str:
+        return "none (pgrunbook does not stop or start the app)"
+
+    def commands(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def _check(self, found: _Findings) -> None:
+        pass
+
+    def health(self) -> Health:
+        return Health(None, "no app controller configured")
+
+    def preflight(self) -> Preflight:
+        reason = "app.controller is none: pgrunbook will not stop or start the app (stop it yourself if writes must pause)"
+        self._say("warn", reason)
+        return Preflight(True, self.describe(), self.where, reason, warn=True)
+
+    def _skip(self, action: str) -> Action:
+        self._say("warn", f"app.controller is none: not {'stopping' if action == 'stop' else 'starting'} the app", action=action)
+        return Action(action, self.describe(), self.where, "", 0.0, skipped=True)
+
+    def stop(self) -> Action:
+        return self._skip("stop")
+
+    def start(self) -> Action:
+        return self._skip("start")
+
+
+# --------------------------------------------------------------------------- compose
+
+
+def compose_base(binary: str, file: str) -> tuple[str, ...]:
+    """`docker compose -f FILE` or `docker-compose -f FILE`."""
+    return (*binary.split(), "-f", file)
+
+
+def parse_compose_ps(output: str, service: str) -> Health:
+    """`docker compose ps --all --format json SERVICE`: a JSON array (older v2) or JSON lines (newer)."""
+    text = output.strip()
+    rows: list[dict[str, Any]] = []
+    try:
+        data = json.loads(text) if text else []
+        rows = data if isinstance(data, list) else [data]
+    except json.JSONDecodeError:
+        for line in text.splitlines():
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(item, dict):
+                rows.append(item)
+    rows = [r for r in rows if isinstance(r, dict) and r.get("Service", service) == service]
+    if not rows:
+        return Health(False, f"service {service}: no container")
+    states = []
+    ok = True
+    for row in rows:
+        state, health = str(row.get("State", "?")), str(row.get("Health", "") or "")
+        states.append(state + (f" ({health})" if health else ""))
+        ok = ok and state == "running" and health in ("", "healthy")
+    return Health(ok, f"service {service}: " + ", ".join(states))
+
+
+class ComposeController(Controller):
+    kind = "compose"
+
+    def __init__(self, runner: Runner, *, file: str, service: str, binary: str = "docker compose", **kwargs: Any) -> None:
+        super().__init__(runner, **kwargs)
+        self.file, self.service, self.binary = file, service, binary
+        self.v2 = binary == "docker compose"
+        self.base = compose_base(binary, file)
+
+    def describe(self) -> str:
+        return f"compose: {shlex.join(self.base)} (service {self.service}), on {self.where}"
+
+    def commands(self) -> dict[str, tuple[str, ...]]:
+        health = (*self.base, "ps", "--all", "--format", "json", self.service) if self.v2 else \
+                 (*self.base, "ps", "--services", "--filter", "status=running")
+        return {"stop": (*self.base, "stop", self.service), "start": (*self.base, "start", self.service), "health": health}
+
+    def engine_argv(self) -> tuple[str, ...]:
+        return ("docker", "info", "--format", "{{.ServerVersion}}")
+
+    def _check(self, found: _Findings) -> None:
+        program = self.base[0]
+        missing = self._has_programs(["docker", "docker-compose"] if not self.v2 else ["docker"])
+        if program in missing:
+            found.problem(f"`{program}` is not installed on {self.where}",
+                          "install Docker (with the compose plugin) there, or set app.compose.binary to what is installed")
+            return
+        has_docker = "docker" not in missing
+        engine = self._run(self.engine_argv() if has_docker else (*self.base, "ps", "--quiet"))
+        if engine.ok:
+            found.facts.append(f"docker engine {engine.stdout.strip() or '?'}" if has_docker else "docker engine reachable")
+        elif has_docker or _NO_ENGINE.search(engine.stderr + engine.stdout):
+            found.problem(f"no docker engine reachable on {self.where} (`{engine.command}` {engine.outcome(self.probe_timeout)})",
+                          "start the docker engine there (`systemctl start docker`), or point DOCKER_HOST at it, and make sure "
+                          "this user may use it (group docker)")
+        if self.v2:
+            version = self._run(["docker", "compose", "version"])
+            if not version.ok:
+                found.problem(f"the docker compose plugin is missing on {self.where} (`docker compose version` {version.outcome(self.probe_timeout)})",
+                              "install docker-compose-plugin there, or set app.compose.binary: docker-compose")
+                return
+        config = self._run([*self.base, "config", "--services"])
+        if not config.ok:
+            found.problem(f"the compose file {self.file} cannot be read (`{config.command}` {config.outcome(self.probe_timeout)})",
+                          "check app.compose.file: the path is read on the host that runs the controller")
+            return
+        services = [s.strip() for s in config.stdout.splitlines() if s.strip()]
+        if self.service not in services:
+            found.problem(f"service {self.service} is not defined in {self.file} (services: {', '.join(services) or 'none'})",
+                          "check app.compose.service")
+            return
+        if not found.problems:
+            found.running = self.health().ok
+
+    def health(self) -> Health:
+        done = self._run(self.commands()["health"])
+        if not done.ok:
+            return Health(False, f"`{done.command}` {done.outcome(self.probe_timeout)}")
+        if self.v2:
+            return parse_compose_ps(done.stdout, self.service)
+        running = self.service in [s.strip() for s in done.stdout.splitlines()]
+        return Health(running, f"service {self.service}: {'running' if running else 'not running'}")
+
+    def _failure_changed(self, action: str, done: Completed) -> str:
+        if not done.timed_out and _NO_ENGINE.search(done.stderr + done.stdout):
+            return f"{NOT_CHANGED}: no docker engine answered, so no container was {'stopped' if action == 'stop' else 'started'}"
+        return super()._failure_changed(action, done)
+
+
+# --------------------------------------------------------------------------- systemd
+
+
+def parse_systemctl_show(output: str) -> dict[str, str]:
+    props = {}
+    for line in output.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            props[key.strip()] = value.strip()
+    return props
+
+
+class SystemdController(Controller):
+    kind = "systemd"
+
+    def __init__(self, runner: Runner, *, unit: str, **kwargs: Any) -> None:
+        super().__init__(runner, **kwargs)
+        self.unit = unit
+
+    def describe(self) -> str:
+        return f"systemd: unit {self.unit}, on {self.where}"
+
+    def commands(self) -> dict[str, tuple[str, ...]]:
+        return {"stop": ("systemctl", "stop", self.unit), "start": ("systemctl", "start", self.unit),
+                "health": ("systemctl", "is-active", self.unit)}
+
+    def show_argv(self) -> tuple[str, ...]:
+        return ("systemctl", "show", "--property=LoadState,ActiveState,SubState,UnitFileState", self.unit)
+
+    def _check(self, found: _Findings) -> None:
+        if self._has_programs(["systemctl"]):
+            found.problem(f"systemctl is not installed on {self.where}: not a systemd host",
+                          "choose the controller that manages the app there (compose or command)")
+            return
+        show = self._run(self.show_argv())
+        if not show.ok:
+            if _NO_SYSTEMD.search(show.stderr + show.stdout):
+                found.problem(f"systemd is not running on {self.where} ({show.tail()})",
+                              "run the controller where systemd manages the app (app.host), or choose compose / command")
+            else:
+                found.problem(f"`{show.command}` {show.outcome(self.probe_timeout)}", "check the unit name and systemd on that host")
+            return
+        props = parse_systemctl_show(show.stdout)
+        load = props.get("LoadState", "?")
+        if load == "not-found":
+            found.problem(f"unit {self.unit} does not exist on {self.where}",
+                          "check app.systemd.unit (`systemctl list-units --type=service --all`)")
+            return
+        if load == "masked":
+            found.problem(f"unit {self.unit} is masked on {self.where}: it cannot be started", f"`systemctl unmask {self.unit}` if it should run")
+            return
+        if load != "loaded":
+            found.problem(f"unit {self.unit} is not loaded on {self.where} (LoadState={load})", "check the unit file (`systemctl status UNIT`)")
+            return
+        active = props.get("ActiveState", "?")
+        found.facts.append(f"unit loaded, {active}" + (f"/{props['SubState']}" if props.get("SubState") else ""))
+        found.running = active == "active"
+
+    def health(self) -> Health:
+        done = self._run(self.commands()["health"])
+        state = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+        if done.ok and state == "active":
+            return Health(True, f"{self.unit}: active")
+        return Health(False, f"{self.unit}: {state or done.outcome(self.probe_timeout)}")
+
+
+# --------------------------------------------------------------------------- command
+
+
+def first_program(command: str) -> str | None:
+    """The program a shell command line starts with (after `VAR=value` assignments), if plain."""
+    try:
+        words = shlex.split(command, comments=True)
+    except ValueError:
+        return None
+    for word in words:
+        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word):
+            continue
+        if word.startswith("-") or any(ch in word for ch in "$`;|&<>(){}*?[]"):
+            return None
+        return word
+    return None
+
+
+class CommandController(Controller):
+    """Configured shell command lines, each run as `sh -c COMMAND` with a timeout."""
+
+    kind = "command"
+
+    def __init__(self, runner: Runner, *, stop: str, start: str, health: str | None = None, **kwargs: Any) -> None:
+        super().__init__(runner, **kwargs)
+        self.lines = {"stop": stop, "start": start, **({"health": health} if health else {})}
+
+    def describe(self) -> str:
+        return f"command: start `{self.runner.redact(self.lines['start'])}`, on {self.where}"
+
+    def commands(self) -> dict[str, tuple[str, ...]]:
+        return {action: ("sh", "-c", line) for action, line in self.lines.items()}
+
+    def _check(self, found: _Findings) -> None:
+        for action, line in self.lines.items():
+            if self.runner.redact.found_in(line):
+                found.problem(f"app.command.{action} contains a secret in clear: it would be visible in the process list",
+                              "read it from the environment instead: write $${VAR} in the inventory so that the shell expands $VAR at run time")
+        programs = {action: prog for action, line in self.lines.items() if (prog := first_program(line))}
+        missing = set(self._has_programs(sorted(set(programs.values())))) if programs else set()
+        for action, prog in programs.items():
+            if prog in missing:
+                found.problem(f"app.command.{action}: `{prog}` not found on {self.where}",
+                              "install it there or use its full path in app.command")
+        if "health" not in self.lines:
+            found.facts.append("no health command: start is not checked")
+        elif not found.problems:
+            found.running = self.health().ok
+
+    def health(self) -> Health:
+        if "health" not in self.lines:
+            return Health(None, "no health command configured")
+        done = self._run(self.commands()["health"])
+        if done.ok:
+            return Health(True, f"health command ok" + (f": {done.tail(1)}" if done.tail(1) else ""))
+        return Health(False, f"health command {done.outcome(self.probe_timeout)}")
