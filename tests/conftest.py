@@ -94,7 +94,7 @@ class AppDb:
             "backup": {"dir": str(self.workdir / "backups"), "min_copies": 0},
         }
         _merge(data, overrides)
-        path = self.workdir / "inventory.yml"
+        path = self.workdir / f"inventory-{next(_counter)}.yml"  # each call its own file: earlier ones stay valid
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path
 

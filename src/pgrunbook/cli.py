@@ -24,6 +24,9 @@ def guarded(action: Callable[[], int]) -> int:
     except PgRunbookError as exc:
         console.show_error(exc)
         return exc.exit_code
+    except _database_error() as exc:
+        console.show_error(_translate_database_error(exc))
+        return EXIT_RUNTIME
     except KeyboardInterrupt:
         console.err.print("[yellow]interrupted[/]: stopped where it was; see the messages above for what was done")
         return 130
@@ -31,6 +34,26 @@ def guarded(action: Callable[[], int]) -> int:
         console.err.print("[bold red]internal error[/] (a bug in pgrunbook; please report it with this traceback):")
         console.err.print(traceback.format_exc(), markup=False, highlight=False)
         return EXIT_RUNTIME
+
+
+def _database_error() -> type[Exception]:
+    import psycopg
+
+    return psycopg.Error
+
+
+def _translate_database_error(exc: Exception) -> PgRunbookError:
+    """A database error no phase expected (a privilege, a dropped connection): said plainly."""
+    import psycopg
+
+    message = (getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)).strip()
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        hint = "run as a role with the privileges the message names (phase 1 only needs SELECT; migrate needs ownership)"
+    elif isinstance(exc, psycopg.OperationalError):
+        hint = "the connection was lost: check the server, then run the same command again (phases are idempotent)"
+    else:
+        hint = "run `inv verify` to see the database's state"
+    return PgRunbookError(f"database error: {message}", changed="the transaction in progress was rolled back", next_step=hint)
 
 
 def verify(inventory: str | None, playbook: str | None, as_json: bool) -> int:

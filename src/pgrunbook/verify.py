@@ -187,6 +187,8 @@ def _sequence(f: Facts) -> Check:
     seq = f.sequence
     if seq is None:
         return Check("tracking-sequence", Status.INFO, "no tracking sequence yet")
+    if seq.next_value is None:
+        return Check("tracking-sequence", Status.INFO, f"{seq.name}: this role may not read it (no SELECT privilege); not checked")
     if seq.behind:
         return Check("tracking-sequence", Status.FAIL,
                      f"{seq.name} would hand out id {seq.next_value} but max(id) is {seq.max_id}: the next tracking insert would collide",

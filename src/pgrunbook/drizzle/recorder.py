@@ -25,13 +25,13 @@ TRACKING_DDL = "CREATE SCHEMA IF NOT EXISTS {schema};\nCREATE TABLE IF NOT EXIST
 @dataclass(frozen=True)
 class SequenceState:
     name: str
-    next_value: int
+    next_value: int | None  # None: this role may not read the sequence
     max_id: int | None
 
     @property
     def behind(self) -> bool:
         """The next insert would take an id that already exists."""
-        return self.max_id is not None and self.next_value <= self.max_id
+        return self.max_id is not None and self.next_value is not None and self.next_value <= self.max_id
 
 
 class Recorder:
@@ -70,8 +70,10 @@ class Recorder:
         name = self.conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", [self._regclass()]).fetchone()[0]
         if name is None:
             return None
-        last_value, is_called = self.conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(name))).fetchone()
         max_id = self.conn.execute(sql.SQL("SELECT max(id) FROM {}").format(self._qualified)).fetchone()[0]
+        if not self.conn.execute("SELECT has_sequence_privilege(%s, 'SELECT')", [name]).fetchone()[0]:
+            return SequenceState(name, None, max_id)
+        last_value, is_called = self.conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(name))).fetchone()
         return SequenceState(name, int(last_value) + 1 if is_called else int(last_value), max_id)
 
     def ensure_table(self) -> None:

@@ -1,0 +1,115 @@
+"""`inv gate`: GO only when every criterion holds; each failing alone turns it into NO-GO, with its reason."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pgrunbook import cli, commands
+from pgrunbook.config import load_config
+from pgrunbook.outcome import Status
+
+from .phases import age_manifest, backed_up, write_playbook
+
+pytestmark = pytest.mark.integration
+INDEXES = "0011_add_performance_indexes"
+
+
+def failing(decision) -> dict[str, str]:
+    return {c.id: c.summary for c in decision.checks if c.status is Status.FAIL}
+
+
+def test_go_after_a_backup_and_recorded_in_the_run(app_db):
+    db = app_db("legacy")
+    cfg = backed_up(db.inventory())
+    run, decision = commands.gate(cfg)
+    assert decision.go and failing(decision) == {}
+    record = run.last("gate", "decision")
+    assert record["status"] == "go" and record["data"]["plan_fingerprint"] == decision.plan_fingerprint
+    assert (run.dir.stat().st_mode & 0o777) == 0o700 and (run.journal.stat().st_mode & 0o777) == 0o600
+
+
+def test_no_backup(app_db):
+    _, decision = commands.gate(load_config(app_db("legacy").inventory()))
+    assert "no backup" in failing(decision)["backup"]
+
+
+def test_stale_backup(app_db):
+    db = app_db("legacy")
+    backed_up(db.inventory())
+    age_manifest(db.workdir / "backups", hours=5)
+    _, decision = commands.gate(load_config(db.inventory()))
+    assert "min old (limit 120 min" in failing(decision)["backup"]
+
+
+def test_too_few_verified_copies(app_db):
+    db = app_db("legacy")
+    backed_up(db.inventory())
+    _, decision = commands.gate(load_config(db.inventory(backup={"min_copies": 2})))
+    assert "0 verified copies, 2 required" in failing(decision)["backup"]
+
+
+def test_forbidden_statement_in_a_pending_migration(app_db):
+    db = app_db("tracked")
+    backed_up(db.inventory())
+    path = db.drizzle_dir / f"{INDEXES}.sql"
+    path.write_text(path.read_text() + "\n--> statement-breakpoint\nTRUNCATE daily_bonus;\n")
+    _, decision = commands.gate(load_config(db.inventory()))
+    assert "ban-truncate" in failing(decision)["migrations-allowed"] and not decision.go
+
+
+def test_baseline_without_evidence(app_db):
+    db = app_db("legacy")
+    backed_up(db.inventory())
+    with db.connect() as conn:
+        conn.execute("ALTER TABLE users DROP COLUMN phone")
+    _, decision = commands.gate(load_config(db.inventory()), baseline_until="0010")
+    assert "public.users.phone" in failing(decision)["drizzle-tracking"]
+
+
+def test_insufficient_privileges(app_db):
+    db = app_db("tracked")
+    with db.connect() as conn:
+        conn.execute("DROP ROLE IF EXISTS gate_reader")
+        conn.execute("CREATE ROLE gate_reader LOGIN PASSWORD 'reader-pw'")
+        conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public, drizzle TO gate_reader")
+        conn.execute("GRANT USAGE ON SCHEMA drizzle TO gate_reader")
+    inventory = db.inventory(database={"url": f"postgresql://gate_reader:reader-pw@127.0.0.1:{db.cluster.port}/{db.name}"})
+    backed_up(db.inventory())  # the backup is taken by the owner
+    _, decision = commands.gate(load_config(inventory))
+    reason = failing(decision)["privileges"]
+    assert "gate_reader lacks" in reason and "ownership of public.actions" in reason and "CREATEDB" in reason
+
+
+def test_another_run_holds_the_lock(app_db):
+    from pgrunbook.executor import LOCK_KEY_SQL, LOCK_NAMESPACE
+
+    db = app_db("legacy")
+    backed_up(db.inventory())
+    with db.connect() as other:
+        other.execute(f"SELECT pg_advisory_lock({LOCK_KEY_SQL})", [LOCK_NAMESPACE])
+        _, decision = commands.gate(load_config(db.inventory()))
+    assert "pid" in failing(decision)["no-other-run"]
+
+
+def test_long_open_transaction(app_db, tmp_path):
+    db = app_db("legacy")
+    playbook = write_playbook(tmp_path / "pb.yml", gate={"max_transaction_seconds": 1})
+    backed_up(db.inventory(), playbook)
+    with db.connect() as other:
+        other.execute("BEGIN")
+        other.execute("SELECT count(*) FROM users")
+        time.sleep(1.5)
+        _, decision = commands.gate(load_config(db.inventory(), playbook))
+        other.execute("ROLLBACK")
+    assert "idle in transaction" in failing(decision)["no-blockers"]
+
+
+def test_cli_exit_codes(app_db, capsys):
+    db = app_db("legacy")
+    inventory = str(db.inventory())
+    assert cli.gate(inventory, None, run_id=None, backup=None, baseline_until=None, only=None, as_json=False) == 3
+    assert "NO-GO" in capsys.readouterr().out
+    backed_up(db.inventory())
+    assert cli.gate(inventory, None, run_id=None, backup=None, baseline_until=None, only=None, as_json=True) == 0
