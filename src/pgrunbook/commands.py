@@ -127,8 +127,7 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
         now=datetime.now(timezone.utc),
     )
     decision = decide(inputs)
-    run.record("gate", "decision", "go" if decision.go else "no-go", **decision.as_json(), protected=protected,
-               plan=[{"tag": s.tag, "action": s.action} for s in seen.plan.steps])
+    run.record("gate", "decision", "go" if decision.go else "no-go", **decision.as_json(), protected=protected)
     return run, decision
 
 
@@ -148,15 +147,15 @@ def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, bac
     from .errors import CheckFailed, MigrationFailed, UsageError
     from .executor import Executor, compile_migration
     from .facts import snapshot_protected
-    from .gate import plan_fingerprint
+    from .gate import within_approved
     from .pg import connect, read_only
     from .planning import existing_tables, observe_and_plan
     from .runs import current_or_new
 
     inv, pb = cfg.inventory, cfg.playbook
     run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
-    _confirm_target(cfg, yes, confirm)
     go = _require_go(cfg, run, emit, backup_ref=backup_ref, baseline_until=baseline_until, only=only)
+    _confirm_target(cfg, yes, confirm)
     with connect(inv.database, autocommit=True) as conn:
         from .drizzle.recorder import Recorder
 
@@ -165,8 +164,8 @@ def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, bac
         with read_only(conn):
             seen = observe_and_plan(conn, cfg, baseline_until=baseline_until, only=only)
             before = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries)
-        if plan_fingerprint(seen.plan) != go["plan_fingerprint"]:
-            raise CheckFailed("the plan changed since the GO (another migration ran, or the drizzle folder changed)",
+        if not within_approved(seen.plan, go["steps"]):
+            raise CheckFailed("the plan changed since the GO (a migration was added or edited, or another tool migrated)",
                               next_step="run `inv gate` again, then `inv migrate`")
         tags = [s.tag for s in seen.plan.apply]
         run.record("migrate", "start", plan=[{"tag": s.tag, "action": s.action, "when": s.when, "hash": s.hash} for s in seen.plan.steps],

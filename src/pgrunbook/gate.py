@@ -64,16 +64,31 @@ class GateDecision:
     checks: tuple[Check, ...]
     plan_fingerprint: str
     backup_id: str | None
+    steps: list[list] = field(default_factory=list)  # [tag, action, hash] approved
 
     def as_json(self) -> dict[str, Any]:
         return {"decision": "GO" if self.go else "NO-GO", "plan_fingerprint": self.plan_fingerprint,
-                "backup_id": self.backup_id, "checks": [c.as_dict() for c in self.checks]}
+                "backup_id": self.backup_id, "steps": self.steps, "checks": [c.as_dict() for c in self.checks]}
 
 
 def plan_fingerprint(plan: MigrationPlan) -> str:
     """What migrate compares: the same steps (tag, action, hash) in the same order."""
     steps = [(s.tag, s.action, s.hash) for s in plan.steps]
     return hashlib.sha256(json.dumps([plan.scenario, plan.create_tracking, steps]).encode()).hexdigest()[:16]
+
+
+def plan_steps(plan: MigrationPlan) -> list[list]:
+    return [[s.tag, s.action, s.hash] for s in plan.steps]
+
+
+def within_approved(plan: MigrationPlan, approved_steps: list[list]) -> bool:
+    """Every step left to do was approved by the GO; steps missing since are recorded as done.
+
+    This lets a resumed migrate (some migrations committed before a crash) continue on
+    the same GO, while any new or changed migration needs a new gate.
+    """
+    approved = {tuple(step) for step in approved_steps}
+    return all(tuple(step) in approved for step in plan_steps(plan))
 
 
 def decide(inputs: GateInputs) -> GateDecision:
@@ -87,7 +102,8 @@ def decide(inputs: GateInputs) -> GateDecision:
         _no_other_run(inputs),
         _no_blockers(inputs),
     )
-    return GateDecision(not failed(checks), checks, plan_fingerprint(inputs.plan), inputs.backup.id if inputs.backup else None)
+    return GateDecision(not failed(checks), checks, plan_fingerprint(inputs.plan), inputs.backup.id if inputs.backup else None,
+                        plan_steps(inputs.plan))
 
 
 def _backup(i: GateInputs) -> Check:
