@@ -137,7 +137,8 @@ def _controller_status(cfg: Config) -> tuple[bool, str]:
         return True, "none configured (a rollback will not stop or start the app)"
     from .service import controller_for
 
-    return controller_for(cfg.inventory).preflight()
+    with controller_for(cfg.inventory) as app:
+        return app.preflight().as_gate()
 
 
 def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup_ref: str | None = None,
