@@ -93,6 +93,7 @@ class _Findings:
     next_steps: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     running: bool | None = None
+    want_state: bool = True  # also find out whether the app runs now (may cost a health check)
 
     def problem(self, text: str, next_step: str = "") -> None:
         self.problems.append(text)
@@ -162,9 +163,10 @@ class Controller:
             return list(programs)
         return [line.strip() for line in done.stdout.splitlines() if line.strip()]
 
-    def preflight(self) -> Preflight:
+    def preflight(self, *, state: bool = True) -> Preflight:
+        """Read-only: can this controller stop and start the app? With `state`, also whether it runs now."""
         started = time.monotonic()
-        found = _Findings()
+        found = _Findings(want_state=state)
         self._say("step", f"checking the app controller: {self.describe()}")
         try:
             self.runner.connect()
@@ -177,15 +179,15 @@ class Controller:
             result = Preflight(False, self.describe(), self.where, reason, "; ".join(found.next_steps), found.running, seconds=seconds)
             self._say("warn", f"app controller NOT ready: {'; '.join(found.problems)}", ok=False)
         else:
-            state = {True: "app running", False: "app not running", None: ""}[found.running]
-            facts = ", ".join([*found.facts, *([state] if state else [])])
+            now = {True: "app running", False: "app not running", None: ""}[found.running]
+            facts = ", ".join([*found.facts, *([now] if now else [])])
             reason = f"{self.describe()}: ready" + (f" ({facts})" if facts else "")
             result = Preflight(True, self.describe(), self.where, reason, running=found.running, seconds=seconds)
             self._say("done", reason, ok=True)
         return result
 
     def _require_ready(self, action: str) -> None:
-        pre = self.preflight()
+        pre = self.preflight(state=False)
         if not pre.ok:
             past = {"stop": "stopped", "start": "started"}[action]
             raise ControllerError(f"cannot {action} the app: {pre.reason}", changed=f"{NOT_CHANGED}: the app was not {past}",
@@ -287,7 +289,7 @@ class NoController(Controller):
     def health(self) -> Health:
         return Health(None, "no app controller configured")
 
-    def preflight(self) -> Preflight:
+    def preflight(self, *, state: bool = True) -> Preflight:
         reason = "app.controller is none: pgrunbook will not stop or start the app (stop it yourself if writes must pause)"
         self._say("warn", reason)
         return Preflight(True, self.describe(), self.where, reason, warn=True)
@@ -389,7 +391,7 @@ class ComposeController(Controller):
             found.problem(f"service {self.service} is not defined in {self.file} (services: {', '.join(services) or 'none'})",
                           "check app.compose.service")
             return
-        if not found.problems:
+        if found.want_state and not found.problems:
             found.running = self.health().ok
 
     def health(self) -> Health:
@@ -519,7 +521,7 @@ class CommandController(Controller):
                               "install it there or use its full path in app.command")
         if "health" not in self.lines:
             found.facts.append("no health command: start is not checked")
-        elif not found.problems:
+        elif found.want_state and not found.problems:
             found.running = self.health().ok
 
     def health(self) -> Health:

@@ -72,18 +72,6 @@ class Completed:
         return f"exited {self.returncode}" + (f": {self.tail()}" if self.tail() else " (no output)")
 
 
-class Runner(Protocol):
-    where: str  # "local" or "user@host:port (hosts.NAME)", for messages
-    remote: bool
-
-    def connect(self) -> None:
-        """Make sure commands can run (opens the SSH connection); raises ControllerError."""
-
-    def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None) -> Completed: ...
-
-    def close(self) -> None: ...
-
-
 class Redactor:
     def __init__(self, secrets: Iterable[str | None]) -> None:
         # Longest first, so that a secret containing another is replaced whole.
@@ -96,6 +84,19 @@ class Redactor:
 
     def found_in(self, text: str) -> bool:
         return any(secret in text for secret in self.secrets)
+
+
+class Runner(Protocol):
+    where: str  # "this machine" or "user@host:port (hosts.NAME)", for messages
+    remote: bool
+    redact: Redactor  # replaces the known secrets by ***
+
+    def connect(self) -> None:
+        """Make sure commands can run (opens the SSH connection); raises ControllerError."""
+
+    def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None) -> Completed: ...
+
+    def close(self) -> None: ...
 
 
 def _check_env(env: Mapping[str, str] | None) -> dict[str, str]:
