@@ -448,6 +448,18 @@ def test_wrong_host_key_is_refused_and_nothing_changes(app_db, run_dir, sshd):  
 
 
 @pytest.mark.integration
+def test_unreachable_host_is_a_no_go(sshd):  # noqa: F811
+    hosts = {"apphost": HostSettings(**sshd.host_settings(port=free_port()))}  # nothing listens there
+    app = AppSettings.model_validate({"controller": "systemd", "host": "apphost", "systemd": {"unit": "htf-backend.service"}})
+    ctl = build_controller(app, hosts)
+    pre = ctl.preflight()
+    assert not pre.ok and "cannot connect to" in pre.reason and "sshd listens" in pre.next_step
+    with pytest.raises(ControllerError) as caught:
+        ctl.stop()
+    assert caught.value.changed == "nothing was changed: the app was not stopped"
+
+
+@pytest.mark.integration
 @pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker client")
 def test_compose_preflight_over_ssh(sshd):  # noqa: F811
     hosts = {"apphost": HostSettings(**sshd.host_settings())}
