@@ -93,3 +93,35 @@ class Recorder:
         from psycopg import sql
 
         return sql.Identifier(self.schema, self.table).as_string(self.conn)
+
+    def remove_rows(self, ids: list[int] | tuple[int, ...], *, hashes: dict[int, str] | None = None) -> list[int]:
+        """Delete exactly the tracking rows `ids` (those a run recorded itself); returns the ids deleted.
+
+        The only DELETE pgrunbook issues: for `inv rollback --indexes-only`, on rows whose ids the
+        run journal recorded, after the plan was shown and confirmed. With `hashes` ({id: hash}),
+        every row still present must carry the journaled hash, else nothing is deleted (the id
+        was reused: the table was recreated). Ids already gone are skipped (idempotent). One
+        transaction: all of them or none.
+        """
+        from psycopg import sql
+
+        from ..errors import CheckFailed
+
+        wanted = sorted({int(i) for i in ids})
+        if not wanted or not self.table_exists():
+            return []
+        with self.conn.transaction():
+            present = dict(self.conn.execute(
+                sql.SQL("SELECT id, hash FROM {} WHERE id = ANY(%s) ORDER BY id FOR UPDATE").format(self._qualified), [wanted]).fetchall())
+            if hashes is not None:
+                wrong = [i for i, h in present.items() if i in hashes and hashes[i] != h]
+                if wrong:
+                    raise CheckFailed(
+                        f"tracking row(s) {', '.join(map(str, wrong))} of {self.qualified_name} do not hold the migration the run journal recorded for them",
+                        changed="nothing: no tracking row was deleted",
+                        next_step="the tracking table changed since the run (recreated or edited): inspect it with `inv verify`")
+            if not present:
+                return []
+            deleted = self.conn.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s) RETURNING id").format(self._qualified),
+                                        [sorted(present)]).fetchall()
+        return sorted(int(r[0]) for r in deleted)
