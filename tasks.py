@@ -75,6 +75,36 @@ def validate(c, inventory=None, playbook=None, run=None, json=False):
     _exit(cli.validate(inventory, playbook, run_id=run, as_json=json))
 
 
+@task(name="migrate-prod", help={
+    "inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+    "resume": "continue the run RUN_ID from its journal (phases done are skipped; migrate re-plans)",
+    "yes": "do not ask for the database name on a non-sandbox target",
+    "online": "build indexes CONCURRENTLY", "single_transaction": "all migrations in one transaction"})
+def migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False, online=False, single_transaction=False, json=False):
+    """The whole runbook: verify, backup, analyze, gate, migrate, validate, post-backup, report; auto-rollback on drift (exit 4)."""
+    from pgrunbook import cli
+
+    _exit(cli.migrate_prod(inventory, playbook, resume=resume, yes=yes, online=online, single_transaction=single_transaction, as_json=json))
+
+
+@task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+            "run": "the run (default: the newest run of this database)", "lang": "en or fr (the seed's template)"})
+def report(c, inventory=None, playbook=None, run=None, lang="en", json=False):
+    """The seed's migration report, filled from a run journal (Markdown en/fr, JSON)."""
+    from pgrunbook import cli
+
+    _exit(cli.report(inventory, playbook, run_id=run, lang=lang, as_json=json))
+
+
+@task(name="demo", help={"break": "inject user-count drift after migrate: watch the automatic rollback (exit 4)",
+                         "scale": "fixture scale (1 = 68 users)", "json": JSON_HELP})
+def demo(c, break_=False, scale=1, json=False):
+    """The main job on the sandbox: from nothing, the whole runbook end to end, then the report."""
+    from pgrunbook import cli
+
+    _exit(cli.demo(break_, int(scale), json))
+
+
 @task(name="up")
 def sandbox_up(c):
     """Start the embedded PostgreSQL 18 sandbox on 127.0.0.1 (data in .sandbox/)."""
@@ -149,4 +179,4 @@ def backup_verify(c, id, inventory=None, playbook=None, json=False):  # noqa: A0
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_reset)
 backup = Collection("backup", backup_run, backup_list, backup_verify)
-ns = Collection(verify, analyze, gate, migrate, validate, test, sandbox, backup)
+ns = Collection(verify, analyze, gate, migrate, validate, migrate_prod, report, demo, test, sandbox, backup)

@@ -235,3 +235,68 @@ def validate(inventory: str | None, playbook: str | None, *, run_id: str | None,
         return EXIT_OK if report.ok else EXIT_CHECK
 
     return guarded(action)
+
+
+def migrate_prod(inventory: str | None, playbook: str | None, *, resume: str | None, yes: bool, online: bool,
+                 single_transaction: bool, as_json: bool) -> int:
+    def action() -> int:
+        from . import console
+        from .config import load_config
+        from .runner import ProdOptions, migrate_prod
+
+        options = ProdOptions(resume=resume, yes=yes, confirm=console.ask_database_name, online=online,
+                              single_transaction=single_transaction, ask=console.ask_rollback)
+        result = migrate_prod(load_config(inventory, playbook), console.discard_if(as_json), options)
+        return _show_prod(result, as_json)
+
+    return guarded(action)
+
+
+def demo(break_it: bool, scale: int, as_json: bool) -> int:
+    def action() -> int:
+        from . import console
+        from .demo import run_demo
+
+        return _show_prod(run_demo(console.discard_if(as_json), break_it=break_it, scale=scale), as_json)
+
+    return guarded(action)
+
+
+def _show_prod(result, as_json: bool) -> int:
+    from . import console
+
+    if as_json:
+        console.print_json(result.as_json())
+    else:
+        console.show_prod(result)
+    return EXIT_OK if result.outcome == "ok" else EXIT_CHECK
+
+
+def report(inventory: str | None, playbook: str | None, *, run_id: str | None, lang: str, as_json: bool) -> int:
+    def action() -> int:
+        from . import console
+        from .config import load_config
+        from .errors import UsageError
+        from .report import render_markdown, report_data, write_reports
+        from .runs import list_runs, open_run
+
+        cfg = load_config(inventory, playbook)
+        if lang not in ("en", "fr"):
+            raise UsageError(f"--lang must be en or fr, not {lang!r}")
+        if run_id:
+            run = open_run(cfg.inventory.backup.dir, run_id)
+        else:
+            runs = [r for r in list_runs(cfg.inventory.backup.dir) if r.target() == cfg.inventory.database.url.key]
+            if not runs:
+                raise UsageError(f"no run of {cfg.inventory.database.url} in {cfg.inventory.backup.dir / 'runs'}",
+                                 next_step="run `inv migrate-prod` (or the phases one by one) first")
+            run = runs[0]
+        paths = write_reports(cfg, run)
+        if as_json:
+            console.print_json(report_data(run, cfg))
+        else:
+            console.print_sql(render_markdown(report_data(run, cfg), lang))
+            console.err.print(f"written: {', '.join(paths.values())}")
+        return EXIT_OK
+
+    return guarded(action)

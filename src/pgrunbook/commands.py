@@ -252,7 +252,7 @@ def validate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None):
 
     inv, pb = cfg.inventory, cfg.playbook
     run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
-    start = run.last("migrate", "start")
+    start = run.first("migrate", "start")  # the earliest snapshot: a resumed migrate must not move the baseline of the comparison
     if start is None:
         raise CheckFailed(f"run {run.id} has no migration to validate", next_step="run `inv migrate` first (or name the run with --run)")
     plan = start["data"]["plan"]
@@ -270,12 +270,14 @@ def validate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None):
         fp = before["fingerprint"]
         left = rows_up_to(conn, fp["table"], fp["key"], fp["max_pk"]) if pb.validate_.drift == "no-loss" and fp["max_pk"] is not None else None
     emit(Event("validate", "step", "measuring the API" if inv.api else "no API configured"))
+    api_after = _measure_api(cfg)
     report = evaluate(ValidationInputs(
         expected_indexes=expected_pairs, index_details=details, performance_indexes=len(after["performance_indexes"]),
         expected_performance_indexes=pb.expectations.performance_indexes,
         applied_tags=tuple(p["tag"] for p in plan), recorded_tags=state.applied_tags,
         drift_policy=pb.validate_.drift, before=before, after=after, preexisting_rows_left=left,
-        api_before=start["data"].get("api_before"), api_after=_measure_api(cfg),
+        api_before=start["data"].get("api_before"), api_after=api_after,
     ))
-    run.record("validate", "end", "ok" if report.ok else "failed", **report.as_json(), after=after)
+    run.record("validate", "end", "ok" if report.ok else "failed", **report.as_json(), after=after, api_after=api_after,
+               tracking_rows=len(state.rows))
     return run, report

@@ -315,3 +315,23 @@ def show_migrate(run: Any, result: Any) -> None:
     if result.dropped_invalid_indexes:
         out.print(f"[yellow]dropped INVALID indexes this run created:[/] {', '.join(result.dropped_invalid_indexes)}")
     out.print("next: `inv validate`")
+
+
+def ask_rollback(why: str) -> bool:
+    """The `ask` rollback policy: the operator decides, at the terminal."""
+    if not sys.stdin.isatty():
+        return False
+    err.print(f"[bold red]{why}[/]\nRoll back now (restore this run's backup; the current database is kept, renamed)? [y/N]")
+    try:
+        return input("> ").strip().lower() in ("y", "yes", "o", "oui")
+    except EOFError:
+        return False
+
+
+def show_prod(result: Any) -> None:
+    style = {"ok": "bold green", "warnings": "bold yellow", "rolled-back": "bold red"}.get(result.outcome, "bold red")
+    out.print(f"[{style}]migrate-prod: {result.outcome}[/] in {result.seconds:.1f}s (run {result.run.id})"
+              + (f"\n{result.reason}" if result.reason else ""))
+    for lang, path in result.report_paths.items():
+        out.print(f"report ({lang}): {path}")
+    out.print(f"journal: {result.run.journal}")

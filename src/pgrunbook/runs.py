@@ -81,6 +81,12 @@ class Run:
                 return entry
         return None
 
+    def first(self, phase: str, event: str | None = None) -> dict[str, Any] | None:
+        for entry in self.records():
+            if entry["phase"] == phase and (event is None or entry["event"] == event):
+                return entry
+        return None
+
     def target(self) -> str:
         first = self.records()[:1]
         return first[0]["data"].get("target", "") if first else ""
@@ -94,6 +100,18 @@ class Run:
         return datetime.fromisoformat(first[0]["ts"]) if first else now()
 
 
+def operator() -> str:
+    """Who runs this: OS user @ host (the report's "Exécuté par")."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
 def start_run(backup_dir: Path, target: str, *, kind: str) -> Run:
     """A new run of `kind` ("phases" or "migrate-prod") against `target` (user@host:port/db)."""
     runs = _runs_dir(backup_dir)
@@ -101,7 +119,7 @@ def start_run(backup_dir: Path, target: str, *, kind: str) -> Run:
     path = runs / run_id
     path.mkdir(mode=0o700)
     run = Run(run_id, path)
-    run.record("run", "start", target=target, kind=kind, pid=os.getpid())
+    run.record("run", "start", target=target, kind=kind, pid=os.getpid(), operator=operator())
     return run
 
 

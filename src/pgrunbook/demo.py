@@ -1,0 +1,105 @@
+"""`inv demo`: the whole runbook on the embedded sandbox, from nothing.
+
+1. the sandbox PostgreSQL 18, reset to the legacy state (the seed's scenario B);
+2. the sandbox's HTTP API, under the `command` app controller;
+3. two backup locations (`.sandbox/copies/…`);
+4. `migrate-prod` end to end: verify, backup, analyze, gate, migrate (baseline 0000-0010
+   with evidence, then the 43 indexes of 0011), validate (API included), post-backup, report.
+
+`--break` writes one extra user through a second connection right after migrate, the drift
+the seed's phase 6.2 fears ("Si les nombres diffèrent → ROLLBACK IMMÉDIAT"): validation
+sees it and the run rolls back by itself, restoring the backup (the drifted database is
+kept, renamed) and restarting the API.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from . import sandbox
+from .config import Config, load_config
+from .events import Emit, Event, discard
+from .runner import ProdOptions, ProdResult, migrate_prod
+from .runs import Run
+from .sandbox.data import SANDBOX_LOGIN
+
+DEMO_DIR = sandbox.SANDBOX_ROOT / "demo"
+
+
+def api_port() -> int:
+    return int(os.environ.get("PGRUNBOOK_DEMO_API_PORT", "8787"))
+
+
+def demo_inventory(root: Path = sandbox.SANDBOX_ROOT) -> Path:
+    """The sandbox inventory plus the API under the `command` controller (absolute paths, no secret)."""
+    c = sandbox.cluster(root)
+    demo = root / "demo"
+    demo.mkdir(parents=True, exist_ok=True)
+    dsn = f"postgresql://postgres@127.0.0.1:{c.port}/{sandbox.APP_DB}"  # no password: the API reads the 0600 passfile
+    api = f"env PGRUNBOOK_API_DSN={dsn} {sys.executable} -m pgrunbook.sandbox.api"
+    pidfile, port = demo / "api.pid", api_port()
+    data = {
+        "name": "sandbox-demo",
+        "sandbox": True,
+        "database": {"url": dsn, "passfile": str(c.passfile)},
+        "migrations": {"dir": str(root / "app" / "drizzle")},
+        "backup": {
+            "dir": str(demo / "backups"), "format": "custom", "min_copies": 2,
+            "targets": [{"name": "second-disk", "type": "local", "path": str(root / "copies" / "second-disk")},
+                        {"name": "offsite", "type": "local", "path": str(root / "copies" / "offsite")}],
+        },
+        "app": {
+            "controller": "command",
+            "command": {
+                "start": f"{api} start --port {port} --pidfile {pidfile} --passfile {c.passfile}",
+                "stop": f"{api} stop --pidfile {pidfile}",
+                "health": f"{api} health --port {port}",
+            },
+            "health_timeout": 30,
+        },
+        "api": {
+            "base_url": f"http://127.0.0.1:{port}",
+            "login": {"email": SANDBOX_LOGIN[0], "password": "${PGRUNBOOK_DEMO_API_PASSWORD}"},
+            "endpoints": [{"path": "/api/users/all-members", "budget_ms": 100}, {"path": "/api/campaigns", "budget_ms": 100}],
+            "requests": 20,
+        },
+    }
+    path = demo / "inventory.yml"
+    path.write_text("# written by `inv demo`: the sandbox with its API under the command controller\n" + yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1) -> ProdResult:
+    from .service import controller_for
+
+    # The fixture login is published on purpose (sandbox only); it still travels as a secret.
+    os.environ.setdefault("PGRUNBOOK_DEMO_API_PASSWORD", SANDBOX_LOGIN[1])
+    sandbox.up()
+    cfg = load_config(demo_inventory())
+    with controller_for(cfg.inventory, emit=emit) as app:
+        app.stop()  # a previous demo's API holds connections to the database we recreate
+        emit(Event("demo", "step", "sandbox: PostgreSQL 18 on 127.0.0.1, legacy state (scenario B: no drizzle tracking)"))
+        sandbox.reset("legacy", scale=scale)
+        emit(Event("demo", "step", f"starting the sandbox API on port {api_port()} (command controller)"))
+        app.start()
+    options = ProdOptions(yes=True, after_migrate=_inject_drift(cfg, emit) if break_it else None)
+    return migrate_prod(cfg, emit, options)
+
+
+def _inject_drift(cfg: Config, emit: Emit):
+    def inject(run: Run) -> None:
+        from .pg import connect
+
+        emit(Event("demo", "warn", "--break: a second connection writes one user behind the migration's back"))
+        with connect(cfg.inventory.database) as conn:
+            conn.execute(
+                "INSERT INTO users (email, password, first_name, last_name, role) "
+                "SELECT 'intruder@htf-sunup.test', password, 'Drift', 'Injected', role FROM users WHERE role = 'fbo' LIMIT 1"
+            )
+            conn.commit()
+
+    return inject

@@ -1,0 +1,151 @@
+"""The seed's "Rapport de Migration", filled from a run journal (French, English, JSON).
+
+`report_data(run, cfg)` builds one plain dict from the journal's records (pure, apart from
+reading the journal and the backup manifest); the Markdown templates
+(`templates/report.{fr,en}.md.j2`) only lay it out. Every section of the seed's template
+is present with a value, or with the reason there is none ("no API configured").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .runs import Run
+
+TEMPLATES = Path(__file__).parent / "templates"
+ROLE_LABELS = {"fr": {"manager": "managers", "fbo": "FBOs"}, "en": {"manager": "managers", "fbo": "FBOs"}}
+
+
+def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
+    records = run.records()
+    start = records[0] if records else {"ts": "", "data": {}}
+    end = _last(records, "run", "end") or _last(records, "run", "error")
+    verify = _data(records, "verify", "end")
+    migrate_start = _first_data(records, "migrate", "start")
+    migrate_end = _data(records, "migrate", "end")
+    validate = _data(records, "validate", "end")
+    backup = _data(records, "backup", "end")
+    post_backup = _data(records, "post-backup", "end")
+    gate = _data(records, "gate", "decision")
+    rollback_end = _data(records, "rollback", "end")
+    before = migrate_start.get("before") or {}
+    after = validate.get("after") or {}
+    return {
+        "run": run.id,
+        "journal": str(run.journal),
+        "target": start["data"].get("target", ""),
+        "date": start["ts"],
+        "operator": start["data"].get("operator", ""),
+        "duration_minutes": _minutes(start["ts"], end["ts"] if end else (records[-1]["ts"] if records else "")),
+        "before": {
+            "by_role": (before.get("users_by_role") or verify.get("users", {})).get("by_role") or {},
+            "total": (before.get("users_by_role") or verify.get("users", {})).get("total"),
+            "indexes_total": verify.get("indexes", {}).get("total"),
+            "performance_indexes": len(before.get("performance_indexes", [])) if before else verify.get("indexes", {}).get("performance"),
+            "tracking_rows": verify.get("tracking_rows"),
+            "tables": before.get("tables", {}),
+        },
+        "backup": _backup(backup, cfg),
+        "post_backup": _backup(post_backup, cfg) if post_backup else None,
+        "migrations": {
+            "applied": [tag for tag, _ in migrate_end.get("applied", [])],
+            "baseline": [tag for tag, _ in migrate_end.get("baseline", [])],
+            "created_indexes": migrate_end.get("created_indexes", []),
+            "seconds": migrate_end.get("seconds"),
+            "nothing_to_do": bool(migrate_end.get("nothing_to_do")),
+        },
+        "after": {
+            "by_role": (after.get("users_by_role") or {}).get("by_role") or {},
+            "total": (after.get("users_by_role") or {}).get("total"),
+            "performance_indexes": len(after.get("performance_indexes", [])) if after else None,
+            "tracking_rows": validate.get("tracking_rows"),
+            "tables": after.get("tables", {}),
+        },
+        "expected_performance_indexes": cfg.playbook.expectations.performance_indexes if cfg else None,
+        "validation": {"ok": validate.get("ok"), "drift": validate.get("drift"), "checks": validate.get("checks", [])},
+        "api": {"before": migrate_start.get("api_before"), "after": validate.get("api_after")},
+        "gate": {"decision": gate.get("decision"), "checks": gate.get("checks", [])},
+        "rollback": rollback_end or None,
+        "rollback_reason": (_data(records, "rollback", "decision") or {}).get("why"),
+        "problems": _problems(records),
+        "outcome": (end or {}).get("status") or "in progress",
+    }
+
+
+def write_reports(cfg: Config, run: Run, languages: tuple[str, ...] = ("en", "fr")) -> dict[str, str]:
+    """report.<lang>.md and report.json in the run's folder (0600); returns their paths."""
+    data = report_data(run, cfg)
+    paths = {"json": _write(run.dir / "report.json", json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")}
+    for lang in languages:
+        paths[lang] = _write(run.dir / f"report.{lang}.md", render_markdown(data, lang))
+    return paths
+
+
+def render_markdown(data: dict[str, Any], lang: str) -> str:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["role"] = lambda role: ROLE_LABELS.get(lang, {}).get(role, role)
+    env.filters["mb"] = lambda size: f"{(size or 0) / 1024 / 1024:.1f}"
+    env.filters["ms"] = lambda value: "—" if value is None else f"{value:.0f}"
+    return env.get_template(f"report.{lang}.md.j2").render(**data, same=_same(data))
+
+
+def _same(data: dict[str, Any]) -> dict[str, bool]:
+    before, after = data["before"]["by_role"], data["after"]["by_role"]
+    return {role: before.get(role) == after.get(role) for role in set(before) | set(after)} | {
+        "total": data["before"]["total"] == data["after"]["total"]}
+
+
+def _backup(record: dict[str, Any], cfg: Config | None) -> dict[str, Any]:
+    if not record:
+        return {"id": None, "file": None, "size": 0, "copies": []}
+    path = str(cfg.inventory.backup.dir / record["file"]) if cfg else record["file"]
+    return {"id": record.get("id"), "file": path, "size": record.get("size", 0), "sha256": record.get("sha256"),
+            "copies": record.get("copies", [])}
+
+
+def _problems(records: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    for r in records:
+        if r["event"] == "error" or (r["event"] == "end" and r["status"] == "failed"):
+            failed = [c["summary"] for c in r["data"].get("checks", []) if c.get("status") == "fail"]
+            problems.append(f"{r['phase']}: " + ("; ".join(failed) or r["data"].get("error") or r["status"]))
+        if r["phase"] == "break":
+            problems.append(f"demo: {r['data'].get('note')}")
+        if r["phase"] == "rollback" and r["event"] == "decision":
+            problems.append(f"rollback ({r['status']}): {r['data'].get('why')}")
+    return problems
+
+
+def _minutes(first: str, last: str) -> float | None:
+    if not first or not last:
+        return None
+    return round((datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds() / 60, 1)
+
+
+def _last(records: list[dict[str, Any]], phase: str, event: str) -> dict[str, Any] | None:
+    return next((r for r in reversed(records) if r["phase"] == phase and r["event"] == event), None)
+
+
+def _data(records: list[dict[str, Any]], phase: str, event: str) -> dict[str, Any]:
+    found = _last(records, phase, event)
+    return found["data"] if found else {}
+
+
+def _first_data(records: list[dict[str, Any]], phase: str, event: str) -> dict[str, Any]:
+    found = next((r for r in records if r["phase"] == phase and r["event"] == event), None)
+    return found["data"] if found else {}
+
+
+def _write(path: Path, text: str) -> str:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return str(path)
