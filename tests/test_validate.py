@@ -113,3 +113,21 @@ def test_hot_queries_show_the_new_index_in_use(app_db, tmp_path):
     _, report = commands.validate(cfg)
     hot = next(c for c in report.checks if c.id == "hot-queries")
     assert "→" in hot.summary and report.ok
+
+
+def test_an_added_column_is_not_drift(app_db):
+    db = app_db("tracked")
+    path = db.drizzle_dir / "0011_add_performance_indexes.sql"
+    path.write_text(path.read_text() + '\n--> statement-breakpoint\nALTER TABLE "users" ADD COLUMN "nickname" varchar(50);\n')
+    cfg = migrated(db)
+    _, report = commands.validate(cfg)
+    assert report.ok and not report.drift, failures(report)
+
+
+def test_a_dropped_column_is_drift(app_db):
+    db = app_db("tracked")
+    cfg = migrated(db)
+    with db.connect() as conn:
+        conn.execute("ALTER TABLE users DROP COLUMN phone")
+    _, report = commands.validate(cfg)
+    assert "phone" in failures(report)["users-fingerprint"] and report.drift

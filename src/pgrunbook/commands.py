@@ -264,7 +264,7 @@ def validate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None):
     before = start["data"]["before"]
     emit(Event("validate", "step", f"checking {len(expected_pairs)} expected indexes, tracking rows and protected counts (READ ONLY)"))
     with connect(inv.database) as conn, read_only(conn):
-        after = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries)
+        after = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries, before["fingerprint"].get("columns"))
         details = index_details(conn, [n for n, _ in expected_pairs])
         state = reconcile(local, Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table).rows())
         fp = before["fingerprint"]

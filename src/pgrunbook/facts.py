@@ -171,25 +171,37 @@ def protected_counts(conn: psycopg.Connection, expectations: Expectations) -> di
     return {"users_by_role": {"by_role": roles.by_role, "total": roles.total}, "tables": tables}
 
 
-def table_fingerprint(conn: psycopg.Connection, table: str) -> dict:
+def table_fingerprint(conn: psycopg.Connection, table: str, columns: list[str] | None = None) -> dict:
     """md5 of every row's text, in primary-key order, with the count and the largest key.
 
-    Equal fingerprints mean the same rows with the same content; `max_pk` lets a no-loss
-    check count the rows that existed before (serial keys only grow).
+    Only `columns` count (default: every column now). Validation passes the columns of
+    the snapshot taken before the migration, so a migration that adds a column (allowed
+    by the runbook) does not look like a change of every row. Equal fingerprints mean the
+    same rows with the same content; `max_pk` lets a no-loss check count the rows that
+    existed before (serial keys only grow).
     """
     from psycopg import sql
 
+    rel = sql.Identifier("public", table)
+    regclass = rel.as_string(conn)
     pk = conn.execute(
         """SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
            WHERE i.indrelid = to_regclass(%s) AND i.indisprimary ORDER BY a.attnum""",
-        [sql.Identifier("public", table).as_string(conn)],
+        [regclass],
     ).fetchall()
     if len(pk) != 1:
         raise RuntimeFailure(f"public.{table} needs a single-column primary key to be fingerprinted")
-    key, rel = sql.Identifier(pk[0][0]), sql.Identifier("public", table)
-    query = sql.SQL("SELECT count(*), max({key}), md5(coalesce(string_agg(md5(t::text), '' ORDER BY {key}), '')) FROM {rel} t")
-    count, max_pk, digest = conn.execute(query.format(key=key, rel=rel)).fetchone()
-    return {"table": table, "key": pk[0][0], "count": count, "max_pk": max_pk, "md5": digest}
+    present = [name for (name,) in conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum", [regclass])]
+    wanted = columns or present
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        return {"table": table, "key": pk[0][0], "columns": wanted, "count": None, "max_pk": None, "md5": None, "missing_columns": missing}
+    key = sql.Identifier(pk[0][0])
+    row = sql.SQL("ROW({})::text").format(sql.SQL(", ").join(sql.Identifier("t", c) for c in wanted))
+    query = sql.SQL("SELECT count(*), max({key}), md5(coalesce(string_agg(md5({row}), '' ORDER BY {key}), '')) FROM {rel} t")
+    count, max_pk, digest = conn.execute(query.format(key=key, row=row, rel=rel)).fetchone()
+    return {"table": table, "key": pk[0][0], "columns": wanted, "count": count, "max_pk": max_pk, "md5": digest}
 
 
 def rows_up_to(conn: psycopg.Connection, table: str, key: str, max_pk: object) -> int:
@@ -262,13 +274,14 @@ def _index_names(node: dict) -> list[str]:
     return names
 
 
-def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot_queries: list[str]) -> dict:
+def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot_queries: list[str],
+                       fingerprint_columns: list[str] | None = None) -> dict:
     """What validation compares before and after: counts, the users fingerprint, indexes, hot queries."""
     _require_read_only(conn)
     _, performance = _indexes(conn, expectations.index_prefix)
     return {
         **protected_counts(conn, expectations),
-        "fingerprint": table_fingerprint(conn, expectations.role_count.table),
+        "fingerprint": table_fingerprint(conn, expectations.role_count.table, fingerprint_columns),
         "performance_indexes": [i.name for i in performance],
         "hot_queries": [explain(conn, q) for q in hot_queries],
     }

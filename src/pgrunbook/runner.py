@@ -183,14 +183,14 @@ def _migrate(cfg: Config, run: Run, emit: Emit, options: ProdOptions) -> None:
 
 def _roll_back(cfg: Config, run: Run, emit: Emit, options: ProdOptions, *, policy: str, why: str, failure: Exception | None = None) -> None:
     """Apply the rollback policy; raise RolledBack when the rollback ran."""
-    from . import rollback
-
     if policy == "never" or (policy == "ask" and not (options.ask and options.ask(why))):
         run.record("rollback", "decision", "declined", why=why, policy=policy)
         if failure is not None:
             return
         raise CheckFailed(f"{why}; rollback not run (policy {policy})", changed="the migration is applied",
                           next_step="`inv rollback --full` restores the backup of this run")
+    from . import rollback
+
     run.record("rollback", "decision", "auto" if policy == "auto" else "confirmed", why=why, policy=policy)
     emit(Event("rollback", "warn", f"rolling back: {why}"))
     backup_id = (run.last("backup", "end", "ok") or {}).get("data", {}).get("id")

@@ -125,10 +125,14 @@ def _flat(snapshot: dict[str, Any]) -> dict[str, int]:
 
 def _fingerprint(i: ValidationInputs) -> Check:
     b, a = i.before.get("fingerprint", {}), i.after.get("fingerprint", {})
+    if a.get("missing_columns"):
+        return Check("users-fingerprint", Status.FAIL, f"columns of {a.get('table')} gone since before: {', '.join(a['missing_columns'])}",
+                     "a column of the protected table was dropped or renamed: rollback, then investigate")
     if b.get("md5") != a.get("md5"):
         return Check("users-fingerprint", Status.FAIL, f"the content of {a.get('table')} changed ({b.get('count')} rows before, {a.get('count')} now)",
                      "a migration or a writer changed user rows: rollback, then investigate")
-    return Check("users-fingerprint", Status.OK, f"{a.get('table')}: same {a.get('count')} rows, same content (md5 in key order)")
+    return Check("users-fingerprint", Status.OK, f"{a.get('table')}: same {a.get('count')} rows, same content in its "
+                 f"{len(a.get('columns', []))} pre-existing columns (md5 in key order)")
 
 
 def _api(i: ValidationInputs) -> Check:

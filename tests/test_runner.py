@@ -1,0 +1,95 @@
+"""`inv migrate-prod`: the phases chained, journaled, resumable; refused twice at once; drift rolls back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pgrunbook.config import load_config
+from pgrunbook.errors import CheckFailed, LockHeld
+from pgrunbook.runner import ProdOptions, migrate_prod
+
+from .conftest import TEST_PASSWORD
+from .phases import write_playbook
+
+pytestmark = pytest.mark.integration
+
+
+def idx_count(db) -> int:
+    with db.connect() as conn:
+        return conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx\\_%'").fetchone()[0]
+
+
+def test_end_to_end_on_the_legacy_database(app_db):
+    db = app_db("legacy")
+    result = migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
+    assert result.outcome == "ok" and idx_count(db) == 43
+    phases = [(r["phase"], r["event"], r["status"]) for r in result.run.records()]
+    for phase in ("verify", "backup", "analyze", "migrate", "validate", "post-backup"):
+        assert (phase, "end", "ok") in phases, phase
+    assert ("gate", "decision", "go") in phases and ("run", "end", "ok") in phases
+    assert {"en", "fr", "json"} <= set(result.report_paths)
+    for path in (result.run.journal, *map(type(result.run.journal), result.report_paths.values())):
+        assert TEST_PASSWORD not in path.read_text()
+
+
+def test_report_has_every_section_of_the_seed_with_values(app_db):
+    db = app_db("legacy")
+    result = migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
+    fr = open(result.report_paths["fr"]).read()
+    for section in ("# Rapport de Migration Performance - Production", "**Date :**", "**Exécuté par :**", "**Durée totale :**",
+                    "## État Avant Migration", "## Backup", "## Migrations Appliquées", "## État Après Migration",
+                    "## Tests de Validation", "## Problèmes Rencontrés", "## Décision Finale", "## Signatures"):
+        assert section in fr, section
+    assert "Utilisateurs managers : **8**" in fr and "Utilisateurs FBOs : **60**" in fr and "Total utilisateurs : **68**" in fr
+    assert "- [x] 0011_add_performance_indexes.sql" in fr and "Indexes créés : **43**" in fr
+    assert "- [x] ✅ Migration réussie" in fr and "**\\_**" not in fr and "___" not in fr
+    en = open(result.report_paths["en"]).read()
+    assert "## State Before Migration" in en and "- [x] ✅ Migration succeeded" in en
+    data = json.loads(open(result.report_paths["json"]).read())
+    assert data["before"]["by_role"] == {"fbo": 60, "manager": 8} and data["after"]["total"] == 68
+
+
+def test_a_no_go_stops_before_any_change(app_db):
+    db = app_db("tracked")
+    path = db.drizzle_dir / "0011_add_performance_indexes.sql"
+    path.write_text(path.read_text() + "\n--> statement-breakpoint\nDROP TABLE proofs;\n")
+    with pytest.raises(CheckFailed, match="analysis refused"):
+        migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
+    assert idx_count(db) == 0
+
+
+def test_second_run_is_refused_while_the_first_holds_the_lock(app_db):
+    from pgrunbook.executor import LOCK_KEY_SQL, LOCK_NAMESPACE
+
+    db = app_db("tracked")
+    with db.connect() as first:
+        first.execute(f"SELECT pg_advisory_lock({LOCK_KEY_SQL})", [LOCK_NAMESPACE])
+        with pytest.raises(CheckFailed, match="no-other-run"):
+            migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
+    assert idx_count(db) == 0
+
+
+def test_resume_skips_what_is_done(app_db):
+    db = app_db("tracked")
+    cfg = load_config(db.inventory())
+    path = db.drizzle_dir / "0011_add_performance_indexes.sql"
+    good = path.read_text()
+    path.write_text(good + "\n--> statement-breakpoint\nCREATE INDEX IF NOT EXISTS broken_nope_index ON users (nope);\n")
+    playbook = write_playbook(db.workdir / "pb.yml", rollback={"on_failure": "never"})
+    cfg = load_config(db.inventory(), playbook)
+    with pytest.raises(Exception):
+        migrate_prod(cfg, options=ProdOptions(yes=True))
+    run = sorted((db.workdir / "backups" / "runs").iterdir())[-1].name
+    assert idx_count(db) == 0
+    path.write_text(good + "\n--> statement-breakpoint\nCREATE INDEX IF NOT EXISTS broken_nope_index ON users (email);\n")
+    with pytest.raises(CheckFailed, match="plan changed"):  # an edited migration needs a new GO
+        migrate_prod(cfg, options=ProdOptions(yes=True, resume=run))
+    path.write_text(good + "\n--> statement-breakpoint\nCREATE INDEX IF NOT EXISTS broken_nope_index ON users (nope);\n")
+    with db.connect() as conn:
+        conn.execute("ALTER TABLE users ADD COLUMN nope int")  # the operator fixes the database instead
+    result = migrate_prod(cfg, options=ProdOptions(yes=True, resume=run))
+    assert result.outcome == "ok" and idx_count(db) == 43
+    starts = [r for r in result.run.records() if r["phase"] == "verify" and r["event"] == "start"]
+    assert len(starts) == 1  # verify ran once, in the first attempt
