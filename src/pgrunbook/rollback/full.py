@@ -1,0 +1,536 @@
+"""`inv rollback --full [--backup ID] [--in-place]`: restore a verified backup; never drop the database.
+
+Order of work (each step journaled before it runs):
+
+    choose the backup (newest of this database, or --backup) and verify its sha256;
+    check privileges (CREATEDB + ownership; else refuse and suggest --in-place), the app
+    controller's preflight, the client tools; show the plan; confirm (non-sandbox)
+    stop the app
+    CREATE DATABASE <db>_restore_<ts> (template0, same encoding/locale/owner, settings, grants)
+    pg_restore -j N into it (plain: psql --single-transaction); count every table = manifest?
+    ALTER DATABASE <db> ALLOW_CONNECTIONS false; terminate its sessions
+    ALTER DATABASE <db> RENAME TO <db>_before_rollback_<ts>      (kept: nothing is lost)
+    ALTER DATABASE <db>_restore_<ts> RENAME TO <db>; allow connections on both
+    start the app (waits for its health check)
+    ANALYZE; counts of <db> vs the manifest; rows written after the backup (kept - manifest); API
+
+Failure handling: before the swap the original database is untouched; the restore database
+is dropped (guarded: only the exact one this run created) and the app restarted. If the
+second rename fails, the first is undone. `--in-place` takes a safety dump first (the backup
+engine), then `pg_restore --clean --if-exists --single-transaction`: all or nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, Inventory
+from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailure, ToolError, UsageError
+from ..events import Emit, Event, discard
+from ..outcome import Check, Status
+from ..runs import Run
+from . import dbops
+from .result import RollbackResult, api_check
+
+PHASE = "rollback"
+
+
+def plan_names(dbname: str, ts: str | None = None) -> tuple[str, str]:
+    """(restore database, kept database) names for a rollback of `dbname` at `ts`."""
+    ts = ts or dbops.stamp()
+    return dbops.restore_name(dbname, ts), dbops.kept_name(dbname, ts)
+
+
+# --------------------------------------------------------------------------- choosing the backup
+
+
+def _dump_problem(manifest, path: Path | None = None) -> str | None:  # noqa: ANN001
+    """None when the dump on disk matches its manifest (sha256 of the file, or of each file of a directory dump)."""
+    from ..targets.base import hash_file
+
+    if not manifest.integrity.get("ok"):
+        failed = [c["summary"] for c in manifest.integrity.get("checks", []) if c.get("status") == "fail"]
+        return "its integrity checks failed when it was taken: " + ("; ".join(failed) or "see its manifest")
+    dump = manifest.dump
+    root = path or manifest.dump_path
+    items = [(root / f["path"], f["sha256"]) for f in dump.get("files", [])] if dump["format"] == "directory" else [(root, dump["sha256"])]
+    for file, sha in items:
+        try:
+            digest, _ = hash_file(file)
+        except OSError as exc:
+            return f"{file} cannot be read ({exc.strerror})"
+        if digest != sha:
+            return f"{file} does not match its manifest (sha256 {digest[:12]}… instead of {sha[:12]}…): it is corrupt or was changed"
+    return None
+
+
+def _safety_ids(backup_dir: Path) -> set[str]:
+    """Backups taken by `--in-place` just before restoring: never picked as "the newest backup"."""
+    from ..runs import list_runs
+
+    found = set()
+    for run in list_runs(backup_dir):
+        for record in run.records():
+            if record["phase"] == PHASE and record["data"].get("safety_backup"):
+                found.add(record["data"]["safety_backup"])
+    return found
+
+
+def _fetch_copy(inv: Inventory, manifest, say) -> Path | None:  # noqa: ANN001
+    """The primary dump is bad: fetch a verified copy (single-file dumps) and check its sha256."""
+    from ..targets import open_target
+
+    if manifest.dump["format"] == "directory":
+        return None
+    configured = {t.name: t for t in inv.backup.targets}
+    for copy in manifest.copies:
+        if not copy.verified or copy.target not in configured:
+            continue
+        dest = manifest.dump_path.parent / f".rollback-fetch-{copy.target}-{manifest.dump['file']}"
+        target = open_target(configured[copy.target], inv)
+        try:
+            say("step", f"fetching the verified copy of {manifest.id} from {copy.target} ({copy.location})")
+            target.fetch(manifest.dump["file"], dest)
+            dest.chmod(0o600)
+            if _dump_problem(manifest, dest) is None:
+                return dest
+            dest.unlink(missing_ok=True)
+        except Exception as exc:  # noqa: BLE001 - a copy that cannot be fetched is just not usable
+            say("warn", f"copy {copy.target} not usable: {getattr(exc, 'what', exc)}")
+            dest.unlink(missing_ok=True)
+        finally:
+            target.close()
+    return None
+
+
+def choose_backup(inv: Inventory, ref: str | None, say) -> tuple[Any, Path]:  # noqa: ANN001
+    """(manifest, verified dump path): `ref`, else the newest backup of this database. A bad one is refused."""
+    from ..backup import find_backup, list_backups
+
+    directory, dbname = inv.backup.dir, inv.database.dbname
+    if ref:
+        chosen = find_backup(directory, ref)
+        if chosen.database.get("name") != dbname:
+            raise UsageError(f"backup {chosen.id} is of database {chosen.database.get('name')!r}, not {dbname!r}",
+                             next_step="`inv backup.list` shows the backups; name one of this database with --backup")
+        others = []
+    else:
+        skip = _safety_ids(directory)
+        mine = [m for m in list_backups(directory) if m.database.get("name") == dbname and m.id not in skip]
+        if not mine:
+            raise UsageError(f"no backup of {dbname} in {directory}", next_step="name one with --backup ID (`inv backup.list`), or take one with `inv backup`")
+        chosen, others = mine[0], mine[1:]
+    say("step", f"verifying backup {chosen.id}: sha256 of {chosen.dump['file']} against its manifest")
+    problem = _dump_problem(chosen)
+    if problem is None:
+        return chosen, chosen.dump_path
+    say("warn", f"backup {chosen.id}: {problem}")
+    fetched = _fetch_copy(inv, chosen, say) if chosen.integrity.get("ok") else None
+    if fetched is not None:
+        say("done", f"backup {chosen.id}: using its verified copy (sha256 matches the manifest)")
+        return chosen, fetched
+    good = next((m for m in others if _dump_problem(m) is None), None)
+    if good is not None:
+        hint = (f"the newest good backup is {good.id} (taken {good.created_at}, sha256 verified now): "
+                f"`inv rollback --full --backup {good.id}` (check first that it is recent enough for you)")
+    else:
+        hint = "no other backup of this database verifies: restore from an off-site copy by hand, or take a new backup if the database is sound"
+    raise RuntimeFailure(f"refusing backup {chosen.id}: {problem}", changed="nothing was changed (the app and the database were not touched)",
+                         next_step=hint)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def _plan(inv: Inventory, manifest, dump: Path, restore: str, kept: str, *, in_place: bool, controller: str,  # noqa: ANN001
+          commands: dict[str, tuple[str, ...]], argv: list[str]) -> tuple[str, ...]:
+    import shlex
+
+    db = inv.database.dbname
+    stop = " ".join(commands["stop"]) if "stop" in commands else controller
+    start = " ".join(commands["start"]) if "start" in commands else controller
+    shown = shlex.join(argv)
+    steps = [f"verify backup {manifest.id}: sha256 of {dump} matches its manifest (done)",
+             f"stop the app: {stop}"]
+    if in_place:
+        steps += [f"safety dump of {db} now (the backup engine, {inv.backup.format}) so that nothing is lost",
+                  f"end other sessions on {db}; restore in place, all or nothing: {shown}",
+                  f"count every table of {db} and compare with the manifest ({len(manifest.counts.get('tables', {}))} tables)"]
+    else:
+        steps += [f'CREATE DATABASE "{restore}" TEMPLATE template0 (encoding, locale, owner, settings and grants of {db})',
+                  f"restore: {shown}",
+                  f"count every table of {restore} and compare with the manifest ({len(manifest.counts.get('tables', {}))} tables); "
+                  f"on any difference stop here, drop {restore}, restart the app",
+                  f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false; pg_terminate_backend() on its sessions',
+                  f'ALTER DATABASE "{db}" RENAME TO "{kept}" (kept, never dropped: rows written after the backup stay there)',
+                  f'ALTER DATABASE "{restore}" RENAME TO "{db}"; ALTER DATABASE "{kept}" ALLOW_CONNECTIONS true']
+    steps += [f"start the app: {start} (wait for its health check)",
+              f"ANALYZE {db}; counts vs the manifest; rows written after the backup; "
+              + ("API check (login + endpoints)" if inv.api else "no API configured")]
+    return tuple(steps)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None = None, in_place: bool = False,
+                  run: Run | None = None, yes: bool = False, confirm=None, dry_run: bool = False) -> RollbackResult:  # noqa: ANN001
+    from ..commands import _confirm_target
+    from ..pg import locate_tool
+    from ..runs import current_or_new
+    from ..service import controller_for
+
+    started = time.monotonic()
+    inv = cfg.inventory
+    db = inv.database.dbname
+    mode = "in-place" if in_place else "full"
+
+    def say(kind: str, message: str, **data: Any) -> None:
+        emit(Event(PHASE, kind, message, data))
+
+    manifest, dump = choose_backup(inv, backup_ref, say)
+    fmt = manifest.dump["format"]
+    pg_restore = locate_tool("pg_restore", inv.tools.bin_dir)
+    psql = locate_tool("psql", inv.tools.bin_dir) if fmt == "plain" else None
+    ts = dbops.stamp()
+    restore, kept = plan_names(db, ts)
+    with dbops.admin(inv.database) as conn:
+        privs = dbops.privileges(conn, db)
+        taken = [n for n in (restore, kept) if dbops.exists(conn, n)]
+    if not in_place:
+        missing = privs.full_missing()
+        if missing:
+            raise UsageError(
+                f"{privs.user} cannot do a full rollback of {db} by restore-and-rename: it lacks " + " and ".join(missing),
+                changed="nothing was changed (the app and the database were not touched)",
+                next_step=f"grant it (ALTER ROLE {privs.user} CREATEDB) and make it the database's owner, or, where the server forbids "
+                          "CREATE/RENAME DATABASE (managed databases), use `inv rollback --full --in-place` (a safety dump first, then "
+                          "pg_restore --clean --if-exists --single-transaction)")
+        if taken:
+            raise UsageError(f"database(s) {', '.join(taken)} already exist", next_step="wait a second and run again")
+    target_db = db if in_place else restore
+    argv = dbops.restore_argv(fmt, inv.database.url.with_dbname(target_db).without_password(), dump, pg_restore=pg_restore, psql=psql,
+                              jobs=inv.backup.jobs, no_owner=not privs.superuser, in_place=in_place)
+
+    with ExitStack() as stack:
+        app = stack.enter_context(controller_for(inv, emit=emit, phase=PHASE))
+        plan = _plan(inv, manifest, dump, restore, kept, in_place=in_place, controller=app.describe(), commands=app.commands(), argv=argv)
+        base = dict(mode=mode, backup_id=manifest.id, backup_source=str(dump), restored_db=None if in_place else restore,
+                    kept_db=None if in_place else kept, counts_manifest=dict(manifest.counts.get("tables", {})),
+                    protected_tables=_protected(cfg), app_controller=app.describe())
+        if dry_run:
+            return RollbackResult(run_id=run.id if run else None, dry_run=True, plan=plan, seconds=time.monotonic() - started, **base)
+        for number, step in enumerate(plan, 1):
+            say("plan", f"{number}. {step}")
+        _confirm_target(cfg, yes, confirm)
+        pre = app.preflight()
+        if not pre.ok:
+            raise ControllerError(f"the app controller is not ready: {pre.reason}", changed="nothing was changed",
+                                  next_step=pre.next_step or "fix app: in the inventory, or run with controller none and stop the app yourself")
+        run = run or current_or_new(inv.backup.dir, inv.database.url.key, None)
+        run.record(PHASE, "start", mode=mode, backup=manifest.id, dump=str(dump), restore_db=None if in_place else restore,
+                   kept_db=None if in_place else kept, plan=list(plan), target=str(inv.database.url))
+        work = _InPlace if in_place else _Swap
+        try:
+            result = work(cfg, app, run, manifest, dump, argv, say, privs, restore, kept).go()
+        except PgRunbookError as exc:
+            run.record(PHASE, "error", "failed", mode=mode, error=exc.what, changed=exc.changed, next_step=exc.next_step)
+            raise
+        except BaseException as exc:
+            run.record(PHASE, "error", "interrupted", mode=mode, error=type(exc).__name__)
+            raise
+    from dataclasses import replace
+
+    result = replace(result, run_id=run.id, plan=plan, seconds=time.monotonic() - started, **base)
+    run.record(PHASE, "end", "ok" if result.ok else "failed", **result.as_json())
+    return result
+
+
+def _protected(cfg: Config) -> tuple[str, ...]:
+    exp = cfg.playbook.expectations
+    names = [exp.role_count.table, *exp.critical_tables]
+    return tuple(dict.fromkeys(n if "." in n else f"public.{n}" for n in names))
+
+
+# --------------------------------------------------------------------------- the two ways
+
+
+class _Work:
+    def __init__(self, cfg: Config, app, run: Run, manifest, dump: Path, argv: list[str], say, privs: dbops.Privileges,  # noqa: ANN001
+                 restore: str, kept: str) -> None:
+        self.cfg, self.inv, self.app, self.run, self.manifest, self.dump, self.argv, self.say = cfg, cfg.inventory, app, run, manifest, dump, argv, say
+        self.db = cfg.inventory.database.dbname
+        self.privs, self.restore, self.kept = privs, restore, kept
+        self.timings: dict[str, float] = {}
+        self.stopped = self.started = False
+        self.really_stopped = self.really_started = False  # False for the `none` controller (skipped)
+        self.stopped_at: float | None = None
+        self.downtime: float | None = None
+
+    def step(self, step_name: str, **data: Any) -> float:
+        self.run.record(PHASE, "step", step_name, **data)
+        return time.monotonic()
+
+    def took(self, name: str, since: float) -> None:
+        self.timings[name] = time.monotonic() - since
+
+    def stop_app(self) -> None:
+        t = self.step("stop-app")
+        action = self.app.stop()
+        self.stopped, self.stopped_at, self.really_stopped = True, time.monotonic(), not action.skipped
+        self.took("stop_app", t)
+
+    def start_app(self, *, after: str) -> None:
+        t = self.step("start-app")
+        try:
+            action = self.app.start()
+        except ControllerError as exc:
+            raise ControllerError(f"{exc.what}", changed=f"{after}; the app did not start ({exc.changed})", next_step=exc.next_step) from None
+        self.started, self.really_started = True, not action.skipped
+        self.took("start_app", t)
+        if self.stopped_at is not None:
+            self.downtime = time.monotonic() - self.stopped_at
+
+    def restart_after_failure(self) -> str:
+        """Best effort: the database is as before, so the app may run again."""
+        if not self.stopped:
+            return "the app was not stopped"
+        try:
+            self.app.start()
+            self.started = True
+            return "the app was started again"
+        except PgRunbookError as exc:
+            return f"the app could NOT be started again ({exc.what}): start it by hand"
+
+    def counts(self, dbname: str) -> dict[str, int]:
+        return dbops.count_tables(self.inv.database, dbname, self.cfg.playbook.expectations.role_count)
+
+    def mismatches(self, counts: dict[str, int]) -> list[str]:
+        expected = self.manifest.counts.get("tables", {})
+        return [f"{t}: manifest {n}, restored {counts.get(t, 'missing')}" for t, n in sorted(expected.items()) if counts.get(t) != n]
+
+    def analyze(self) -> None:
+        from ..pg import connect
+
+        t = self.step("analyze")
+        with connect(self.inv.database, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        self.took("analyze", t)
+
+    def measure_api(self) -> dict[str, Any] | None:
+        if self.inv.api is None:
+            return None
+        from ..apicheck import measure
+
+        t = self.step("api-check")
+        try:
+            return measure(self.inv.api).as_json()
+        except Exception as exc:  # noqa: BLE001 - an unreachable API is a failed check, not a crash
+            return {"error": f"{exc.__class__.__name__}: {exc}"}
+        finally:
+            self.took("api_check", t)
+
+    def written_after(self, newer: dict[str, int]) -> dict[str, int]:
+        expected = self.manifest.counts.get("tables", {})
+        diff = {t: newer.get(t, 0) - expected.get(t, 0) for t in sorted(set(newer) | set(expected))}
+        return {t: n for t, n in diff.items() if n}
+
+    def after_checks(self, after: dict[str, int], *, holder: str) -> tuple[list[Check], dict[str, Any] | None]:
+        checks = []
+        bad = self.mismatches(after)
+        extra = sorted(set(after) - set(self.manifest.counts.get("tables", {})))
+        if bad:
+            checks.append(Check("counts-after", Status.FAIL, f"{len(bad)} table(s) of {self.db} differ from the manifest: " + "; ".join(bad[:5]),
+                                f"the previous state is in {holder}; inspect before anything else"))
+        else:
+            checks.append(Check("counts-after", Status.OK, f"all {len(self.manifest.counts.get('tables', {}))} tables of {self.db} match the "
+                                                           f"manifest of {self.manifest.id}"))
+        if extra:
+            checks.append(Check("tables-not-in-backup", Status.WARN, f"{len(extra)} table(s) not in the backup remain in {self.db}: {', '.join(extra[:8])}",
+                                "they were created after the backup; review them, then drop them by hand if unwanted"))
+        api = self.measure_api()
+        check = api_check(api)
+        if check is not None:
+            checks.append(check)
+        return checks, api
+
+
+class _Swap(_Work):
+    """Restore into <db>_restore_<ts>, then swap names; the replaced database is kept."""
+
+    def go(self) -> RollbackResult:
+        db, restore, kept, database = self.db, self.restore, self.kept, self.inv.database
+        self.stop_app()
+        created: dbops.RestoreDb | None = None
+        with dbops.admin(database) as conn:
+            profile = dbops.database_profile(conn, db)
+            try:
+                t = self.step("create-restore-db", name=restore)
+                created = dbops.create_restore_db(conn, restore, profile, set_owner=self.privs.superuser)
+                problems = dbops.copy_database_settings(conn, restore, profile)
+                for p in problems:
+                    self.say("warn", f"database setting not copied: {p}")
+                self.took("create_db", t)
+                t = self.step("restore", argv=self.argv)
+                self.say("step", f"restoring {self.dump.name} into {restore} ({self.manifest.dump['format']}, "
+                                 f"-j {self.inv.backup.jobs})")
+                dbops.run_restore(database, restore, self.argv)
+                self.took("restore", t)
+                t = self.step("count-restored")
+                restored = self.counts(restore)
+                self.took("count_restored", t)
+                bad = self.mismatches(restored)
+                if bad:
+                    raise CheckFailed(f"the restored database {restore} does not match the manifest of {self.manifest.id}: {'; '.join(bad[:5])}",
+                                      next_step="`inv backup.verify ID` re-checks the backup; try another with --backup ID")
+                self.say("done", f"{restore}: all {len(restored)} table counts match the manifest")
+            except BaseException as exc:
+                left = self._drop(conn, created)
+                again = self.restart_after_failure()
+                changed = f"{db} was not changed; {left}; {again}"
+                if isinstance(exc, PgRunbookError):
+                    exc.changed = changed
+                    raise
+                if isinstance(exc, Exception) and _is_db_error(exc):
+                    raise RuntimeFailure(f"database error while preparing the restore: {exc}", changed=changed,
+                                         next_step="fix the cause, then run `inv rollback --full` again") from None
+                raise
+
+            # ----------------------------------------------------------- the swap
+            t = self.step("swap", db=db, kept=kept, restored=restore)
+            ended = self._swap(conn, created, profile)
+            self.took("swap", t)
+        self.say("done", f"{db} is now the restored backup {self.manifest.id}; the previous database is kept as {kept}"
+                         + (f" ({ended} session(s) ended)" if ended else ""))
+        self.start_app(after=f"{db} was rolled back (restored from {self.manifest.id}); the previous database is kept as {kept}")
+        self.analyze()
+        t = self.step("count-after")
+        after = self.counts(db)
+        before = self.counts(kept)
+        self.took("count_after", t)
+        checks, api = self.after_checks(after, holder=kept)
+        written = self.written_after(before)
+        if written:
+            self.say("warn", f"{kept} holds rows written after the backup (net, per table): "
+                             + ", ".join(f"{t_} {n:+d}" for t_, n in written.items()))
+        return RollbackResult(mode="full", run_id=None, counts_before=before, counts_restored=restored, counts_after=after,
+                              written_after_backup=written, app_stopped=self.really_stopped, app_started=self.really_started, api=api,
+                              checks=tuple(checks), downtime_seconds=self.downtime, timings=self.timings)
+
+    def _drop(self, conn, created: dbops.RestoreDb | None) -> str:  # noqa: ANN001
+        if created is None:
+            return "no restore database was created"
+        try:
+            dbops.drop_restore_db(conn, self.db, created, kept=self.kept)
+            self.run.record(PHASE, "step", "dropped-restore-db", name=created.name)
+            return f"the restore database {created.name} was dropped"
+        except Exception as exc:  # noqa: BLE001
+            return f"the restore database {created.name} could NOT be dropped ({exc}): drop it by hand"
+
+    def _swap(self, conn, created: dbops.RestoreDb, profile: dict[str, Any]) -> int:  # noqa: ANN001
+        db, restore, kept = self.db, self.restore, self.kept
+        blocked = renamed = False
+        try:
+            dbops.allow_connections(conn, db, False)
+            blocked = True
+            ended = dbops.rename(conn, db, kept)
+            renamed = True
+            self.run.record(PHASE, "step", "renamed", old=db, new=kept)
+            dbops.rename(conn, restore, db)
+            self.run.record(PHASE, "step", "renamed", old=restore, new=db)
+        except BaseException as exc:
+            undo = []
+            try:
+                if renamed:
+                    dbops.rename(conn, kept, db)
+                    undo.append(f"the rename of {db} was undone")
+                if blocked:
+                    dbops.allow_connections(conn, db, True)
+                    undo.append(f"connections to {db} are allowed again")
+            except Exception as undo_exc:  # noqa: BLE001
+                raise RuntimeFailure(
+                    f"the swap failed ({_text(exc)}) and could not be undone ({_text(undo_exc)})",
+                    changed=f"the previous database is {'named ' + kept if renamed else 'still ' + db} (connections may be blocked); "
+                            f"the restored backup is in {restore}",
+                    next_step=f'by hand: ALTER DATABASE "{kept}" RENAME TO "{db}"; ALTER DATABASE "{db}" ALLOW_CONNECTIONS true; '
+                              "then start the app") from None
+            left = self._drop(conn, created)
+            again = self.restart_after_failure()
+            changed = f"{db} is unchanged: " + ", ".join(undo or ["nothing was renamed"]) + f"; {left}; {again}"
+            if isinstance(exc, Exception):
+                raise RuntimeFailure(f"the swap of {db} failed: {_text(exc)}", changed=changed,
+                                     next_step="end the sessions named above (or ask their owners), then run `inv rollback --full` again") from None
+            raise
+        dbops.forget(created)
+        dbops.set_comment(conn, db, profile.get("comment"))
+        dbops.allow_connections(conn, kept, True)
+        return ended
+
+
+class _InPlace(_Work):
+    """Servers that forbid CREATE / RENAME DATABASE: safety dump, then restore into <db> in one transaction."""
+
+    def go(self) -> RollbackResult:
+        from ..backup import BackupOptions, run_backup
+        from ..pg import connect
+
+        db, database = self.db, self.inv.database
+        self.stop_app()
+        try:
+            t = self.step("safety-dump")
+            self.say("step", f"--in-place: taking a safety dump of {db} first (the state this rollback replaces)")
+            safety = run_backup(self.cfg, self.say_backup, BackupOptions())
+            self.took("safety_dump", t)
+            if not safety.ok:
+                failed = [c.summary for c in safety.checks if c.status is Status.FAIL] or list(safety.manifest.problems)
+                raise CheckFailed(f"the safety dump {safety.manifest.id} is not ok: {'; '.join(failed[:3])}",
+                                  next_step="fix the backup (targets, space), then run `inv rollback --full --in-place` again")
+            self.run.record(PHASE, "step", "safety-dump", safety_backup=safety.manifest.id)
+            t = self.step("restore-in-place", argv=self.argv)
+            with connect(database, autocommit=True) as conn:
+                try:
+                    dbops.terminate(conn, db)
+                except Exception:  # noqa: BLE001, S110 - best effort: a session left makes the restore wait, then fail cleanly
+                    pass
+            dbops.run_restore(database, db, self.argv, extra_env={"PGOPTIONS": "-c lock_timeout=60s"})
+            self.took("restore", t)
+        except BaseException as exc:
+            again = self.restart_after_failure()
+            changed = f"{db} was not changed (the restore is one transaction); {again}"
+            if isinstance(exc, PgRunbookError):
+                exc.changed = changed
+            elif isinstance(exc, Exception) and _is_db_error(exc):
+                raise RuntimeFailure(f"database error during the in-place restore: {_text(exc)}", changed=changed,
+                                     next_step="fix the cause, then run `inv rollback --full --in-place` again") from None
+            raise
+        safety_id = safety.manifest.id
+        self.start_app(after=f"{db} was restored in place from {self.manifest.id} (the state before is in the safety dump {safety_id})")
+        self.analyze()
+        t = self.step("count-after")
+        after = self.counts(db)
+        self.took("count_after", t)
+        checks, api = self.after_checks(after, holder=f"the safety dump {safety_id}")
+        before = dict(safety.manifest.counts.get("tables", {}))
+        written = self.written_after(before)
+        return RollbackResult(mode="in-place", run_id=None, safety_backup=safety_id, counts_before=before, counts_after=after,
+                              written_after_backup=written, app_stopped=self.really_stopped, app_started=self.really_started, api=api,
+                              checks=tuple(checks), downtime_seconds=self.downtime, timings=self.timings)
+
+    def say_backup(self, event: Event) -> None:
+        self.say(event.kind if event.kind != "progress" else "progress", f"safety dump: {event.message}", **event.data)
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(exc, psycopg.Error)
+
+
+def _text(exc: BaseException) -> str:
+    if isinstance(exc, PgRunbookError):
+        return exc.what
+    diag = getattr(exc, "diag", None)
+    return (getattr(diag, "message_primary", None) or str(exc) or type(exc).__name__).strip()
