@@ -177,6 +177,23 @@ def backup_verify(c, id, inventory=None, playbook=None, json=False):  # noqa: A0
     _exit(cli.backup_verify(inventory, playbook, id, json))
 
 
+@task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+            "full": "restore a backup into a new database and swap names (the current one is kept, renamed)",
+            "indexes_only": "drop exactly the indexes this run created, and its tracking rows",
+            "backup": "--full: restore this backup (id or prefix; default: the newest of this database, sha256-verified)",
+            "in_place": "--full where CREATE/RENAME DATABASE is forbidden: safety dump, then pg_restore --clean --single-transaction",
+            "run": "the run to record into / whose migration to undo (default: the newest unfinished run of this database)",
+            "dry_run": "print the plan (steps, names, commands without secrets) and change nothing",
+            "yes": "do not ask for the database name on a non-sandbox target"})
+def rollback(c, inventory=None, playbook=None, full=False, indexes_only=False, backup=None, in_place=False, run=None,
+             dry_run=False, yes=False, json=False):
+    """The seed's rollback plan, safely: --full (restore, never drop) or --indexes-only (only this run's)."""
+    from pgrunbook import cli
+
+    _exit(cli.rollback(inventory, playbook, full=full, indexes_only=indexes_only, backup=backup, in_place=in_place,
+                       run_id=run, dry_run=dry_run, yes=yes, as_json=json))
+
+
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_reset)
 backup = Collection("backup", backup_run, backup_list, backup_verify)
-ns = Collection(verify, analyze, gate, migrate, validate, migrate_prod, report, demo, test, sandbox, backup)
+ns = Collection(verify, analyze, gate, migrate, validate, rollback, migrate_prod, report, demo, test, sandbox, backup)

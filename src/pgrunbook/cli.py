@@ -300,3 +300,39 @@ def report(inventory: str | None, playbook: str | None, *, run_id: str | None, l
         return EXIT_OK
 
     return guarded(action)
+
+
+def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes_only: bool, backup: str | None, in_place: bool,
+             run_id: str | None, dry_run: bool, yes: bool, as_json: bool) -> int:
+    """`inv rollback --full|--indexes-only`: exit 0 ok, 1 runtime failure, 2 usage, 3 counts/API differ after the restore."""
+    def action() -> int:
+        from . import console
+        from .config import load_config
+        from .errors import UsageError
+        from .rollback import full_rollback, indexes_only_rollback
+
+        if full == indexes_only:
+            raise UsageError("say which rollback: exactly one of --full or --indexes-only",
+                             next_step="`inv rollback --full --dry-run` shows the full plan; `inv rollback --indexes-only --run ID --dry-run` the other")
+        if indexes_only and (backup or in_place):
+            raise UsageError("--backup and --in-place go with --full, not with --indexes-only")
+        cfg = load_config(inventory, playbook)
+        emit = console.discard_if(as_json)
+        if full:
+            from .runs import open_run
+
+            run = open_run(cfg.inventory.backup.dir, run_id) if run_id else None
+            result = full_rollback(cfg, emit, backup_ref=backup, in_place=in_place, run=run, yes=yes,
+                                   confirm=console.ask_database_name, dry_run=dry_run)
+        else:
+            from .runs import current_or_new
+
+            run = current_or_new(cfg.inventory.backup.dir, cfg.inventory.database.url.key, run_id)
+            result = indexes_only_rollback(cfg, emit, run=run, yes=yes, confirm=console.ask_database_name, dry_run=dry_run)
+        if as_json:
+            console.print_json(result.as_json())
+        else:
+            console.show_rollback(result)
+        return EXIT_OK if result.ok else EXIT_CHECK
+
+    return guarded(action)

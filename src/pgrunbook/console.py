@@ -335,3 +335,50 @@ def show_prod(result: Any) -> None:
     for lang, path in result.report_paths.items():
         out.print(f"report ({lang}): {path}")
     out.print(f"journal: {result.run.journal}")
+
+
+def show_rollback(result: Any) -> None:
+    """`inv rollback`: the plan (dry run), or what was done, the counts and what the kept database holds."""
+    data = result.as_json()
+    if result.dry_run:
+        out.print(f"[bold]Rollback plan ({result.mode}, dry run: nothing was changed)[/]")
+        for number, step in enumerate(result.plan, 1):
+            out.print(f"  {number}. {step}", markup=False)
+        return
+    if result.mode == "indexes-only":
+        out.print(f"index-only rollback (run {result.run_id}): dropped {len(result.dropped_indexes)} index(es) this run created"
+                  + (f", {len(result.absent_indexes)} already absent" if result.absent_indexes else "")
+                  + f"; removed tracking row(s) {', '.join(map(str, result.removed_tracking_rows)) or 'none'}")
+    else:
+        summary = Table(title=f"Rollback ({result.mode}) — run {result.run_id}", show_header=False)
+        summary.add_column("", style="bold")
+        summary.add_column("", overflow="fold")
+        summary.add_row("backup", f"{result.backup_id} ({result.backup_source})")
+        if result.mode == "full":
+            summary.add_row("now serving", f"the restored backup (restored into {result.restored_db}, then renamed)")
+            summary.add_row("kept", f"{result.kept_db} (the replaced database, never dropped)")
+        if result.safety_backup:
+            summary.add_row("safety dump", f"{result.safety_backup} (the state this rollback replaced)")
+        summary.add_row("app", f"{result.app_controller}: " + ("stopped and started" if result.app_started else "not stopped/started by pgrunbook"))
+        if result.downtime_seconds is not None:
+            summary.add_row("downtime", f"{result.downtime_seconds:.1f}s (total {result.seconds:.1f}s)")
+        out.print(summary)
+        counts = Table(title="Rows per table", header_style="bold")
+        for col in ("table", "backup (manifest)", "before rollback", "after rollback"):
+            counts.add_column(col, justify="left" if col == "table" else "right")
+        before, after = data["counts"]["before"], data["counts"]["after"]
+        for table in sorted(set(result.counts_manifest) | set(before) | set(after)):
+            mark = " [dim](protected)[/]" if table in result.protected_tables else ""
+            counts.add_row(table + mark, str(result.counts_manifest.get(table, "-")), str(before.get(table, "-")), str(after.get(table, "-")))
+        out.print(counts)
+        written = result.protected_written_after_backup
+        holder = result.kept_db or f"the safety dump {result.safety_backup}"
+        if written:
+            out.print("[yellow]rows written after the backup in protected tables (net), kept in "
+                      f"{holder}:[/] " + ", ".join(f"{t} {n:+d}" for t, n in written.items()))
+        else:
+            out.print(f"no net change in protected tables since the backup (other tables: "
+                      f"{', '.join(f'{t} {n:+d}' for t, n in result.written_after_backup.items()) or 'none'})")
+    show_checks(result.checks, title="Checks")
+    verdict_line(result.ok, good=f"rollback ({result.mode}) done in {result.seconds:.1f}s",
+                 bad="rollback: " + "; ".join(c.summary for c in result.checks if c.status is Status.FAIL))
