@@ -31,6 +31,7 @@ from .drizzle.journal import LocalMigrations, Migration
 from .drizzle.plan import MigrationPlan, PlannedMigration
 from .drizzle.recorder import TRACKING_DDL, Recorder
 from .drizzle.state import reconcile
+from . import faults
 from .errors import LockHeld, MigrationFailed, UsageError
 from .events import Emit, Event, discard
 
@@ -283,6 +284,7 @@ class Executor:
         self.conn.execute(step.sql)
         seconds = time.monotonic() - started
         self._results.append(StepResult(step.migration, step.line, step.first_line, seconds, step.transactional, step.online))
+        faults.reached(f"statement:{len(self._results)}")
         mode = "autocommit, CONCURRENTLY" if step.online else ("" if step.transactional else "autocommit")
         self.emit(Event("migrate", "progress", f"{step.migration}:{step.line} {step.first_line} — {seconds * 1000:.0f} ms" + (f" ({mode})" if mode else "")))
 

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from . import faults
 from .errors import UsageError
 
 RUNS = "runs"
@@ -60,6 +61,7 @@ class Run:
             os.fsync(fd)
         finally:
             os.close(fd)
+        faults.reached(f"{phase}:{event}")
         return entry
 
     # ------------------------------------------------------------------ reading
