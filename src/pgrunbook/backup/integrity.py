@@ -59,10 +59,10 @@ def check_dump(outcome: DumpOutcome, *, listing: str | None, list_error: str, cr
     else:
         v = outcome.validator
         if v is not None and v.returncode == 0 and not re.search(r"\berror\b", v.errors, re.IGNORECASE):
-            checks.append(Check("dump-complete", Status.OK, f"pg_restore read the whole archive ({len(v.tables_read)} tables' data)"))
+            checks.append(Check("dump-complete", Status.OK, f"the archive is complete to its last data block ({len(v.tables_read)} tables' data)"))
         else:
             detail = (v.errors if v else "") or "no validator output"
-            checks.append(Check("dump-complete", Status.FAIL, "pg_restore cannot read the archive to its end: it is truncated or damaged", detail[:600]))
+            checks.append(Check("dump-complete", Status.FAIL, "the archive cannot be read to its end: it is truncated or damaged", detail[:600]))
         if listing is None:
             checks.append(Check("dump-toc", Status.FAIL, "pg_restore --list cannot read the archive's table of contents", list_error[:600]))
             present = set()

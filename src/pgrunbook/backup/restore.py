@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from ..config import DatabaseSettings
 
 SCRATCH_MARK = "_pgrunbook_verify_"
-_SCRATCH_RE = re.compile(r"^.{0,30}_pgrunbook_verify_\d{14}_[0-9a-f]{8}$")
+_SCRATCH_RE = re.compile(r"^.{0,22}_pgrunbook_verify_\d{14}_[0-9a-f]{8}$")
+_PREFIX_BYTES = 63 - len(SCRATCH_MARK) - 14 - 1 - 8  # identifiers are at most 63 bytes
 _CREATED: dict[str, str] = {}  # scratch name -> token, for databases this process created
 
 
@@ -39,7 +40,8 @@ class Scratch:
 
 def scratch_name(source: str, now: dt.datetime | None = None) -> str:
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d%H%M%S")
-    return f"{source[:30]}{SCRATCH_MARK}{stamp}_{secrets.token_hex(4)}"
+    prefix = source.encode()[:_PREFIX_BYTES].decode(errors="ignore")
+    return f"{prefix}{SCRATCH_MARK}{stamp}_{secrets.token_hex(4)}"
 
 
 def _admin(db: DatabaseSettings):  # noqa: ANN202
