@@ -1,0 +1,262 @@
+"""`inv rollback`: full restore-and-swap (never a DROP of the target), --in-place, index-only.
+
+Real PostgreSQL 18, real pg_restore / psql, the sandbox's real HTTP API started and stopped
+by the `command` controller.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pgrunbook import cli, commands
+from pgrunbook.config import load_config
+from pgrunbook.drizzle.recorder import Recorder
+from pgrunbook.errors import RuntimeFailure, UsageError
+from pgrunbook.events import Event
+from pgrunbook.rollback import full_rollback, indexes_only_rollback
+from pgrunbook.sandbox.api import health_status
+from pgrunbook.sandbox.cluster import free_port
+from pgrunbook.sandbox.data import SANDBOX_LOGIN
+
+from .conftest import TEST_PASSWORD
+from .phases import backed_up, gone_through_gate
+
+pytestmark = pytest.mark.integration
+PY = shlex.quote(sys.executable)
+
+
+def idx_names(db, dbname: str | None = None) -> set[str]:
+    url = db.cluster.url(dbname) if dbname else db.url
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'idx\\_%'")}
+
+
+def users(db, dbname: str | None = None) -> int:
+    with psycopg.connect(db.cluster.url(dbname) if dbname else db.url) as conn:
+        return conn.execute("SELECT count(*) FROM users").fetchone()[0]
+
+
+def databases(db) -> set[str]:
+    with psycopg.connect(db.cluster.url("postgres")) as conn:
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [db.name + "%"])}
+
+
+@pytest.fixture
+def leftovers(pg_cluster):
+    """Drop the kept `<db>_before_rollback_*` databases the tests create (the tool never does)."""
+    made: list = []
+    yield made
+    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as admin:
+        for db in made:
+            for name in databases(db) - {db.name}:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def assert_no_secret(*things) -> None:
+    for thing in things:
+        text = thing if isinstance(thing, str) else json.dumps(thing, default=str)
+        assert TEST_PASSWORD not in text
+
+
+def migrated(db, inventory: Path):
+    cfg, run = gone_through_gate(inventory)
+    _, result = commands.migrate(cfg, yes=True)
+    assert len(result.created_indexes) == 43
+    return cfg, run
+
+
+# --------------------------------------------------------------------------- full
+
+
+def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeypatch):
+    """The sandbox API runs under the command controller: stopped, database swapped, started, checked."""
+    db = app_db("legacy")
+    leftovers.append(db)
+    port, run_dir = free_port(), tmp_path / "run"
+    run_dir.mkdir()
+    pidfile = shlex.quote(str(run_dir / "api.pid"))
+    app = {"controller": "command", "health_timeout": 20, "command": {
+        "start": f"{PY} -m pgrunbook.sandbox.api start --port {port} --pidfile {pidfile} --timeout 20",
+        "stop": f"{PY} -m pgrunbook.sandbox.api stop --pidfile {pidfile}",
+        "health": f"{PY} -m pgrunbook.sandbox.api health --port {port} --timeout 2"}}
+    api = {"base_url": f"http://127.0.0.1:{port}", "login": {"email": SANDBOX_LOGIN[0], "password": SANDBOX_LOGIN[1]},
+           "endpoints": [{"path": "/api/users/all-members", "budget_ms": 2000}], "requests": 3}
+    monkeypatch.setenv("PGRUNBOOK_API_DSN", db.url)
+    inventory = db.inventory(app=app, api=api)
+    cfg = load_config(inventory)
+    from pgrunbook.service import controller_for
+
+    with controller_for(cfg.inventory) as ctl:
+        ctl.start()
+    try:
+        assert health_status("127.0.0.1", port) == 200
+        cfg, run = migrated(db, inventory)
+        with db.connect() as conn:  # a user written after the backup: it must survive in the kept database
+            conn.execute("INSERT INTO users (email, password, first_name, last_name, role) "
+                         "SELECT 'late@example.com', password, 'Late', 'Writer', role FROM users WHERE role = 'fbo' LIMIT 1")
+        events: list[Event] = []
+        result = full_rollback(cfg, events.append, run=run, yes=True)
+        assert result.ok, result.as_json()
+        assert result.app_stopped and result.app_started and health_status("127.0.0.1", port) == 200
+        assert result.api["login_status"] == 200 and all(list(e["statuses"]) == [200] * 3 for e in result.api["endpoints"])
+        assert idx_names(db) == set() and users(db) == 68  # the pre-migration state
+        assert result.kept_db in databases(db) and users(db, result.kept_db) == 69 and len(idx_names(db, result.kept_db)) == 43
+        assert result.protected_written_after_backup == {"public.users": 1}
+        assert result.written_after_backup["drizzle.__drizzle_migrations"] == 12  # baseline + applied rows, kept too
+        assert result.restored_db not in databases(db)  # renamed to db.name
+        assert run.last("rollback", "end", "ok")["data"]["kept_db"] == result.kept_db
+        steps = [r["status"] for r in run.records() if r["phase"] == "rollback" and r["event"] == "step"]
+        assert steps[:3] == ["stop-app", "create-restore-db", "restore"] and "start-app" in steps
+        assert_no_secret(run.journal.read_text(), result.as_json(), [repr(e) for e in events])
+    finally:
+        subprocess.run([sys.executable, "-m", "pgrunbook.sandbox.api", "stop", "--pidfile", str(run_dir / "api.pid")],
+                       capture_output=True, timeout=30)
+
+
+def test_full_rollback_with_sessions_connected_plain_dump(app_db, leftovers):
+    """Sessions in an open transaction and idle are terminated; the rename is retried; a plain dump goes through psql."""
+    db = app_db("tracked")
+    leftovers.append(db)
+    inventory = db.inventory(backup={"format": "plain"})
+    cfg, run = migrated(db, inventory)
+    idle = db.connect()
+    busy = psycopg.connect(db.url)  # inside a transaction holding a lock
+    busy.execute("SELECT id FROM users ORDER BY id LIMIT 1 FOR SHARE").fetchone()
+    result = full_rollback(cfg, run=run, yes=True)
+    assert result.ok and idx_names(db) == set()
+    for conn in (idle, busy):
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("SELECT 1")
+        conn.close()
+    with db.connect() as conn:  # the restored database accepts connections; the kept one too
+        assert conn.execute("SELECT datallowconn FROM pg_database WHERE datname = %s", [result.kept_db]).fetchone()[0]
+        assert Recorder(conn).rows()[-1].id == 11  # tracking rows as in the backup
+    assert result.backup_source.endswith(".sql")
+
+
+def test_corrupted_newest_backup_is_refused_and_the_good_one_named(app_db, leftovers):
+    db = app_db("tracked")
+    leftovers.append(db)
+    cfg = backed_up(db.inventory())
+    from pgrunbook.backup import list_backups
+
+    good = list_backups(cfg.inventory.backup.dir)[0]
+    newest = commands.backup(cfg).manifest
+    assert newest.id != good.id
+    raw = bytearray(newest.dump_path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    newest.dump_path.write_bytes(bytes(raw))
+    with pytest.raises(RuntimeFailure) as caught:
+        full_rollback(cfg, yes=True)
+    err = caught.value
+    assert f"refusing backup {newest.id}" in err.what and "sha256" in err.what
+    assert f"--backup {good.id}" in err.next_step and "nothing was changed" in err.changed
+    assert databases(db) == {db.name}
+    result = full_rollback(cfg, backup_ref=good.id, yes=True)  # the named good one restores
+    assert result.ok and result.backup_id == good.id
+
+
+def test_without_createdb_refuses_and_suggests_in_place(app_db, leftovers):
+    db = app_db("tracked")
+    role = f"rb_nocreatedb_{db.name}"
+    with db.connect() as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEDB PASSWORD {}").format(sql.Identifier(role), sql.Literal(TEST_PASSWORD)))
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(db.name), sql.Identifier(role)))
+    try:
+        admin_inventory = db.inventory()
+        backed_up(admin_inventory)
+        url = f"postgresql://{role}:${{PGRB_TEST_PW}}@127.0.0.1:{db.cluster.port}/{db.name}"
+        cfg = load_config(db.inventory(database={"url": url}))
+        with pytest.raises(UsageError) as caught:
+            full_rollback(cfg, yes=True)
+        assert "CREATEDB" in caught.value.what and "--in-place" in caught.value.next_step
+        assert "nothing was changed" in caught.value.changed and databases(db) == {db.name}
+        assert_no_secret(caught.value.what, caught.value.next_step)
+    finally:
+        with db.connect() as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO postgres").format(sql.Identifier(db.name)))
+        with psycopg.connect(db.cluster.url("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_in_place_takes_a_safety_dump_then_restores_all_or_nothing(app_db, leftovers):
+    db = app_db("tracked")
+    leftovers.append(db)
+    cfg, run = migrated(db, db.inventory())
+    with db.connect() as conn:
+        conn.execute("UPDATE campaigns SET name = name || ' (edited after the backup)' WHERE id = (SELECT min(id) FROM campaigns)")
+        conn.execute("INSERT INTO app_versions (version, title, release_notes) VALUES ('9.9.9-late', 'late', 'after the backup')")
+    result = full_rollback(cfg, run=run, in_place=True, yes=True)
+    assert result.ok, result.as_json()
+    assert result.mode == "in-place" and result.safety_backup and result.kept_db is None
+    assert databases(db) == {db.name} and idx_names(db) == set()
+    with db.connect() as conn:
+        assert [r.id for r in Recorder(conn).rows()] == list(range(1, 12))
+        assert conn.execute("SELECT count(*) FROM campaigns WHERE name LIKE '%edited after%'").fetchone()[0] == 0
+    assert result.written_after_backup == {"drizzle.__drizzle_migrations": 1, "public.app_versions": 1}
+    from pgrunbook.backup import find_backup
+
+    safety = find_backup(cfg.inventory.backup.dir, result.safety_backup)
+    assert safety.counts["tables"]["public.app_versions"] == result.counts_manifest["public.app_versions"] + 1
+    # the safety dump is never picked as "the newest backup" by a later rollback
+    again = full_rollback(cfg, in_place=True, dry_run=True)
+    assert again.backup_id == result.backup_id != result.safety_backup
+
+
+# --------------------------------------------------------------------------- index-only
+
+
+def test_indexes_only_drops_exactly_this_runs_indexes_and_tracking_rows(app_db):
+    db = app_db("legacy")
+    with db.connect() as conn:  # pre-existing idx_*: one the migration also names (IF NOT EXISTS skips it), one of its own
+        conn.execute('CREATE INDEX "idx_users_role" ON "users" ("role")')
+        conn.execute('CREATE INDEX "idx_ops_hand_made" ON "users" ("email", "role")')
+    cfg, run = gone_through_gate(db.inventory())
+    _, applied = commands.migrate(cfg, yes=True)
+    assert len(applied.created_indexes) == 42 and len(idx_names(db)) == 44
+    row_ids = [i for _, i in applied.baseline + applied.applied]
+    with db.connect() as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS drizzle.unrelated ()")
+        Recorder(conn).record("f" * 64, 1)  # someone else's tracking row: not this run's
+    dry = indexes_only_rollback(cfg, run=run, dry_run=True)
+    assert len(idx_names(db)) == 44 and any("left alone: 2 other idx_*" in s for s in dry.plan)
+    result = indexes_only_rollback(cfg, run=run, yes=True)
+    assert result.ok and len(result.dropped_indexes) == 42
+    assert idx_names(db) == {"idx_users_role", "idx_ops_hand_made"}
+    assert sorted(result.removed_tracking_rows) == sorted(row_ids)
+    with db.connect() as conn:
+        assert [r.hash for r in Recorder(conn).rows()] == ["f" * 64]
+    assert run.last("rollback", "end", "ok")["data"]["removed_tracking_rows"] == sorted(row_ids)
+    again = indexes_only_rollback(cfg, run=run, yes=True)  # idempotent
+    assert again.ok and again.dropped_indexes == () and again.removed_tracking_rows == ()
+    assert_no_secret(run.journal.read_text())
+
+
+def test_indexes_only_needs_confirmation_off_sandbox_and_cli_usage(app_db, capsys):
+    db = app_db("tracked")
+    inventory = db.inventory()
+    cfg, run = migrated(db, inventory)
+    with pytest.raises(UsageError, match="not confirmed"):
+        indexes_only_rollback(cfg, run=run, confirm=lambda name, url: "nope")
+    assert len(idx_names(db)) == 43
+    common = dict(backup=None, in_place=False, run_id=run.id, yes=False)
+    assert cli.rollback(str(inventory), None, full=True, indexes_only=True, dry_run=True, as_json=False, **common) == 2
+    assert cli.rollback(str(inventory), None, full=False, indexes_only=False, dry_run=True, as_json=False, **common) == 2
+    capsys.readouterr()
+    assert cli.rollback(str(inventory), None, full=True, indexes_only=False, dry_run=True, as_json=False, **common) == 0
+    out = capsys.readouterr().out
+    assert "dry run: nothing was changed" in out and "RENAME TO" in out and "pg_restore" in out
+    assert cli.rollback(str(inventory), None, full=False, indexes_only=True, dry_run=False, as_json=True, **{**common, "yes": True}) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["mode"] == "indexes-only" and len(data["dropped_indexes"]) == 43 and data["removed_tracking_rows"] == [12]
+    assert idx_names(db) == set()
+    assert_no_secret(captured.out, captured.err, out)
