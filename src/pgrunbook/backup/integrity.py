@@ -82,7 +82,7 @@ def check_dump(outcome: DumpOutcome, *, listing: str | None, list_error: str, cr
 
     lacking = sorted(t for t, n in counts.items() if n > 0 and t not in present)
     if lacking:
-        checks.append(Check("all-table-data", Status.FAIL, f"{len(lacking)} table(s) with rows have no data in the dump: {', '.join(lacking[:10])}"))
+        checks.append(Check("all-table-data", Status.FAIL, f"{len(lacking)} counted table(s) with rows have no data in the dump: {', '.join(lacking[:10])}"))
     else:
-        checks.append(Check("all-table-data", Status.OK, f"every table with rows has its data in the dump ({len([n for n in counts.values() if n])} tables)"))
+        checks.append(Check("all-table-data", Status.OK, f"every counted table with rows has its data in the dump ({len([n for n in counts.values() if n])} tables)"))
     return tuple(checks)

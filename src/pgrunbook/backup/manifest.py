@@ -32,6 +32,7 @@ custom, `sql` for plain, `dir` for directory), mode 0600, written atomically (tm
         "seconds": 12.3
       },
       "counts": {                           # exact, from the dump's own snapshot
+        "scope": "all" | "critical",        # all tables with --verify-restore; else the critical tables
         "tables": {"public.users": 68, "drizzle.__drizzle_migrations": 11, ...},
         "critical_tables": ["users", "campaigns", "challenges"],
         "users_by_role": {"table": "users", "column": "role", "by_role": {"fbo": 60, "manager": 8}, "total": 68}

@@ -50,8 +50,12 @@ def exported_snapshot(db: DatabaseSettings) -> Iterator[Snapshot]:
         yield Snapshot(snap_id, version.split()[0], int(version_num), conn)
 
 
-def count_rows(conn: psycopg.Connection, role_count: RoleCount) -> dict[str, object]:
-    """Exact row counts of every ordinary table, and users by role, in the current transaction."""
+def count_rows(conn: psycopg.Connection, role_count: RoleCount, only: list[str] | None = None) -> dict[str, object]:
+    """Exact row counts, and users by role, in the current transaction.
+
+    Every ordinary table by default; with `only` (qualified `schema.table` names), just those
+    that exist. The role table's total comes from the grouped count: one scan, not two.
+    """
     from psycopg import sql
 
     tables = conn.execute(
@@ -63,7 +67,16 @@ def count_rows(conn: psycopg.Connection, role_count: RoleCount) -> dict[str, obj
         ORDER BY 1, 2
         """
     ).fetchall()
+    role_label = f"public.{role_count.table}"
+    by_role = _by_role(conn, role_count) if any(f"{a}.{b}" == role_label for a, b in tables) else None
+    if only is not None:
+        wanted = set(only)
+        tables = [(a, b) for a, b in tables if f"{a}.{b}" in wanted]
+    if by_role is not None:
+        tables = [(a, b) for a, b in tables if f"{a}.{b}" != role_label]
     counts: dict[str, int] = {}
+    if by_role is not None and (only is None or role_label in set(only)):
+        counts[role_label] = sum(by_role.values())
     if tables:
         parts = [
             sql.SQL("SELECT {label}, count(*) FROM {table}").format(label=sql.Literal(f"{schema}.{name}"), table=sql.Identifier(schema, name))
@@ -71,17 +84,21 @@ def count_rows(conn: psycopg.Connection, role_count: RoleCount) -> dict[str, obj
         ]
         for label, n in conn.execute(sql.SQL(" UNION ALL ").join(parts)):
             counts[label] = int(n)
-    by_role: dict[str, int] | None = None
-    if f"public.{role_count.table}" in counts:
-        try:
-            query = sql.SQL("SELECT {col}::text, count(*) FROM {tbl} GROUP BY 1 ORDER BY 1").format(
-                col=sql.Identifier(role_count.column), tbl=sql.Identifier("public", role_count.table))
-            with conn.transaction():  # a savepoint: a missing column must not abort the snapshot
-                by_role = {str(role): int(n) for role, n in conn.execute(query)}
-        except Exception:  # noqa: BLE001 - the column may not exist; verify reports that
-            by_role = None
     return {
-        "tables": counts,
+        "scope": "all" if only is None else "critical",
+        "tables": dict(sorted(counts.items())),
         "users_by_role": {"table": role_count.table, "column": role_count.column, "by_role": by_role,
                           "total": None if by_role is None else sum(by_role.values())},
     }
+
+
+def _by_role(conn: psycopg.Connection, role_count: RoleCount) -> dict[str, int] | None:
+    from psycopg import sql
+
+    query = sql.SQL("SELECT {col}::text, count(*) FROM {tbl} GROUP BY 1 ORDER BY 1").format(
+        col=sql.Identifier(role_count.column), tbl=sql.Identifier("public", role_count.table))
+    try:
+        with conn.transaction():  # a savepoint: a missing column must not abort the snapshot
+            return {str(role): int(n) for role, n in conn.execute(query)}
+    except Exception:  # noqa: BLE001 - the column may not exist; verify reports that
+        return None
