@@ -234,3 +234,20 @@ def test_s3_missing_bucket(s3_env):
     with pytest.raises(TargetError) as err:
         s3_target(endpoint, "no-such-bucket-here").check()
     assert "no-such-bucket-here" in err.value.what
+
+
+def test_ssh_host_that_never_answers_times_out(sshd, tmp_path):
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts TCP (backlog), never speaks SSH
+    try:
+        started = time.monotonic()
+        with pytest.raises(TargetError) as err:
+            ssh_target(sshd, tmp_path / "r", port=silent.getsockname()[1], connect_timeout=1).check()
+        assert time.monotonic() - started < 15
+    finally:
+        silent.close()
+    assert "bastion" in err.value.what and "timed out" in err.value.what

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..config import HostSettings
 
 CHUNK = 1 << 20
+IO_TIMEOUT = 120  # seconds without progress on an SFTP transfer
 
 
 class SftpTarget:
@@ -84,6 +85,7 @@ class SftpTarget:
             self._run(f"umask 077 && mkdir -p -- {shlex.quote(parent)}", timeout=60)
         try:
             sftp = self.connection().sftp()
+            sftp.get_channel().settimeout(IO_TIMEOUT)  # a host that stops answering fails, it does not hang
         except Exception as exc:  # noqa: BLE001 - paramiko raises several unrelated types here
             raise self._translate(exc, remote, "nothing was written to this target") from None
         try:
@@ -140,6 +142,9 @@ class SftpTarget:
         if isinstance(exc, TargetError):
             return exc
         where = f"{self.host.host}:{remote}"
+        if isinstance(exc, (socket.timeout, TimeoutError)):
+            return TargetError(f"target {self.name}: copying to {where} timed out (no progress for {IO_TIMEOUT}s)", changed=changed,
+                               next_step=f"check the network to {self.host.host} and its load, then run `inv backup` again")
         if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
             return TargetError(f"target {self.name}: no write permission at {where}", changed=changed,
                                next_step=f"let {self.host.user} write to {self.root} on {self.host.host}, then run `inv backup` again")
@@ -193,6 +198,9 @@ def open_connection(host: HostSettings, *, what: str) -> Connection:
                 f"{what}: the host key of {host.host}:{host.port} is unknown (not in {known_hosts}): refusing to connect",
                 next_step=f"pin it: `ssh-keyscan -p {host.port} {host.host} >> {known_hosts}` after checking its fingerprint with the host's administrator",
             ) from None
+        if "banner" in str(exc).lower() or "no existing session" in str(exc).lower():
+            raise TargetError(f"{what}: {address} accepted the connection but the SSH handshake did not complete within {host.connect_timeout}s (timed out, or not an SSH server)",
+                              next_step="check that sshd (not another service) listens on that port and that the host is not overloaded") from None
         raise TargetError(f"{what}: SSH to {address} failed: {exc}", next_step="check the host and its sshd, then run again") from None
     except (socket.timeout, TimeoutError) as exc:
         raise TargetError(f"{what}: connecting to {address} timed out after {host.connect_timeout}s ({exc})",
