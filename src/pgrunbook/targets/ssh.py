@@ -158,9 +158,16 @@ class SftpTarget:
 
 def open_connection(host: HostSettings, *, what: str) -> Connection:
     """A connected Fabric connection with strict host-key checking; errors become TargetError."""
+    import logging
+
     import paramiko
     from fabric import Connection
 
+    # paramiko logs handshake failures at ERROR; without a handler Python would print them raw.
+    # We translate those errors ourselves (below), so its log stays quiet unless configured.
+    paramiko_log = logging.getLogger("paramiko")
+    if not paramiko_log.handlers:
+        paramiko_log.addHandler(logging.NullHandler())
     known_hosts = host.known_hosts or Path.home() / ".ssh" / "known_hosts"
     address = f"{host.user}@{host.host}:{host.port}"
     connect_kwargs: dict[str, Any] = {"banner_timeout": host.connect_timeout, "auth_timeout": host.connect_timeout}
