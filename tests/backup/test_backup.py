@@ -184,7 +184,7 @@ def test_password_never_in_output_manifest_or_process_list(app_db, sshd, s3_env,
                         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                     except OSError:
                         continue
-                    if "pg_dump" in cmdline or "pg_restore" in cmdline:
+                    if "pg_dump" in cmdline or "pg_restore" in cmdline or TEST_PASSWORD in cmdline:
                         seen.append(cmdline)
             time.sleep(0.005)
 
