@@ -110,7 +110,6 @@ def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeyp
         assert idx_names(db) == set() and users(db) == 68  # the pre-migration state
         assert result.kept_db in databases(db) and users(db, result.kept_db) == 69 and len(idx_names(db, result.kept_db)) == 43
         assert result.protected_written_after_backup == {"public.users": 1}
-        assert result.written_after_backup["drizzle.__drizzle_migrations"] == 12  # baseline + applied rows, kept too
         assert result.restored_db not in databases(db)  # renamed to db.name
         assert run.last("rollback", "end", "ok")["data"]["kept_db"] == result.kept_db
         steps = [r["status"] for r in run.records() if r["phase"] == "rollback" and r["event"] == "step"]
@@ -125,7 +124,7 @@ def test_full_rollback_with_sessions_connected_plain_dump(app_db, leftovers):
     """Sessions in an open transaction and idle are terminated; the rename is retried; a plain dump goes through psql."""
     db = app_db("tracked")
     leftovers.append(db)
-    inventory = db.inventory(backup={"format": "plain"})
+    inventory = db.inventory(backup={"format": "plain", "verify_restore": True})  # counts.scope "all": every table compared
     cfg, run = migrated(db, inventory)
     idle = db.connect()
     busy = psycopg.connect(db.url)  # inside a transaction holding a lock
@@ -139,7 +138,7 @@ def test_full_rollback_with_sessions_connected_plain_dump(app_db, leftovers):
     with db.connect() as conn:  # the restored database accepts connections; the kept one too
         assert conn.execute("SELECT datallowconn FROM pg_database WHERE datname = %s", [result.kept_db]).fetchone()[0]
         assert Recorder(conn).rows()[-1].id == 11  # tracking rows as in the backup
-    assert result.backup_source.endswith(".sql")
+    assert result.backup_source.endswith(".sql") and len(result.counts_restored) == 12 == len(result.counts_manifest)
 
 
 def test_corrupted_newest_backup_is_refused_and_the_good_one_named(app_db, leftovers):
@@ -193,7 +192,8 @@ def test_in_place_takes_a_safety_dump_then_restores_all_or_nothing(app_db, lefto
     cfg, run = migrated(db, db.inventory())
     with db.connect() as conn:
         conn.execute("UPDATE campaigns SET name = name || ' (edited after the backup)' WHERE id = (SELECT min(id) FROM campaigns)")
-        conn.execute("INSERT INTO app_versions (version, title, release_notes) VALUES ('9.9.9-late', 'late', 'after the backup')")
+        conn.execute("INSERT INTO campaigns (name, start_date, end_date, created_by) "
+                     "SELECT 'late campaign', start_date, end_date, created_by FROM campaigns LIMIT 1")
     result = full_rollback(cfg, run=run, in_place=True, yes=True)
     assert result.ok, result.as_json()
     assert result.mode == "in-place" and result.safety_backup and result.kept_db is None
@@ -201,11 +201,11 @@ def test_in_place_takes_a_safety_dump_then_restores_all_or_nothing(app_db, lefto
     with db.connect() as conn:
         assert [r.id for r in Recorder(conn).rows()] == list(range(1, 12))
         assert conn.execute("SELECT count(*) FROM campaigns WHERE name LIKE '%edited after%'").fetchone()[0] == 0
-    assert result.written_after_backup == {"drizzle.__drizzle_migrations": 1, "public.app_versions": 1}
+    assert result.written_after_backup == {"public.campaigns": 1}  # net: one edited (not counted), one added
     from pgrunbook.backup import find_backup
 
     safety = find_backup(cfg.inventory.backup.dir, result.safety_backup)
-    assert safety.counts["tables"]["public.app_versions"] == result.counts_manifest["public.app_versions"] + 1
+    assert safety.counts["tables"]["public.campaigns"] == result.counts_manifest["public.campaigns"] + 1
     # the safety dump is never picked as "the newest backup" by a later rollback
     again = full_rollback(cfg, in_place=True, dry_run=True)
     assert again.backup_id == result.backup_id != result.safety_backup

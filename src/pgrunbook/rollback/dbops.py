@@ -221,13 +221,13 @@ def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env
     return time.monotonic() - started
 
 
-def count_tables(db: DatabaseSettings, dbname: str, role_count) -> dict[str, int]:  # noqa: ANN001
-    """Exact counts of every table of `dbname` (one READ ONLY snapshot)."""
+def count_tables(db: DatabaseSettings, dbname: str, role_count, only: list[str] | None = None) -> dict[str, int]:  # noqa: ANN001
+    """Exact counts of every table of `dbname`, or of `only` (one READ ONLY snapshot)."""
     from ..backup.snapshot import count_rows
     from ..pg import read_only
 
     with connect(db, url=db.url.with_dbname(dbname)) as conn, read_only(conn):
-        return dict(count_rows(conn, role_count)["tables"])
+        return dict(count_rows(conn, role_count, only)["tables"])
 
 
 # --------------------------------------------------------------------------- the swap

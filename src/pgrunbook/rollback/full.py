@@ -7,7 +7,7 @@ Order of work (each step journaled before it runs):
     controller's preflight, the client tools; show the plan; confirm (non-sandbox)
     stop the app
     CREATE DATABASE <db>_restore_<ts> (template0, same encoding/locale/owner, settings, grants)
-    pg_restore -j N into it (plain: psql --single-transaction); count every table = manifest?
+    pg_restore -j N into it (plain: psql --single-transaction); count the manifest's tables = manifest?
     ALTER DATABASE <db> ALLOW_CONNECTIONS false; terminate its sessions
     ALTER DATABASE <db> RENAME TO <db>_before_rollback_<ts>      (kept: nothing is lost)
     ALTER DATABASE <db>_restore_<ts> RENAME TO <db>; allow connections on both
@@ -158,11 +158,11 @@ def _plan(inv: Inventory, manifest, dump: Path, restore: str, kept: str, *, in_p
     if in_place:
         steps += [f"safety dump of {db} now (the backup engine, {inv.backup.format}) so that nothing is lost",
                   f"end other sessions on {db}; restore in place, all or nothing: {shown}",
-                  f"count every table of {db} and compare with the manifest ({len(manifest.counts.get('tables', {}))} tables)"]
+                  f"count {db}'s tables and compare with the manifest ({len(manifest.counts.get('tables', {}))} tables counted by the backup)"]
     else:
         steps += [f'CREATE DATABASE "{restore}" TEMPLATE template0 (encoding, locale, owner, settings and grants of {db})',
                   f"restore: {shown}",
-                  f"count every table of {restore} and compare with the manifest ({len(manifest.counts.get('tables', {}))} tables); "
+                  f"count {restore}'s tables and compare with the manifest ({len(manifest.counts.get('tables', {}))} tables counted by the backup); "
                   f"on any difference stop here, drop {restore}, restart the app",
                   f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false; pg_terminate_backend() on its sessions',
                   f'ALTER DATABASE "{db}" RENAME TO "{kept}" (kept, never dropped: rows written after the backup stay there)',
@@ -305,8 +305,14 @@ class _Work:
         except PgRunbookError as exc:
             return f"the app could NOT be started again ({exc.what}): start it by hand"
 
+    @property
+    def all_counted(self) -> bool:
+        """Whether the manifest counted every table (scope "all"; older manifests did), or only the critical ones."""
+        return self.manifest.counts.get("scope", "all") == "all"
+
     def counts(self, dbname: str) -> dict[str, int]:
-        return dbops.count_tables(self.inv.database, dbname, self.cfg.playbook.expectations.role_count)
+        only = None if self.all_counted else sorted(self.manifest.counts.get("tables", {}))
+        return dbops.count_tables(self.inv.database, dbname, self.cfg.playbook.expectations.role_count, only)
 
     def mismatches(self, counts: dict[str, int]) -> list[str]:
         expected = self.manifest.counts.get("tables", {})
@@ -315,7 +321,7 @@ class _Work:
     def analyze(self) -> None:
         from ..pg import connect
 
-        t = self.step("analyze")
+        t = time.monotonic()
         with connect(self.inv.database, autocommit=True) as conn:
             conn.execute("ANALYZE")
         self.took("analyze", t)
@@ -341,12 +347,13 @@ class _Work:
     def after_checks(self, after: dict[str, int], *, holder: str) -> tuple[list[Check], dict[str, Any] | None]:
         checks = []
         bad = self.mismatches(after)
-        extra = sorted(set(after) - set(self.manifest.counts.get("tables", {})))
+        extra = sorted(set(after) - set(self.manifest.counts.get("tables", {}))) if self.all_counted else []
         if bad:
             checks.append(Check("counts-after", Status.FAIL, f"{len(bad)} table(s) of {self.db} differ from the manifest: " + "; ".join(bad[:5]),
                                 f"the previous state is in {holder}; inspect before anything else"))
         else:
-            checks.append(Check("counts-after", Status.OK, f"all {len(self.manifest.counts.get('tables', {}))} tables of {self.db} match the "
+            scope = "all" if self.all_counted else "the backup's counted (critical)"
+            checks.append(Check("counts-after", Status.OK, f"{scope} {len(self.manifest.counts.get('tables', {}))} tables of {self.db} match the "
                                                            f"manifest of {self.manifest.id}"))
         if extra:
             checks.append(Check("tables-not-in-backup", Status.WARN, f"{len(extra)} table(s) not in the backup remain in {self.db}: {', '.join(extra[:8])}",
@@ -406,11 +413,16 @@ class _Swap(_Work):
         self.say("done", f"{db} is now the restored backup {self.manifest.id}; the previous database is kept as {kept}"
                          + (f" ({ended} session(s) ended)" if ended else ""))
         self.start_app(after=f"{db} was rolled back (restored from {self.manifest.id}); the previous database is kept as {kept}")
-        self.analyze()
-        t = self.step("count-after")
-        after = self.counts(db)
-        before = self.counts(kept)
-        self.took("count_after", t)
+        # ANALYZE (statistics for the app's queries) and the two counts are independent: run them side by side
+        from concurrent.futures import ThreadPoolExecutor
+
+        t = self.step("analyze-and-count")
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            analyzed = pool.submit(self.analyze)
+            after_f, before_f = pool.submit(self.counts, db), pool.submit(self.counts, kept)
+            after, before = after_f.result(), before_f.result()
+            self.took("count_after", t)
+            analyzed.result()
         checks, api = self.after_checks(after, holder=kept)
         written = self.written_after(before)
         if written:
@@ -513,7 +525,7 @@ class _InPlace(_Work):
         after = self.counts(db)
         self.took("count_after", t)
         checks, api = self.after_checks(after, holder=f"the safety dump {safety_id}")
-        before = dict(safety.manifest.counts.get("tables", {}))
+        before = {t: n for t, n in safety.manifest.counts.get("tables", {}).items() if self.all_counted or t in self.manifest.counts.get("tables", {})}
         written = self.written_after(before)
         return RollbackResult(mode="in-place", run_id=None, safety_backup=safety_id, counts_before=before, counts_after=after,
                               written_after_backup=written, app_stopped=self.really_stopped, app_started=self.really_started, api=api,
