@@ -260,3 +260,46 @@ def test_indexes_only_needs_confirmation_off_sandbox_and_cli_usage(app_db, capsy
     assert data["mode"] == "indexes-only" and len(data["dropped_indexes"]) == 43 and data["removed_tracking_rows"] == [12]
     assert idx_names(db) == set()
     assert_no_secret(captured.out, captured.err, out)
+
+
+def test_counts_differing_from_the_manifest_stop_before_the_swap(app_db, leftovers):
+    """Exit 3; the original is untouched, the restore database dropped (the only DROP), nothing renamed."""
+    from pgrunbook.errors import CheckFailed
+
+    db = app_db("tracked")
+    leftovers.append(db)
+    cfg, run = migrated(db, db.inventory())
+    from pgrunbook.backup import latest_backup
+
+    path = latest_backup(cfg.inventory.backup.dir).path
+    data = json.loads(path.read_text())
+    data["counts"]["tables"]["public.users"] = 999  # the manifest says otherwise than the dump
+    path.write_text(json.dumps(data))
+    with pytest.raises(CheckFailed) as caught:
+        full_rollback(cfg, run=run, yes=True)
+    assert caught.value.exit_code == 3 and "public.users: manifest 999, restored 68" in caught.value.what
+    assert f"{db.name} was not changed" in caught.value.changed and "was dropped" in caught.value.changed
+    assert databases(db) == {db.name} and len(idx_names(db)) == 43
+    assert run.last("rollback", "error", "failed") is not None
+
+
+def test_a_failed_second_rename_undoes_the_first(app_db, leftovers, monkeypatch):
+    from pgrunbook.rollback import dbops
+
+    db = app_db("tracked")
+    leftovers.append(db)
+    cfg, run = migrated(db, db.inventory())
+    real = dbops.rename
+
+    def flaky(conn, old, new, **kw):
+        if not old.startswith(db.name + "_restore_"):
+            return real(conn, old, new, **kw)
+        raise RuntimeFailure("injected: the second rename fails")
+
+    monkeypatch.setattr(dbops, "rename", flaky)
+    with pytest.raises(RuntimeFailure) as caught:
+        full_rollback(cfg, run=run, yes=True)
+    assert "the rename of" in caught.value.changed and "was undone" in caught.value.changed
+    assert databases(db) == {db.name} and len(idx_names(db)) == 43  # the original, under its name, connectable
+    with db.connect() as conn:
+        assert conn.execute("SELECT datallowconn FROM pg_database WHERE datname = current_database()").fetchone()[0]
