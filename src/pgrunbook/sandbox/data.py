@@ -15,9 +15,12 @@ it to the server. Ids are explicit, so the `serial` sequences are then set to `m
 
 Measured on the sandbox (embedded PostgreSQL 18 with fsync off, 2 vCPUs, loading into the
 0010 schema as superuser): scale 15000 (1,020,000 users, 5,610,000 rows in all) loads in
-23 s, ANALYZE included. Scale 300 takes 1.2 s. Scale 1 takes about 30 ms, plus about
-0.1 s once per process for the two bcrypt hashes. Without superuser rights, the
-foreign-key checks run row by row, and scale 15000 takes about two minutes.
+23 s, ANALYZE included, on an otherwise idle machine. With other benchmarks saturating both
+CPUs (load average 4-6), it took 42-78 s; the CPU time then was 33 s in the server backend
+and 19.5 s in the producer. Creating the 43 indexes of 0011 afterwards takes about 17 s.
+Scale 300 loads in 1.2 s, and scale 1 in about 30 ms, plus about 0.1 s once per process
+for the two bcrypt hashes. Without superuser rights, the foreign-key checks run row by row:
+scale 3000 took 24 s instead of 8 s, so expect about two minutes at scale 15000.
 
 Passwords: every manager has the password `SANDBOX_MANAGER_PASSWORD` and every FBO has
 `SANDBOX_FBO_PASSWORD`. These are bcrypt hashes at cost 10, computed once per process with
