@@ -99,7 +99,7 @@ backup:
                 p.unlink()
 
         names = ("raw_pg_dump_Fc", "raw_pg_dump_Fc_Z1", "inv_backup", "inv_backup_compress6", "seed_manual",
-                 "inv_backup_verify_restore", "verify_restore_step", "raw_pg_restore_j2")
+                 "inv_backup_verify_restore", "verify_restore_step", "verify_restore_pg_restore_only", "raw_pg_restore_j2")
         times: dict[str, list[float]] = {k: [] for k in names}
         sizes: dict[str, int] = {}
         for round_no in range(args.rounds):
@@ -134,6 +134,7 @@ backup:
             took, manifest = inv_backup("--verify-restore")
             times["inv_backup_verify_restore"].append(took)
             times["verify_restore_step"].append(manifest["restore_verification"]["seconds"])
+            times["verify_restore_pg_restore_only"].append(manifest["restore_verification"]["restore_seconds"])
             same_dump = work / "backups" / manifest["dump"]["file"]
             target = f"bench_restore_{round_no}"
             started = time.perf_counter()

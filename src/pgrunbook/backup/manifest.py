@@ -51,7 +51,7 @@ custom, `sql` for plain, `dir` for directory), mode 0600, written atomically (tm
       }],
       "restore_verification": null | {"ok": true, "database": "<scratch name>", "dropped": true,
                    "tables_compared": 12, "mismatches": [{"table": "...", "manifest": 1, "restored": 0}],
-                   "jobs": 2, "seconds": 3.1, "error": null},
+                   "jobs": 2, "seconds": 3.1, "restore_seconds": 2.5, "error": null},
       "rechecked_at": null | "..."          # last `inv backup.verify`
     }
 
@@ -112,7 +112,8 @@ class RestoreVerification:
     tables_compared: int
     mismatches: tuple[dict[str, Any], ...] = ()
     jobs: int = 1
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole step: create + restore + count + drop
+    restore_seconds: float = 0.0  # pg_restore (or psql) alone
     error: str | None = None
 
 
