@@ -6,13 +6,12 @@ import bcrypt
 import psycopg
 import pytest
 
-from pgrunbook.sandbox import data
+from pgrunbook.sandbox import apply_fixture_migrations, data
 from pgrunbook.sandbox.data import (
     LEGACY_SCHEMA,
     SANDBOX_FBO_LOGIN,
     SANDBOX_LOGIN,
     TABLES,
-    apply_migrations,
     expected_rows,
     load_data,
 )
@@ -52,7 +51,7 @@ def loaded(sandbox_cluster):
         admin.execute(f"CREATE DATABASE {name}")
     url = sandbox_cluster.url(name)
     with psycopg.connect(url) as conn:
-        apply_migrations(conn)
+        apply_fixture_migrations(conn)
         conn.commit()
         rows = load_data(conn)
     return url, rows
@@ -135,7 +134,7 @@ def test_scale_3_is_three_times_scale_1_and_deterministic(sandbox_cluster, new_d
         monkeypatch.setattr(data, "PROCESS_THRESHOLD", threshold)
         url = sandbox_cluster.url(new_db("data_scale3"))
         with psycopg.connect(url) as conn:
-            apply_migrations(conn)
+            apply_fixture_migrations(conn)
             conn.commit()
             rows = load_data(conn, scale=3)
             assert rows == {t: 3 * n for t, n in expected_rows(1).items()}
@@ -177,7 +176,7 @@ def test_load_as_a_non_superuser_owner_checks_every_foreign_key(sandbox_cluster,
 def test_different_seed_different_names_same_shape(sandbox_cluster, new_db, loaded):
     url = sandbox_cluster.url(new_db("data_seed"))
     with psycopg.connect(url) as conn:
-        apply_migrations(conn)
+        apply_fixture_migrations(conn)
         conn.commit()
         assert load_data(conn, seed=7) == expected_rows(1)
         other = fingerprint(conn)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from pgrunbook.sandbox.data import DRIZZLE_DIR, LEGACY_SCHEMA, TABLES, apply_migrations, migration_statements
+from pgrunbook.sandbox import apply_fixture_migrations
+from pgrunbook.sandbox.data import DRIZZLE_DIR, LEGACY_SCHEMA, TABLES, migration_statements
 
 CATALOG = {
     "tables": """
@@ -61,7 +62,7 @@ def schemas(sandbox_cluster):
             admin.execute(f"DROP DATABASE IF EXISTS {name}")
             admin.execute(f"CREATE DATABASE {name}")
     with psycopg.connect(sandbox_cluster.url(names["migrated"])) as conn:
-        apply_migrations(conn, until="0010")
+        apply_fixture_migrations(conn)
     with psycopg.connect(sandbox_cluster.url(names["legacy"])) as conn:
         conn.execute(LEGACY_SCHEMA.read_text(encoding="utf-8"))
     return {k: sandbox_cluster.url(v) for k, v in names.items()}
@@ -109,7 +110,7 @@ def test_0011_creates_43_indexes_on_top(sandbox_cluster, new_db, base):
     url = sandbox_cluster.url(new_db(f"with0011_{base}"))
     with psycopg.connect(url) as conn:
         if base == "migrated":
-            apply_migrations(conn, until="0010")
+            apply_fixture_migrations(conn)
         else:
             conn.execute(LEGACY_SCHEMA.read_text(encoding="utf-8"))
         conn.commit()

@@ -16,7 +16,8 @@ import psycopg
 import pytest
 
 from pgrunbook.sandbox.cluster import free_port
-from pgrunbook.sandbox.data import SANDBOX_FBO_LOGIN, SANDBOX_LOGIN, apply_migrations, load_data
+from pgrunbook.sandbox import apply_fixture_migrations
+from pgrunbook.sandbox.data import SANDBOX_FBO_LOGIN, SANDBOX_LOGIN, load_data
 
 DSN_ENV = "PGRUNBOOK_API_DSN"
 
@@ -56,7 +57,7 @@ def app_url(sandbox_cluster):
         admin.execute(f"CREATE DATABASE {name}")
     url = sandbox_cluster.url(name)
     with psycopg.connect(url) as conn:
-        apply_migrations(conn)
+        apply_fixture_migrations(conn)
         conn.commit()
         load_data(conn)
     return url

@@ -93,7 +93,7 @@ def build_app_database(c: Cluster, dbname: str, state: State, *, scale: int = 1,
         if state == "legacy":
             conn.execute((FIXTURE / "legacy_schema.sql").read_text())
         else:
-            apply_as_drizzle(conn, drizzle_dir, until=BASELINE_UNTIL)
+            apply_fixture_migrations(conn, drizzle_dir, record=True)
         conn.commit()
         return load_data(conn, scale=scale)
 
@@ -107,17 +107,24 @@ def recreate_database(admin: psycopg.Connection, name: str) -> None:
     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def apply_as_drizzle(conn: psycopg.Connection, drizzle_dir: Path, *, until: str) -> None:
-    """What `drizzle-kit migrate` did in production: run each migration up to `until` and record it."""
-    conn.execute("CREATE SCHEMA IF NOT EXISTS drizzle")
-    conn.execute("CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)")
+def apply_fixture_migrations(conn: psycopg.Connection, drizzle_dir: Path = FIXTURE_DRIZZLE, *, until: str = BASELINE_UNTIL,
+                             record: bool = False) -> None:
+    """Run the migrations up to `until` chunk by chunk, as drizzle's migrator does.
+
+    `record=True` is what `drizzle-kit migrate` did in production: drizzle's tracking table
+    and a row `(hash, created_at = when)` per migration.
+    """
+    if record:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS drizzle")
+        conn.execute("CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)")
     for migration in load_migrations(drizzle_dir).entries:
         if migration.tag[:4] > until:
             break
         for chunk in migration.chunks():
             if chunk.strip():
                 conn.execute(chunk)
-        conn.execute("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (%s, %s)", [migration.hash, migration.when])
+        if record:
+            conn.execute("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (%s, %s)", [migration.hash, migration.when])
 
 
 def fresh_app_copy(app_dir: Path) -> Path:

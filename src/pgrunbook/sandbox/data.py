@@ -144,23 +144,6 @@ def migration_statements(path: Path) -> list[str]:
     return [chunk.strip() for chunk in path.read_text(encoding="utf-8").split(BREAKPOINT) if chunk.strip()]
 
 
-def migration_files() -> list[Path]:
-    """The fixture's migration files in journal order (0000 .. 0011)."""
-    import json
-
-    journal = json.loads((DRIZZLE_DIR / "meta" / "_journal.json").read_text(encoding="utf-8"))
-    return [DRIZZLE_DIR / f"{entry['tag']}.sql" for entry in journal["entries"]]
-
-
-def apply_migrations(conn: psycopg.Connection, *, until: str = "0010") -> None:
-    """Run the fixture migrations up to the tag prefix `until` (no drizzle tracking rows)."""
-    for path in migration_files():
-        if path.name[:4] > until:
-            break
-        for statement in migration_statements(path):
-            conn.execute(statement)  # type: ignore[arg-type]
-
-
 # ------------------------------------------------------------------ passwords
 
 
