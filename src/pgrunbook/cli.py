@@ -56,17 +56,24 @@ def _translate_database_error(exc: Exception) -> PgRunbookError:
     return PgRunbookError(f"database error: {message}", changed="the transaction in progress was rolled back", next_step=hint)
 
 
+def _present(as_json: bool, data: Callable[[], object], show: Callable[[], None], *, ok: bool) -> int:
+    """JSON on stdout for machines, rich for humans; exit 0 when ok, 3 when a check failed."""
+    from . import console
+
+    if as_json:
+        console.print_json(data())
+    else:
+        show()
+    return EXIT_OK if ok else EXIT_CHECK
+
+
 def verify(inventory: str | None, playbook: str | None, as_json: bool) -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
 
         report = commands.verify(load_config(inventory, playbook), console.discard_if(as_json))
-        if as_json:
-            console.print_json(report.as_json())
-        else:
-            console.show_verify(report)
-        return EXIT_OK if report.ok else EXIT_CHECK
+        return _present(as_json, lambda: report.as_json(), lambda: console.show_verify(report), ok=report.ok)
 
     return guarded(action)
 
@@ -117,11 +124,7 @@ def backup(inventory: str | None, playbook: str | None, fmt: str | None, verify_
         cfg = load_config(inventory, playbook)
         with console.backup_view(as_json) as view:
             result = commands.backup(cfg, view, format=fmt, verify_restore=True if verify_restore else None, compress=compress)
-        if as_json:
-            console.print_json(result.as_json())
-        else:
-            console.show_backup(result)
-        return EXIT_OK if result.ok else EXIT_CHECK
+        return _present(as_json, lambda: result.as_json(), lambda: console.show_backup(result), ok=result.ok)
 
     return guarded(action)
 
@@ -149,11 +152,7 @@ def backup_verify(inventory: str | None, playbook: str | None, ref: str, as_json
 
         cfg = load_config(inventory, playbook)
         result = commands.backup_verify(cfg, ref, console.discard_if(as_json))
-        if as_json:
-            console.print_json(result.as_json())
-        else:
-            console.show_backup(result)
-        return EXIT_OK if result.ok else EXIT_CHECK
+        return _present(as_json, lambda: result.as_json(), lambda: console.show_backup(result), ok=result.ok)
 
     return guarded(action)
 
@@ -185,13 +184,7 @@ def gate(inventory: str | None, playbook: str | None, *, run_id: str | None, bac
 
         run, decision = commands.gate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id,
                                       backup_ref=backup, baseline_until=baseline_until, only=only)
-        if as_json:
-            console.print_json({"run": run.id, **decision.as_json()})
-        else:
-            console.show_checks(decision.checks, title=f"Go / No-Go (phase 4) — run {run.id}")
-            console.verdict_line(decision.go, good="GO: every criterion holds", bad="NO-GO: " + ", ".join(
-                c.id for c in decision.checks if c.status.value == "fail"))
-        return EXIT_OK if decision.go else EXIT_CHECK
+        return _present(as_json, lambda: {"run": run.id, **decision.as_json()}, lambda: console.show_gate(run, decision), ok=decision.go)
 
     return guarded(action)
 
@@ -226,13 +219,7 @@ def validate(inventory: str | None, playbook: str | None, *, run_id: str | None,
         from .config import load_config
 
         run, report = commands.validate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id)
-        if as_json:
-            console.print_json({"run": run.id, **report.as_json()})
-        else:
-            console.show_checks(report.checks, title=f"Post-validation (phase 6) — run {run.id}")
-            console.verdict_line(report.ok, good="validate: every check holds",
-                                 bad="validate: " + ", ".join(c.id for c in report.checks if c.status.value == "fail") + " failed")
-        return EXIT_OK if report.ok else EXIT_CHECK
+        return _present(as_json, lambda: {"run": run.id, **report.as_json()}, lambda: console.show_validation(run, report), ok=report.ok)
 
     return guarded(action)
 
@@ -265,11 +252,7 @@ def demo(break_it: bool, scale: int, as_json: bool) -> int:
 def _show_prod(result, as_json: bool) -> int:
     from . import console
 
-    if as_json:
-        console.print_json(result.as_json())
-    else:
-        console.show_prod(result)
-    return EXIT_OK if result.outcome == "ok" else EXIT_CHECK
+    return _present(as_json, lambda: result.as_json(), lambda: console.show_prod(result), ok=result.outcome == "ok")
 
 
 def report(inventory: str | None, playbook: str | None, *, run_id: str | None, lang: str, as_json: bool) -> int:
@@ -329,10 +312,6 @@ def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes
 
             run = current_or_new(cfg.inventory.backup.dir, cfg.inventory.database.url.key, run_id)
             result = indexes_only_rollback(cfg, emit, run=run, yes=yes, confirm=console.ask_database_name, dry_run=dry_run)
-        if as_json:
-            console.print_json(result.as_json())
-        else:
-            console.show_rollback(result)
-        return EXIT_OK if result.ok else EXIT_CHECK
+        return _present(as_json, lambda: result.as_json(), lambda: console.show_rollback(result), ok=result.ok)
 
     return guarded(action)

@@ -382,3 +382,15 @@ def show_rollback(result: Any) -> None:
     show_checks(result.checks, title="Checks")
     verdict_line(result.ok, good=f"rollback ({result.mode}) done in {result.seconds:.1f}s",
                  bad="rollback: " + "; ".join(c.summary for c in result.checks if c.status is Status.FAIL))
+
+
+def show_gate(run: Any, decision: Any) -> None:
+    show_checks(decision.checks, title=f"Go / No-Go (phase 4) — run {run.id}")
+    verdict_line(decision.go, good="GO: every criterion holds",
+                 bad="NO-GO: " + ", ".join(c.id for c in decision.checks if c.status is Status.FAIL))
+
+
+def show_validation(run: Any, report: Any) -> None:
+    show_checks(report.checks, title=f"Post-validation (phase 6) — run {run.id}")
+    verdict_line(report.ok, good="validate: every check holds",
+                 bad="validate: " + ", ".join(c.id for c in report.checks if c.status is Status.FAIL) + " failed")
