@@ -93,3 +93,53 @@ def test_resume_skips_what_is_done(app_db):
     assert result.outcome == "ok" and idx_count(db) == 43
     starts = [r for r in result.run.records() if r["phase"] == "verify" and r["event"] == "start"]
     assert len(starts) == 1  # verify ran once, in the first attempt
+
+
+def _state(db):
+    with db.connect() as conn:
+        return {
+            "indexes": sorted(r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")),
+            "tracking": conn.execute("SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AND "
+                                     "(SELECT count(*) FROM drizzle.__drizzle_migrations) > 0").fetchone()[0]
+            if conn.execute("SELECT to_regclass('drizzle.__drizzle_migrations')").fetchone()[0] else False,
+            "users": conn.execute("SELECT count(*), md5(string_agg(md5(u::text), '' ORDER BY id)) FROM users u").fetchone(),
+        }
+
+
+def test_drift_after_migrate_rolls_back_automatically(app_db):
+    from pgrunbook.errors import RolledBack
+
+    db = app_db("legacy")
+    before = _state(db)
+
+    def drift(run):
+        with db.connect() as conn:
+            conn.execute("INSERT INTO users (email, password, first_name, last_name, role) "
+                         "SELECT 'drift@x.test', password, 'D', 'R', 'fbo' FROM users WHERE id = 1")
+
+    with pytest.raises(RolledBack) as exc:
+        migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True, after_migrate=drift))
+    assert "fbo users 60 → 61" in exc.value.what and exc.value.exit_code == 4
+    assert _state(db) == before  # the backup is back: no idx_*, no tracking, the 68 users
+    with db.cluster and db.connect() as conn:
+        kept = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{db.name}_before_rollback_%"]).fetchall()
+    assert len(kept) == 1  # the drifted database is kept, renamed, never dropped
+    report = sorted((db.workdir / "backups" / "runs").iterdir())[-1] / "report.fr.md"
+    assert "- [x] ❌ Rollback effectué - Analyse requise" in report.read_text()
+
+
+def test_failure_halfway_rolls_back_to_the_pre_state(app_db):
+    from pgrunbook.errors import RolledBack
+
+    db = app_db("legacy")
+    before = _state(db)
+    path = db.drizzle_dir / "0011_add_performance_indexes.sql"
+    path.write_text(path.read_text() + "\n--> statement-breakpoint\nCREATE INDEX IF NOT EXISTS later_index ON users (no_such_column);\n")
+    with pytest.raises(RolledBack) as exc:
+        migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
+    assert "failed halfway" in exc.value.what
+    assert _state(db) == before  # the baseline rows this run wrote are removed, no index is left
+    # the rollback left drizzle's table empty: the next run plans the baseline again (scenario B)
+    path.write_text(path.read_text().replace("(no_such_column)", "(email)"))
+    again = migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
+    assert again.outcome == "ok" and len(_state(db)["indexes"]) == len(before["indexes"]) + 44

@@ -43,7 +43,7 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
     facts = gather(conn, pb.expectations, inv.migrations)
     state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
     source = ""
-    if not state.tracking_present and not only:
+    if not (state.tracking_present and state.rows) and not only:
         baseline_until, source = _baseline_choice(conn, local, analyses, baseline_until, pb.migrate.baseline_until)
     plan = make_plan(local, state, baseline_until=baseline_until, only=only,
                      tracking_schema=inv.migrations.tracking_schema, tracking_table=inv.migrations.tracking_table)

@@ -33,7 +33,7 @@ class VerifyReport:
     @property
     def scenario(self) -> str:
         """The seed's case A (tracking present) or B (absent: baseline needed)."""
-        return "A" if self.state.tracking_present else "B"
+        return "A" if self.state.tracking_present and self.state.rows else "B"
 
     def as_json(self) -> dict[str, Any]:
         f, s = self.facts, self.state
@@ -122,8 +122,11 @@ def _roles(f: Facts, exp: Expectations) -> Check:
 
 
 def _tracking(f: Facts, s: TrackingState) -> Check:
-    if s.tracking_present:
+    if s.tracking_present and s.rows:
         return Check("drizzle-tracking", Status.OK, f"case A: drizzle tracking present, {len(s.rows)} rows")
+    if s.tracking_present:
+        return Check("drizzle-tracking", Status.WARN, "case B: drizzle's tracking table exists but is empty: a baseline is needed",
+                     "drizzle would re-run every migration; `inv analyze` plans the baseline with evidence")
     detail = "schema `drizzle` exists but has no tracking table" if f.drizzle_schema else "schema `drizzle` is absent"
     return Check("drizzle-tracking", Status.WARN, f"case B: {detail}: a baseline is needed before migrating",
                  "`inv analyze` plans the baseline with evidence that its objects exist")

@@ -2,7 +2,8 @@
 
 - **A** — tracking present: apply every pending migration, stranded ones included (drizzle
   alone would skip those forever).
-- **B** — no tracking: create drizzle's tracking table, *baseline* the migrations the old
+- **B** — no tracking (or an empty tracking table, as a rollback of a baseline leaves it):
+  create drizzle's tracking table if needed, *baseline* the migrations the old
   hand-written schema already contains (record them without running them, once the
   evidence shows their objects exist), then apply the rest.
 - **C** — one named migration only (the seed's manual `psql -f 0011…`), recorded properly.
@@ -80,7 +81,7 @@ def make_plan(
         if target.tag not in state.pending:
             raise UsageError(f"{target.tag} is already recorded as applied: nothing to do for --only")
         return MigrationPlan("C", not state.tracking_present, (_step(target, "apply", target.tag in stranded),), **names)
-    if state.tracking_present:
+    if state.tracking_present and state.rows:
         if baseline_until:
             raise UsageError("--baseline-until is for a database without drizzle tracking (scenario B); this one has it")
         return MigrationPlan("A", False, tuple(_step(m, "apply", m.tag in stranded) for m in pending), **names)
