@@ -129,7 +129,8 @@ def open_run(backup_dir: Path, run_id: str) -> Run:
     path = _runs_dir(backup_dir) / run_id
     if not (path / JOURNAL).exists():
         known = ", ".join(r.id for r in list_runs(backup_dir)[:5]) or "none"
-        raise UsageError(f"no run {run_id!r} in {path.parent} (latest: {known})", next_step="`inv report --list` shows the runs")
+        raise UsageError(f"no run {run_id!r} in {path.parent} (latest: {known})",
+                         next_step=f"pick one of the folders in {path.parent} (newest last), or omit --run for the newest")
     return Run(run_id, path)
 
 
