@@ -33,7 +33,7 @@ def _what_the_run_did(cfg: Config, run: Run) -> tuple[list[str], list[tuple[str,
     """(created index names, [(tag, row id)], {tag: hash}, source) from the run journal."""
     start = run.last("migrate", "start")
     if start is None:
-        raise UsageError(f"run {run.id} has no migration to roll back", next_step="name the run with --run ID (`inv report --list` shows runs)")
+        raise UsageError(f"run {run.id} has no migration to roll back", next_step="name the run with --run ID (the folders under <backup dir>/runs, newest last)")
     plan = start["data"].get("plan", [])
     hashes = {p["tag"]: p["hash"] for p in plan}
     end = run.last("migrate", "end", "ok")
