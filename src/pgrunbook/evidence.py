@@ -4,7 +4,8 @@ Scenario B records migrations as applied without running them. We only do that w
 database holds every object they create (schemas, tables, columns, types, indexes,
 constraints, sequences, views, functions): otherwise the old hand-written schema differs
 from what drizzle believes, and the next migration would fail or, worse, succeed on a
-wrong premise. Read-only catalog queries; call inside `pg.read_only()`.
+wrong premise. Read-only catalog queries, one per kind of object (a production database
+is often far away: hundreds of round trips would cost seconds); call inside `pg.read_only()`.
 
 Names PostgreSQL chooses itself (`users_pkey`, `users_id_seq`, …) are checked too, but a
 missing one is reported apart: PostgreSQL adds a digit when such a name is taken.
@@ -12,6 +13,7 @@ missing one is reported apart: PostgreSQL adds a digit when such a name is taken
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,7 +22,29 @@ from .sqlcheck import CreatedObject
 if TYPE_CHECKING:
     import psycopg
 
-_RELKINDS = {"table": ("r", "p"), "view": ("v", "m"), "sequence": ("S",), "index": ("i", "I")}
+_RELKINDS = {"table": "{r,p}", "view": "{v,m}", "sequence": "{S}", "index": "{i,I}"}
+
+# For each kind: the query returning the keys that exist among those asked, as
+# (schema, table, name) with table '' where a kind has none. %s are three text arrays.
+_ASK = "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) AS w(s, t, n)"
+_QUERIES = {
+    "schema": f"SELECT w.s, w.t, w.n FROM ({_ASK}) w JOIN pg_namespace ns ON ns.nspname = w.n",
+    "column": f"""SELECT w.s, w.t, w.n FROM ({_ASK}) w JOIN pg_namespace ns ON ns.nspname = w.s
+                  JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = w.t
+                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = w.n AND a.attnum > 0 AND NOT a.attisdropped""",
+    "constraint": f"""SELECT w.s, w.t, w.n FROM ({_ASK}) w JOIN pg_namespace ns ON ns.nspname = w.s
+                      JOIN pg_constraint k ON k.connamespace = ns.oid AND k.conname = w.n""",
+    "type": f"""SELECT w.s, w.t, w.n FROM ({_ASK}) w JOIN pg_namespace ns ON ns.nspname = w.s
+                JOIN pg_type ty ON ty.typnamespace = ns.oid AND ty.typname = w.n""",
+    "function": f"""SELECT DISTINCT w.s, w.t, w.n FROM ({_ASK}) w JOIN pg_namespace ns ON ns.nspname = w.s
+                    JOIN pg_proc p ON p.pronamespace = ns.oid AND p.proname = w.n""",
+    "trigger": f"""SELECT w.s, w.t, w.n FROM ({_ASK}) w JOIN pg_namespace ns ON ns.nspname = w.s
+                   JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = w.t
+                   JOIN pg_trigger tg ON tg.tgrelid = c.oid AND tg.tgname = w.n""",
+    **{kind: f"""SELECT w.s, w.t, w.n FROM ({_ASK}) w JOIN pg_namespace ns ON ns.nspname = w.s
+                 JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = w.n AND c.relkind = ANY('{kinds}'::"char"[])"""
+       for kind, kinds in _RELKINDS.items()},
+}
 
 
 @dataclass(frozen=True)
@@ -35,43 +59,27 @@ class Evidence:
         return not self.missing
 
 
-def check_objects(conn: psycopg.Connection, objects: tuple[CreatedObject, ...]) -> Evidence:
-    missing, implicit, unverifiable = [], [], []
+def check_objects(conn: psycopg.Connection, objects: tuple[CreatedObject, ...] | list[CreatedObject]) -> Evidence:
+    by_kind: dict[str, list[CreatedObject]] = defaultdict(list)
     for obj in objects:
-        exists = object_exists(conn, obj)
-        if exists is None:
-            unverifiable.append(obj)
-        elif not exists:
-            (implicit if obj.implicit else missing).append(obj)
-    return Evidence(objects, tuple(missing), tuple(implicit), tuple(unverifiable))
+        by_kind[obj.kind].append(obj)
+    missing, implicit, unverifiable = [], [], []
+    for kind, group in by_kind.items():
+        if kind not in _QUERIES:
+            unverifiable += group
+            continue
+        found = _existing(conn, kind, group)
+        for obj in group:
+            if _key(obj) not in found:
+                (implicit if obj.implicit else missing).append(obj)
+    return Evidence(tuple(objects), tuple(missing), tuple(implicit), tuple(unverifiable))
 
 
-def object_exists(conn: psycopg.Connection, obj: CreatedObject) -> bool | None:
-    """True / False, or None for a kind we cannot check."""
-    if obj.kind == "schema":
-        return _one(conn, "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = %s)", obj.name)
-    if obj.kind in _RELKINDS:
-        return _one(conn, "SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                          "WHERE n.nspname = %s AND c.relname = %s AND c.relkind = ANY(%s))", obj.schema, obj.name, list(_RELKINDS[obj.kind]))
-    if obj.kind == "column":
-        return _one(conn, "SELECT EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-                          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s "
-                          "AND a.attname = %s AND a.attnum > 0 AND NOT a.attisdropped)", obj.schema, obj.table, obj.name)
-    if obj.kind == "constraint":
-        return _one(conn, "SELECT EXISTS (SELECT FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace "
-                          "WHERE n.nspname = %s AND k.conname = %s)", obj.schema, obj.name)
-    if obj.kind == "type":
-        return _one(conn, "SELECT EXISTS (SELECT FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
-                          "WHERE n.nspname = %s AND t.typname = %s)", obj.schema, obj.name)
-    if obj.kind == "function":
-        return _one(conn, "SELECT EXISTS (SELECT FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                          "WHERE n.nspname = %s AND p.proname = %s)", obj.schema, obj.name)
-    if obj.kind == "trigger":
-        return _one(conn, "SELECT EXISTS (SELECT FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                          "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s AND t.tgname = %s)",
-                    obj.schema, obj.table, obj.name)
-    return None
+def _key(obj: CreatedObject) -> tuple[str, str, str]:
+    return (obj.schema, obj.table or "", obj.name)
 
 
-def _one(conn: psycopg.Connection, query: str, *params: object) -> bool:
-    return bool(conn.execute(query, list(params)).fetchone()[0])
+def _existing(conn: psycopg.Connection, kind: str, group: list[CreatedObject]) -> set[tuple[str, str, str]]:
+    keys = [_key(o) for o in group]
+    rows = conn.execute(_QUERIES[kind], [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]]).fetchall()
+    return {tuple(row) for row in rows}

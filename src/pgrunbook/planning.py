@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .drizzle import LocalMigrations, TrackingState, load_migrations, reconcile
 from .drizzle.plan import MigrationPlan, make_plan
 from .errors import CheckFailed
-from .evidence import Evidence, check_objects, object_exists
+from .evidence import Evidence, check_objects
 from .facts import Facts, gather
 from .sqlcheck import FileAnalysis, Policy, analyze_files, objects_after
 
@@ -77,8 +77,8 @@ def detect_baseline(conn: psycopg.Connection, local: LocalMigrations, analyses: 
     last = None
     for migration, analysis in zip(local.entries, analyses):
         named = [o for o in analysis.created if not o.implicit]
-        checks = [object_exists(conn, o) for o in named]
-        if not named or not all(c is True for c in checks):
+        evidence = check_objects(conn, named)
+        if not named or evidence.missing or evidence.unverifiable:
             break
         last = migration.tag
     return last
