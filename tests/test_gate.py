@@ -113,3 +113,14 @@ def test_cli_exit_codes(app_db, capsys):
     assert "NO-GO" in capsys.readouterr().out
     backed_up(db.inventory())
     assert cli.gate(inventory, None, run_id=None, backup=None, baseline_until=None, only=None, as_json=True) == 0
+
+
+def test_app_controller_not_ready(app_db, tmp_path):
+    db = app_db("legacy")
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services:\n  backend:\n    image: example/backend\n")
+    inventory = db.inventory(app={"controller": "compose", "compose": {"file": str(compose), "service": "backend"}})
+    backed_up(inventory)
+    _, decision = commands.gate(load_config(inventory))
+    reason = failing(decision)["rollback-ready"]
+    assert "app controller not ready" in reason and "docker" in reason.lower()
