@@ -198,11 +198,18 @@ Target = Annotated[LocalTarget | SshTarget | S3Target, Field(discriminator="type
 class BackupSettings(_Model):
     dir: Path = Path("backups")
     format: Literal["custom", "plain", "directory"] = "custom"
+    compress: str | None = Field(None, description="pg_dump --compress (default: gzip level 1 for custom/directory, none for plain)")
     jobs: int = Field(2, gt=0)
     min_copies: int = Field(2, ge=0)
     run_on: str = Field("local", description="`local` or a key of `hosts` where pg_dump runs")
     verify_restore: bool = False
     targets: list[Target] = []
+
+    @field_validator("compress", mode="before")
+    @classmethod
+    def _compress_as_text(cls, value: Any) -> Any:
+        """`compress: 1` (YAML int) and `compress: zstd:3` both mean what pg_dump --compress takes."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class ComposeSettings(_Model):

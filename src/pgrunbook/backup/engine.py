@@ -172,7 +172,8 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
     jobs = options.jobs or settings.jobs
     from .dump import DEFAULT_COMPRESS
 
-    compress = options.compress if options.compress not in (None, "") else DEFAULT_COMPRESS[fmt]
+    chosen = options.compress if options.compress not in (None, "") else inv.backup.compress
+    compress = chosen if chosen not in (None, "") else DEFAULT_COMPRESS[fmt]
     verify = settings.verify_restore if options.verify_restore is None else options.verify_restore
     if settings.min_copies > len(settings.targets):
         raise ConfigError(f"backup.min_copies is {settings.min_copies} but only {len(settings.targets)} target(s) are configured",
