@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pgrunbook.config import load_config
-from pgrunbook.errors import CheckFailed, LockHeld
+from pgrunbook.errors import CheckFailed
 from pgrunbook.runner import ProdOptions, migrate_prod
 
 from .conftest import TEST_PASSWORD

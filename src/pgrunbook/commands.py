@@ -145,8 +145,8 @@ def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, bac
             online: bool = False, single_transaction: bool = False, yes: bool = False,
             confirm=None, baseline_until: str | None = None, only: str | None = None):
     """Phase 5: apply the plan a GO approved, under the run's advisory lock; observe again after."""
-    from .errors import CheckFailed, MigrationFailed, UsageError
-    from .executor import Executor, compile_migration
+    from .errors import CheckFailed, MigrationFailed
+    from .executor import Executor
     from .facts import snapshot_protected
     from .gate import within_approved
     from .pg import connect, read_only

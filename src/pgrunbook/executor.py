@@ -295,7 +295,7 @@ class Executor:
         for attempt in range(1, attempts + 1):
             try:
                 return action()
-            except psycopg.errors.LockNotAvailable as exc:
+            except psycopg.errors.LockNotAvailable:
                 blockers = self._blockers()
                 self._waits.append(f"{what}: {blockers}")
                 if attempt == attempts:

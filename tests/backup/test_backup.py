@@ -270,12 +270,12 @@ def test_scratch_drop_is_guarded(app_db):
     db = app_db("legacy")
     settings = load_config(db.inventory()).inventory.database
     with pytest.raises(RuntimeFailure):
-        drop_scratch(settings, Scratch(db.name, "forged"))
+        drop_scratch(settings, Scratch(db.name, "forged", "scratch"))
     with pytest.raises(RuntimeFailure):
-        drop_scratch(settings, Scratch(f"{db.name}_pgrunbook_verify_20250101000000_deadbeef", "forged"))
+        drop_scratch(settings, Scratch(f"{db.name}_pgrunbook_verify_20250101000000_deadbeef", "forged", "scratch"))
     scratch = create_scratch(settings)
     with pytest.raises(RuntimeFailure):
-        drop_scratch(settings, Scratch(scratch.name, "not-the-token"))
+        drop_scratch(settings, Scratch(scratch.name, "not-the-token", "scratch"))
     drop_scratch(settings, scratch)
     with db.connect() as conn:
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [db.name]).fetchone()[0] == 1

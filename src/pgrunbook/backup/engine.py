@@ -235,7 +235,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
 
             raise ToolError(f"pg_dump of {inv.database.dbname} on {inv.database.url.host} failed (exit {outcome.returncode}): "
                             + (outcome.stderr.strip()[-800:] or "no message"),
-                            changed=f"the partial dump was removed; no manifest was written; the database was only read",
+                            changed="the partial dump was removed; no manifest was written; the database was only read",
                             next_step="fix the cause above (connection, permissions, pg_dump version), then run `inv backup` again")
 
         counts = {"scope": counted.get("scope", "critical"), "tables": counted.get("tables", {}), "critical_tables": list(exp.critical_tables),

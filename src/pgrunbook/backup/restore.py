@@ -2,10 +2,10 @@
 
 The scratch database is created on the same server as the source, named unmistakably
 `<db>_pgrunbook_verify_<YYYYmmddHHMMSS>_<random hex>` and commented with a token of this
-run. `drop_scratch()` is the only DROP in the backup phase, and it refuses unless all hold:
-the name was created by *this process* through `create_scratch()` (kept in a module-level
-registry), it matches the scratch pattern, it is not the source database, and the database
-still carries this run's comment. The source database is never written to.
+run. `drop_scratch()` is the only DROP in the backup phase; it goes through
+`owned.drop_owned()`, which refuses unless this process created the database, the name
+matches the scratch pattern, it is not the source database, and the database still carries
+this run's comment. The source database is never written to.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import re
 import secrets
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import RuntimeFailure, ToolError
+from ..owned import OwnedDatabase, adopt, drop_owned
 from ..pg import Tool, connect, redact, tool_env
 from .manifest import RestoreVerification
 
@@ -29,14 +29,7 @@ if TYPE_CHECKING:
 SCRATCH_MARK = "_pgrunbook_verify_"
 _SCRATCH_RE = re.compile(r"^.{0,22}_pgrunbook_verify_\d{14}_[0-9a-f]{8}$")
 _PREFIX_BYTES = 63 - len(SCRATCH_MARK) - 14 - 1 - 8  # identifiers are at most 63 bytes
-_CREATED: dict[str, str] = {}  # scratch name -> token, for databases this process created
-
-
-@dataclass(frozen=True)
-class Scratch:
-    name: str
-    token: str
-
+Scratch = OwnedDatabase  # purpose "scratch"
 
 def scratch_name(source: str, now: dt.datetime | None = None) -> str:
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d%H%M%S")
@@ -52,34 +45,19 @@ def create_scratch(db: DatabaseSettings) -> Scratch:
     from psycopg import errors, sql
 
     name = scratch_name(db.url.dbname)
-    token = secrets.token_hex(16)
     with _admin(db) as admin:
         try:
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
         except errors.InsufficientPrivilege:
             raise ToolError(f"--verify-restore: {db.url.user} may not create a scratch database on {db.url.host}",
                             next_step="grant CREATEDB to this user, or run without --verify-restore (and test a restore elsewhere)") from None
-        _CREATED[name] = token
-        admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(f"pgrunbook scratch {token}")))
-    return Scratch(name, token)
+        return adopt(admin, name, "scratch")
 
 
 def drop_scratch(db: DatabaseSettings, scratch: Scratch) -> None:
     """Drop a scratch database created by this run — and nothing else, ever."""
-    from psycopg import sql
-
-    name = scratch.name
-    if _CREATED.get(name) != scratch.token or not _SCRATCH_RE.match(name) or name == db.url.dbname:
-        raise RuntimeFailure(f"refusing to drop {name!r}: it is not a scratch database created by this run")
     with _admin(db) as admin:
-        comment = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if comment is None:
-            _CREATED.pop(name, None)
-            return
-        if comment[0] != f"pgrunbook scratch {scratch.token}":
-            raise RuntimeFailure(f"refusing to drop {name!r}: its comment is not this run's token")
-        admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
-    _CREATED.pop(name, None)
+        drop_owned(admin, scratch, pattern=_SCRATCH_RE, protect=(db.url.dbname,))
 
 
 def restore_into(db: DatabaseSettings, scratch: Scratch, dump: Path, fmt: str, *, pg_restore: Tool, psql: Tool | None, jobs: int) -> None:

@@ -1,19 +1,17 @@
 """Database-level operations of the full rollback: create, restore into, swap, and the one guarded DROP.
 
 All of them run on a maintenance connection (database `postgres`, else `template1`), never on
-the database being replaced. `drop_restore_db()` is the only DROP of the rollback, and it
-refuses unless all hold: this process created the database through `create_restore_db()`
-(module registry with a random token), the name matches `<db>_restore_<YYYYmmdd_HHMMSS>`, it
-is not the target's name nor the kept name, and the database still carries the token in its
-comment. After the swap the token is removed, so the database now serving `<db>` can never
-be dropped by it.
+the database being replaced. `drop_restore_db()` is the only DROP of the rollback; it goes
+through `owned.drop_owned()`, which refuses unless this process created the database, the
+name matches `<db>_restore_<YYYYmmdd_HHMMSS>`, it is neither the target's name nor the kept
+name, and the database still carries this run's token in its comment. After the swap the
+database is released, so the one now serving `<db>` can never be dropped by it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 import subprocess
 import time
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectionFailure, RuntimeFailure, ToolError
+from ..owned import OwnedDatabase, adopt, drop_owned, release
 from ..pg import Tool, connect, redact, tool_env
 
 if TYPE_CHECKING:
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 
     from ..config import DatabaseSettings
 
-_CREATED: dict[str, str] = {}  # restore database name -> token, for databases this process created
 _LIST_GUCS = {"search_path", "temp_tablespaces", "session_preload_libraries", "shared_preload_libraries", "local_preload_libraries"}
 
 
@@ -94,10 +92,7 @@ def exists(conn: psycopg.Connection, name: str) -> bool:
 # --------------------------------------------------------------------------- create / drop
 
 
-@dataclass(frozen=True)
-class RestoreDb:
-    name: str
-    token: str
+RestoreDb = OwnedDatabase  # purpose "rollback restore"
 
 
 def database_profile(conn: psycopg.Connection, dbname: str) -> dict[str, Any]:
@@ -132,10 +127,7 @@ def create_restore_db(conn: psycopg.Connection, name: str, profile: dict[str, An
     if set_owner:
         parts.append(sql.SQL("OWNER {}").format(sql.Identifier(profile["owner"])))
     conn.execute(sql.SQL(" ").join(parts))
-    token = secrets.token_hex(16)
-    _CREATED[name] = token
-    conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(f"pgrunbook rollback restore {token}")))
-    return RestoreDb(name, token)
+    return adopt(conn, name, "rollback restore")
 
 
 def copy_database_settings(conn: psycopg.Connection, name: str, profile: dict[str, Any]) -> list[str]:
@@ -166,24 +158,12 @@ def copy_database_settings(conn: psycopg.Connection, name: str, profile: dict[st
 
 def drop_restore_db(conn: psycopg.Connection, target: str, restore: RestoreDb, *, kept: str | None = None) -> None:
     """Drop the restore database this run created — and nothing else, ever."""
-    from psycopg import sql
-
-    name = restore.name
-    if _CREATED.get(name) != restore.token or not _restore_re(target).match(name) or name in (target, kept):
-        raise RuntimeFailure(f"refusing to drop {name!r}: it is not the restore database this run created")
-    comment = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]).fetchone()
-    if comment is None:
-        _CREATED.pop(name, None)
-        return
-    if comment[0] != f"pgrunbook rollback restore {restore.token}":
-        raise RuntimeFailure(f"refusing to drop {name!r}: its comment is not this run's token")
-    conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-    _CREATED.pop(name, None)
+    drop_owned(conn, restore, pattern=_restore_re(target), protect=(target, kept), force=True)
 
 
 def forget(restore: RestoreDb) -> None:
     """After the swap: the restore database is `<db>` now, and must never be dropped as scratch."""
-    _CREATED.pop(restore.name, None)
+    release(restore)
 
 
 # --------------------------------------------------------------------------- restore

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, Inventory
-from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailure, ToolError, UsageError
+from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailure, UsageError
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
 from ..runs import Run

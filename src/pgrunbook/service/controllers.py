@@ -529,5 +529,5 @@ class CommandController(Controller):
             return Health(None, "no health command configured")
         done = self._run(self.commands()["health"])
         if done.ok:
-            return Health(True, f"health command ok" + (f": {done.tail(1)}" if done.tail(1) else ""))
+            return Health(True, "health command ok" + (f": {done.tail(1)}" if done.tail(1) else ""))
         return Health(False, f"health command {done.outcome(self.probe_timeout)}")
