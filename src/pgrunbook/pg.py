@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,6 +145,44 @@ def tool_env(db: DatabaseSettings, url: DatabaseUrl | None = None) -> dict[str, 
     env["PGCONNECT_TIMEOUT"] = str(db.connect_timeout)
     env["PGAPPNAME"] = db.application_name
     return env
+
+
+# --------------------------------------------------------------------------- restoring a dump
+
+
+def restore_argv(fmt: str, url_no_password: str, dump: Path, *, pg_restore: Tool, psql: Tool | None, jobs: int,
+                 no_owner: bool, no_acl: bool = False, in_place: bool = False) -> list[str]:
+    """The pg_restore (or, for a plain dump, psql) command line; never a password in it."""
+    if fmt == "plain":
+        if psql is None:
+            raise ToolError("psql is needed to restore a plain (.sql) dump")
+        return [str(psql.path), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "--no-password",
+                f"--dbname={url_no_password}", "-f", str(dump)]
+    argv = [str(pg_restore.path), f"--dbname={url_no_password}", "--no-password", "--exit-on-error"]
+    if in_place:
+        argv += ["--clean", "--if-exists", "--single-transaction"]
+    else:
+        argv.append(f"--jobs={jobs}")
+    if no_owner:
+        argv.append("--no-owner")
+    if no_acl:
+        argv.append("--no-acl")
+    return [*argv, str(dump)]
+
+
+def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env: dict[str, str] | None = None) -> float:
+    """Run pg_restore / psql against `dbname`; the password goes through the environment. Returns seconds."""
+    url = db.url.with_dbname(dbname)
+    env = {**tool_env(db, url), **(extra_env or {})}
+    started = time.monotonic()
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/")
+    except OSError as exc:
+        raise ToolError(f"cannot start {argv[0]}: {exc.strerror}") from None
+    if result.returncode != 0:
+        raise ToolError(f"{Path(argv[0]).name} into {dbname} failed (exit {result.returncode}): "
+                        + redact((result.stderr or result.stdout).strip()[-800:], db.url))
+    return time.monotonic() - started
 
 
 def server_major(version_num: int) -> int:

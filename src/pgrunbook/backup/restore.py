@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import RuntimeFailure, ToolError
 from ..owned import OwnedDatabase, adopt, drop_owned
-from ..pg import Tool, connect, redact, tool_env
+from ..pg import Tool, connect, restore_argv, run_restore
 from .manifest import RestoreVerification
 
 if TYPE_CHECKING:
@@ -62,19 +61,8 @@ def drop_scratch(db: DatabaseSettings, scratch: Scratch) -> None:
 
 def restore_into(db: DatabaseSettings, scratch: Scratch, dump: Path, fmt: str, *, pg_restore: Tool, psql: Tool | None, jobs: int) -> None:
     url = db.url.with_dbname(scratch.name)
-    if fmt == "plain":
-        if psql is None:
-            raise ToolError("psql is needed to restore a plain dump")
-        argv = [str(psql.path), "-X", "-q", "-v", "ON_ERROR_STOP=1", f"--dbname={url.without_password()}", "-f", str(dump)]
-    else:
-        argv = [str(pg_restore.path), f"--dbname={url.without_password()}", "--no-password", "--no-owner", "--no-acl", "--exit-on-error", f"--jobs={jobs}", str(dump)]
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, env=tool_env(db, url), cwd="/")
-    except OSError as exc:
-        raise ToolError(f"cannot start {argv[0]}: {exc.strerror}") from None
-    if result.returncode != 0:
-        raise ToolError(f"restoring {dump.name} into the scratch database {scratch.name} failed: "
-                        + redact((result.stderr or result.stdout).strip()[-800:], db.url))
+    argv = restore_argv(fmt, url.without_password(), dump, pg_restore=pg_restore, psql=psql, jobs=jobs, no_owner=True, no_acl=True)
+    run_restore(db, scratch.name, argv)
 
 
 def count_scratch(db: DatabaseSettings, scratch: Scratch, tables: list[str], *, jobs: int = 1) -> dict[str, int | None]:

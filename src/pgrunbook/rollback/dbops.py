@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConnectionFailure, RuntimeFailure, ToolError
+from ..errors import ConnectionFailure, RuntimeFailure
 from ..owned import OwnedDatabase, adopt, drop_owned, release
-from ..pg import Tool, connect, redact, tool_env
+from ..pg import connect
 
 if TYPE_CHECKING:
     import psycopg
@@ -167,38 +165,6 @@ def forget(restore: RestoreDb) -> None:
 
 
 # --------------------------------------------------------------------------- restore
-
-
-def restore_argv(fmt: str, url_no_password: str, dump: Path, *, pg_restore: Tool, psql: Tool | None, jobs: int,
-                 no_owner: bool, in_place: bool = False) -> list[str]:
-    if fmt == "plain":
-        if psql is None:
-            raise ToolError("psql is needed to restore a plain (.sql) dump")
-        return [str(psql.path), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "--no-password",
-                f"--dbname={url_no_password}", "-f", str(dump)]
-    argv = [str(pg_restore.path), f"--dbname={url_no_password}", "--no-password", "--exit-on-error"]
-    if in_place:
-        argv += ["--clean", "--if-exists", "--single-transaction"]
-    else:
-        argv.append(f"--jobs={jobs}")
-    if no_owner:
-        argv.append("--no-owner")
-    return [*argv, str(dump)]
-
-
-def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env: dict[str, str] | None = None) -> float:
-    """Run pg_restore / psql against `dbname`; the password goes through the environment. Returns seconds."""
-    url = db.url.with_dbname(dbname)
-    env = {**tool_env(db, url), **(extra_env or {})}
-    started = time.monotonic()
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/")
-    except OSError as exc:
-        raise ToolError(f"cannot start {argv[0]}: {exc.strerror}") from None
-    if result.returncode != 0:
-        raise ToolError(f"{Path(argv[0]).name} into {dbname} failed (exit {result.returncode}): "
-                        + redact((result.stderr or result.stdout).strip()[-800:], db.url))
-    return time.monotonic() - started
 
 
 def count_tables(db: DatabaseSettings, dbname: str, role_count, only: list[str] | None = None) -> dict[str, int]:  # noqa: ANN001

@@ -31,6 +31,7 @@ from ..config import Config, Inventory
 from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailure, UsageError
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
+from ..pg import restore_argv, run_restore
 from ..runs import Run
 from . import dbops
 from .result import RollbackResult, api_check
@@ -212,7 +213,7 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
         if taken:
             raise UsageError(f"database(s) {', '.join(taken)} already exist", next_step="wait a second and run again")
     target_db = db if in_place else restore
-    argv = dbops.restore_argv(fmt, inv.database.url.with_dbname(target_db).without_password(), dump, pg_restore=pg_restore, psql=psql,
+    argv = restore_argv(fmt, inv.database.url.with_dbname(target_db).without_password(), dump, pg_restore=pg_restore, psql=psql,
                               jobs=inv.backup.jobs, no_owner=not privs.superuser, in_place=in_place)
 
     with ExitStack() as stack:
@@ -384,7 +385,7 @@ class _Swap(_Work):
                 t = self.step("restore", argv=self.argv)
                 self.say("step", f"restoring {self.dump.name} into {restore} ({self.manifest.dump['format']}, "
                                  f"-j {self.inv.backup.jobs})")
-                dbops.run_restore(database, restore, self.argv)
+                run_restore(database, restore, self.argv)
                 self.took("restore", t)
                 t = self.step("count-restored")
                 restored = self.counts(restore)
@@ -507,7 +508,7 @@ class _InPlace(_Work):
                     dbops.terminate(conn, db)
                 except Exception:  # noqa: BLE001, S110 - best effort: a session left makes the restore wait, then fail cleanly
                     pass
-            dbops.run_restore(database, db, self.argv, extra_env={"PGOPTIONS": "-c lock_timeout=60s"})
+            run_restore(database, db, self.argv, extra_env={"PGOPTIONS": "-c lock_timeout=60s"})
             self.took("restore", t)
         except BaseException as exc:
             again = self.restart_after_failure()
