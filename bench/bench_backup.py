@@ -22,11 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,8 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pgrunbook.pg import default_bin_dir  # noqa: E402
-from pgrunbook.sandbox import build_app_database, fresh_app_copy  # noqa: E402
-from pgrunbook.sandbox.cluster import Cluster, free_port  # noqa: E402
+from _sandbox import load_sandbox  # noqa: E402
 
 BIN = default_bin_dir()
 DB = "bench_db"
@@ -54,17 +51,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the cluster folder")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="pgrunbook-bench-"))
-    work.chmod(0o755)
-    cluster = Cluster(work / "pg", free_port(), secrets.token_urlsafe(18))
-    cluster.ensure_running()
-    results: dict[str, object] = {"scale": args.scale, "cpus": os.cpu_count()}
+    loaded = load_sandbox("pgrunbook-bench-", scale=args.scale, state="legacy", dbname=DB)
+    work, cluster, rows = loaded.work, loaded.cluster, loaded.rows
+    results: dict[str, object] = {"scale": args.scale, "cpus": os.cpu_count(), "load_seconds": loaded.load_seconds, "rows": rows}
     try:
-        started = time.perf_counter()
-        rows = build_app_database(cluster, DB, "legacy", scale=args.scale, drizzle_dir=fresh_app_copy(work / "app"))
-        results["load_seconds"] = round(time.perf_counter() - started, 1)
-        results["rows"] = rows
-        print(f"loaded scale {args.scale}: {rows.get('users')} users, {sum(rows.values())} rows in {results['load_seconds']}s", flush=True)
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["PGPASSFILE"] = str(cluster.passfile)

@@ -24,7 +24,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,8 +35,9 @@ from pgrunbook.drizzle import load_migrations, reconcile
 from pgrunbook.drizzle.plan import make_plan
 from pgrunbook.drizzle.recorder import Recorder
 from pgrunbook.executor import Executor
-from pgrunbook.sandbox import build_app_database, fresh_app_copy
-from pgrunbook.sandbox.cluster import Cluster, free_port
+from pgrunbook.sandbox.cluster import Cluster
+
+from _sandbox import load_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 INTEROP = ROOT / "tests" / "interop"
@@ -122,16 +122,10 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=15000)
     parser.add_argument("--writer-seconds", type=float, default=8)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="pgrunbook-bench-migrate-"))
-    root.chmod(0o755)
-    cluster = Cluster(root / "pg", free_port(), "bench-password")
+    loaded = load_sandbox("pgrunbook-bench-migrate-", scale=args.scale, state="tracked", dbname="tmpl")
+    root, cluster, drizzle_dir = loaded.work, loaded.cluster, loaded.drizzle_dir
     results: dict[str, object] = {}
     try:
-        cluster.ensure_running()
-        drizzle_dir = fresh_app_copy(root / "app")
-        started = time.monotonic()
-        rows = build_app_database(cluster, "tmpl", "tracked", scale=args.scale, drizzle_dir=drizzle_dir)
-        print(f"loaded {rows['users']:,} users in {time.monotonic() - started:.0f}s")
 
         url = clone(cluster, "tmpl", "idle")
         _, idle = timed_writer(url, lambda: time.sleep(args.writer_seconds))

@@ -29,8 +29,9 @@ from pgrunbook.config import load_config
 from pgrunbook.drizzle import load_migrations
 from pgrunbook.pg import default_bin_dir
 from pgrunbook.runner import ProdOptions, migrate_prod
-from pgrunbook.sandbox import build_app_database, fresh_app_copy
-from pgrunbook.sandbox.cluster import Cluster, free_port
+from pgrunbook.sandbox.cluster import Cluster
+
+from _sandbox import load_sandbox
 
 PHASE1 = [
     "SELECT version();",
@@ -103,13 +104,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="pgrunbook-bench-prod-"))
-    root.chmod(0o755)
-    cluster = Cluster(root / "pg", free_port(), "bench-password")
+    loaded = load_sandbox("pgrunbook-bench-prod-", scale=args.scale, state="legacy", dbname="tmpl")
+    root, cluster, drizzle_dir = loaded.work, loaded.cluster, loaded.drizzle_dir
     try:
-        cluster.ensure_running()
-        drizzle_dir = fresh_app_copy(root / "app")
-        build_app_database(cluster, "tmpl", "legacy", scale=args.scale, drizzle_dir=drizzle_dir)
         ours_s = [ours(cluster, root, drizzle_dir) for _ in range(args.runs)]
         raw_s = [raw(cluster, root, drizzle_dir) for _ in range(args.runs)]
         o, r = statistics.median(ours_s), statistics.median(raw_s)

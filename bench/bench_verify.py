@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import yaml
 
 from pgrunbook import commands
 from pgrunbook.config import load_config
 from pgrunbook.pg import default_bin_dir
-from pgrunbook.sandbox import build_app_database, fresh_app_copy
-from pgrunbook.sandbox.cluster import Cluster, free_port
+from pgrunbook.sandbox.cluster import Cluster
+
+from _sandbox import load_sandbox
 
 SEED_QUERIES = [
     "SELECT version();",
@@ -42,20 +42,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="pgrunbook-bench-"))
-    root.chmod(0o755)
-    cluster = Cluster(root / "pg", free_port(), "bench-password")
+    loaded = load_sandbox("pgrunbook-bench-verify-", scale=args.scale, state="tracked", dbname="htf_sunup_db")
+    cluster = loaded.cluster
     try:
-        cluster.ensure_running()
-        started = time.monotonic()
-        rows = build_app_database(cluster, "htf_sunup_db", "tracked", scale=args.scale, drizzle_dir=fresh_app_copy(root / "app"))
-        load = time.monotonic() - started
-        print(f"loaded {rows['users']:,} users ({sum(rows.values()):,} rows) in {load:.1f}s")
-
-        inventory = root / "inventory.yml"
+        inventory = loaded.work / "inventory.yml"
         inventory.write_text(yaml.safe_dump({
             "name": "bench", "database": {"url": cluster.url("htf_sunup_db")},
-            "migrations": {"dir": str(root / "app" / "drizzle")},
+            "migrations": {"dir": str(loaded.drizzle_dir)},
         }))
         cfg = load_config(inventory)
         ours = timed(lambda: commands.verify(cfg), args.runs)
@@ -66,6 +59,7 @@ def main() -> None:
         print(f"ratio ours/seed: {ours / seed:.2f}x")
     finally:
         cluster.destroy()
+        shutil.rmtree(loaded.work, ignore_errors=True)
 
 
 def run_seed_queries(psql: str, cluster: Cluster) -> None:
