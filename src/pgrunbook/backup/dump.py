@@ -98,7 +98,7 @@ def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapsh
 def run_remote_dump(db: DatabaseSettings, host: HostSettings, host_name: str, pg_restore: Tool, snapshot: str, dest: Path, fmt: str, *,
                     part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None, compress: str | None = None) -> DumpOutcome:
     """pg_dump on `host` (its own `pg_dump` on PATH), streamed back over SSH."""
-    from ..targets.ssh import open_connection
+    from ..ssh import open_connection
 
     if fmt == "directory":
         raise ToolError("backup.run_on a host supports the custom and plain formats, not directory",

@@ -9,7 +9,7 @@ timeout, is a `Completed` with `ok` false: the controller decides what that mean
   `["sh", "-c", COMMAND]` by its controller), in its own session so a timeout kills the
   whole process group. Output goes to temporary files, not pipes, so a command that leaves
   a daemon behind (holding our stdout) still returns when the command itself exits.
-- SSH: Fabric with strict host keys, through `targets.ssh.open_connection` (the same
+- SSH: Fabric with strict host keys, through `ssh.open_connection` (the same
   connection code as the backup targets). The remote side runs a small `sh -c` wrapper
   with the same output-to-files behaviour. Extra environment variables are NOT put on the
   command line (Fabric's `env=` would inline them as `export K=V && ...`, visible in `ps`
@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import ControllerError, TargetError
+from ..errors import ControllerError
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -210,12 +210,9 @@ class SshRunner:
     def connect(self) -> None:
         if self._conn is not None:
             return
-        from ..targets.ssh import open_connection
+        from ..ssh import open_connection
 
-        try:
-            self._conn = open_connection(self.host, what=f"app controller host {self.name}")
-        except TargetError as exc:  # the shared SSH code speaks TargetError; here it is the controller's
-            raise ControllerError(exc.what, changed="nothing was changed", next_step=exc.next_step) from None
+        self._conn = open_connection(self.host, what=f"app controller host {self.name}", error=ControllerError)
 
     def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None) -> Completed:
         import io

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TargetError
+from ..ssh import open_connection
 from .base import Progress, Verification, no_progress
 
 if TYPE_CHECKING:
@@ -156,63 +157,3 @@ class SftpTarget:
                            next_step=f"check {self.host.host} and the path {self.root}, then run `inv backup` again")
 
 
-def open_connection(host: HostSettings, *, what: str) -> Connection:
-    """A connected Fabric connection with strict host-key checking; errors become TargetError."""
-    import logging
-
-    import paramiko
-    from fabric import Connection
-
-    # paramiko logs handshake failures at ERROR; without a handler Python would print them raw.
-    # We translate those errors ourselves (below), so its log stays quiet unless configured.
-    paramiko_log = logging.getLogger("paramiko")
-    if not paramiko_log.handlers:
-        paramiko_log.addHandler(logging.NullHandler())
-    known_hosts = host.known_hosts or Path.home() / ".ssh" / "known_hosts"
-    address = f"{host.user}@{host.host}:{host.port}"
-    connect_kwargs: dict[str, Any] = {"banner_timeout": host.connect_timeout, "auth_timeout": host.connect_timeout}
-    if host.key_file:
-        connect_kwargs.update(key_filename=str(host.key_file), look_for_keys=False, allow_agent=False)
-    conn = Connection(host.host, user=host.user, port=host.port, connect_timeout=host.connect_timeout, connect_kwargs=connect_kwargs)
-    client = conn.client
-    client.get_host_keys().clear()
-    if Path(known_hosts).exists():
-        try:
-            client.load_host_keys(str(known_hosts))
-        except (OSError, paramiko.SSHException) as exc:
-            raise TargetError(f"{what}: cannot read known_hosts file {known_hosts}: {exc}", next_step="fix or replace that file") from None
-    elif host.strict_host_key:
-        raise TargetError(
-            f"{what}: no known_hosts file at {known_hosts}, so the host key of {host.host} cannot be checked",
-            next_step=f"pin the key: `ssh-keyscan -p {host.port} {host.host} >> {known_hosts}` (then compare its fingerprint with the host's "
-                      "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), or set hosts.<name>.known_hosts",
-        )
-    client.set_missing_host_key_policy(paramiko.RejectPolicy() if host.strict_host_key else paramiko.AutoAddPolicy())
-    try:
-        conn.open()
-    except paramiko.BadHostKeyException as exc:
-        raise TargetError(
-            f"{what}: the host key of {host.host}:{host.port} CHANGED (got {exc.key.get_name()} {exc.key.get_fingerprint().hex()}, "
-            f"known_hosts {known_hosts} has another): refusing to connect, this may be an attack",
-            next_step=f"confirm the new key with the host's administrator; if legitimate, `ssh-keygen -R '[{host.host}]:{host.port}' -f {known_hosts}` and pin the new one",
-        ) from None
-    except paramiko.AuthenticationException as exc:
-        raise TargetError(f"{what}: {address} refused authentication ({exc})",
-                          next_step=f"check hosts.*.user and key_file ({host.key_file or 'default keys / agent'}); `ssh -p {host.port} {host.user}@{host.host}` should work") from None
-    except paramiko.SSHException as exc:
-        if "not found in known_hosts" in str(exc):
-            raise TargetError(
-                f"{what}: the host key of {host.host}:{host.port} is unknown (not in {known_hosts}): refusing to connect",
-                next_step=f"pin it: `ssh-keyscan -p {host.port} {host.host} >> {known_hosts}` after checking its fingerprint with the host's administrator",
-            ) from None
-        if "banner" in str(exc).lower() or "no existing session" in str(exc).lower():
-            raise TargetError(f"{what}: {address} accepted the connection but the SSH handshake did not complete within {host.connect_timeout}s (timed out, or not an SSH server)",
-                              next_step="check that sshd (not another service) listens on that port and that the host is not overloaded") from None
-        raise TargetError(f"{what}: SSH to {address} failed: {exc}", next_step="check the host and its sshd, then run again") from None
-    except (socket.timeout, TimeoutError) as exc:
-        raise TargetError(f"{what}: connecting to {address} timed out after {host.connect_timeout}s ({exc})",
-                          next_step="check the host is up and reachable (VPN, firewall), then run again") from None
-    except OSError as exc:
-        raise TargetError(f"{what}: cannot connect to {address}: {exc.strerror or exc}",
-                          next_step="check the host is up and sshd listens on that port, then run again") from None
-    return conn
