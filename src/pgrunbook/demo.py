@@ -22,6 +22,7 @@ import yaml
 
 from . import sandbox
 from .config import Config, load_config
+from .errors import UsageError
 from .events import Emit, Event, discard
 from .runner import ProdOptions, ProdResult, migrate_prod
 from .runs import Run
@@ -82,12 +83,22 @@ def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1) ->
     cfg = load_config(demo_inventory())
     with controller_for(cfg.inventory, emit=emit) as app:
         app.stop()  # a previous demo's API holds connections to the database we recreate
+        _require_free_port(api_port())
         emit(Event("demo", "step", "sandbox: PostgreSQL 18 on 127.0.0.1, legacy state (scenario B: no drizzle tracking)"))
         sandbox.reset("legacy", scale=scale)
         emit(Event("demo", "step", f"starting the sandbox API on port {api_port()} (command controller)"))
         app.start()
     options = ProdOptions(yes=True, after_migrate=_inject_drift(cfg, emit) if break_it else None)
     return migrate_prod(cfg, emit, options)
+
+
+def _require_free_port(port: int) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise UsageError(f"port {port} on 127.0.0.1 is taken by another program, so the sandbox API cannot start there",
+                             next_step=f"stop that program (`ss -ltnp | grep {port}`), or run `PGRUNBOOK_DEMO_API_PORT=<free port> inv demo`")
 
 
 def _inject_drift(cfg: Config, emit: Emit):

@@ -29,7 +29,8 @@ from .cluster import Cluster, load_or_create
 if TYPE_CHECKING:
     import psycopg
 
-SANDBOX_ROOT = PROJECT_ROOT / ".sandbox"
+# PGRUNBOOK_SANDBOX_DIR moves it (tests run a whole demo beside a developer's sandbox).
+SANDBOX_ROOT = Path(os.environ.get("PGRUNBOOK_SANDBOX_DIR") or PROJECT_ROOT / ".sandbox")
 APP_DB = "htf_sunup_db"
 FIXTURE = Path(__file__).parent / "fixture"
 FIXTURE_DRIZZLE = FIXTURE / "drizzle"
@@ -63,12 +64,24 @@ def up(root: Path = SANDBOX_ROOT) -> Cluster:
 
 
 def down(root: Path = SANDBOX_ROOT, *, purge: bool = False) -> None:
+    stop_demo_api(root)
     c = cluster(root)
     if purge:
         c.destroy()
         shutil.rmtree(root, ignore_errors=True)
     elif c.is_initialized():
         c.stop()
+
+
+def stop_demo_api(root: Path = SANDBOX_ROOT) -> None:
+    """`inv demo` leaves the sandbox API running; stop it with the sandbox, before its pidfile goes."""
+    import subprocess
+    import sys
+
+    pidfile = root / "demo" / "api.pid"
+    if pidfile.exists():
+        subprocess.run([sys.executable, "-m", "pgrunbook.sandbox.api", "stop", "--pidfile", str(pidfile)],
+                       capture_output=True, timeout=60, check=False)
 
 
 def reset(state: State = "legacy", *, scale: int = 1, root: Path = SANDBOX_ROOT) -> dict[str, int]:

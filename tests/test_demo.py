@@ -1,0 +1,77 @@
+"""`inv demo` and `inv demo --break`, as a user runs them, in a sandbox of their own.
+
+Each runs the real command line (`inv demo`) in a subprocess with its own sandbox folder
+and free ports, so a developer's `.sandbox/` is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pgrunbook.config import PROJECT_ROOT
+from pgrunbook.sandbox.cluster import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def demo_env():
+    root = Path(tempfile.mkdtemp(prefix="pgrunbook-demo-"))
+    root.chmod(0o755)
+    env = {**os.environ, "PGRUNBOOK_SANDBOX_DIR": str(root), "PGRUNBOOK_SANDBOX_PORT": str(free_port()),
+           "PGRUNBOOK_DEMO_API_PORT": str(free_port())}
+    yield env, root
+    subprocess.run(["inv", "sandbox.down", "--purge"], cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=120)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def inv(env, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(["inv", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_demo_runs_the_whole_runbook_and_prints_the_report(demo_env):
+    env, root = demo_env
+    done = inv(env, "demo")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "migrate-prod: ok" in done.stdout and "report (fr)" in done.stdout
+    report = next(root.glob("demo/backups/runs/*/report.fr.md")).read_text()
+    assert "- [x] ✅ Migration réussie" in report and "Indexes créés : **43**" in report and "- [x] Login fonctionnel" in report
+    password = (root / "pg" / "password").read_text().strip()
+    for artefact in root.glob("demo/backups/**/*"):
+        if artefact.is_file() and artefact.suffix in (".json", ".jsonl", ".md"):
+            assert password not in artefact.read_text(errors="replace"), artefact
+
+
+def test_demo_break_rolls_back_by_itself_and_exits_4(demo_env):
+    env, root = demo_env
+    done = inv(env, "demo", "--break")
+    assert done.returncode == 4, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "rolled back: validation found drift" in done.stderr
+    import psycopg
+
+    password = (root / "pg" / "password").read_text().strip()
+    url = f"postgresql://postgres:{password}@127.0.0.1:{env['PGRUNBOOK_SANDBOX_PORT']}/htf_sunup_db"
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 68  # the counts are back
+        kept = conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'htf_sunup_db_before_rollback_%'").fetchone()[0]
+    assert kept == 1
+    health = subprocess.run(["python", "-m", "pgrunbook.sandbox.api", "health", "--port", env["PGRUNBOOK_DEMO_API_PORT"]],
+                            env=env, capture_output=True, timeout=30)
+    assert health.returncode == 0  # the API is back up
+
+
+def test_demo_port_taken_is_a_clear_error(demo_env):
+    import socket
+
+    env, _ = demo_env
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", int(env["PGRUNBOOK_DEMO_API_PORT"])))
+        busy.listen()
+        done = inv(env, "demo")
+    assert done.returncode == 2 and "is taken by another program" in done.stderr and "Traceback" not in done.stderr
