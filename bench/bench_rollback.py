@@ -50,7 +50,6 @@ def main() -> None:
     work, cluster, rows = loaded.work, loaded.cluster, loaded.rows
     results: dict[str, object] = {"scale": args.scale, "cpus": os.cpu_count(), "load_seconds": loaded.load_seconds, "rows": rows}
     try:
-
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["PGPASSFILE"] = str(cluster.passfile)
         base = f"postgresql://postgres@127.0.0.1:{cluster.port}"
