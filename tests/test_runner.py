@@ -143,3 +143,19 @@ def test_failure_halfway_rolls_back_to_the_pre_state(app_db):
     path.write_text(path.read_text().replace("(no_such_column)", "(email)"))
     again = migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
     assert again.outcome == "ok" and len(_state(db)["indexes"]) == len(before["indexes"]) + 44
+
+
+def test_report_of_phases_run_one_by_one(app_db):
+    from pgrunbook import commands
+    from pgrunbook.report import render_markdown, report_data
+
+    from .phases import gone_through_gate
+
+    db = app_db("legacy")
+    cfg, run = gone_through_gate(db.inventory())
+    commands.migrate(cfg, yes=True)
+    commands.validate(cfg)
+    data = report_data(run, cfg)
+    assert data["backup"]["id"] and data["before"]["tracking_rows"] == 0 and data["before"]["indexes_total"] > 0
+    fr = render_markdown(data, "fr")
+    assert "Fichier : aucun backup" not in fr and "Migrations Drizzle : **0**" in fr and "Migrations Drizzle : **12**" in fr

@@ -171,6 +171,7 @@ def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, bac
         tags = [s.tag for s in seen.plan.apply]
         run.record("migrate", "start", plan=[{"tag": s.tag, "action": s.action, "when": s.when, "hash": s.hash} for s in seen.plan.steps],
                    scenario=seen.plan.scenario, online=online, single_transaction=single_transaction, before=before,
+                   tracking_rows_before=len(seen.facts.tracking_rows or ()), indexes_total_before=seen.facts.indexes_total,
                    api_before=_measure_api(cfg))
         if seen.plan.empty:
             run.record("migrate", "end", "ok", nothing_to_do=True, baseline=[], applied=[], created_indexes=[])

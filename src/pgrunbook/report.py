@@ -45,12 +45,12 @@ def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
         "before": {
             "by_role": (before.get("users_by_role") or verify.get("users", {})).get("by_role") or {},
             "total": (before.get("users_by_role") or verify.get("users", {})).get("total"),
-            "indexes_total": verify.get("indexes", {}).get("total"),
+            "indexes_total": verify.get("indexes", {}).get("total", migrate_start.get("indexes_total_before")),
             "performance_indexes": len(before.get("performance_indexes", [])) if before else verify.get("indexes", {}).get("performance"),
-            "tracking_rows": verify.get("tracking_rows"),
+            "tracking_rows": verify.get("tracking_rows", migrate_start.get("tracking_rows_before")),
             "tables": before.get("tables", {}),
         },
-        "backup": _backup(backup, cfg),
+        "backup": _backup(backup or _gate_backup(gate, cfg), cfg),
         "post_backup": _backup(post_backup, cfg) if post_backup else None,
         "migrations": {
             "applied": [tag for tag, _ in migrate_end.get("applied", [])],
@@ -109,6 +109,21 @@ def _backup(record: dict[str, Any], cfg: Config | None) -> dict[str, Any]:
     path = str(cfg.inventory.backup.dir / record["file"]) if cfg else record["file"]
     return {"id": record.get("id"), "file": path, "size": record.get("size", 0), "sha256": record.get("sha256"),
             "copies": record.get("copies", [])}
+
+
+def _gate_backup(gate: dict[str, Any], cfg: Config | None) -> dict[str, Any]:
+    """Phases run one by one journal no backup step: the backup is the one the GO relied on."""
+    from .backup import find_backup
+    from .errors import PgRunbookError
+
+    if not gate.get("backup_id") or cfg is None:
+        return {}
+    try:
+        m = find_backup(cfg.inventory.backup.dir, gate["backup_id"])
+    except PgRunbookError:
+        return {}
+    return {"id": m.id, "file": m.dump["file"], "size": m.dump["size"], "sha256": m.dump["sha256"],
+            "copies": [{"target": c.target, "location": c.location, "verified": c.verified} for c in m.copies]}
 
 
 def _problems(records: list[dict[str, Any]]) -> list[str]:
