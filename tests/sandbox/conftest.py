@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import itertools
-import secrets
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
-
-from pgrunbook.sandbox.cluster import Cluster, free_port
 
 _names = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def sandbox_cluster():
-    # Not pytest's tmp_path (0700): the server runs as `embedded_postgres`, which must traverse the root.
-    root = Path(tempfile.mkdtemp(prefix="pgrunbook-sandbox-fixture-", dir="/tmp"))
-    root.chmod(0o755)
-    cluster = Cluster(root / "pg", free_port(), secrets.token_urlsafe(18))
-    cluster.ensure_running()
-    yield cluster
-    cluster.destroy()
-    shutil.rmtree(root, ignore_errors=True)
+def sandbox_cluster(pg_cluster):
+    """The session's one embedded cluster (tests/conftest.py)."""
+    return pg_cluster
+
+
+def loaded_database(cluster, name: str) -> tuple[str, dict[str, int]]:
+    """(Re)create `name` with migrations 0000-0010 run and load_data(scale=1), as the superuser."""
+    import psycopg
+    from psycopg import sql
+
+    from pgrunbook.sandbox import apply_fixture_migrations
+    from pgrunbook.sandbox.data import load_data
+
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = cluster.url(name)
+    with psycopg.connect(url) as conn:
+        apply_fixture_migrations(conn)
+        conn.commit()
+        rows = load_data(conn)
+    return url, rows
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from pgrunbook.sandbox.data import (
     load_data,
 )
 
+from .conftest import loaded_database
+
 
 def counts(conn: psycopg.Connection) -> dict[str, int]:
     return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
@@ -45,16 +47,7 @@ def orphans(conn: psycopg.Connection) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def loaded(sandbox_cluster):
     """Migrations 0000-0010 + load_data(scale=1) as the superuser, as the sandbox does."""
-    name = "data_scale1"
-    with psycopg.connect(sandbox_cluster.url("postgres"), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
-    url = sandbox_cluster.url(name)
-    with psycopg.connect(url) as conn:
-        apply_fixture_migrations(conn)
-        conn.commit()
-        rows = load_data(conn)
-    return url, rows
+    return loaded_database(sandbox_cluster, "data_scale1")
 
 
 def test_scale_1_counts(loaded):

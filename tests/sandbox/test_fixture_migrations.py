@@ -6,7 +6,12 @@ import psycopg
 import pytest
 
 from pgrunbook.sandbox import apply_fixture_migrations
-from pgrunbook.sandbox.data import DRIZZLE_DIR, LEGACY_SCHEMA, TABLES, migration_statements
+from pgrunbook.sandbox.data import (
+    DRIZZLE_DIR,
+    LEGACY_SCHEMA,
+    TABLES,
+    migration_statements,
+)
 
 CATALOG = {
     "tables": """

@@ -12,12 +12,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from pgrunbook.sandbox.cluster import free_port
-from pgrunbook.sandbox import apply_fixture_migrations
-from pgrunbook.sandbox.data import SANDBOX_FBO_LOGIN, SANDBOX_LOGIN, load_data
+from pgrunbook.sandbox.data import SANDBOX_FBO_LOGIN, SANDBOX_LOGIN
+
+from .conftest import loaded_database
 
 DSN_ENV = "PGRUNBOOK_API_DSN"
 
@@ -51,16 +51,7 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def app_url(sandbox_cluster):
-    name = "api_app"
-    with psycopg.connect(sandbox_cluster.url("postgres"), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
-    url = sandbox_cluster.url(name)
-    with psycopg.connect(url) as conn:
-        apply_fixture_migrations(conn)
-        conn.commit()
-        load_data(conn)
-    return url
+    return loaded_database(sandbox_cluster, "api_app")[0]
 
 
 @pytest.fixture
