@@ -320,18 +320,9 @@ class Executor:
 
     def _blockers(self) -> str:
         """Sessions in an open transaction holding locks on the app's tables (who made us wait)."""
-        rows = self.conn.execute(
-            """SELECT a.pid, a.state, now() - a.xact_start, left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 120)
-               FROM pg_stat_activity a
-               WHERE a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL AND a.datname = current_database()
-                 AND EXISTS (SELECT FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                             JOIN pg_namespace n ON n.oid = c.relnamespace
-                             WHERE l.pid = a.pid AND l.granted AND n.nspname NOT IN ('pg_catalog', 'information_schema'))
-               ORDER BY a.xact_start LIMIT 5"""
-        ).fetchall()
-        if not rows:
-            return "a session that has since released its lock"
-        return ", ".join(f"pid {pid} ({state} for {age.total_seconds():.0f}s: {query!r})" for pid, state, age, query in rows)
+        from .facts import lock_holders
+
+        return ", ".join(lock_holders(self.conn)) or "a session that has since released its lock"
 
     # ---- indexes
 

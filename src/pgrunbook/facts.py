@@ -228,31 +228,43 @@ def privileges(conn: psycopg.Connection, tables: list[str]) -> dict:
             "create_on_public": row[4], "unowned_tables": tuple(sorted(unowned))}
 
 
+_DESCRIBE = ("a.pid, a.state, extract(epoch FROM now() - a.xact_start)::int, "
+             "left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 100)")
+
+
+def _describe(rows: list[tuple]) -> tuple[str, ...]:
+    return tuple(f"pid {pid} ({state}, transaction open {age}s: {query!r})" for pid, state, age, query in rows)
+
+
+def lock_holders(conn: psycopg.Connection, tables: list[str] | None = None, *, min_seconds: float = 0) -> tuple[str, ...]:
+    """Other sessions whose open transaction (older than `min_seconds`) holds a lock on `tables`
+    (schema-qualified), or on any non-catalog relation when `tables` is None."""
+    rows = conn.execute(
+        f"""SELECT DISTINCT {_DESCRIBE} FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE l.granted AND a.pid <> pg_backend_pid() AND a.datname = current_database()
+              AND a.xact_start < now() - make_interval(secs => %s)
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+              AND (%s::text[] IS NULL OR n.nspname || '.' || c.relname = ANY(%s::text[]))
+            LIMIT 5""",
+        [min_seconds, tables, tables],
+    ).fetchall()
+    return _describe(rows)
+
+
 def blocking_sessions(conn: psycopg.Connection, tables: list[str], max_xact_seconds: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(long-open transactions, sessions holding locks on `tables` for more than 5 s), other than ours.
 
     A long transaction anywhere in the database also stalls CREATE INDEX CONCURRENTLY, which
     waits for every older snapshot to end; a statement of a few ms is not a blocker.
     """
-    describe = "a.pid, a.state, extract(epoch FROM now() - a.xact_start)::int, left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 100)"
     long_open = conn.execute(
-        f"""SELECT {describe} FROM pg_stat_activity a
+        f"""SELECT {_DESCRIBE} FROM pg_stat_activity a
             WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
               AND a.xact_start < now() - make_interval(secs => %s)""",
         [max_xact_seconds],
     ).fetchall()
-    holders = conn.execute(
-        f"""SELECT DISTINCT {describe} FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE l.granted AND a.pid <> pg_backend_pid() AND n.nspname || '.' || c.relname = ANY(%s)
-              AND a.xact_start < now() - interval '5 seconds'""",
-        [tables],
-    ).fetchall()
-
-    def text(rows):
-        return tuple(f"pid {pid} ({state}, transaction open {age}s: {query!r})" for pid, state, age, query in rows)
-
-    return text(long_open), text(holders)
+    return _describe(long_open), lock_holders(conn, tables, min_seconds=5)
 
 
 def explain(conn: psycopg.Connection, query: str) -> dict:
