@@ -9,6 +9,7 @@ from __future__ import annotations
 from .config import Config
 from .drizzle import load_migrations, reconcile
 from .events import Emit, Event, discard
+from .outcome import failed
 from .verify import VerifyReport, evaluate
 
 
@@ -218,7 +219,7 @@ def _require_go(cfg: Config, run, emit: Emit, *, backup_ref, baseline_until, onl
     if backup_ref:
         run, decision = gate(cfg, emit, run_id=run.id, backup_ref=backup_ref, baseline_until=baseline_until, only=only)
         if not decision.go:
-            raise CheckFailed("the gate re-evaluated with --backup says NO-GO: " + ", ".join(c.id for c in decision.checks if c.status.value == "fail"),
+            raise CheckFailed("the gate re-evaluated with --backup says NO-GO: " + ", ".join(c.id for c in failed(decision.checks)),
                               next_step="`inv gate --backup ID` shows each criterion and why")
         return decision.as_json()
     record = run.last("gate", "decision")

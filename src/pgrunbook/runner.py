@@ -26,7 +26,9 @@ from typing import Any
 from .config import Config
 from .errors import CheckFailed, MigrationFailed, PgRunbookError, RolledBack
 from .events import Emit, Event, discard
+from .outcome import failed
 from .runs import Run, open_run, start_run
+from .validate import DRIFT_CHECKS
 
 PHASES = ("verify", "backup", "analyze", "gate", "migrate", "validate", "post-backup", "report")
 
@@ -115,10 +117,10 @@ def _phases(cfg: Config, run: Run, emit: Emit, options: ProdOptions, result: Pro
         _, report = commands.validate(cfg, emit, run_id=run.id)
         if report.drift:
             _roll_back(cfg, run, emit, options, policy=cfg.playbook.rollback.on_drift,
-                       why="validation found drift: " + "; ".join(c.summary for c in report.checks if c.id in ("protected-counts", "users-fingerprint") and c.status.value == "fail"))
+                       why="validation found drift: " + "; ".join(c.summary for c in failed(report.checks) if c.id in DRIFT_CHECKS))
         if not report.ok:
             result.outcome = "warnings"
-            result.reason = "validation failed (no drift): " + ", ".join(c.id for c in report.checks if c.status.value == "fail")
+            result.reason = "validation failed (no drift): " + ", ".join(c.id for c in failed(report.checks))
     phase("post-backup", lambda: _backup(cfg, run, emit, "post-backup"))
 
 
@@ -129,10 +131,10 @@ def _done(run: Run, phase: str) -> bool:
 
 
 def _check(run: Run, phase: str, report: Any, what: str) -> Any:
-    failed = [c.id for c in report.checks if c.status.value == "fail"]
+    failing = [c.id for c in failed(report.checks)]
     run.record(phase, "end", "ok" if report.ok else "failed", **_summary(phase, report))
     if not report.ok:
-        raise CheckFailed(f"{what}: {', '.join(failed)}", changed="nothing was changed (the database was only read)",
+        raise CheckFailed(f"{what}: {', '.join(failing)}", changed="nothing was changed (the database was only read)",
                           next_step=f"`inv {phase}` shows the details; fix, then `inv migrate-prod --resume {run.id}`")
     return report
 
@@ -165,7 +167,7 @@ def _gate(cfg: Config, run: Run, emit: Emit) -> None:
     backup_id = (run.last("backup", "end", "ok") or {}).get("data", {}).get("id")
     _, decision = commands.gate(cfg, emit, run_id=run.id, backup_ref=backup_id or None)
     if not decision.go:
-        raise CheckFailed("NO-GO: " + "; ".join(f"{c.id}: {c.summary}" for c in decision.checks if c.status.value == "fail"),
+        raise CheckFailed("NO-GO: " + "; ".join(f"{c.id}: {c.summary}" for c in failed(decision.checks)),
                           changed="nothing was changed in the database",
                           next_step=f"fix what the gate names, then `inv migrate-prod --resume {run.id}`")
 
