@@ -19,7 +19,7 @@ from psycopg import sql
 from pgrunbook import cli, commands
 from pgrunbook.config import load_config
 from pgrunbook.drizzle.recorder import Recorder
-from pgrunbook.errors import RuntimeFailure, UsageError
+from pgrunbook.errors import MigrationFailed, RuntimeFailure, UsageError
 from pgrunbook.events import Event
 from pgrunbook.rollback import full_rollback, indexes_only_rollback
 from pgrunbook.sandbox.api import health_status
@@ -238,6 +238,45 @@ def test_indexes_only_drops_exactly_this_runs_indexes_and_tracking_rows(app_db):
     again = indexes_only_rollback(cfg, run=run, yes=True)  # idempotent
     assert again.ok and again.dropped_indexes == () and again.removed_tracking_rows == ()
     assert_no_secret(run.journal.read_text())
+
+
+def _append_migration(db, tag: str, when: int, sql_text: str) -> None:
+    journal = db.drizzle_dir / "meta" / "_journal.json"
+    data = json.loads(journal.read_text())
+    data["entries"].append({"idx": len(data["entries"]), "version": "7", "when": when, "tag": tag, "breakpoints": True})
+    journal.write_text(json.dumps(data))
+    (db.drizzle_dir / f"{tag}.sql").write_text(sql_text)
+
+
+def test_indexes_only_after_a_failure_keeps_indexes_that_existed_before_the_run(app_db):
+    """Issue 11.1: a migration re-declares existing indexes (IF NOT EXISTS, any name, any schema), a later one
+    fails; the rollback derived from the journal drops only what the run created."""
+    db = app_db("tracked")
+    with db.connect() as conn:
+        conn.execute('CREATE SCHEMA ops')
+        conn.execute('CREATE INDEX "users_email_lower_ix" ON "users" (lower("email"))')
+        conn.execute('CREATE INDEX "ix_roles" ON "users" ("role")')
+        conn.execute('CREATE TABLE ops.notes (id int)')
+        conn.execute('CREATE INDEX "notes_id" ON ops.notes (id)')
+    _append_migration(db, "0012_redeclare", 1900000000000,
+                      'CREATE INDEX IF NOT EXISTS "users_email_lower_ix" ON "users" (lower("email"));\n--> statement-breakpoint\n'
+                      'CREATE INDEX IF NOT EXISTS "ix_roles" ON "users" ("role");\n--> statement-breakpoint\n'
+                      'CREATE INDEX IF NOT EXISTS "notes_id" ON ops.notes (id);\n--> statement-breakpoint\n'
+                      'CREATE INDEX IF NOT EXISTS "ix_new_one" ON "users" ("email", "role");\n')
+    _append_migration(db, "0013_fails", 1900000000001, 'CREATE INDEX IF NOT EXISTS "idx_broken" ON "users" ("no_such_column");\n')
+    cfg, run = gone_through_gate(db.inventory())
+    with pytest.raises(MigrationFailed):
+        commands.migrate(cfg, yes=True)
+    dry = indexes_only_rollback(cfg, run=run, dry_run=True)
+    result = indexes_only_rollback(cfg, run=run, yes=True)
+    assert result.ok, result.as_json()
+    kept = {"users_email_lower_ix", "ix_roles", "notes_id"}
+    assert not kept & {n.split(".")[-1] for n in result.dropped_indexes}, result.dropped_indexes
+    assert "public.ix_new_one" in result.dropped_indexes and len(result.dropped_indexes) == 44  # 0011's 43 + ix_new_one
+    with db.connect() as conn:
+        names = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+    assert kept <= names and "ix_new_one" not in names
+    assert any('"public"."ix_new_one"' in step for step in dry.plan), dry.plan
 
 
 def test_indexes_only_needs_confirmation_off_sandbox_and_cli_usage(app_db, capsys):

@@ -148,7 +148,7 @@ def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, bac
     """Phase 5: apply the plan a GO approved, under the run's advisory lock; observe again after."""
     from .errors import CheckFailed, MigrationFailed
     from .executor import Executor
-    from .facts import snapshot_protected
+    from .facts import index_names, snapshot_protected
     from .gate import within_approved
     from .pg import connect, read_only
     from .planning import existing_tables, observe_and_plan
@@ -166,6 +166,7 @@ def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, bac
         with read_only(conn):
             seen = observe_and_plan(conn, cfg, baseline_until=baseline_until, only=only)
             before = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries)
+            indexes_before = index_names(conn)  # every index, any name or schema: what a rollback must keep
         if not within_approved(seen.plan, go["steps"]):
             raise CheckFailed("the plan changed since the GO (a migration was added or edited, or another tool migrated)",
                               next_step="run `inv gate` again, then `inv migrate`")
@@ -173,6 +174,7 @@ def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, bac
         run.record("migrate", "start", plan=[{"tag": s.tag, "action": s.action, "when": s.when, "hash": s.hash} for s in seen.plan.steps],
                    scenario=seen.plan.scenario, online=online, single_transaction=single_transaction, before=before,
                    tracking_rows_before=len(seen.facts.tracking_rows or ()), indexes_total_before=seen.facts.indexes_total,
+                   indexes_before=sorted(indexes_before),
                    api_before=_measure_api(cfg))
         if seen.plan.empty:
             run.record("migrate", "end", "ok", nothing_to_do=True, baseline=[], applied=[], created_indexes=[])

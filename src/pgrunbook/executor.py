@@ -326,12 +326,10 @@ class Executor:
 
     # ---- indexes
 
-    def _existing_indexes(self) -> set[str]:
-        rows = self.conn.execute(
-            "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relkind IN ('i', 'I') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
-        ).fetchall()
-        return {r[0] for r in rows}
+    def _existing_indexes(self) -> frozenset[str]:
+        from .facts import index_names
+
+        return index_names(self.conn)
 
     def _index_exists(self, name: str) -> bool:
         return self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()[0]

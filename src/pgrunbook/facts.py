@@ -299,6 +299,15 @@ def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot
     }
 
 
+def index_names(conn: psycopg.Connection) -> frozenset[str]:
+    """Every index of the database outside the system schemas, as `schema.name` (any name, any schema)."""
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('i', 'I') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+    ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
 def index_details(conn: psycopg.Connection, names: list[str]) -> dict[str, dict]:
     """For schema-qualified index names: the table each is on and whether it is valid."""
     rows = conn.execute(

@@ -57,15 +57,28 @@ def _derived(cfg: Config, start: dict[str, Any], error: dict[str, Any], hashes: 
     inv = cfg.inventory
     committed = list(error.get("committed", []))
     local = load_migrations(inv.migrations.dir)
-    before = set(start.get("before", {}).get("performance_indexes", []))
     named = [s.creates_index for tag in committed for s in compile_migration(local.by_tag(tag)) if s.creates_index]
-    created = [n for n in named if n.split(".")[-1] not in before]
+    created = [n for n in named if not _existed_before(n, start, cfg.playbook.expectations.index_prefix)]
     wanted = {(p["hash"], p["when"]) for p in start.get("plan", []) if p["action"] == "baseline" or p["tag"] in committed}
     tag_of = {(p["hash"], p["when"]): p["tag"] for p in start.get("plan", [])}
     with connect(inv.database) as conn, read_only(conn):
         rows = Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table).rows() or []
     found = [(tag_of[(r.hash, r.created_at)], r.id) for r in rows if (r.hash, r.created_at) in wanted]
     return created, found, hashes, "derived from the journal (the migration failed halfway)"
+
+
+def _existed_before(index: str, start: dict[str, Any], prefix: str) -> bool:
+    """Whether `index` (schema.name) existed when the migration started: never drop what was there before.
+
+    The start record holds every index of the database (`indexes_before`). Journals written
+    before it did hold only the public `idx_*` names: there, any other name is kept (we
+    cannot prove this run created it).
+    """
+    if "indexes_before" in start:
+        return index in set(start["indexes_before"])
+    schema, _, name = index.rpartition(".")
+    legacy = set(start.get("before", {}).get("performance_indexes", []))
+    return schema not in ("", "public") or not name.startswith(prefix) or name in legacy
 
 
 def _refuse_non_index(cfg: Config, tags: list[str]) -> None:
