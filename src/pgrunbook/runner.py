@@ -195,11 +195,10 @@ def _roll_back(cfg: Config, run: Run, emit: Emit, options: ProdOptions, *, polic
 
     run.record("rollback", "decision", "auto" if policy == "auto" else "confirmed", why=why, policy=policy)
     emit(Event("rollback", "warn", f"rolling back: {why}"))
-    backup_id = (run.last("backup", "end", "ok") or {}).get("data", {}).get("id")
     if failure is not None and _only_indexes_committed(cfg, run):
         outcome = rollback.indexes_only_rollback(cfg, emit, run=run, yes=True)
-    else:
-        outcome = rollback.full_rollback(cfg, emit, backup_ref=backup_id, run=run, yes=True)
+    else:  # the backup this run's GO relied on (rollback.pre_migration_backup)
+        outcome = rollback.full_rollback(cfg, emit, run=run, yes=True)
     if not outcome.ok:
         raise PgRunbookError(f"{why}; the rollback itself failed: see the run journal {run.journal}",
                              changed="see the rollback steps above", next_step="`inv rollback --full` by hand, with `--dry-run` first")

@@ -107,6 +107,28 @@ def _fetch_copy(inv: Inventory, manifest, say) -> Path | None:  # noqa: ANN001
     return None
 
 
+def pre_migration_backup(inv: Inventory, run: Run | None) -> tuple[str | None, str]:
+    """(backup id, why) a rollback restores when no --backup is named: the one taken before the migration.
+
+    The newest backup is the wrong default: after a successful migrate-prod it is the
+    post-migration one, and "rolling back" to it restores the migrated state. The backup
+    a run's GO relied on was taken before that run migrated; without --run, the newest run
+    of this database that migrated is the one being rolled back.
+    """
+    from ..runs import list_runs
+
+    runs = [run] if run is not None else [r for r in list_runs(inv.backup.dir)
+                                          if r.target() == inv.database.url.key and r.last("migrate", "start")]
+    for candidate in runs:
+        go = candidate.last("gate", "decision", "go")
+        backup_id = (go or {}).get("data", {}).get("backup_id")
+        if backup_id:
+            return backup_id, f"the backup run {candidate.id}'s GO relied on, taken before its migration"
+    if run is not None:
+        return None, f"run {run.id} has no GO naming a backup: the newest backup of this database"
+    return None, "no pgrunbook run migrated this database: the newest backup of this database"
+
+
 def choose_backup(inv: Inventory, ref: str | None, say) -> tuple[Any, Path]:  # noqa: ANN001
     """(manifest, verified dump path): `ref`, else the newest backup of this database. A bad one is refused."""
     from ..backup import find_backup, list_backups
@@ -147,14 +169,14 @@ def choose_backup(inv: Inventory, ref: str | None, say) -> tuple[Any, Path]:  # 
 
 
 def _plan(inv: Inventory, manifest, dump: Path, restore: str, kept: str, *, in_place: bool, controller: str,  # noqa: ANN001
-          commands: dict[str, tuple[str, ...]], argv: list[str]) -> tuple[str, ...]:
+          commands: dict[str, tuple[str, ...]], argv: list[str], why: str) -> tuple[str, ...]:
     import shlex
 
     db = inv.database.dbname
     stop = " ".join(commands["stop"]) if "stop" in commands else controller
     start = " ".join(commands["start"]) if "start" in commands else controller
     shown = shlex.join(argv)
-    steps = [f"verify backup {manifest.id}: sha256 of {dump} matches its manifest (done)",
+    steps = [f"verify backup {manifest.id} ({why}): sha256 of {dump} matches its manifest (done)",
              f"stop the app: {stop}"]
     if in_place:
         steps += [f"safety dump of {db} now (the backup engine, {inv.backup.format}) so that nothing is lost",
@@ -192,6 +214,10 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
     def say(kind: str, message: str, **data: Any) -> None:
         emit(Event(PHASE, kind, message, data))
 
+    why = "named with --backup"
+    if backup_ref is None:
+        backup_ref, why = pre_migration_backup(inv, run)
+    say("step", f"restoring {backup_ref or 'the newest backup'}: {why}")
     manifest, dump = choose_backup(inv, backup_ref, say)
     fmt = manifest.dump["format"]
     pg_restore = locate_tool("pg_restore", inv.tools.bin_dir)
@@ -218,7 +244,7 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
 
     with ExitStack() as stack:
         app = stack.enter_context(controller_for(inv, emit=emit, phase=PHASE))
-        plan = _plan(inv, manifest, dump, restore, kept, in_place=in_place, controller=app.describe(), commands=app.commands(), argv=argv)
+        plan = _plan(inv, manifest, dump, restore, kept, in_place=in_place, controller=app.describe(), commands=app.commands(), argv=argv, why=why)
         base = dict(mode=mode, backup_id=manifest.id, backup_source=str(dump), restored_db=None if in_place else restore,
                     kept_db=None if in_place else kept, counts_manifest=dict(manifest.counts.get("tables", {})),
                     protected_tables=_protected(cfg), app_controller=app.describe())
@@ -232,7 +258,7 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
             raise ControllerError(f"the app controller is not ready: {pre.reason}", changed="nothing was changed",
                                   next_step=pre.next_step or "fix app: in the inventory, or run with controller none and stop the app yourself")
         run = run or current_or_new(inv.backup.dir, inv.database.url.key, None)
-        run.record(PHASE, "start", mode=mode, backup=manifest.id, dump=str(dump), restore_db=None if in_place else restore,
+        run.record(PHASE, "start", mode=mode, backup=manifest.id, backup_why=why, dump=str(dump), restore_db=None if in_place else restore,
                    kept_db=None if in_place else kept, plan=list(plan), target=str(inv.database.url))
         work = _InPlace if in_place else _Swap
         try:
