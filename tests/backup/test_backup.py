@@ -74,7 +74,7 @@ def test_backup_to_local_ssh_and_s3_then_recheck(app_db, sshd, s3_env, capsys):
     assert m.dump["file"].startswith(f"{db.name}_prod_backup_")
     assert mode(m.dump_path) == 0o600 and mode(m.path) == 0o600 and mode(m.path.parent) == 0o700
     raw = json.loads(m.path.read_text())
-    assert raw["kind"] == "pgrunbook.backup" and raw["version"] == 1 and raw["verified_copies"] == 3
+    assert raw["kind"] == "pgrunbook.backup" and raw["version"] == 2 and raw["verified_copies"] == 3
     assert latest_backup(m.path.parent).id == m.id
     # the scratch database is gone
     with db.connect() as conn:
@@ -279,3 +279,45 @@ def test_scratch_drop_is_guarded(app_db):
     drop_scratch(settings, scratch)
     with db.connect() as conn:
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [db.name]).fetchone()[0] == 1
+
+
+def test_every_table_counted_on_sessions_sharing_the_snapshot(app_db):
+    """Other schemas, leaf partitions (not their parent: each row once), unlogged tables and the ledger
+    are counted, on two sessions that import the dump's snapshot while the app writes."""
+    db = app_db("tracked")
+    with db.connect() as conn:
+        conn.execute("CREATE SCHEMA audit; CREATE TABLE audit.events (id int, at date NOT NULL) PARTITION BY RANGE (at)")
+        conn.execute("CREATE TABLE audit.events_2025 PARTITION OF audit.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+        conn.execute("CREATE TABLE audit.events_2026 PARTITION OF audit.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')")
+        conn.execute("INSERT INTO audit.events SELECT g, '2025-06-01'::date + g FROM generate_series(1, 300) g")
+        conn.execute("CREATE UNLOGGED TABLE public.cache AS SELECT g AS id FROM generate_series(1, 7) g")
+    stop = threading.Event()
+
+    def writer() -> None:
+        with db.connect() as conn:
+            while not stop.is_set():
+                conn.execute("INSERT INTO users (email, password, first_name, last_name, role) "
+                             "SELECT 'w' || g || '-' || clock_timestamp() || '@x.test', 'x', 'W', 'R', 'fbo' FROM generate_series(1, 20) g")
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        result = commands.backup(load_config(db.inventory(backup={"count_connections": 2})), verify_restore=True)
+    finally:
+        stop.set()
+        thread.join()
+    m = result.manifest
+    assert result.ok and m.restore_verification.ok and not m.restore_verification.mismatches
+    tables = m.counts["tables"]
+    assert tables["audit.events_2025"] == 213 and tables["audit.events_2026"] == 87 and "audit.events" not in tables
+    assert tables["public.cache"] == 7 and m.counts["scope"] == "all" and m.counts["connections"] == 2
+    assert m.counts["ledger"] == {"table": "drizzle.__drizzle_migrations", "rows": 11}
+    assert m.counts["users_by_role"]["total"] == tables["public.users"] > 68
+
+
+def test_critical_scope_still_counts_the_ledger(app_db):
+    db = app_db("tracked")
+    result = commands.backup(load_config(db.inventory(backup={"count": "critical"})))
+    counts = result.manifest.counts
+    assert result.ok and counts["scope"] == "critical" and counts["ledger"]["rows"] == 11
+    assert set(counts["tables"]) == {"public.users", "public.campaigns", "public.challenges", "drizzle.__drizzle_migrations"}

@@ -35,7 +35,7 @@ def test_manifest_roundtrip_modes_and_loader(tmp_path):
                          folder / "db_prod_backup_20250102_000000.manifest.json")
     assert (folder.stat().st_mode & 0o777) == 0o700 and (new.path.stat().st_mode & 0o777) == 0o600
     data = json.loads(new.path.read_text())
-    assert data["kind"] == "pgrunbook.backup" and data["version"] == 1 and data["status"] == "failed" and data["verified_copies"] == 1
+    assert data["kind"] == "pgrunbook.backup" and data["version"] == 2 and data["status"] == "failed" and data["verified_copies"] == 1
     assert load_manifest(old.path) == old
     assert [m.id for m in list_backups(folder)] == [new.id, old.id]
     assert latest_backup(folder).id == old.id  # the newest is failed (1 copy < 2)
@@ -47,6 +47,19 @@ def test_manifest_roundtrip_modes_and_loader(tmp_path):
     new.path.write_text(json.dumps(data))
     with pytest.raises(ConfigError, match="version 99"):
         load_manifest(new.path)
+
+
+def test_version_1_manifests_are_still_read(tmp_path):
+    m = write_manifest(manifest("db_prod_backup_20250101_000000", "2025-01-01T00:00:00+00:00"), tmp_path / "x.manifest.json")
+    data = json.loads(m.path.read_text())
+    data["version"] = 1
+    data["counts"] = {"scope": "critical", "tables": {"public.users": 68, "drizzle.__drizzle_migrations": 11}}
+    m.path.write_text(json.dumps(data))
+    old = load_manifest(m.path)
+    assert old.ok and old.counts["tables"]["public.users"] == 68 and old.counts["scope"] == "critical"
+    assert old.counts["ledger"] == {"table": "drizzle.__drizzle_migrations", "rows": 11} and old.counts["seconds"] is None
+    rewritten = json.loads(write_manifest(old, m.path).path.read_text())
+    assert rewritten["version"] == 2 and rewritten["counts"]["ledger"]["rows"] == 11
 
 
 def test_status_reflects_integrity_copies_and_restore():

@@ -162,7 +162,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
     from .dump import listing, run_local_dump, run_remote_dump
     from .integrity import check_dump
     from .restore import verify_restore
-    from .snapshot import count_rows, exported_snapshot
+    from .snapshot import count_rows_shared, exported_snapshot
 
     inv, exp = cfg.inventory, cfg.playbook.expectations
     settings = inv.backup
@@ -203,15 +203,19 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
         created_at = utcnow()
         run_on = settings.run_on
         say("step", f"dumping {inv.database.dbname} ({fmt}) to {dest}" + (f" (pg_dump on {run_on})" if run_on != "local" else ""))
-        # Every table is counted when the restore test will compare them all; otherwise the critical
-        # tables only (and users by role): counting 5 M rows competes with pg_dump for the CPU.
-        critical = [t if "." in t else f"public.{t}" for t in exp.critical_tables]
+        # Every table of every app schema (and the tracking table) is counted in the dump's own
+        # snapshot, while pg_dump runs: validation and the rollback compare them all. `backup.count:
+        # critical` narrows it to the critical tables (and users by role).
+        mig = inv.migrations
+        critical = [t if "." in t else f"public.{t}" for t in exp.critical_tables] + [f"{mig.tracking_schema}.{mig.tracking_table}"]
+        every = settings.count == "all" or verify  # the restore test compares every table
         with exported_snapshot(inv.database) as snap:
             counted: dict[str, Any] = {}
 
             def count() -> None:
                 try:
-                    counted.update(count_rows(snap.conn, exp.role_count, None if verify else critical))
+                    counted.update(count_rows_shared(snap, inv.database, exp.role_count, connections=settings.count_connections,
+                                                     only=None if every else critical))
                 except Exception as exc:  # noqa: BLE001 - reported as a failed check below
                     counted["error"] = f"{exc.__class__.__name__}: {exc}"
 
@@ -238,8 +242,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
                             changed="the partial dump was removed; no manifest was written; the database was only read",
                             next_step="fix the cause above (connection, permissions, pg_dump version), then run `inv backup` again")
 
-        counts = {"scope": counted.get("scope", "critical"), "tables": counted.get("tables", {}), "critical_tables": list(exp.critical_tables),
-                  "users_by_role": counted.get("users_by_role")}
+        counts = _counts_record(counted, cfg)
         list_code, list_out, list_err = (0, "", "")
         if fmt != "plain":
             list_code, list_out, list_err = listing(pg_restore, dest)
@@ -311,6 +314,16 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
                 target.close()
             except Exception:  # noqa: BLE001, S110 - closing is best effort
                 pass
+
+
+def _counts_record(counted: dict[str, Any], cfg: Config) -> dict[str, Any]:
+    """The manifest's `counts`: every table's rows, the tracking ledger's apart, and how they were counted."""
+    tables = counted.get("tables", {})
+    mig = cfg.inventory.migrations
+    ledger = f"{mig.tracking_schema}.{mig.tracking_table}"
+    return {"scope": counted.get("scope", "critical"), "tables": tables, "critical_tables": list(cfg.playbook.expectations.critical_tables),
+            "users_by_role": counted.get("users_by_role"), "ledger": {"table": ledger, "rows": tables.get(ledger)},
+            "connections": counted.get("connections"), "seconds": counted.get("seconds")}
 
 
 def _remove(path: Path) -> None:

@@ -10,7 +10,7 @@ custom, `sql` for plain, `dir` for directory), mode 0600, written atomically (tm
 
     {
       "kind": "pgrunbook.backup",            # constant: what this file is
-      "version": 1,                          # MANIFEST_VERSION
+      "version": 2,                          # MANIFEST_VERSION (1 is still read: see below)
       "id": "htf_sunup_db_prod_backup_20251004_120000",
       "status": "ok" | "failed",             # ok: integrity holds AND verified_copies >= min_copies
       "problems": ["..."],                   # why status is failed (empty when ok)
@@ -32,10 +32,14 @@ custom, `sql` for plain, `dir` for directory), mode 0600, written atomically (tm
         "seconds": 12.3
       },
       "counts": {                           # exact, from the dump's own snapshot
-        "scope": "all" | "critical",        # all tables with --verify-restore; else the critical tables
+        "scope": "all" | "critical",        # all (default): every table of every non-system schema, leaf
+                                            # partitions (not their parents: each row once), unlogged tables;
+                                            # critical (backup.count): the critical tables and the ledger
         "tables": {"public.users": 68, "drizzle.__drizzle_migrations": 11, ...},
         "critical_tables": ["users", "campaigns", "challenges"],
-        "users_by_role": {"table": "users", "column": "role", "by_role": {"fbo": 60, "manager": 8}, "total": 68}
+        "users_by_role": {"table": "users", "column": "role", "by_role": {"fbo": 60, "manager": 8}, "total": 68},
+        "ledger": {"table": "drizzle.__drizzle_migrations", "rows": 11},   # v2; rows null when absent
+        "connections": 1, "seconds": 0.8    # v2: sessions that shared the snapshot to count, wall time
       },
       "integrity": {"ok": true, "checks": [{"id": "...", "status": "ok", "summary": "...", "detail": ""}]},
       "min_copies": 2,
@@ -55,6 +59,10 @@ custom, `sql` for plain, `dir` for directory), mode 0600, written atomically (tm
       "rechecked_at": null | "..."          # last `inv backup.verify`
     }
 
+Version 1 (before every table was counted by default) is read as well: its `counts` lack
+`ledger`, `connections` and `seconds` (`from_json` fills them in: the ledger from `tables`
+when it was counted), and its scope is often `critical`. Written manifests are version 2.
+
 Loader API: `load_manifest(path)` -> `Manifest`; `list_backups(dir)` (newest first);
 `latest_backup(dir, ok_only=True)`; `find_backup(dir, id_or_prefix_or_path)`.
 """
@@ -72,7 +80,9 @@ from typing import Any
 from ..errors import ConfigError, UsageError
 
 KIND = "pgrunbook.backup"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+LEDGER = "drizzle.__drizzle_migrations"  # the tracking table version 1 manifests could count
 SUFFIX = ".manifest.json"
 EXTENSIONS = {"custom": "dump", "plain": "sql", "directory": "dir"}
 
@@ -199,9 +209,10 @@ def from_json(data: dict[str, Any], path: Path | None = None) -> Manifest:
     source = str(path) if path else "manifest"
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise ConfigError(f"not a pgrunbook backup manifest (kind is {data.get('kind') if isinstance(data, dict) else None!r})", source=source)
-    if data.get("version") != MANIFEST_VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise ConfigError(
-            f"manifest version {data.get('version')!r} is not supported (this pgrunbook reads version {MANIFEST_VERSION})",
+            f"manifest version {data.get('version')!r} is not supported (this pgrunbook reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))})",
             source=source,
             next_step="use the pgrunbook version that wrote it, or take a new backup with `inv backup`",
         )
@@ -215,7 +226,7 @@ def from_json(data: dict[str, Any], path: Path | None = None) -> Manifest:
             inventory=data["inventory"],
             database=data["database"],
             dump=data["dump"],
-            counts=data["counts"],
+            counts=_counts_v2(data["counts"]) if data["version"] == 1 else data["counts"],
             integrity=data["integrity"],
             min_copies=int(data["min_copies"]),
             copies=tuple(CopyRecord(**{**c, "part_sha256": tuple(c.get("part_sha256", ()))}) for c in data.get("copies", [])),
@@ -226,6 +237,13 @@ def from_json(data: dict[str, Any], path: Path | None = None) -> Manifest:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"malformed manifest: {exc.__class__.__name__}: {exc}", source=source) from None
+
+
+def _counts_v2(counts: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 `counts` in version 2's shape (nothing is invented: unknowns are null)."""
+    tables = counts.get("tables") or {}
+    ledger = {"table": LEDGER, "rows": tables[LEDGER]} if LEDGER in tables else None
+    return {**counts, "ledger": counts.get("ledger", ledger), "connections": counts.get("connections"), "seconds": counts.get("seconds")}
 
 
 def load_manifest(path: str | Path) -> Manifest:

@@ -50,33 +50,114 @@ def exported_snapshot(db: DatabaseSettings) -> Iterator[Snapshot]:
         yield Snapshot(snap_id, version.split()[0], int(version_num), conn)
 
 
+# Tables whose rows pg_dump dumps: ordinary tables (leaf partitions included; a partitioned
+# parent has no storage of its own, so each row is counted once, in its partition), unlogged
+# ones too, in every schema but the system ones, not temporary, not owned by an extension.
+_TABLES = """
+    SELECT n.nspname, c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'r' AND c.relpersistence <> 't'
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+    ORDER BY 1, 2
+"""
+
+
 def count_rows(conn: psycopg.Connection, role_count: RoleCount, only: list[str] | None = None) -> dict[str, object]:
     """Exact row counts, and users by role, in the current transaction.
 
     Every ordinary table by default; with `only` (qualified `schema.table` names), just those
     that exist. The role table's total comes from the grouped count: one scan, not two.
     """
-    from psycopg import sql
+    tables = _tables(conn, only)
+    counts, by_role = _count(conn, [(a, b) for a, b, _ in tables], role_count)
+    return _result(counts, by_role, role_count, only)
 
-    tables = conn.execute(
-        """
-        SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND c.relpersistence <> 't'
-          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
-          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-        ORDER BY 1, 2
-        """
-    ).fetchall()
-    role_label = f"public.{role_count.table}"
-    by_role = _by_role(conn, role_count) if any(f"{a}.{b}" == role_label for a, b in tables) else None
+
+def count_rows_shared(snap: Snapshot, db: DatabaseSettings, role_count: RoleCount, *, connections: int = 1,
+                      only: list[str] | None = None) -> dict[str, object]:
+    """`count_rows` spread over `connections` sessions that all see `snap` (SET TRANSACTION SNAPSHOT).
+
+    The snapshot's own connection takes one share; each other session imports the exported
+    snapshot in a REPEATABLE READ, READ ONLY transaction, so every count is exactly what the
+    dump holds. Tables are dealt largest first to the least loaded session.
+    """
+    import threading
+    import time
+
+    started = time.monotonic()
+    tables = _tables(snap.conn, only)
+    shares = _deal(tables, max(1, connections), f"public.{role_count.table}")
+    results: list[tuple[dict[str, int], dict[str, int] | None]] = [({}, None)] * len(shares)
+    failures: list[BaseException] = []
+
+    def imported(i: int) -> None:
+        try:
+            with _importing(db, snap.id) as conn:
+                results[i] = _count(conn, shares[i], role_count)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=imported, args=(i,), daemon=True) for i in range(1, len(shares))]
+    for thread in threads:
+        thread.start()
+    try:
+        results[0] = _count(snap.conn, shares[0], role_count)
+    finally:
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
+    counts = {k: v for part, _ in results for k, v in part.items()}
+    by_role = next((roles for _, roles in results if roles is not None), None)
+    return {**_result(counts, by_role, role_count, only), "connections": len(shares), "seconds": round(time.monotonic() - started, 3)}
+
+
+def _tables(conn: psycopg.Connection, only: list[str] | None) -> list[tuple[str, str, int]]:
+    tables = [(a, b, int(size)) for a, b, size in conn.execute(_TABLES).fetchall()]
     if only is not None:
         wanted = set(only)
-        tables = [(a, b) for a, b in tables if f"{a}.{b}" in wanted]
-    if by_role is not None:
-        tables = [(a, b) for a, b in tables if f"{a}.{b}" != role_label]
+        tables = [t for t in tables if f"{t[0]}.{t[1]}" in wanted]
+    return tables
+
+
+def _deal(tables: list[tuple[str, str, int]], n: int, role_label: str) -> list[list[tuple[str, str]]]:
+    """Tables in `n` shares of about equal size (the role table, scanned by a GROUP BY, weighs double)."""
+    def weight(t: tuple[str, str, int]) -> int:
+        return t[2] * (2 if f"{t[0]}.{t[1]}" == role_label else 1) + 1
+
+    shares: list[list[tuple[str, str]]] = [[] for _ in range(min(n, max(1, len(tables))))]
+    loads = [0] * len(shares)
+    for t in sorted(tables, key=weight, reverse=True):
+        i = loads.index(min(loads))
+        shares[i].append((t[0], t[1]))
+        loads[i] += weight(t)
+    return shares
+
+
+@contextmanager
+def _importing(db: DatabaseSettings, snapshot_id: str) -> Iterator[psycopg.Connection]:
+    """A REPEATABLE READ, READ ONLY transaction that sees the exported snapshot `snapshot_id`."""
+    from psycopg import sql
+
+    from ..pg import connect, read_only
+
+    with connect(db) as conn, read_only(conn, repeatable_read=True):
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot_id)))
+        if conn.execute("SELECT current_setting('transaction_read_only')").fetchone()[0] != "on":
+            raise RuntimeFailure("internal error: a counting transaction is not READ ONLY")
+        yield conn
+
+
+def _count(conn: psycopg.Connection, tables: list[tuple[str, str]], role_count: RoleCount) -> tuple[dict[str, int], dict[str, int] | None]:
+    """Exact counts of `tables` in one statement; the role table by role (its total is their sum)."""
+    from psycopg import sql
+
+    role_label = f"public.{role_count.table}"
+    by_role = _by_role(conn, role_count) if any(f"{a}.{b}" == role_label for a, b in tables) else None
     counts: dict[str, int] = {}
-    if by_role is not None and (only is None or role_label in set(only)):
+    if by_role is not None:
         counts[role_label] = sum(by_role.values())
+        tables = [(a, b) for a, b in tables if f"{a}.{b}" != role_label]
     if tables:
         parts = [
             sql.SQL("SELECT {label}, count(*) FROM {table}").format(label=sql.Literal(f"{schema}.{name}"), table=sql.Identifier(schema, name))
@@ -84,6 +165,10 @@ def count_rows(conn: psycopg.Connection, role_count: RoleCount, only: list[str] 
         ]
         for label, n in conn.execute(sql.SQL(" UNION ALL ").join(parts)):
             counts[label] = int(n)
+    return counts, by_role
+
+
+def _result(counts: dict[str, int], by_role: dict[str, int] | None, role_count: RoleCount, only: list[str] | None) -> dict[str, object]:
     return {
         "scope": "all" if only is None else "critical",
         "tables": dict(sorted(counts.items())),
