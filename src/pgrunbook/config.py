@@ -203,6 +203,8 @@ class BackupSettings(_Model):
     min_copies: int = Field(2, ge=0)
     run_on: str = Field("local", description="`local` or a key of `hosts` where pg_dump runs")
     verify_restore: bool = False
+    count: Literal["all", "critical"] = Field("all", description="rows counted in the dump's snapshot: every table (default) or the critical ones")
+    count_connections: int = Field(1, ge=1, le=16, description="sessions sharing the dump's snapshot to count rows on")
     targets: list[Target] = []
 
     @field_validator("compress", mode="before")
