@@ -124,3 +124,18 @@ def test_app_controller_not_ready(app_db, tmp_path):
     _, decision = commands.gate(load_config(inventory))
     reason = failing(decision)["rollback-ready"]
     assert "app controller not ready" in reason and "docker" in reason.lower()
+
+
+def test_a_squawk_only_review_finding_is_no_go_as_in_analyze(app_db):
+    """Inline allows lift our rules, squawk's `constraint-missing-not-valid` stays: both refuse (issue 9.7)."""
+    db = app_db("tracked")
+    cfg = backed_up(db.inventory())
+    path = db.drizzle_dir / f"{INDEXES}.sql"
+    path.write_text(path.read_text() + "\n--> statement-breakpoint\n"
+                    "-- pgrunbook: allow review-add-constraint checked by hand\n"
+                    "-- pgrunbook: allow review-add-constraint-validating checked by hand\n"
+                    'ALTER TABLE "users" ADD CONSTRAINT "users_id_positive" CHECK ("id" > 0);\n')
+    report = commands.analyze(cfg)
+    _, decision = commands.gate(cfg)
+    assert not report.ok and not decision.go
+    assert "squawk:constraint-missing-not-valid" in failing(decision)["migrations-allowed"]

@@ -198,7 +198,7 @@ def migrate(inventory: str | None, playbook: str | None, *, run_id: str | None, 
         cfg = load_config(inventory, playbook)
         if dry_run:
             report = commands.analyze(cfg, console.discard_if(True), baseline_until=baseline_until, only=only,
-                                      online=online, single_transaction=single_transaction, squawk=False)
+                                      online=online, single_transaction=single_transaction)
             console.print_sql(report.sql)
             return EXIT_OK if report.ok else EXIT_CHECK
         run, result = commands.migrate(cfg, console.discard_if(as_json), run_id=run_id, backup_ref=backup, online=online,

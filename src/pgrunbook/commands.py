@@ -55,28 +55,21 @@ def backup_verify(cfg: Config, ref: str, emit: Emit = discard):
 def analyze(cfg: Config, emit: Emit = discard, *, baseline_until: str | None = None, only: str | None = None,
             online: bool = False, single_transaction: bool = False, squawk: bool = True):
     """Phase 3: pending migrations, their lint (ours + squawk + lock estimates), the plan and its exact SQL."""
-    from .analyze import AnalysisReport, ExpectedState, evaluate, lock_estimates
+    from .analyze import AnalysisReport, ExpectedState, evaluate
     from .executor import compile_migration, plan_sql
     from .pg import connect, read_only
-    from .planning import existing_tables, observe_and_plan
-    from .sqlcheck import Policy, analyze_files, objects_after, run_squawk, with_findings
+    from .planning import existing_tables, lint_plan, observe_and_plan
+    from .sqlcheck import objects_after
 
     inv = cfg.inventory
     emit(Event("analyze", "step", f"connecting to {inv.database.url} (READ ONLY)"))
     with connect(inv.database) as conn, read_only(conn):
         seen = observe_and_plan(conn, cfg, baseline_until=baseline_until, only=only)
     plan, local = seen.plan, seen.local
-    policy = Policy.from_dict(cfg.playbook.policy)
     to_apply = [local.by_tag(s.tag) for s in plan.apply]
     emit(Event("analyze", "step", f"linting {len(to_apply)} migration(s) to apply" + (" (+ squawk)" if squawk else "")))
-    analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy)
-    lock_findings = run_squawk([m.path for m in to_apply], in_transaction=not online) if squawk and to_apply else ()
-    new_tables = {f"{o.schema}.{o.name}" for a in analyses for o in a.created if o.kind == "table"}
+    analyses = lint_plan(seen, cfg, online=online, squawk=squawk)
     tables = existing_tables(seen.facts)
-    analyses = tuple(
-        with_findings(a, [f for f in lock_findings if f.file.endswith(a.file)] + list(lock_estimates(a, seen.facts.tables, new_tables)), policy)
-        for a in analyses
-    )
     compiled = {m.tag: compile_migration(m, online=online, existing_tables=tables) for m in to_apply}
     applied_tags = {s.tag for s in plan.apply}
     expected = ExpectedState.from_objects(objects_after(a for m, a in zip(local.entries, seen.analyses) if m.tag in applied_tags))
@@ -99,9 +92,9 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
     from .facts import blocking_sessions, privileges, protected_counts
     from .gate import Activity, GateInputs, Privileges, decide
     from .pg import connect, read_only
-    from .planning import observe_and_plan
+    from .planning import lint_plan, observe_and_plan
     from .runs import current_or_new
-    from .sqlcheck import Policy, analyze_files, objects_after
+    from .sqlcheck import objects_after
 
     inv, pb = cfg.inventory, cfg.playbook
     run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
@@ -121,7 +114,7 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
         database={"name": inv.database.dbname, "host": inv.database.url.host, "port": inv.database.url.port},
         backup=backup, backup_max_age_minutes=pb.backup.max_age_minutes, min_copies=inv.backup.min_copies,
         plan=seen.plan, evidence=seen.evidence,
-        analyses=analyze_files([(m.filename, m.text) for m in to_apply], Policy.from_dict(pb.policy)),
+        analyses=lint_plan(seen, cfg),
         privileges=Privileges(**privs), activity=activity, controller=_controller_status(cfg),
         protected=protected,
         expected=ExpectedState.from_objects(objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)),

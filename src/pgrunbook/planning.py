@@ -86,3 +86,44 @@ def detect_baseline(conn: psycopg.Connection, local: LocalMigrations, analyses: 
 
 def existing_tables(facts: Facts) -> frozenset[str]:
     return frozenset(f"public.{t.name}" for t in facts.tables)
+
+
+# Our executor runs CONCURRENTLY statements outside any transaction, and --single-transaction
+# refuses them up front: squawk's "in a transaction" rule for them describes drizzle's
+# migrator, not ours.
+SQUAWK_EXCLUDED = ("ban-concurrent-index-creation-in-transaction",)
+
+
+def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool = True) -> tuple[FileAnalysis, ...]:
+    """The one lint of the migrations a plan applies, for analyze and the gate alike.
+
+    Our parse-tree rules (with the live catalog and the journal when the analysis takes
+    them), squawk's findings and the lock-time estimates, merged per file. The gate calls it
+    with the defaults (squawk on, `online` off: the strictest reading), so it refuses
+    whatever `inv analyze` refuses.
+    """
+    from .analyze import lock_estimates
+    from .sqlcheck import run_squawk, with_findings
+
+    policy = Policy.from_dict(cfg.playbook.policy)
+    to_apply = [seen.local.by_tag(s.tag) for s in seen.plan.apply]
+    analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, **_analysis_context(seen))
+    lock_findings = run_squawk([m.path for m in to_apply], in_transaction=not online, exclude=SQUAWK_EXCLUDED) if squawk and to_apply else ()
+    new_tables = {f"{o.schema}.{o.name}" for a in analyses for o in a.created if o.kind == "table"}
+    return tuple(
+        with_findings(a, [f for f in lock_findings if f.file.endswith(a.file)] + list(lock_estimates(a, seen.facts.tables, new_tables)), policy)
+        for a in analyses
+    )
+
+
+def _analysis_context(seen: Observed) -> dict[str, object]:
+    """`catalog=` / `journal=` for analyze_files, when this version of the analysis takes them."""
+    import inspect
+
+    accepted = inspect.signature(analyze_files).parameters
+    context: dict[str, object] = {}
+    if "catalog" in accepted:
+        context["catalog"] = getattr(seen, "catalog", None)
+    if "journal" in accepted:
+        context["journal"] = tuple((m.hash, m.when) for m in seen.local.entries)
+    return context
