@@ -238,7 +238,7 @@ def _measure_api(cfg: Config) -> dict | None:
 
 
 def validate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None):
-    """Phase 6: indexes, tracking rows, protected counts against migrate's snapshot, API, hot queries."""
+    """Phase 6: indexes, tracking rows, protected counts and every table's rows against migrate's snapshot, API, hot queries."""
     from .drizzle.recorder import Recorder
     from .errors import CheckFailed
     from .facts import index_details, rows_up_to, snapshot_protected
@@ -259,7 +259,7 @@ def validate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None):
     expected = objects_after(a for m, a in zip(local.entries, analyses) if m.tag in tags).indexes
     expected_pairs = tuple((f"{o.schema}.{o.name}", f"{o.schema}.{o.table}") for o in expected)
     before = start["data"]["before"]
-    emit(Event("validate", "step", f"checking {len(expected_pairs)} expected indexes, tracking rows and protected counts (READ ONLY)"))
+    emit(Event("validate", "step", f"checking {len(expected_pairs)} expected indexes, tracking rows, protected counts and every table's rows (READ ONLY)"))
     with connect(inv.database) as conn, read_only(conn):
         after = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries, before["fingerprint"].get("columns"))
         details = index_details(conn, [n for n, _ in expected_pairs])
@@ -273,7 +273,7 @@ def validate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None):
         expected_performance_indexes=pb.expectations.performance_indexes,
         applied_tags=tuple(p["tag"] for p in plan), recorded_tags=state.applied_tags,
         drift_policy=pb.validate_.drift, before=before, after=after, preexisting_rows_left=left,
-        api_before=start["data"].get("api_before"), api_after=api_after,
+        api_before=start["data"].get("api_before"), api_after=api_after, allow_row_loss=tuple(pb.validate_.allow_row_loss),
     ))
     run.record("validate", "end", "ok" if report.ok else "failed", **report.as_json(), after=after, api_after=api_after,
                tracking_rows=len(state.rows))

@@ -327,6 +327,18 @@ class MigratePolicy(_Model):
 class ValidatePolicy(_Model):
     drift: Literal["exact", "no-loss"] = "exact"
     hot_queries: list[str] = []
+    allow_row_loss: list[str] = Field([], description="schema.table names whose rows may decrease during a run (the only waiver "
+                                                     "of the every-table check; protected counts are still compared)")
+
+    @field_validator("allow_row_loss")
+    @classmethod
+    def _qualified_names(cls, names: list[str]) -> list[str]:
+        """Each entry names one table exactly: no pattern, no default schema (a waiver must not cover more than meant)."""
+        for name in names:
+            schema, dot, table = name.partition(".")
+            if not dot or not schema or not table or "." in table or any(ch in name for ch in " *%?"):
+                raise ValueError(f"allow_row_loss entry {name!r} must be one schema-qualified table, e.g. public.sessions")
+        return sorted(set(names))
 
 
 class RollbackPolicy(_Model):

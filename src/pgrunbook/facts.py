@@ -288,11 +288,19 @@ def _index_names(node: dict) -> list[str]:
 
 def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot_queries: list[str],
                        fingerprint_columns: list[str] | None = None) -> dict:
-    """What validation compares before and after: counts, the users fingerprint, indexes, hot queries."""
+    """What validation compares before and after: counts, the users fingerprint, indexes, hot queries.
+
+    `all_tables` holds the exact rows of every table of every non-system schema (the backup's
+    `count_rows`, leaf partitions rather than their parents, the tracking table included), all
+    in this one READ ONLY snapshot: validation says which tables lost rows.
+    """
+    from .backup.snapshot import count_rows
+
     _require_read_only(conn)
     _, performance = _indexes(conn, expectations.index_prefix)
     return {
         **protected_counts(conn, expectations),
+        "all_tables": count_rows(conn, expectations.role_count)["tables"],
         "fingerprint": table_fingerprint(conn, expectations.role_count.table, fingerprint_columns),
         "performance_indexes": [i.name for i in performance],
         "hot_queries": [explain(conn, q) for q in hot_queries],

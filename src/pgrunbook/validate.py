@@ -5,7 +5,10 @@ answering 200 under 100 ms. We check every expected index by name, on the right 
 valid; the `idx_*` total; a tracking row for each applied migration; the protected counts
 against the snapshot migrate took under its lock, under the playbook's drift policy
 (`exact`: same numbers and the same users fingerprint; `no-loss`: counts may grow, no
-pre-existing row may disappear); the API (median and p95 over N requests, against the
+pre-existing row may disappear); every table's rows against the same snapshot, whatever
+the policy: a table with fewer rows than before — or gone — is drift unless the playbook
+lists it in `validate.allow_row_loss` (tables created by the run have no "before" and are
+ignored; growth is never drift here); the API (median and p95 over N requests, against the
 measurement before); and the hot queries' plans before and after.
 
 `ValidationReport.drift` is what triggers the automatic rollback of `inv migrate-prod`.
@@ -18,7 +21,7 @@ from typing import Any
 
 from .outcome import Check, Status, failed
 
-DRIFT_CHECKS = frozenset({"protected-counts", "users-fingerprint"})
+DRIFT_CHECKS = frozenset({"protected-counts", "users-fingerprint", "table-rows"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class ValidationInputs:
     preexisting_rows_left: int | None  # no-loss: rows with key <= before's max key, now
     api_before: dict | None
     api_after: dict | None
+    allow_row_loss: tuple[str, ...] = ()  # playbook validate.allow_row_loss: schema.table names that may lose rows
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class ValidationReport:
 
 
 def evaluate(i: ValidationInputs) -> ValidationReport:
-    checks = [_indexes(i), _index_total(i), _tracking(i), _counts(i)]
+    checks = [_indexes(i), _index_total(i), _tracking(i), _counts(i), _table_rows(i)]
     if i.drift_policy == "exact":
         checks.append(_fingerprint(i))
     if i.api_after is not None:
@@ -114,6 +118,57 @@ def _counts(i: ValidationInputs) -> Check:
                      "`inv rollback --full` restores the backup; rows written since remain in the kept database")
     grown = ", ".join(f"{k} {a} → {b}" for k, (a, b) in changed.items())
     return Check("protected-counts", Status.OK, "no loss" + (f" (grew: {grown})" if grown else ", identical"))
+
+
+@dataclass(frozen=True)
+class TableChange:
+    table: str  # schema.table
+    before: int
+    after: int | None  # None: the table is gone (dropped, or renamed: rows under this name are lost)
+    allowed: bool = False  # listed in validate.allow_row_loss
+
+    @property
+    def lost(self) -> bool:
+        return self.after is None or self.after < self.before
+
+    def describe(self) -> str:
+        return f"{self.table} {self.before} → {'dropped' if self.after is None else self.after}" + (" (allowed)" if self.allowed else "")
+
+
+def table_changes(before: dict[str, int], after: dict[str, int], allow_row_loss: tuple[str, ...] | list[str] = ()) -> tuple[TableChange, ...]:
+    """The tables of `before` whose row count differs in `after` (or that are gone), by name.
+
+    A table only in `after` was created by the run: it has no "before" and is not a change.
+    A dropped table is gone even when it was empty (safer: the DROP itself is the loss).
+    """
+    allowed = set(allow_row_loss)
+    changes = []
+    for table, n in sorted(before.items()):
+        now = after.get(table)
+        if now != n:
+            changes.append(TableChange(table, n, now, table in allowed))
+    return tuple(changes)
+
+
+def _table_rows(i: ValidationInputs) -> Check:
+    before, after = i.before.get("all_tables"), i.after.get("all_tables")
+    if before is None or after is None:
+        return Check("table-rows", Status.INFO, "every table's rows not compared: the pre-migration snapshot has no per-table counts",
+                     "journaled by an older pgrunbook; only the protected counts were compared")
+    changes = table_changes(before, after, i.allow_row_loss)
+    lost = [c for c in changes if c.lost and not c.allowed]
+    waived = [c for c in changes if c.lost and c.allowed]
+    grown = [c for c in changes if not c.lost]
+    if lost:
+        return Check("table-rows", Status.FAIL, f"rows lost in {len(lost)} table(s): " + ", ".join(c.describe() for c in lost),
+                     "a migration (or a writer) removed rows: `inv rollback --full` restores the backup (automatic under "
+                     "`inv migrate-prod`); a table that may lose rows goes in the playbook's validate.allow_row_loss")
+    parts = [f"no table lost rows ({len(before)} tables compared)"]
+    if grown:
+        parts.append("grew: " + ", ".join(c.describe() for c in grown[:10]) + (" …" if len(grown) > 10 else ""))
+    if waived:
+        parts.append("lost, allowed by validate.allow_row_loss: " + ", ".join(c.describe() for c in waived))
+    return Check("table-rows", Status.WARN if waived else Status.OK, "; ".join(parts))
 
 
 def _flat(snapshot: dict[str, Any]) -> dict[str, int]:
