@@ -231,6 +231,37 @@ def test_in_place_takes_a_safety_dump_then_restores_all_or_nothing(app_db, lefto
     assert again.backup_id == result.backup_id != result.safety_backup
 
 
+def schema_state(db) -> dict:
+    """Schemas, relations (any kind) and the ledger: what must equal the backup's after a rollback."""
+    with db.connect() as conn:
+        schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                                              "AND nspname <> 'information_schema'")}
+        relations = {tuple(r) for r in conn.execute(
+            "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'")}
+        ledger = None
+        if "drizzle" in schemas:
+            ledger = [tuple(r) for r in conn.execute("SELECT id, hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id")]
+    return {"schemas": schemas, "relations": relations, "ledger": ledger}
+
+
+@pytest.mark.parametrize("state", ["legacy", "tracked"])
+def test_in_place_rollback_leaves_exactly_the_backups_schema_and_ledger(app_db, leftovers, state):
+    """Issue 11.3: after `rollback --full --in-place`, schema, ledger and data equal the backup's, whatever the
+    scenario (B: the run created drizzle's schema, which pg_restore --clean does not know about)."""
+    db = app_db(state)
+    leftovers.append(db)
+    before = schema_state(db)
+    cfg, run = migrated(db, db.inventory())
+    assert schema_state(db) != before
+    result = full_rollback(cfg, run=run, in_place=True, yes=True)
+    assert result.ok, result.as_json()
+    assert schema_state(db) == before
+    report = commands.verify(cfg)
+    assert report.state.applied_tags == (() if state == "legacy" else report.state.applied_tags)
+    assert len(idx_names(db)) == 0
+
+
 # --------------------------------------------------------------------------- index-only
 
 

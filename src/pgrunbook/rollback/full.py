@@ -536,6 +536,7 @@ class _InPlace(_Work):
                     pass
             run_restore(database, db, self.argv, extra_env={"PGOPTIONS": "-c lock_timeout=60s"})
             self.took("restore", t)
+            extras_check = self.remove_what_the_run_created()
         except BaseException as exc:
             again = self.restart_after_failure()
             changed = f"{db} was not changed (the restore is one transaction); {again}"
@@ -552,11 +553,60 @@ class _InPlace(_Work):
         after = self.counts(db)
         self.took("count_after", t)
         checks, api = self.after_checks(after, holder=f"the safety dump {safety_id}")
+        checks.append(extras_check)
         before = {t: n for t, n in safety.manifest.counts.get("tables", {}).items() if self.all_counted or t in self.manifest.counts.get("tables", {})}
         written = self.written_after(before)
         return RollbackResult(mode="in-place", run_id=None, safety_backup=safety_id, counts_before=before, counts_after=after,
                               written_after_backup=written, app_stopped=self.really_stopped, app_started=self.really_started, api=api,
                               checks=tuple(checks), downtime_seconds=self.downtime, timings=self.timings)
+
+    def remove_what_the_run_created(self) -> Check:
+        """pg_restore --clean leaves what the backup does not hold: drop what this run created (see `extras`)."""
+        from ..backup.dump import listing
+        from ..pg import connect, locate_tool
+        from . import extras
+
+        if self.manifest.dump["format"] == "plain":
+            return Check("backup-objects", Status.WARN, "plain-format backup: objects created after it cannot be listed; "
+                         "compare the schema by hand", "prefer backup.format custom")
+        code, toc, err = listing(locate_tool("pg_restore", self.inv.tools.bin_dir), self.dump)
+        if code != 0:
+            return Check("backup-objects", Status.FAIL, f"cannot list the backup's objects: {err.strip()[:200]}",
+                         "compare the schema with the backup by hand")
+        backup = extras.toc_objects(toc)
+        start = (self.run.first("migrate", "start") or {}).get("data", {})
+        created_tracking = start.get("scenario") == "B" and extras.DbObject("schema", self.inv.migrations.tracking_schema,
+                                                                          self.inv.migrations.tracking_schema) not in backup
+        with connect(self.inv.database, autocommit=True) as conn:
+            extra = extras.extra_objects(extras.live_objects(conn), backup)
+            mine = extras.created_by_run(extra, self._run_created(start), self.inv.migrations.tracking_schema if created_tracking else None)
+            statements = extras.drop_statements(mine)
+            if statements:
+                with conn.transaction():
+                    for statement in statements:
+                        conn.execute(statement)
+                self.run.record(PHASE, "step", "dropped-objects-not-in-backup", objects=[str(o) for o in mine], sql=statements)
+                self.say("step", f"dropped {len(mine)} object(s) this run created that the backup does not hold: "
+                                 + ", ".join(map(str, mine)))
+        others = [o for o in extra if o not in mine]
+        if others:
+            return Check("backup-objects", Status.WARN, f"{len(others)} object(s) not in the backup and not created by this run, kept: "
+                         + ", ".join(map(str, others[:8])), "someone created them after the backup; drop them by hand if unwanted "
+                         "(the safety dump holds them)")
+        dropped = f"; dropped {len(mine)} this run created" if mine else ""
+        return Check("backup-objects", Status.OK, f"schemas, tables, views and sequences are the backup's{dropped}")
+
+    def _run_created(self, start: dict[str, Any]) -> frozenset:
+        from ..drizzle import load_migrations
+        from ..sqlcheck import analyze_files, objects_after
+        from . import extras
+
+        tags = {p["tag"] for p in start.get("plan", []) if p.get("action") == "apply"}
+        if not tags:
+            return frozenset()
+        local = load_migrations(self.inv.migrations.dir)
+        applied = [m for m in local.entries if m.tag in tags]
+        return extras.run_created_objects(objects_after(analyze_files([(m.filename, m.text) for m in applied])).present)
 
     def say_backup(self, event: Event) -> None:
         self.say(event.kind if event.kind != "progress" else "progress", f"safety dump: {event.message}", **event.data)
