@@ -66,6 +66,7 @@ def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
             "tracking_rows": validate.get("tracking_rows"),
             "tables": after.get("tables", {}),
         },
+        "table_rows": _table_rows(before, after, cfg),
         "expected_performance_indexes": cfg.playbook.expectations.performance_indexes if cfg else None,
         "validation": {"ok": validate.get("ok"), "drift": validate.get("drift"), "checks": validate.get("checks", [])},
         "api": {"before": migrate_start.get("api_before"), "after": validate.get("api_after")},
@@ -101,6 +102,18 @@ def _same(data: dict[str, Any]) -> dict[str, bool]:
     before, after = data["before"]["by_role"], data["after"]["by_role"]
     return {role: before.get(role) == after.get(role) for role in set(before) | set(after)} | {
         "total": data["before"]["total"] == data["after"]["total"]}
+
+
+def _table_rows(before: dict[str, Any], after: dict[str, Any], cfg: Config | None) -> dict[str, Any]:
+    """Every table's rows before (migrate) and after (validate): the tables that changed, and how many were counted."""
+    from .validate import table_changes
+
+    if before.get("all_tables") is None or after.get("all_tables") is None:
+        return {"compared": None, "changed": []}
+    allowed = cfg.playbook.validate_.allow_row_loss if cfg else ()
+    changes = table_changes(before["all_tables"], after["all_tables"], allowed)
+    return {"compared": len(before["all_tables"]),
+            "changed": [{"table": c.table, "before": c.before, "after": c.after, "lost": c.lost, "allowed": c.allowed} for c in changes]}
 
 
 def _backup(record: dict[str, Any], cfg: Config | None) -> dict[str, Any]:
