@@ -159,3 +159,52 @@ def test_report_of_phases_run_one_by_one(app_db):
     assert data["backup"]["id"] and data["before"]["tracking_rows"] == 0 and data["before"]["indexes_total"] > 0
     fr = render_markdown(data, "fr")
     assert "Fichier : aucun backup" not in fr and "Migrations Drizzle : **0**" in fr and "Migrations Drizzle : **12**" in fr
+
+
+def _every_table(db) -> dict[str, int]:
+    from pgrunbook.backup.snapshot import count_rows
+    from pgrunbook.config import RoleCount
+
+    with db.connect() as conn:
+        return count_rows(conn, RoleCount())["tables"]
+
+
+def test_rows_lost_in_an_unprotected_table_roll_back(app_db):
+    """A migration empties daily_bonus; the playbook's policy allows `delete` on purpose, so the static
+    analysis lets it through and only the every-table count catches it: rollback, exit 4, no row lost."""
+    from pgrunbook.errors import RolledBack
+
+    db = app_db("tracked")
+    before = _every_table(db)
+    assert before["public.daily_bonus"] > 0
+    path = db.drizzle_dir / "0011_add_performance_indexes.sql"
+    path.write_text(path.read_text() + "\n--> statement-breakpoint\nDELETE FROM daily_bonus;\n")
+    playbook = write_playbook(db.workdir / "pb.yml", policy={"allow": ["delete"]})
+    with pytest.raises(RolledBack) as exc:
+        migrate_prod(load_config(db.inventory(), playbook), options=ProdOptions(yes=True))
+    assert exc.value.exit_code == 4
+    assert f"public.daily_bonus {before['public.daily_bonus']} → 0" in exc.value.what
+    assert _every_table(db) == before and idx_count(db) == 0
+    report = (sorted((db.workdir / "backups" / "runs").iterdir())[-1] / "report.en.md").read_text()
+    assert f"| `public.daily_bonus` | {before['public.daily_bonus']} | 0 | ❌ rows lost |" in report
+    assert "| `public.proofs` |" in report  # its rows went with daily_bonus's (ON DELETE CASCADE)
+    assert "- [x] ❌ Rollback performed" in report
+
+
+def test_a_waiver_covers_only_the_tables_it_names(app_db):
+    """daily_bonus is listed, but its rows cascade into proofs (ON DELETE CASCADE): still caught."""
+    from pgrunbook.errors import RolledBack
+
+    db = app_db("tracked")
+    before = _every_table(db)
+    path = db.drizzle_dir / "0011_add_performance_indexes.sql"
+    path.write_text(path.read_text() + "\n--> statement-breakpoint\nDELETE FROM daily_bonus;\n")
+    listed = write_playbook(db.workdir / "pb.yml", policy={"allow": ["delete"]}, validate={"allow_row_loss": ["public.daily_bonus"]})
+    with pytest.raises(RolledBack) as exc:
+        migrate_prod(load_config(db.inventory(), listed), options=ProdOptions(yes=True))
+    assert "rows lost in 1 table(s): public.proofs" in exc.value.what and "daily_bonus" not in exc.value.what
+    assert _every_table(db) == before
+    both = write_playbook(db.workdir / "pb2.yml", policy={"allow": ["delete"]},
+                          validate={"allow_row_loss": ["public.daily_bonus", "public.proofs"]})
+    result = migrate_prod(load_config(db.inventory(), both), options=ProdOptions(yes=True))
+    assert result.outcome == "ok" and _every_table(db)["public.daily_bonus"] == 0
