@@ -9,8 +9,9 @@ ended ok are not run again, and migrate re-plans from the tracking table under i
 a second run against the same database fail while the first holds it.
 
 Automatic rollback (playbook `rollback.on_drift` / `on_failure`: auto, ask, never):
-- drift of the protected counts or the users fingerprint after migrate → full rollback
-  (restore the backup of this run; the current database is renamed and kept);
+- drift after migrate — the protected counts, the users fingerprint, or any table with fewer
+  rows than before (validate's `table-rows`, waived only by `validate.allow_row_loss`) → full
+  rollback (restore the backup of this run; the current database is renamed and kept);
 - a migration failing halfway → back to the pre-state: index-only rollback when what this
   run committed is only indexes and tracking rows, else full rollback.
 The run then ends with exit 4 (`RolledBack`), saying why.
