@@ -131,3 +131,30 @@ def test_database_url_parts():
     assert (url.user, url.password, url.host, url.port, url.dbname) == ("us@er", "p:ss", "h", 6543, "my db")
     assert "p%3Ass" not in str(url) and url.secret().endswith("?sslmode=require")
     assert url.with_dbname("other").dbname == "other"
+
+
+@pytest.mark.parametrize("raw, password", [
+    ("postgresql://app@h:5432/db?password=s3cret-Q&sslmode=require", "s3cret-Q"),
+    ("postgresql://app@h/db?sslmode=require&password=s3cret%26Q", "s3cret&Q"),
+    ("postgres://app:userinfo-pw@h/db?password=query-pw", "query-pw"),  # libpq: the query string wins
+    ("postgresql://app@h/db?sslpassword=key-pw&password=s3cret", "s3cret"),
+])
+def test_a_password_in_the_query_string_is_a_secret_too(raw, password):
+    """Issue 11.7: `?password=` (and `sslpassword=`) never reach str(), repr(), keys or process arguments."""
+    url = DatabaseUrl(raw)
+    assert url.password == password
+    shown = [str(url), repr(url), url.without_password(), url.key, url.with_dbname("other").without_password()]
+    for text in shown:
+        for secret in ("s3cret", "query-pw", "userinfo-pw", "key-pw"):
+            assert secret not in text, text
+    assert "sslmode=require" in url.without_password() or "sslmode" not in raw
+    assert password.replace("&", "%26") in url.secret()
+
+
+def test_foreign_query_text_never_shows_a_password():
+    from pgrunbook.facts import redact_query
+
+    for text in ("ALTER ROLE app PASSWORD 'hunter2' VALID UNTIL 'infinity'", "alter user app with encrypted password 'hunter2'",
+                 "CREATE ROLE x LOGIN PASSWORD $$hunter2$$", "SELECT set_config('x', 'y', false); ALTER ROLE a PASSWORD E'hunter2'"):
+        assert "hunter2" not in redact_query(text), text
+    assert redact_query("SELECT * FROM users WHERE id = 1") == "SELECT * FROM users WHERE id = 1"

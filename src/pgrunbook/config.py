@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -42,6 +42,10 @@ class _Model(BaseModel):
 
 
 # --------------------------------------------------------------------------- secrets
+
+
+# libpq connection parameters whose value is a secret (https://www.postgresql.org/docs/current/libpq-connect.html)
+SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
 
 
 class DatabaseUrl:
@@ -88,30 +92,45 @@ class DatabaseUrl:
 
     @property
     def password(self) -> str | None:
+        """The password: `?password=` if given (libpq lets the query string win), else the userinfo's."""
+        for name, value in parse_qsl(self._parts.query, keep_blank_values=True):
+            if name == "password":
+                return value
         return unquote(self._parts.password) if self._parts.password is not None else None
 
     @property
     def query(self) -> str:
-        return self._parts.query
+        """The query string without its secret-bearing parameters."""
+        return self._query("drop")
 
-    def _with_auth(self, password: str | None) -> str:
+    def _query(self, secrets: str) -> str:
+        """The query string with secret parameters kept ("keep"), dropped ("drop") or shown as *** ("mask")."""
+        if secrets == "keep":
+            return self._parts.query
+        pairs = [(k, "***" if k in SECRET_PARAMETERS else v) for k, v in parse_qsl(self._parts.query, keep_blank_values=True)
+                 if secrets == "mask" or k not in SECRET_PARAMETERS]
+        return urlencode(pairs, safe="*/")
+
+    def _with_auth(self, password: str | None, secrets: str) -> str:
         user = quote(self.user, safe="") if self.user else ""
         auth = f"{user}:{password}@" if password is not None else (f"{user}@" if user else "")
         netloc = f"{auth}{self._parts.hostname}:{self.port}"
-        return urlunsplit((self._parts.scheme, netloc, self._parts.path, self._parts.query, ""))
+        return urlunsplit((self._parts.scheme, netloc, self._parts.path, self._query(secrets), ""))
 
     def secret(self) -> str:
-        return self._with_auth(quote(self.password, safe="") if self.password is not None else None)
+        userinfo = unquote(self._parts.password) if self._parts.password is not None else None
+        return self._with_auth(quote(userinfo, safe="") if userinfo is not None else None, "keep")
 
     def without_password(self) -> str:
-        return self._with_auth(None)
+        """Safe for process arguments and logs: no password anywhere (tools get it from PGPASSWORD)."""
+        return self._with_auth(None, "drop")
 
     def with_dbname(self, dbname: str) -> DatabaseUrl:
         parts = self._parts._replace(path="/" + quote(dbname, safe=""))
         return DatabaseUrl(urlunsplit(parts))
 
     def __str__(self) -> str:
-        return self._with_auth("***" if self.password is not None else None)
+        return self._with_auth("***" if self._parts.password is not None else None, "mask")
 
     __repr__ = __str__
 

@@ -7,6 +7,8 @@ that it is, so a careless caller cannot turn the observing phase into a writing 
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -232,8 +234,17 @@ _DESCRIBE = ("a.pid, a.state, extract(epoch FROM now() - a.xact_start)::int, "
              "left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 100)")
 
 
+_PASSWORD_AND_AFTER = re.compile(r"\b(password)\b.*", re.IGNORECASE | re.DOTALL)
+
+
+def redact_query(text: str) -> str:
+    """Another session's query text, safe to print and journal: everything after PASSWORD is cut
+    (`ALTER ROLE app PASSWORD 'x'`, `CREATE USER ... ENCRYPTED PASSWORD $$x$$`), whatever the quoting."""
+    return _PASSWORD_AND_AFTER.sub(lambda m: f"{m.group(1)} ***", text)
+
+
 def _describe(rows: list[tuple]) -> tuple[str, ...]:
-    return tuple(f"pid {pid} ({state}, transaction open {age}s: {query!r})" for pid, state, age, query in rows)
+    return tuple(f"pid {pid} ({state}, transaction open {age}s: {redact_query(query)!r})" for pid, state, age, query in rows)
 
 
 def lock_holders(conn: psycopg.Connection, tables: list[str] | None = None, *, min_seconds: float = 0) -> tuple[str, ...]:
