@@ -1,0 +1,4 @@
+-- expect: allowed
+-- why: ANALYZE of chosen columns only refreshes statistics
+ANALYZE users (email, role);
+ANALYZE VERBOSE "public"."user_actions";

@@ -1,0 +1,116 @@
+"""The adversarial corpus: migrations written to get rows destroyed or the ledger corrupted
+while pgrunbook says "allowed" (issue 9), and safe-but-unusual SQL that must not be refused.
+
+Each file starts with two header lines (SQL comments, inert):
+
+    -- expect: <forbidden|review|allowed>
+    -- why: <the consequence, in one line>
+
+`adversarial/*.sql` are dangerous: the promise is that none is ever `allowed`. A file
+expecting `forbidden` must be forbidden; one expecting `review` must be review or worse
+(`review` is what static analysis can promise when the danger lives in the database: a
+function that already exists there, data that a unique index or a CHECK would fail on).
+`adversarial/safe/*.sql` must get exactly their expected verdict (false positives).
+
+Rule ids are the fixers' choice: only verdicts are asserted. When `analyze_files` accepts a
+`journal=` (the drizzle journal, to tell a legitimate tracking row from a forged one), every
+case is analysed a second time with the fixture's journal given and must hold the same bar.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from pgrunbook.sqlcheck import Verdict, analyze_files
+from pgrunbook.sqlcheck.split import normalize
+
+HERE = Path(__file__).parent / "adversarial"
+DANGEROUS = sorted(HERE.glob("*.sql"))
+SAFE = sorted((HERE / "safe").glob("*.sql"))
+CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.sql"))
+HEADER = re.compile(r"--\s*expect:\s*(?P<verdict>forbidden|review|allowed)\s*")
+WHY = re.compile(r"--\s*why:\s*\S.*")
+
+
+def header(path: Path) -> tuple[Verdict, str]:
+    first, second, *_ = normalize(path.read_bytes().decode("utf-8")).split("\n", 2)
+    expect = HEADER.fullmatch(first.strip())
+    assert expect, f"{path.name}: first line must be `-- expect: <forbidden|review|allowed>`"
+    assert WHY.fullmatch(second.strip()), f"{path.name}: second line must be `-- why: <consequence>`"
+    return Verdict(expect.group("verdict")), second.split(":", 1)[1].strip()
+
+
+def describe(analysis) -> str:
+    return "\n".join(str(finding) for finding in analysis.findings) or "(no findings)"
+
+
+def _journal_argument():
+    """The fixture's drizzle journal in the form `analyze_files(journal=...)` takes, or None
+    while that keyword does not exist (helper A adds it)."""
+    parameter = inspect.signature(analyze_files).parameters.get("journal")
+    if parameter is None:
+        return None
+    from pgrunbook.drizzle.journal import load_migrations
+    from pgrunbook.sandbox import FIXTURE_DRIZZLE
+
+    migrations = load_migrations(FIXTURE_DRIZZLE)
+    annotation = str(parameter.annotation)
+    if "LocalMigrations" not in annotation and "Migration" in annotation:
+        return migrations.entries
+    return migrations
+
+
+def analyses(path: Path):
+    """(label, analysis) for the file alone, then with the journal when supported."""
+    (plain,) = analyze_files([path])
+    yield "without journal", plain
+    journal = _journal_argument()
+    if journal is not None:
+        (with_journal,) = analyze_files([path], journal=journal)
+        yield "with the fixture journal", with_journal
+
+
+def test_corpus_is_big_enough_and_classes_are_covered():
+    assert len(DANGEROUS) >= 70 and len(SAFE) >= 15
+    names = " ".join(p.name for p in DANGEROUS)
+    for shape in ("tracking_trigger", "tracking_rule", "event_trigger", "index_expression", "partial_index",
+                  "default", "generated_column", "check", "domain", "for_later", "inline_allow", "existing_function",
+                  "internal_alias", "pg_sleep", "advisory_unlock", "nextval", "setval", "terminate", "dblink", "lo_unlink",
+                  "set_config", "far_future", "explicit_id", "credentials", "generate_series", "unique_index",
+                  "references_on_delete_cascade", "set_not_null", "fk_without_not_valid"):
+        assert shape in names, f"no adversarial case named for {shape}"
+
+
+def test_no_file_is_a_copy_of_another_or_of_the_seed_corpus():
+    def body(path: Path) -> str:
+        text = normalize(path.read_bytes().decode("utf-8"))
+        lines = text.split("\n")[2:] if path.parent.name in ("adversarial", "safe") else text.split("\n")[1:]
+        return " ".join(" ".join(lines).lower().split())
+
+    seen: dict[str, str] = {}
+    for path in [*CORPUS, *DANGEROUS, *SAFE]:
+        text = body(path)
+        assert text not in seen, f"{path.name} repeats {seen[text]}"
+        seen[text] = path.name
+
+
+@pytest.mark.parametrize("path", DANGEROUS, ids=lambda p: p.name)
+def test_dangerous_case_is_never_allowed(path: Path):
+    expected, why = header(path)
+    assert expected is not Verdict.ALLOWED, f"{path.name}: a dangerous case cannot expect allowed"
+    for label, analysis in analyses(path):
+        assert analysis.verdict is not Verdict.ALLOWED, f"ALLOWED ({label}) although: {why}\n{describe(analysis)}"
+        assert analysis.verdict.rank >= expected.rank, (
+            f"{analysis.verdict} ({label}), expected {expected}: {why}\n{describe(analysis)}"
+        )
+
+
+@pytest.mark.parametrize("path", SAFE, ids=lambda p: p.name)
+def test_safe_but_unusual_case_is_not_refused(path: Path):
+    expected, why = header(path)
+    for label, analysis in analyses(path):
+        assert analysis.verdict is expected, f"{analysis.verdict} ({label}), expected {expected} ({why})\n{describe(analysis)}"
