@@ -82,8 +82,13 @@ def analyze(cfg: Config, emit: Emit = discard, *, baseline_until: str | None = N
 
 
 def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup_ref: str | None = None,
-         baseline_until: str | None = None, only: str | None = None):
-    """Phase 4: the go/no-go checklist, evaluated now and recorded in the run journal."""
+         baseline_until: str | None = None, only: str | None = None, rehearse: bool = False, online: bool = False,
+         single_transaction: bool = False):
+    """Phase 4: the go/no-go checklist, evaluated now and recorded in the run journal.
+
+    `rehearse`: the plan is also applied to a restored copy of the gate's backup (`online` and
+    `single_transaction` as migrate will run it), one more criterion.
+    """
     from datetime import datetime, timezone
 
     from .analyze import ExpectedState
@@ -120,9 +125,31 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
         expected=ExpectedState.from_objects(objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)),
         now=datetime.now(timezone.utc),
     )
+    if rehearse:
+        inputs = _rehearsed(cfg, run, emit, inputs, online=online, single_transaction=single_transaction,
+                            baseline_until=baseline_until, only=only)
     decision = decide(inputs)
     run.record("gate", "decision", "go" if decision.go else "no-go", **decision.as_json(), protected=protected)
     return run, decision
+
+
+def _rehearsed(cfg: Config, run, emit: Emit, inputs, **options):  # noqa: ANN001, ANN202
+    """The rehearsal of the plan on a restored copy, journaled; its result is one more gate input."""
+    from dataclasses import replace
+
+    from .gate import decide
+    from .rehearse import rehearse
+
+    p = inputs.privileges
+    failing = [c.id for c in failed(decide(inputs).checks)]
+    run.record("rehearse", "start", backup=inputs.backup.id if inputs.backup else None)
+    try:
+        result = rehearse(cfg, inputs.plan, inputs.backup, emit, createdb=p.createdb or p.superuser, failing=failing, **options)
+    except BaseException as exc:  # Ctrl-C, a lost server: the scratch database is dropped already, the journal says where we stopped
+        run.record("rehearse", "error", "interrupted", error=type(exc).__name__)
+        raise
+    run.record("rehearse", "end", result.outcome, **result.as_json())
+    return replace(inputs, rehearsal=result)
 
 
 def _controller_status(cfg: Config) -> tuple[bool, str]:

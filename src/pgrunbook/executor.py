@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .drizzle.journal import LocalMigrations, Migration
 from .drizzle.plan import MigrationPlan, PlannedMigration
@@ -177,11 +177,25 @@ class ApplyResult:
 # --------------------------------------------------------------------------- execution
 
 
+class StepObserver(Protocol):
+    """Watches each statement on the executor's own connection (the rehearsal measures locks and rows).
+
+    `before` and `after` run on that connection, inside the statement's transaction when it
+    has one: what they read is what the statement holds and changed. `after` is not called
+    when the statement fails.
+    """
+
+    def before(self, step: Step) -> None: ...
+
+    def after(self, step: Step, seconds: float) -> None: ...
+
+
 class Executor:
-    def __init__(self, conn: psycopg.Connection, recorder: Recorder, policy: MigratePolicy, emit: Emit = discard) -> None:
+    def __init__(self, conn: psycopg.Connection, recorder: Recorder, policy: MigratePolicy, emit: Emit = discard,
+                 observer: StepObserver | None = None) -> None:
         if not conn.autocommit:
             raise ValueError("the executor needs an autocommit connection: it manages transactions itself")
-        self.conn, self.recorder, self.policy, self.emit = conn, recorder, policy, emit
+        self.conn, self.recorder, self.policy, self.emit, self.observer = conn, recorder, policy, emit, observer
         self._results: list[StepResult] = []
         self._waits: list[str] = []
         self._dropped: list[str] = []
@@ -280,9 +294,13 @@ class Executor:
             raise
 
     def _execute(self, step: Step) -> None:
+        if self.observer is not None:
+            self.observer.before(step)
         started = time.monotonic()
         self.conn.execute(step.sql)
         seconds = time.monotonic() - started
+        if self.observer is not None:
+            self.observer.after(step, seconds)
         self._results.append(StepResult(step.migration, step.line, step.first_line, seconds, step.transactional, step.online))
         faults.reached(f"statement:{len(self._results)}")
         mode = "autocommit, CONCURRENTLY" if step.online else ("" if step.transactional else "autocommit")

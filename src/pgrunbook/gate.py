@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analyze import ExpectedState
 from .backup import Manifest
@@ -20,6 +20,9 @@ from .drizzle.plan import MigrationPlan
 from .evidence import Evidence
 from .outcome import Check, Status, failed
 from .sqlcheck import FileAnalysis
+
+if TYPE_CHECKING:
+    from .rehearse import RehearsalResult
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class GateInputs:
     now: datetime
     needs_rollback_db: bool = True  # full rollback restores into a new database (CREATEDB)
     notes: tuple[str, ...] = field(default=())
+    rehearsal: RehearsalResult | None = None  # `inv gate --rehearse`: the plan applied to the restored backup
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def decide(inputs: GateInputs) -> GateDecision:
         _no_other_run(inputs),
         _no_blockers(inputs),
     )
+    checks += rehearsal_checks(inputs)
     return GateDecision(not failed(checks), checks, plan_fingerprint(inputs.plan), inputs.backup.id if inputs.backup else None,
                         plan_steps(inputs.plan))
 
@@ -197,3 +202,32 @@ def _no_blockers(i: GateInputs) -> Check:
         return Check("no-blockers", Status.FAIL, "sessions that would block DDL (or be blocked by it): " + "; ".join(found[:5]),
                      "wait for them to finish or end them (pg_terminate_backend) before migrating")
     return Check("no-blockers", Status.OK, "no long-open transaction and no lock holder on the tables to alter")
+
+
+def rehearsal_checks(i: GateInputs) -> tuple[Check, ...]:
+    """The rehearsal criterion, when one was asked for (the rehearsal itself ran before: an input)."""
+    r = i.rehearsal
+    if r is None:
+        return ()
+    if r.outcome == "skipped":
+        return (Check("rehearsal", Status.INFO, f"not rehearsed: {r.reason}"),)
+    if r.outcome == "refused":
+        return (Check("rehearsal", Status.FAIL, f"cannot rehearse: {r.reason}", "fix that, then `inv gate --rehearse` again"),)
+    if r.plan_fingerprint != plan_fingerprint(i.plan):
+        return (Check("rehearsal", Status.FAIL, "the rehearsal was of another plan", "`inv gate --rehearse` again"),)
+    where = f"on a copy of backup {r.backup_id}"
+    if r.outcome == "failed":
+        return (Check("rehearsal", Status.FAIL, f"{where}: the plan fails at {r.failed_at}: {r.reason.split(': ', 1)[-1]}",
+                      "the same statement would fail in production: fix the migration (or the data), then rehearse again"),)
+    if r.outcome == "drift":
+        return (Check("rehearsal", Status.FAIL, f"{where}: " + "; ".join(d.summary for d in r.drift),
+                      "the plan loses or changes rows the runbook protects: fix the migration (the statements are named)"),)
+    longest = "; ".join(f"{s.where} held {', '.join(s.locks)} {_seconds(s.lock_seconds)}" for s in r.longest_locks(2))
+    timing = f"restore {r.seconds.get('restore', 0):.1f}s, apply {r.seconds.get('apply', 0):.1f}s"
+    status = Status.OK if r.dropped else Status.WARN
+    left = "" if r.dropped else f"; the scratch database {r.database} was NOT dropped: drop it by hand"
+    return (Check("rehearsal", status, f"{where} ({timing}): {r.reason}" + (f"; writes blocked longest by {longest}" if longest else "") + left),)
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"

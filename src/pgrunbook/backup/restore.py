@@ -53,10 +53,13 @@ def create_scratch(db: DatabaseSettings) -> Scratch:
         return adopt(admin, name, "scratch")
 
 
-def drop_scratch(db: DatabaseSettings, scratch: Scratch) -> None:
-    """Drop a scratch database created by this run — and nothing else, ever."""
+def drop_scratch(db: DatabaseSettings, scratch: Scratch, *, force: bool = False) -> None:
+    """Drop a scratch database created by this run — and nothing else, ever.
+
+    `force` ends sessions still on it (the rehearsal, after a Ctrl-C in the middle of a statement).
+    """
     with _admin(db) as admin:
-        drop_owned(admin, scratch, pattern=_SCRATCH_RE, protect=(db.url.dbname,))
+        drop_owned(admin, scratch, pattern=_SCRATCH_RE, protect=(db.url.dbname,), force=force)
 
 
 def restore_into(db: DatabaseSettings, scratch: Scratch, dump: Path, fmt: str, *, pg_restore: Tool, psql: Tool | None, jobs: int) -> None:
