@@ -68,9 +68,12 @@ def test_inline_allow_may_lift_forbidden_findings_when_the_playbook_says_so():
 
 def test_custom_tracking_table():
     sql = 'INSERT INTO "ops"."migrations" (hash, created_at) VALUES (\'h\', 1);'
-    assert verdict(sql, DEFAULT_POLICY) is Verdict.FORBIDDEN
-    assert verdict(sql, Policy.from_dict({"tracking_table": "ops.migrations"})) is Verdict.ALLOWED
-    assert verdict(sql, Policy.from_dict({"tracking_table": ["x.y", "ops.migrations"]})) is Verdict.ALLOWED
+    assert analyze_sql(sql, file="p.sql").rule_ids() == ("ban-seed-insert",)
+    custom = Policy.from_dict({"tracking_table": "ops.migrations"})
+    assert analyze_sql(sql, file="p.sql", policy=custom).rule_ids() == ("ban-tracking-table-write",)
+    for policy in (custom, Policy.from_dict({"tracking_table": ["x.y", "ops.migrations"]})):
+        analysis = analyze_sql(sql, file="p.sql", policy=policy, journal=[("h", 1)])
+        assert analysis.rule_ids() == ("review-tracking-row-from-journal",)
 
 
 @pytest.mark.parametrize(

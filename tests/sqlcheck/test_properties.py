@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pgrunbook.sqlcheck import Verdict, analyze_sql
+from pgrunbook.sqlcheck import RULES, Policy, Verdict, analyze_sql
 
 SETTINGS = settings(max_examples=120, deadline=None)
 
@@ -36,8 +36,10 @@ ALLOWED = {
     "index": "CREATE INDEX IF NOT EXISTS idx_users_role ON {t} ( role ) ;",
     "analyze": "ANALYZE {t} ;",
     "add-column": "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS nickname TEXT ;",
-    "tracking": "INSERT INTO {tracking} ( hash , created_at ) VALUES ( 'h' , 1 ) ;",
 }
+# A tracking row equal to a journal entry's (hash, when): never allowed, at most review.
+TRACKING_ROW = {"tracking": "INSERT INTO {tracking} ( hash , created_at ) VALUES ( 'h' , 1 ) ;"}
+JOURNAL = (("h", 1),)
 
 SCARY = "DROP TABLE users; DELETE FROM users; TRUNCATE users; UPDATE users SET a=1; $$ ' \" -- / * "
 # Comment text: pieces of destructive SQL and characters that matter to the scanner.
@@ -98,11 +100,18 @@ def test_one_forbidden_statement_among_allowed_ones_is_found(allowed, forbidden,
 
 
 @SETTINGS
+@given(spelled(TRACKING_ROW))
+def test_journal_tracking_row_is_reviewed_however_written(sql):
+    assert analyze_sql(sql, file="p.sql", journal=JOURNAL).verdict is Verdict.REVIEW, sql
+    assert analyze_sql(sql, file="p.sql").verdict is Verdict.FORBIDDEN, sql
+
+
+@SETTINGS
 @given(st.text(alphabet=sorted(set(SCARY + "abcXYZ;\n")), max_size=60))
 def test_scary_words_inside_literals_are_inert(words):
     quoted = "'" + words.replace("'", "''") + "'"
     sql = (
-        f"INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ({quoted}, 1);\n"
+        f"ALTER TABLE users ADD COLUMN IF NOT EXISTS note text DEFAULT {quoted};\n"
         f'ALTER TABLE users ADD COLUMN "{words.replace(chr(34), chr(34) * 2) or "x"}" text;\n'
     )
     assert analyze_sql(sql, file="p.sql").verdict is Verdict.ALLOWED, sql
@@ -115,3 +124,62 @@ def test_bom_and_crlf_do_not_change_the_verdict(sql, bom, crlf):
     text = text.replace("\n", "\r\n") if crlf else text
     text = ("\ufeff" + text) if bom else text
     assert analyze_sql(text, file="p.sql").verdict is Verdict.FORBIDDEN
+
+
+# --------------------------------------------------------------------------- executed code
+# One hazard each: code that the run executes without a statement of the file saying so.
+# `{f}` is a function that destroys rows; every hazard makes the run call it.
+DESTROYERS = {
+    "delete": "DELETE FROM public.user_actions",
+    "truncate": "TRUNCATE public.daily_bonus",
+    "update": "UPDATE public.users SET role = 'fbo'",
+    "ledger": "DELETE FROM drizzle.__drizzle_migrations",
+    "terminate": "PERFORM pg_terminate_backend(pid) FROM pg_stat_activity",
+    "execute": "EXECUTE 'DROP TABLE public.users'",
+}
+HAZARDS = {
+    "tracking-trigger": "CREATE TRIGGER t AFTER INSERT ON drizzle.__drizzle_migrations FOR EACH ROW EXECUTE FUNCTION {f}();",
+    "tracking-statement-trigger": (
+        "CREATE TRIGGER t AFTER INSERT ON \"drizzle\".\"__drizzle_migrations\" EXECUTE PROCEDURE {f}();"
+    ),
+    "event-trigger": "CREATE EVENT TRIGGER e ON ddl_command_end EXECUTE FUNCTION {f}();",
+    "index-expression": "CREATE INDEX IF NOT EXISTS i ON users (({f}_v(id)));",
+    "partial-index": "CREATE INDEX IF NOT EXISTS i ON users (email) WHERE {f}_v(id) > 0;",
+    "default": "ALTER TABLE users ADD COLUMN IF NOT EXISTS n int DEFAULT {f}_v(1);",
+    "generated": "ALTER TABLE users ADD COLUMN IF NOT EXISTS n int GENERATED ALWAYS AS ({f}_v(id)) STORED;",
+    "check": "ALTER TABLE users ADD COLUMN IF NOT EXISTS n int CHECK ({f}_v(n) > 0);",
+    "domain": "CREATE DOMAIN d AS int CHECK ({f}_v(VALUE) > 0);",
+    "using": "ALTER TABLE users ALTER COLUMN role TYPE text USING {f}_v(1)::text;",
+    "call-in-do": "DO $$ BEGIN PERFORM {f}(); END $$;",
+}
+
+
+def _functions(body: str) -> str:
+    return (
+        f"CREATE FUNCTION hazard() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN {body}; RETURN NULL; END $fn$;\n"
+        f"CREATE FUNCTION hazard_v(x int) RETURNS int LANGUAGE plpgsql AS $fn$ BEGIN {body}; RETURN x; END $fn$;\n"
+    )
+
+
+@st.composite
+def with_hazard(draw) -> tuple[str, str]:
+    """A migration: allowed statements, the destroying functions, one hazard among them,
+    and allow comments naming every rule, before and after the hazard."""
+    body = DESTROYERS[draw(st.sampled_from(sorted(DESTROYERS)))]
+    hazard = HAZARDS[draw(st.sampled_from(sorted(HAZARDS)))].format(f="hazard")
+    before = draw(st.lists(spelled(ALLOWED), max_size=3))
+    after = draw(st.lists(spelled(ALLOWED), max_size=3))
+    allow = "-- pgrunbook: allow " + ",".join(sorted(RULES)) + " reviewed, trust me\n"
+    comment = allow if draw(st.booleans()) else ""
+    breakpoint = "\n--> statement-breakpoint\n" if draw(st.booleans()) else "\n"
+    parts = [*before, comment + _functions(body), comment + hazard, *after]
+    return breakpoint.join(parts), hazard
+
+
+@SETTINGS
+@given(with_hazard(), st.sampled_from(["review", "forbidden"]))
+def test_executed_code_hazard_is_never_allowed(migration, inline_allow):
+    sql, hazard = migration
+    policy = Policy.from_dict({"inline_allow": inline_allow})
+    analysis = analyze_sql(sql, file="p.sql", policy=policy)
+    assert analysis.verdict is Verdict.FORBIDDEN, (hazard, [str(f) for f in analysis.findings])

@@ -19,7 +19,26 @@ CASES = {
     "ban-update": ("UPDATE users SET role = 'x';", F, None),
     "ban-seed-insert": ("INSERT INTO users (email) VALUES ('a');", F, None),
     "ban-dynamic-sql": ("DO $$ DECLARE s text; BEGIN EXECUTE s; END $$;", F, None),
-    "ban-dangerous-function": ("SELECT pg_cancel_backend(42);", F, None),
+    "ban-dangerous-function": ("SELECT pg_reload_conf();", F, None),
+    "ban-terminate-backend": ("SELECT pg_terminate_backend(42);", F, None),
+    "ban-cancel-backend": ("SELECT pg_cancel_backend(42);", F, None),
+    "ban-dblink": ("SELECT dblink_exec('dbname=app', 'DELETE FROM users');", F, None),
+    "ban-lo-unlink": ("SELECT lo_unlink(16401);", F, None),
+    "ban-pg-sleep": ("DO $$ BEGIN PERFORM pg_sleep(600); END $$;", F, None),
+    "ban-advisory-unlock": ("SELECT pg_advisory_unlock_all();", F, None),
+    "ban-setval": ("SELECT setval('users_id_seq', 1);", F, None),
+    "ban-sequence-burn": ("DO $$ BEGIN FOR i IN 1..1000000 LOOP PERFORM nextval('users_id_seq'); END LOOP; END $$;", F, None),
+    "ban-set-parsing-setting": ("SET standard_conforming_strings = off;", F, None),
+    "ban-set-search-path": ("SELECT set_config('search_path', 'evil, public', false);", F, None),
+    "ban-set-session-role": ("SET session_replication_role = replica;", F, None),
+    "ban-set-timeout-off": ("SET statement_timeout = 0;", F, None),
+    "ban-tracking-table-write": ("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('h', 9999999999999);", F, None),
+    "review-tracking-row-from-journal": ("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('j', 2);", R, None),
+    "ban-tracking-table-code": ("CREATE RULE r AS ON INSERT TO drizzle.__drizzle_migrations DO INSTEAD NOTHING;", F, None),
+    "review-unique-index": ("CREATE UNIQUE INDEX IF NOT EXISTS i ON users (email);", R, None),
+    "review-unique-index-concurrently": ("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);", R, None),
+    "review-add-column-constraint": ("ALTER TABLE users ADD COLUMN code text UNIQUE;", R, None),
+    "review-fk-on-delete-cascade": ("ALTER TABLE bonus ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id) ON DELETE CASCADE;", R, None),
     "policy-create-index": ("CREATE INDEX IF NOT EXISTS i ON users (a);", R, NOTHING_ALLOWED),
     "policy-add-column": ("ALTER TABLE users ADD COLUMN b text;", R, NOTHING_ALLOWED),
     "policy-analyze": ("ANALYZE users;", R, NOTHING_ALLOWED),
@@ -45,7 +64,7 @@ CASES = {
     "review-grant": ("GRANT SELECT ON users TO bob;", R, None),
     "review-revoke": ("REVOKE SELECT ON users FROM bob;", R, None),
     "review-transaction-control": ("BEGIN;", R, None),
-    "review-set": ("SET search_path = app;", R, None),
+    "review-set": ("SET lock_timeout = '5s';", R, None),
     "review-comment-on": ("COMMENT ON TABLE users IS 'x';", R, None),
     "review-select": ("SELECT 1;", R, None),
     "review-function-call": ("SELECT recompute_totals();", R, None),
@@ -61,8 +80,11 @@ CASES = {
 }
 
 
+JOURNAL = (("j", 2),)
+
+
 def findings(sql: str, rule_id: str, policy: Policy | None = None):
-    analysis = analyze_sql(sql, file="r.sql", **({"policy": policy} if policy else {}))
+    analysis = analyze_sql(sql, file="r.sql", journal=JOURNAL, **({"policy": policy} if policy else {}))
     return [f for f in analysis.findings if f.rule_id == rule_id]
 
 
@@ -164,7 +186,7 @@ def test_function_body_findings_are_capped_at_review_until_called():
     sql = "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'TRUNCATE users';"
     [finding] = findings(sql, "ban-truncate")
     assert finding.verdict is Verdict.REVIEW
-    assert "Not run by this migration" in finding.message
+    assert "runs later, whenever public.f() is called, not during this migration" in finding.message
     called = findings(sql + "\nSELECT f();", "ban-truncate")
     assert [f.verdict for f in called] == [Verdict.REVIEW, Verdict.FORBIDDEN]
     assert called[1].line == 2

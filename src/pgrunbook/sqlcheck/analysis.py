@@ -8,6 +8,18 @@
 A file is judged by its worst finding: forbidden > review > allowed (`info` findings do
 not count). Findings excepted by an allow comment stay in `findings`, with verdict
 ALLOWED and the comment's reason in `excepted`, so that a report shows every exception.
+
+Executed code: operations of code the run executes (a called function, a trigger fired
+by a write of the run or by pgrunbook's own tracking insert, an event trigger, an index
+expression, a default evaluated on existing rows...) are judged like the statements of
+the file, and their forbidden findings are never lifted by an inline comment, whatever
+the policy's `inline_allow`. Operations of code created for later are capped at review,
+with when it runs in the message; a comment lifts them only if the policy lets comments
+lift the verdict they would have if they ran now.
+
+Two optional inputs make the analysis see what the files do not hold: `catalog` (a
+`CodeCatalog` of the database's functions, triggers, rules and event triggers) and
+`journal` ((hash, when) of the local journal entries, for the tracking-table rules).
 """
 
 from __future__ import annotations
@@ -19,13 +31,22 @@ from pathlib import Path
 
 from pgrunbook.errors import SqlParseError
 
+from .catalog_model import EMPTY_CATALOG, CodeCatalog
 from .classify import Classifier, FunctionDef
 from .comments import AllowComment, allow_comments
 from .model import CreatedObject, Finding, Operation, Verdict
 from .objects import created_objects
 from .policy import DEFAULT_POLICY, Policy
 from .rules import RULES, RuleContext, rules_for
-from .split import SqlStatement, split_sql
+from .split import split_sql
+from .triggers import CodeRegistry
+
+# (hash, when) pairs; drizzle Migrations or a LocalMigrations are accepted too.
+Journal = Iterable[tuple[str, int]] | object
+# Kinds that are not DDL: a file made only of these does not fire event triggers.
+_NOT_DDL = frozenset({"select", "insert-tracking", "insert-seed", "update", "delete", "set", "transaction-control",
+                      "call", "dangerous-call", "analyze", "vacuum", "do-block"})
+RECORDING = "(pgrunbook's tracking insert after this file, and the event triggers its DDL fires)"
 
 SQUAWK_PREFIX = "squawk:"
 NOT_EXECUTED_NOTE = (
@@ -53,6 +74,10 @@ class FileAnalysis:
     verdict: Verdict
     created: tuple[CreatedObject, ...]
     functions: tuple[FunctionDef, ...] = field(default=(), repr=False)
+    # What pgrunbook's run makes happen for this file besides its statements (see
+    # `Classifier.recording`): operations of the tracking table's triggers and rules,
+    # and of event triggers.
+    run_operations: tuple[Operation, ...] = ()
 
     @property
     def operations(self) -> tuple[Operation, ...]:
@@ -74,21 +99,29 @@ class FileAnalysis:
         return tuple(sorted({f.rule_id for f in self.findings if f.verdict in wanted}))
 
 
-def analyze_sql(text: str, *, file: str, policy: Policy = DEFAULT_POLICY) -> FileAnalysis:
+def analyze_sql(
+    text: str, *, file: str, policy: Policy = DEFAULT_POLICY, catalog: CodeCatalog | None = None, journal: Journal = ()
+) -> FileAnalysis:
     """Analyse one migration file. Raises SqlParseError (file:line:col) if it does not parse."""
-    return _Analyzer(policy).analyze(text, file)
+    return _Analyzer(policy, catalog, journal).analyze(text, file)
 
 
 def analyze_files(
-    migrations: Iterable[str | os.PathLike[str] | tuple[str, str]], policy: Policy = DEFAULT_POLICY
+    migrations: Iterable[str | os.PathLike[str] | tuple[str, str]],
+    policy: Policy = DEFAULT_POLICY,
+    *,
+    catalog: CodeCatalog | None = None,
+    journal: Journal = (),
 ) -> tuple[FileAnalysis, ...]:
     """Analyse a migration set in order: paths (read as UTF-8) or (name, text) pairs.
 
     Files are analysed as one sequence: a function created by one file and called by a
-    later one is followed into its body, and a table created by an earlier file counts as
-    new (empty) for the rules about locks and scans.
+    later one is followed into its body, a trigger created by one file fires on a later
+    file's writes, and a table created by an earlier file counts as new (empty) for the
+    rules about locks and scans. `catalog` is the code already in the database,
+    `journal` the (hash, when) pairs of the local journal entries.
     """
-    analyzer = _Analyzer(policy)
+    analyzer = _Analyzer(policy, catalog, journal)
     analyses = []
     for item in migrations:
         name, text = _read(item)
@@ -111,23 +144,34 @@ def with_findings(analysis: FileAnalysis, extra: Iterable[Finding], policy: Poli
 class _Analyzer:
     """Analyses the files of one migration set in order, sharing what earlier files created."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, catalog: CodeCatalog | None = None, journal: Journal = ()) -> None:
         self.policy = policy
         self.functions: dict[tuple[str, str], FunctionDef] = {}
         self.new_tables: set[tuple[str, str]] = set()
+        self.code = CodeRegistry(catalog if catalog is not None else EMPTY_CATALOG)
+        self.journal = journal_pairs(journal)
 
     def analyze(self, text: str, file: str) -> FileAnalysis:
         split = split_sql(text, file=file)
-        classifier = Classifier(file=file, tracking_tables=self.policy.tracking_tables, functions=self.functions)
+        classifier = Classifier(
+            file=file, tracking_tables=self.policy.tracking_tables, functions=self.functions, code=self.code
+        )
         statements, located = [], []
         for statement in split.statements:
             operations = classifier.statement(statement)
             statements.append(
                 AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations)
             )
-            context = RuleContext(frozenset(self.new_tables))
-            located += [(statement.index, f) for op in operations for f in self._findings(op, statement, file, context)]
+            context = RuleContext(frozenset(self.new_tables), self.journal)
+            located += [
+                (statement.index, f) for op in operations for f in self._findings(op, statement.sql, file, context)
+            ]
             self._remember_new_tables(operations)
+        ddl_ran = any(op.kind not in _NOT_DDL for s in statements for op in s.operations if op.executed)
+        last_line = split.statements[-1].end_line if split.statements else 1
+        run_operations = classifier.recording(last_line, ddl_ran=ddl_ran)
+        context = RuleContext(frozenset(self.new_tables), self.journal)
+        located += [(None, f) for op in run_operations for f in self._findings(op, RECORDING, file, context)]
         comments = tuple(allow_comments(split.comments, split.statements))
         located = _apply_allow_comments(located, comments, self.policy, file, squawk=False)
         findings = tuple(finding for _, finding in located)
@@ -142,9 +186,10 @@ class _Analyzer:
             verdict=Verdict.worst(f.verdict for f in findings),
             created=created_objects(all_operations),
             functions=new_functions,
+            run_operations=run_operations,
         )
 
-    def _findings(self, op: Operation, statement: SqlStatement, file: str, context: RuleContext) -> Iterable[Finding]:
+    def _findings(self, op: Operation, statement: str, file: str, context: RuleContext) -> Iterable[Finding]:
         for rule in rules_for(op.kind):
             message = rule.check(op, context)
             if message is None:
@@ -152,12 +197,16 @@ class _Analyzer:
             verdict = self.policy.rule_verdict(rule, op)
             if verdict is Verdict.ALLOWED:
                 continue
-            if not op.executed:
-                # A function body runs later, when called: a human must look at it, but
-                # creating the function does not itself destroy anything.
-                verdict = min(verdict, Verdict.REVIEW, key=lambda v: v.rank)
-                message += NOT_EXECUTED_NOTE
-            yield Finding(rule.id, verdict, message, rule.help, file, op.line, statement.sql)
+            uncapped = None
+            if not op.executed and rule.caps_later:
+                # Code created for later (a trigger on an app table, a function nobody
+                # calls): a human must look at it, but creating it destroys nothing now.
+                if verdict.rank > Verdict.REVIEW.rank:
+                    uncapped, verdict = verdict, Verdict.REVIEW
+                message += f" It runs later, {op.runs}, not during this migration." if op.runs else NOT_EXECUTED_NOTE
+            waivable = not (op.implicit and op.executed and verdict is Verdict.FORBIDDEN)
+            yield Finding(rule.id, verdict, message, rule.help, file, op.line, statement, waivable=waivable,
+                          uncapped=uncapped)
 
     def _remember_new_tables(self, operations: Iterable[Operation]) -> None:
         # CREATE TABLE IF NOT EXISTS may meet a table that exists, with rows: not new.
@@ -211,7 +260,7 @@ def _lift(located: Located, comment: AllowComment, policy: Policy) -> tuple[str,
         i for i, (statement, f) in enumerate(located)
         if statement == comment.statement and f.rule_id == comment.rule_id and f.excepted is None
     ]  # fmt: skip
-    liftable = [i for i in matching if policy.may_lift(located[i][1].verdict)]
+    liftable = [i for i in matching if _may_lift(located[i][1], policy)]
     for i in liftable:
         statement, finding = located[i]
         lifted = replace(finding, verdict=Verdict.ALLOWED, excepted=comment.reason, lifted_from=finding.verdict)
@@ -219,7 +268,20 @@ def _lift(located: Located, comment: AllowComment, policy: Policy) -> tuple[str,
     if liftable:
         return None
     if matching:
-        verdict = located[matching[0]][1].verdict
+        finding = located[matching[0]][1]
+        verdict = finding.verdict
+        if not finding.waivable:
+            return "unused-allow-comment", (
+                f"`pgrunbook: allow {comment.rule_id}` cannot lift a forbidden finding of code the run executes "
+                "(a called function, a trigger, a rule, an index expression, a default...): no inline comment "
+                "waives that, whatever the policy."
+            )
+        if finding.uncapped is not None:
+            return "unused-allow-comment", (
+                f"`pgrunbook: allow {comment.rule_id}` cannot lift this finding: the code runs later, and would be "
+                f"{finding.uncapped} if it ran now; this policy only lets inline comments lift {policy.inline_allow} "
+                "findings (playbook policy `inline_allow`)."
+            )
         return "unused-allow-comment", (
             f"`pgrunbook: allow {comment.rule_id}` cannot lift a {verdict} finding: this policy only lets "
             f"inline comments lift {policy.inline_allow} findings (playbook policy `inline_allow`)."
@@ -230,6 +292,26 @@ def _lift(located: Located, comment: AllowComment, policy: Policy) -> tuple[str,
         f"`pgrunbook: allow {comment.rule_id}` excepts nothing: the statement it applies to "
         f"has no {comment.rule_id} finding."
     )
+
+
+def journal_pairs(journal: object) -> frozenset[tuple[str, int]]:
+    """(hash, when) pairs from what callers have at hand: pairs, drizzle `Migration`s
+    (every hash drizzle may have recorded for them: as on disk, LF and CRLF variants)
+    or a `LocalMigrations`."""
+    entries = getattr(journal, "entries", journal)
+    pairs = set()
+    for entry in entries or ():
+        if isinstance(entry, tuple):
+            hash_, when = entry
+            pairs.add((str(hash_), int(when)))
+        else:
+            for hash_ in {entry.hash, *getattr(entry, "line_ending_hashes", ())}:
+                pairs.add((hash_, int(entry.when)))
+    return frozenset(pairs)
+
+
+def _may_lift(finding: Finding, policy: Policy) -> bool:
+    return finding.waivable and policy.may_lift(finding.uncapped or finding.verdict)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -16,15 +16,26 @@ What hides statements is looked into:
   the statement it holds; any other EXECUTE is `dynamic-sql`, which cannot be verified
   (what we can rebuild of it is classified too, to say what it probably does).
 - function calls. A function created by the migration (or an earlier one of the same
-  set) is followed: calling it counts as running its body, at the call site. The body of
-  a function that nothing calls is still classified, with `executed=False`: it runs
-  later, when the application or a trigger calls it, and the rules cap such findings at
-  `review` (see `rules`). Built-ins are judged from `functions`; any other function is an
-  unknown `call`.
+  set) or existing in the database (`CodeCatalog`, the right overload for the argument
+  count and literal types, all of them when ambiguous) is followed: calling it counts as
+  running its body, at the call site. `LANGUAGE internal`/`c` functions are the built-in
+  their symbol names. Built-ins are judged from `functions` (only in pg_catalog or
+  unqualified: `public.now()` is not `now()`); any other function is an unknown `call`.
 
-Function calls are only looked for where they run now: in queries and DML, not in
-defaults, CHECK constraints or index expressions, which the server evaluates on rows (an
-added column's default is judged by `ddl.rewrites_table`).
+The executed-code model (see `Operation`): code the run causes to execute is classified
+as executed (`implicit=True`), at the statement that makes it run:
+
+- triggers and rules on the tables a statement writes fire there (`fire`), those on the
+  tracking table on pgrunbook's own tracking insert after each file (`recording`);
+- event triggers fire on the run's DDL (at their creation, and for every later file);
+- functions called from index expressions and partial-index predicates, added columns'
+  defaults and generated expressions, validated CHECKs, ALTER TYPE ... USING and
+  domains' CHECKs are evaluated on existing rows: executed.
+
+Code created for later (a trigger or rule on a table the run does not write, a default
+or CHECK of a new table, a NOT VALID CHECK, a function nobody calls) is classified with
+`executed=False` and `runs` saying when it will run; the rules cap such findings at
+`review` (see `analysis`).
 """
 
 from __future__ import annotations
@@ -32,11 +43,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
+import pglast
 from pglast import ast
-from pglast.enums import CmdType, OnConflictAction, TransactionStmtKind
+from pglast.enums import CmdType, ConstrType, OnConflictAction, TransactionStmtKind
+
+from pgrunbook.errors import SqlParseError
 
 from . import ddl, plpgsql
-from .functions import DANGEROUS, HARMLESS, SESSION_SETTERS, is_builtin_schema
+from .catalog_model import EMPTY_CATALOG, CatalogFunction
+from .functions import (
+    BURNS_SEQUENCE,
+    DANGEROUS,
+    HARMLESS,
+    RISKY,
+    SESSION_SETTERS,
+    SYSTEM_SCHEMAS,
+    builtin_name,
+    is_builtin_schema,
+)
 from .model import CreatedObject, Operation
 from .names import (
     DEFAULT_SCHEMA,
@@ -51,6 +75,16 @@ from .names import (
 )
 from .scope import Scope
 from .split import Source, SqlStatement, parse_chunk
+from .triggers import (
+    CodeRegistry,
+    EventTriggerDef,
+    RuleDef,
+    TriggerDef,
+    rule_event,
+    setting_flags,
+    trigger_events,
+    types_fit,
+)
 
 # Every operation kind, from harmless to destructive. `Policy` maps each to a verdict.
 KINDS = frozenset(
@@ -66,6 +100,10 @@ KINDS = frozenset(
 )  # fmt: skip
 
 DML_NODES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
+# Operation kind -> the trigger/rule event a write of that kind fires.
+WRITE_EVENTS = {"insert-seed": "insert", "insert-tracking": "insert", "update": "update", "delete": "delete",
+                "truncate": "truncate"}
+MAX_FIRE_DEPTH = 4  # triggers firing triggers: enough to see a chain, bounded for cycles
 
 
 @dataclass(frozen=True)
@@ -81,6 +119,7 @@ class FunctionDef:
     line: int
     operations: tuple[Operation, ...]
     is_procedure: bool = False
+    alias: str | None = None  # LANGUAGE internal/c: the built-in its symbol names
 
     @property
     def signature(self) -> str:
@@ -100,17 +139,38 @@ class Classifier:
         file: str,
         tracking_tables: Iterable[tuple[str, str]],
         functions: Mapping[tuple[str, str], FunctionDef] | None = None,
+        code: CodeRegistry | None = None,
     ) -> None:
         self.file = file
         self.tracking_tables = frozenset(tracking_tables)
         self.functions: dict[tuple[str, str], FunctionDef] = dict(functions or {})
         self.prepared: dict[str, tuple[Operation, ...]] = {}
+        self.code = code if code is not None else CodeRegistry(EMPTY_CATALOG)
+        self._load_catalog_rules()
 
     # ----------------------------------------------------------------- entry points
 
     def statement(self, statement: SqlStatement) -> tuple[Operation, ...]:
         scope = Scope(source=statement.source, sql=statement.sql, line=statement.line)
-        return tuple(self.node(statement.node, scope))
+        return tuple(self.fire(self.node(statement.node, scope)))
+
+    def recording(self, line: int, *, ddl_ran: bool) -> tuple[Operation, ...]:
+        """What pgrunbook's own run makes happen for this file besides its statements:
+        the triggers and rules of the tracking table fire on the tracking row pgrunbook
+        inserts after the file, and event triggers created before this file (or existing
+        in the database) fire on its DDL."""
+        scope = Scope(source=Source("", line), sql="", line=line, top_level=False)
+        operations: list[Operation] = []
+        for schema, table in sorted(self.tracking_tables):
+            target = CreatedObject("table", schema, None, table)
+            summary = f"pgrunbook's tracking insert into {display(schema, table)} for this migration"
+            write = scope.op("insert-tracking", summary, target=target, flags={"recorder"})
+            operations += self.fire(self.fired_by(write, "insert"))
+        if ddl_ran:
+            for event_trigger in self.code.event_triggers:
+                if event_trigger.file != self.file:
+                    operations += self.fire(self.run_event_trigger(event_trigger, scope))
+        return tuple(operations)
 
     def node(self, node: object, scope: Scope) -> list[Operation]:
         handler = getattr(self, f"_{type(node).__name__}", None)
@@ -135,40 +195,48 @@ class Classifier:
 
     def _InsertStmt(self, node: ast.InsertStmt, scope: Scope) -> Iterator[Operation]:
         schema, table = relation(node.relation)
-        yield self._insert(schema, table, scope, "INSERT INTO")
         conflict = node.onConflictClause
+        row = None if conflict is not None or node.withClause is not None else _literal_row(node)
+        yield self._insert(schema, table, scope, "INSERT INTO", row=row)
         if conflict is not None and conflict.action == OnConflictAction.ONCONFLICT_UPDATE:
             target = CreatedObject("table", schema, None, table)
-            yield scope.op("update", f"INSERT ... ON CONFLICT DO UPDATE {display(schema, table)}", target=target)
+            summary = f"INSERT ... ON CONFLICT DO UPDATE {display(schema, table)}"
+            yield scope.op("update", summary, target=target, flags=self._tracking_flag(schema, table))
         yield from self.inside(node, scope)
 
-    def _insert(self, schema: str, table: str, scope: Scope, verb: str) -> Operation:
-        kind = "insert-tracking" if (schema, table) in self.tracking_tables else "insert-seed"
+    def _insert(self, schema: str, table: str, scope: Scope, verb: str, row=None) -> Operation:
+        tracking = (schema, table) in self.tracking_tables
+        kind = "insert-tracking" if tracking else "insert-seed"
         target = CreatedObject("table", schema, None, table)
-        return scope.op(kind, f"{verb} {display(schema, table)}", target=target)
+        flags = {"tracking_table"} if tracking else set()
+        return scope.op(kind, f"{verb} {display(schema, table)}", target=target, flags=flags, row=row)
+
+    def _tracking_flag(self, schema: str, table: str) -> set[str]:
+        return {"tracking_table"} if (schema, table) in self.tracking_tables else set()
 
     def _UpdateStmt(self, node: ast.UpdateStmt, scope: Scope) -> Iterator[Operation]:
         schema, table = relation(node.relation)
-        flags = {"no_where"} if node.whereClause is None else set()
+        flags = ({"no_where"} if node.whereClause is None else set()) | self._tracking_flag(schema, table)
         target = CreatedObject("table", schema, None, table)
         yield scope.op("update", f"UPDATE {display(schema, table)}", target=target, flags=flags)
-        yield from self.inside(node, scope)
+        yield from self.inside(node, scope.inner(repeated=True))  # SET and WHERE run per row
 
     def _DeleteStmt(self, node: ast.DeleteStmt, scope: Scope) -> Iterator[Operation]:
         schema, table = relation(node.relation)
-        flags = {"no_where"} if node.whereClause is None else set()
+        flags = ({"no_where"} if node.whereClause is None else set()) | self._tracking_flag(schema, table)
         target = CreatedObject("table", schema, None, table)
         yield scope.op("delete", f"DELETE FROM {display(schema, table)}", target=target, flags=flags)
-        yield from self.inside(node, scope)
+        yield from self.inside(node, scope.inner(repeated=True))
 
     def _MergeStmt(self, node: ast.MergeStmt, scope: Scope) -> Iterator[Operation]:
         schema, table = relation(node.relation)
         target = CreatedObject("table", schema, None, table)
+        flags = self._tracking_flag(schema, table)
         for clause in node.mergeWhenClauses or ():
             if clause.commandType == CmdType.CMD_UPDATE:
-                yield scope.op("update", f"MERGE INTO {display(schema, table)} ... UPDATE", target=target)
+                yield scope.op("update", f"MERGE INTO {display(schema, table)} ... UPDATE", target=target, flags=flags)
             elif clause.commandType == CmdType.CMD_DELETE:
-                yield scope.op("delete", f"MERGE INTO {display(schema, table)} ... DELETE", target=target)
+                yield scope.op("delete", f"MERGE INTO {display(schema, table)} ... DELETE", target=target, flags=flags)
             elif clause.commandType == CmdType.CMD_INSERT:
                 yield self._insert(schema, table, scope, "MERGE ... INSERT INTO")
         yield from self.inside(node, scope)
@@ -177,7 +245,8 @@ class Classifier:
         for rangevar in node.relations or ():
             schema, table = relation(rangevar)
             target = CreatedObject("table", schema, None, table)
-            yield scope.op("truncate", f"TRUNCATE {display(schema, table)}", target=target)
+            flags = self._tracking_flag(schema, table)
+            yield scope.op("truncate", f"TRUNCATE {display(schema, table)}", target=target, flags=flags)
 
     def _CopyStmt(self, node: ast.CopyStmt, scope: Scope) -> Iterator[Operation]:
         if node.is_program:
@@ -204,7 +273,8 @@ class Classifier:
             yield self._table_as(node.intoClause, "SELECT ... INTO", scope)
         elif scope.top_level:
             yield scope.op("select", "SELECT")
-        yield from self.inside(node, scope)
+        # With a FROM clause, what the query calls runs once per row.
+        yield from self.inside(node, scope.inner(repeated=True) if node.fromClause else scope)
 
     def _CreateTableAsStmt(self, node: ast.CreateTableAsStmt, scope: Scope) -> Iterator[Operation]:
         if object_kind(node.objtype) == "materialized view":
@@ -248,21 +318,79 @@ class Classifier:
             yield from self.call(value, scope)
             yield from self.inside(value, scope)
         elif isinstance(value, ast.Node):
+            yield from self.hidden_call(value, scope)
             yield from self.inside(value, scope)
+
+    def hidden_call(self, node: ast.Node, scope: Scope) -> Iterator[Operation]:
+        """A function the set made a cast or an operator call (`'x'::label`, `a =~= b`)."""
+        function, label = None, ""
+        if isinstance(node, ast.TypeCast) and node.typeName is not None and self.code.casts:
+            names = strings(node.typeName.names)
+            function = self.code.casts.get(names[-1]) if names else None
+            label = f"cast to {names[-1] if names else '?'}"
+        elif isinstance(node, ast.A_Expr) and self.code.operators:
+            names = strings(node.name)
+            function = self.code.operators.get(names[-1]) if names else None
+            label = f"operator {names[-1] if names else '?'}"
+        if function is not None:
+            yield from self.call_function(*function, [], scope.inner(via=(label,), implicit=True))
 
     # ----------------------------------------------------------------- calls
 
     def call(self, node: ast.FuncCall, scope: Scope) -> Iterator[Operation]:
         schema, name = function_name(node.funcname)
+        yield from self.call_function(schema, name, list(node.args or ()), scope)
+
+    def call_function(self, schema: str | None, name: str, args: list, scope: Scope) -> Iterator[Operation]:
+        """What calling schema.name(args) runs: the bodies it may resolve to (in the set,
+        in the database: every candidate overload), and what a built-in of that name does."""
+        bodies = list(self.function_bodies(schema, name, args))
+        for label, operations, alias in bodies:
+            inner = scope.inner(via=(label,), implicit=True)
+            if alias is not None:
+                yield from self.compiled(alias, args, inner)
+            else:
+                yield from self.run_code(operations, inner)
+        if is_builtin_schema(schema):
+            builtin = self.builtin(name, args, scope)
+            if builtin is not None:
+                yield builtin
+                return
+            if name in HARMLESS or name in BURNS_SEQUENCE:
+                return
+        if not bodies:
+            yield scope.op("call", f"{display(schema, name)}()")
+
+    def builtin(self, name: str, args: list, scope: Scope) -> Operation | None:
+        """The operation a built-in with effects stands for; None for the others."""
+        if name in SESSION_SETTERS:
+            setting, value = (plpgsql.constant_string(arg) for arg in (args + [None, None])[:2])
+            return scope.op("set", f"{name}({setting or '?'})", flags=setting_flags(setting, value, function=True))
+        if name in DANGEROUS or name in RISKY:
+            return scope.op("dangerous-call", f"{name}()", flags={f"fn:{name}"})
+        if name in BURNS_SEQUENCE and scope.repeated:
+            return scope.op("dangerous-call", f"{name}() once per row or loop iteration", flags={f"fn:{name}"})
+        return None
+
+    def compiled(self, alias: str, args: list, scope: Scope) -> Iterator[Operation]:
+        """A LANGUAGE internal/c function: the built-in its symbol names."""
+        builtin = self.builtin(alias, args, scope)
+        if builtin is not None:
+            yield replace(builtin, summary=f"{builtin.summary} (the built-in this compiled function is)")
+        elif alias not in HARMLESS and alias not in BURNS_SEQUENCE:
+            yield scope.op("call", f"compiled code (C symbol {alias}) that cannot be analysed")
+
+    def function_bodies(self, schema: str | None, name: str, args: list) -> Iterator[tuple[str, tuple, str | None]]:
+        """(label, relative operations, built-in alias) of each function the call may run."""
+        if schema in SYSTEM_SCHEMAS:
+            return
         defined = self.find_function(schema, name)
         if defined is not None:
-            yield from self.run_function(defined, scope)
-        elif is_builtin_schema(schema) and name in SESSION_SETTERS:
-            yield scope.op("set", f"{name}()")
-        elif is_builtin_schema(schema) and name in DANGEROUS:
-            yield scope.op("dangerous-call", f"{name}()")
-        elif not (is_builtin_schema(schema) and name in HARMLESS):
-            yield scope.op("call", f"{display(schema, name)}()")
+            yield f"call {defined.signature} (defined at line {defined.line})", defined.operations, defined.alias
+            return
+        for function in self.catalog_candidates(schema, name, args):
+            operations, alias = self.catalog_body(function)
+            yield f"call {function.signature} (in the database)", operations, alias
 
     def find_function(self, schema: str | None, name: str) -> FunctionDef | None:
         if schema is not None:
@@ -271,11 +399,88 @@ class Classifier:
         found = self.functions.get((DEFAULT_SCHEMA, name))
         return found or next((f for (_, n), f in self.functions.items() if n == name), None)
 
+    def catalog_candidates(self, schema: str | None, name: str, args: list) -> tuple[CatalogFunction, ...]:
+        catalog = self.code.catalog
+        found = catalog.overloads(schema or DEFAULT_SCHEMA, name) or (catalog.overloads(None, name) if schema is None else ())
+        by_count = tuple(f for f in found if f.accepts(len(args))) or found
+        return tuple(f for f in by_count if types_fit(f, args)) or by_count
+
+    def catalog_body(self, function: CatalogFunction) -> tuple[tuple[Operation, ...], str | None]:
+        """A database function's body, classified once (relative operations), or its alias."""
+        if function.language.lower() in plpgsql.COMPILED_LANGUAGES:
+            return (), builtin_name(function.source or function.name)
+        cached = self.code.bodies.get(function)
+        if cached is not None:
+            return cached, None
+        if function in self.code.in_progress:  # recursion: the body is being classified
+            return (), None
+        self.code.in_progress.add(function)
+        try:
+            operations = self._database_body(function)
+        finally:
+            self.code.in_progress.discard(function)
+        self.code.bodies[function] = operations
+        return operations, None
+
+    def _database_body(self, function: CatalogFunction) -> tuple[Operation, ...]:
+        scope = Scope(source=Source(function.definition or "", 1), sql=function.definition or "", line=1,
+                      top_level=False)
+        unreadable = (scope.op("call", f"{function.signature} (in the database): its body could not be read or analysed"),)
+        if not function.definition:
+            return unreadable
+        try:
+            (raw,) = pglast.parser.parse_sql(function.definition)
+            if not isinstance(raw.stmt, ast.CreateFunctionStmt):
+                return unreadable
+            return tuple(plpgsql.function_body(self, raw.stmt, scope))
+        except (pglast.parser.ParseError, SqlParseError, ValueError):
+            return unreadable
+
+    def run_code(self, operations: Iterable[Operation], scope: Scope) -> Iterator[Operation]:
+        """Relative operations (a body, a rule's actions) as run from `scope`."""
+        for operation in operations:
+            executed = scope.executed and operation.executed
+            runs = operation.runs if not operation.executed else scope.runs
+            yield replace(operation, line=scope.line, via=scope.via + operation.via, executed=executed,
+                          runs=None if executed else runs, implicit=operation.implicit or scope.implicit)
+
     def run_function(self, function: FunctionDef, scope: Scope) -> Iterator[Operation]:
         """The body's operations, as run from this call site."""
-        via = scope.via + (f"call {function.signature} (defined at line {function.line})",)
-        for operation in function.operations:
-            yield replace(operation, line=scope.line, via=via + operation.via, executed=scope.executed)
+        via = (f"call {function.signature} (defined at line {function.line})",)
+        yield from self.run_code(function.operations, scope.inner(via=via, implicit=True))
+
+    # ----------------------------------------------------------------- what writes fire
+
+    def fire(self, operations: Iterable[Operation], depth: int = 0) -> Iterator[Operation]:
+        """The operations, each write followed by the triggers and rules it fires."""
+        for operation in operations:
+            yield operation
+            event = WRITE_EVENTS.get(operation.kind)
+            if event is not None and operation.target is not None and depth < MAX_FIRE_DEPTH:
+                yield from self.fire(self.fired_by(operation, event), depth + 1)
+
+    def fired_by(self, write: Operation, event: str) -> Iterator[Operation]:
+        table = (write.target.schema, write.target.name)
+        shown = display(*table)
+        at = Scope(source=Source("", write.line), sql="", line=write.line, via=write.via, executed=write.executed,
+                   runs=write.runs, implicit=True, top_level=False)
+        for trigger in self.code.triggers:
+            if (trigger.schema, trigger.table) == table and event in trigger.events:
+                label = f"trigger {display(None, trigger.name)} on {shown} fires on {event.upper()} ({trigger.origin})"
+                yield from self.run_trigger(trigger, at.inner(via=(label,)))
+        for rule in self.code.rules:
+            if (rule.schema, rule.table) == table and rule.event == event:
+                label = f"rule {display(None, rule.name)} on {shown} rewrites the {event.upper()} ({rule.origin})"
+                yield from self.run_code(rule.operations, at.inner(via=(label,)))
+
+    def run_trigger(self, trigger: TriggerDef, scope: Scope) -> Iterator[Operation]:
+        yield from self.run_code(trigger.when, scope)
+        yield from self.call_function(trigger.function[0], trigger.function[1], [], scope)
+
+    def run_event_trigger(self, event_trigger: EventTriggerDef, scope: Scope) -> Iterator[Operation]:
+        label = (f"event trigger {display(None, event_trigger.name)} fires on {event_trigger.event} "
+                 f"of this migration's DDL ({event_trigger.origin})")
+        yield from self.call_function(*event_trigger.function, [], scope.inner(via=(label,), implicit=True))
 
     def _CallStmt(self, node: ast.CallStmt, scope: Scope) -> Iterator[Operation]:
         yield from self.call(node.funccall, scope)
@@ -287,8 +492,10 @@ class Classifier:
         query = tuple(self.node(node.query, replace(scope, via=(), executed=True, top_level=False)))
         self.prepared[node.name] = query
         yield scope.op("other", f"PREPARE {node.name}")
+        runs = f"when EXECUTE {node.name} runs"
         for operation in query:
-            yield replace(operation, via=scope.via + (f"PREPARE {node.name}",) + operation.via, executed=False)
+            yield replace(operation, via=scope.via + (f"PREPARE {node.name}",) + operation.via, executed=False,
+                          runs=runs)
 
     def _ExecuteStmt(self, node: ast.ExecuteStmt, scope: Scope) -> Iterator[Operation]:
         prepared = self.prepared.get(node.name)
@@ -312,36 +519,81 @@ class Classifier:
         yield scope.op("create-function", summary, target=function, creates=(function,))
         # The body is classified as if it ran, with `via` relative to the body: each call
         # site (and the definition, below) puts it in context.
-        body_scope = replace(scope, via=(), executed=True, top_level=False)
-        body = tuple(plpgsql.function_body(self, node, body_scope))
-        defined = FunctionDef(schema, name, scope.line, body, node.is_procedure)
+        body_scope = _relative(scope)
+        symbol = plpgsql.compiled_symbol(node)
+        alias = builtin_name(symbol) if symbol is not None else None
+        body = () if alias is not None else tuple(plpgsql.function_body(self, node, body_scope))
+        defined = FunctionDef(schema, name, scope.line, body, node.is_procedure, alias)
         self.functions[(schema, name)] = defined
         # Reported here as not executed: it runs when something calls it.
-        where = (f"body of {defined.signature}",)
-        for operation in body:
-            yield replace(operation, via=scope.via + where + operation.via, executed=False)
+        later = scope.later(f"whenever {defined.signature} is called", f"body of {defined.signature}")
+        if alias is not None:
+            yield from self.compiled(alias, [], later)
+        yield from self.run_code(body, later)
 
     # ----------------------------------------------------------------- schema changes
 
     def _CreateStmt(self, node: ast.CreateStmt, scope: Scope) -> Iterator[Operation]:
         yield ddl.create_table(node, scope)
+        # Defaults, generated columns and CHECKs of a new table run on its future writes.
+        schema, table = relation(node.relation)
+        for what, runs, expression in ddl.evaluated_on_writes(node):
+            yield from self.descend(expression, scope.later(f"{runs} {display(schema, table)}", what))
 
     def _IndexStmt(self, node: ast.IndexStmt, scope: Scope) -> Iterator[Operation]:
-        yield ddl.create_index(node, scope)
+        index = ddl.create_index(node, scope)
+        yield index
+        for what, expression in ddl.index_expressions(node):
+            where = f"{what} of index {display(None, index.target.name)}, evaluated on every existing row"
+            yield from self.descend(expression, scope.implied(where))
 
     def _AlterTableStmt(self, node: ast.AlterTableStmt, scope: Scope) -> Iterator[Operation]:
         yield from ddl.alter_table(node, scope)
+        shown = display(*relation(node.relation)) if node.relation is not None else "?"
         for cmd in node.cmds or ():
-            for expression in ddl.evaluated_per_row(cmd):
-                yield from self.descend(expression, scope.inner(top_level=False))
+            for what, expression in ddl.evaluated_per_row(cmd):
+                yield from self.descend(expression, scope.implied(f"{what}, evaluated on every existing row"))
+            for what, runs, expression in ddl.evaluated_later(cmd):
+                yield from self.descend(expression, scope.later(f"{runs} {shown}", what))
 
     def _RuleStmt(self, node: ast.RuleStmt, scope: Scope) -> Iterator[Operation]:
         schema, table = relation(node.relation)
-        yield scope.op("other", f"CREATE RULE {display(None, node.rulename)} ON {display(schema, table)}")
-        # The rule's actions run later, on the application's writes: like a function body.
-        later = scope.inner(via=(f"rule {node.rulename}",), executed=False, top_level=False)
+        flags = {"rule"} | self._tracking_flag(schema, table)
+        target = CreatedObject("table", schema, None, table)
+        yield scope.op("other", f"CREATE RULE {display(None, node.rulename)} ON {display(schema, table)}",
+                       target=target, flags=flags)
+        rule = self._rule_def(node, scope, f"created at line {scope.line}")
+        self.code.rules.append(rule)
+        if (schema, table) in self.tracking_tables:
+            return  # fires on pgrunbook's tracking insert: see `recording`
+        # Otherwise its actions run later, on the application's writes.
+        runs = f"on every {rule.event.upper()} on {display(schema, table)}"
+        yield from self.run_code(rule.operations, scope.later(runs, f"rule {display(None, node.rulename)}"))
+
+    def _rule_def(self, node: ast.RuleStmt, scope: Scope, origin: str) -> RuleDef:
+        schema, table = relation(node.relation)
+        relative = _relative(scope)
+        operations = list(self.descend(node.whereClause, relative)) if node.whereClause is not None else []
         for action in node.actions or ():
-            yield from self.node(action, later)
+            operations += self.node(action, relative)
+        return RuleDef(schema, table, node.rulename, rule_event(node.event), tuple(operations), origin)
+
+    def _load_catalog_rules(self) -> None:
+        while self.code.pending_rules:
+            rule = self.code.pending_rules.pop()
+            origin = "in the database"
+            try:
+                (raw,) = pglast.parser.parse_sql(rule.definition)
+                node = raw.stmt
+                if not isinstance(node, ast.RuleStmt):
+                    raise ValueError(rule.definition)
+                scope = Scope(source=Source(rule.definition, 1), sql=rule.definition, line=1)
+                self.code.rules.append(self._rule_def(node, scope, origin))
+            except (pglast.parser.ParseError, SqlParseError, ValueError):
+                scope = Scope(source=Source("", 1), sql="", line=1, top_level=False)
+                unreadable = scope.op("call", f"rule {rule.name} (in the database): its definition could not be analysed")
+                for event in ("insert", "update", "delete"):
+                    self.code.rules.append(RuleDef(rule.schema, rule.table, rule.name, event, (unreadable,), origin))
 
     def _DropStmt(self, node: ast.DropStmt, scope: Scope) -> Iterator[Operation]:
         kind = object_kind(node.removeType)
@@ -390,9 +642,47 @@ class Classifier:
 
     def _CreateDomainStmt(self, node: ast.CreateDomainStmt, scope: Scope) -> Iterator[Operation]:
         yield self._create_type(strings(node.domainname), "DOMAIN", scope)
+        yield from self._domain_checks(strings(node.domainname), node.constraints or (), scope)
+
+    def _AlterDomainStmt(self, node: ast.AlterDomainStmt, scope: Scope) -> Iterator[Operation]:
+        schema, name = split_qualified(strings(node.typeName))
+        yield scope.op("other", f"ALTER DOMAIN {display(schema, name)}", target=CreatedObject("type", schema, None, name))
+        if node.subtype == "C" and isinstance(node.def_, ast.Constraint):
+            yield from self._domain_checks(strings(node.typeName), [node.def_], scope)
+        elif node.subtype == "T" and node.def_ is not None:
+            yield from self.descend(node.def_, scope.later(f"on every insert into a column of domain {display(schema, name)}",
+                                                           f"DEFAULT of domain {display(schema, name)}"))
+
+    def _domain_checks(self, parts: list[str], constraints, scope: Scope) -> Iterator[Operation]:
+        # A domain's CHECK runs on every value cast to it: existing columns of the domain
+        # (ALTER DOMAIN ADD CONSTRAINT validates them) and whatever the run writes. Executed.
+        shown = display(*split_qualified(parts))
+        for constraint in constraints:
+            if constraint.contype == ConstrType.CONSTR_CHECK and constraint.raw_expr is not None:
+                where = f"CHECK of domain {shown}, evaluated on every value of the domain"
+                yield from self.descend(constraint.raw_expr, scope.implied(where))
+
+    def _CreateCastStmt(self, node: ast.CreateCastStmt, scope: Scope) -> Iterator[Operation]:
+        target = strings(node.targettype.names)[-1]
+        yield scope.op("other", f"CREATE CAST (... AS {target})")
+        if node.func is not None:
+            function = function_name(node.func.objname)
+            self.code.casts[target] = function
+            runs = f"on every cast to {target}"
+            yield from self.call_function(*function, [], scope.later(runs, f"cast to {target}"))
 
     def _DefineStmt(self, node: ast.DefineStmt, scope: Scope) -> Iterator[Operation]:
         kind = object_kind(node.kind)
+        if kind == "operator":
+            name = strings(node.defnames)[-1]
+            yield scope.op("other", f"CREATE OPERATOR {'.'.join(strings(node.defnames))}")
+            for option in node.definition or ():
+                if option.defname in ("function", "procedure") and isinstance(option.arg, ast.TypeName):
+                    function = function_name(option.arg.names)
+                    self.code.operators[name] = function
+                    yield from self.call_function(*function, [], scope.later(f"on every use of operator {name}",
+                                                                             f"operator {name}"))
+            return
         if kind == "type":
             yield self._create_type(strings(node.defnames), "base", scope)
         else:
@@ -431,7 +721,29 @@ class Classifier:
 
     def _CreateTrigStmt(self, node: ast.CreateTrigStmt, scope: Scope) -> Iterator[Operation]:
         schema, table = relation(node.relation)
-        yield scope.op("create-trigger", f"CREATE TRIGGER {display(None, node.trigname)} ON {display(schema, table)}")
+        shown = display(schema, table)
+        target = CreatedObject("table", schema, None, table)
+        flags = {"trigger"} | self._tracking_flag(schema, table)
+        yield scope.op("create-trigger", f"CREATE TRIGGER {display(None, node.trigname)} ON {shown}",
+                       target=target, flags=flags)
+        relative = _relative(scope)
+        when = tuple(self.descend(node.whenClause, relative)) if node.whenClause is not None else ()
+        trigger = TriggerDef(schema, table, node.trigname, trigger_events(node.events),
+                             function_name(node.funcname), f"created at line {scope.line}", when)
+        self.code.triggers.append(trigger)
+        if (schema, table) in self.tracking_tables:
+            return  # fires on pgrunbook's tracking insert: see `recording`
+        # It fires on the later writes of the table (those of this run too: see `fire`).
+        runs = f"on every {' or '.join(e.upper() for e in sorted(trigger.events))} on {shown}"
+        yield from self.run_trigger(trigger, scope.later(runs, f"trigger {display(None, node.trigname)} on {shown}"))
+
+    def _CreateEventTrigStmt(self, node: ast.CreateEventTrigStmt, scope: Scope) -> Iterator[Operation]:
+        yield scope.op("other", f"CREATE EVENT TRIGGER {display(None, node.trigname)} ON {node.eventname}")
+        event_trigger = EventTriggerDef(node.trigname, node.eventname, function_name(node.funcname),
+                                        f"created at line {scope.line}", self.file)
+        self.code.event_triggers.append(event_trigger)
+        # It fires on the run's next DDL statement: executed.
+        yield from self.run_event_trigger(event_trigger, scope.inner(top_level=False))
 
     def _CommentStmt(self, node: ast.CommentStmt, scope: Scope) -> Iterator[Operation]:
         yield scope.op("comment-on", f"COMMENT ON {object_kind(node.objtype).upper()}")
@@ -447,8 +759,16 @@ class Classifier:
             yield scope.op(kind, f"{verb} {display(schema, table)}", target=CreatedObject("table", schema, None, table))
 
     def _VariableSetStmt(self, node: ast.VariableSetStmt, scope: Scope) -> Iterator[Operation]:
-        verb = "RESET" if node.kind.name.startswith("VAR_RESET") else "SET"
-        yield scope.op("set", f"{verb} {node.name or 'ALL'}", flags={"local"} if node.is_local else ())
+        kind = node.kind.name
+        verb = "RESET" if kind.startswith("VAR_RESET") else "SET"
+        name = "*" if kind == "VAR_RESET_ALL" else (node.name or "")
+        values = [plpgsql.constant_string(arg) if not isinstance(getattr(arg, "val", None), ast.Integer)
+                  else str(arg.val.ival) for arg in node.args or ()]
+        value = None if kind in ("VAR_SET_DEFAULT", "VAR_RESET", "VAR_RESET_ALL") else (values[0] if values else "")
+        flags = setting_flags(name, value, function=False) | ({"local"} if node.is_local else set())
+        if kind == "VAR_SET_MULTI":  # SET TRANSACTION ...: not a setting of the session
+            flags = {"local"} if node.is_local else set()
+        yield scope.op("set", f"{verb} {node.name or 'ALL'}", flags=flags)
 
     def _TransactionStmt(self, node: ast.TransactionStmt, scope: Scope) -> Iterator[Operation]:
         verb = TransactionStmtKind(node.kind).name.removeprefix("TRANS_STMT_").replace("_", " ")
@@ -468,6 +788,37 @@ class Classifier:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _relative(scope: Scope) -> Scope:
+    """A scope for a body classified as if it ran, with `via` relative to the body: each
+    place that runs it (a call, a firing trigger) puts it in context."""
+    return replace(scope, via=(), executed=True, top_level=False, runs=None, implicit=False, repeated=False)
+
+
+def _literal_row(node: ast.InsertStmt) -> tuple[tuple[str, object], ...] | None:
+    """(column, value) of `INSERT INTO t (a, b) VALUES (<literal>, <literal>)`, one row
+    of plain constants; None for anything else (several rows, a SELECT, an expression)."""
+    select = node.selectStmt
+    columns = [target.name for target in node.cols or ()]
+    if not isinstance(select, ast.SelectStmt) or not columns or not select.valuesLists:
+        return None
+    if len(select.valuesLists) != 1 or len(select.valuesLists[0]) != len(columns):
+        return None
+    row = []
+    for column, value in zip(columns, select.valuesLists[0]):
+        if not isinstance(value, ast.A_Const) or value.isnull:
+            return None
+        constant = value.val
+        if isinstance(constant, ast.Integer):
+            row.append((column, constant.ival))
+        elif isinstance(constant, ast.Float) and constant.fval.isdigit():
+            row.append((column, int(constant.fval)))
+        elif isinstance(constant, ast.String):
+            row.append((column, constant.sval))
+        else:
+            return None
+    return tuple(row)
 
 
 def _cascade(node: object) -> bool:

@@ -188,6 +188,7 @@ def _add_column(cmd, schema, table, subject, scope):
     for constraint in column.constraints or ():
         if constraint.contype in CONSTRAINT_TYPES:
             flags.add(CONSTRAINT_TYPES[constraint.contype][0].replace(" ", "_"))
+        flags |= cascade_flags(constraint)
     yield scope.op(
         "add-column",
         f"{subject} ADD COLUMN {display(None, column.colname)}",
@@ -196,6 +197,15 @@ def _add_column(cmd, schema, table, subject, scope):
         columns=(column.colname,),
         creates=tuple(column_objects(column, schema, table)),
     )
+
+
+def cascade_flags(constraint: ast.Constraint) -> set[str]:
+    """`on_delete_cascade` (and `references:<schema.table>`) for a foreign key whose
+    referenced rows' deletion deletes the referencing rows."""
+    if constraint.contype != ConstrType.CONSTR_FOREIGN or constraint.fk_del_action != "c":
+        return set()
+    referenced = display(*relation(constraint.pktable)) if constraint.pktable is not None else "?"
+    return {"on_delete_cascade", f"references:{referenced}"}
 
 
 def _column_default(cmd, schema, table, subject, scope):
@@ -233,6 +243,7 @@ def _add_constraint(cmd, schema, table, subject, scope):
         flags.add("not_valid")
     if constraint.indexname:
         flags.add("using_index")
+    flags |= cascade_flags(constraint)
     references = ""
     if constraint.pktable is not None:
         references = f" REFERENCES {display(*relation(constraint.pktable))}"
@@ -280,22 +291,70 @@ _ALTER_HANDLERS = {
 # --------------------------------------------------------------------------- row-evaluated expressions
 
 
-def evaluated_per_row(cmd: ast.AlterTableCmd) -> list[object]:
-    """Expressions an ALTER TABLE sub-command computes on every existing row: the default
-    of an added column (volatile ones), a generated column's expression, a validated
-    CHECK, and the USING of a type change. A function they call runs once per row."""
+def evaluated_per_row(cmd: ast.AlterTableCmd) -> list[tuple[str, object]]:
+    """(what, expression) an ALTER TABLE sub-command computes on the existing rows: the
+    default of an added column, a generated column's expression, a validated CHECK, and
+    the USING of a type change. A function they call runs during the migration."""
     definition = cmd.def_
     if cmd.subtype == AlterTableType.AT_AddColumn and isinstance(definition, ast.ColumnDef):
-        return [c.raw_expr for c in definition.constraints or () if c.contype in _PER_ROW_CONSTRAINTS and c.raw_expr]
+        column = display(None, definition.colname)
+        return [
+            (f"{_PER_ROW_CONSTRAINTS[c.contype]} of added column {column}", c.raw_expr)
+            for c in definition.constraints or ()
+            if c.contype in _PER_ROW_CONSTRAINTS and c.raw_expr is not None
+        ] + ([(f"DEFAULT of added column {column}", definition.raw_default)] if definition.raw_default else [])
     if cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(definition, ast.Constraint):
         validated = definition.contype == ConstrType.CONSTR_CHECK and not definition.skip_validation
-        return [definition.raw_expr] if validated else []
+        return [("CHECK constraint", definition.raw_expr)] if validated and definition.raw_expr is not None else []
     if cmd.subtype == AlterTableType.AT_AlterColumnType and isinstance(definition, ast.ColumnDef):
-        return [definition.raw_default] if definition.raw_default is not None else []
+        using = definition.raw_default
+        return [(f"USING of the type change of column {display(None, cmd.name)}", using)] if using is not None else []
     return []
 
 
-_PER_ROW_CONSTRAINTS = frozenset({ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_GENERATED, ConstrType.CONSTR_CHECK})
+def evaluated_later(cmd: ast.AlterTableCmd) -> list[tuple[str, str, object]]:
+    """(what, when, expression) an ALTER TABLE sub-command leaves for the table's future
+    writes without evaluating it now: a new default, a NOT VALID CHECK."""
+    definition = cmd.def_
+    if cmd.subtype == AlterTableType.AT_ColumnDefault and definition is not None:
+        return [(f"DEFAULT of column {display(None, cmd.name)}", "on every insert into", definition)]
+    if cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(definition, ast.Constraint):
+        if definition.contype == ConstrType.CONSTR_CHECK and definition.skip_validation and definition.raw_expr:
+            return [("NOT VALID CHECK constraint", "on every insert or update of", definition.raw_expr)]
+    return []
+
+
+def evaluated_on_writes(node: ast.CreateStmt) -> list[tuple[str, str, object]]:
+    """(what, when, expression) of a new table that run on its future writes: column
+    defaults, generated columns, CHECKs."""
+    found = []
+    for element in node.tableElts or ():
+        if isinstance(element, ast.ColumnDef):
+            column = display(None, element.colname)
+            for c in element.constraints or ():
+                if c.contype in _PER_ROW_CONSTRAINTS and c.raw_expr is not None:
+                    when = "on every insert or update of" if c.contype != ConstrType.CONSTR_DEFAULT else "on every insert into"
+                    found.append((f"{_PER_ROW_CONSTRAINTS[c.contype]} of column {column}", when, c.raw_expr))
+        elif isinstance(element, ast.Constraint) and element.contype == ConstrType.CONSTR_CHECK and element.raw_expr:
+            found.append(("CHECK constraint", "on every insert or update of", element.raw_expr))
+    return found
+
+
+def index_expressions(node: ast.IndexStmt) -> list[tuple[str, object]]:
+    """(what, expression) an index computes for every row: its expressions and its
+    partial-index predicate."""
+    found = [("expression", param.expr) for param in node.indexParams or ()
+             if isinstance(param, ast.IndexElem) and param.expr is not None]
+    if node.whereClause is not None:
+        found.append(("WHERE predicate", node.whereClause))
+    return found
+
+
+_PER_ROW_CONSTRAINTS = {
+    ConstrType.CONSTR_DEFAULT: "DEFAULT",
+    ConstrType.CONSTR_GENERATED: "generated expression",
+    ConstrType.CONSTR_CHECK: "CHECK",
+}
 
 
 # --------------------------------------------------------------------------- defaults

@@ -12,6 +12,17 @@ only know the built-ins listed here:
   writing or deleting server files, dropping replication slots, promoting a standby.
   They are the `dangerous-call` kind, forbidden by default.
 - `SESSION_SETTERS`: `set_config(...)` is `SET` in function form: the `set` kind.
+- `RISKY`: built-ins that look harmless but are not in a migration, each with its own
+  rule (see `rules`): `pg_sleep` holds every lock taken so far while it sleeps,
+  `pg_advisory_unlock*` can release pgrunbook's own run lock, `setval` moves a sequence
+  (duplicate keys or gaps). `nextval` is harmless once, not once per row or loop
+  iteration (`BURNS_SEQUENCE`). They are `dangerous-call` operations flagged `fn:<name>`.
+- `INTERNAL_SYMBOLS`: the C symbol (`prosrc` of a `LANGUAGE internal` function) of
+  built-ins whose symbol is not their SQL name: a function created `LANGUAGE internal AS
+  'be_lo_unlink'` IS lo_unlink, whatever it is called.
+
+A name is the built-in only in `pg_catalog` (or unqualified, found through the
+search_path where pg_catalog comes first): `public.now()` is not `now()`.
 
 Any other function is unknown: a `call`, reviewed by a human.
 
@@ -57,6 +68,55 @@ DANGEROUS = frozenset(
 )
 
 SESSION_SETTERS = frozenset({"set_config"})
+
+RISKY = frozenset(
+    {
+        "pg_sleep",
+        "pg_sleep_for",
+        "pg_sleep_until",
+        "pg_advisory_unlock",
+        "pg_advisory_unlock_all",
+        "pg_advisory_unlock_shared",
+        "setval",
+    }
+)
+BURNS_SEQUENCE = frozenset({"nextval"})
+
+# prosrc -> SQL name, where they differ (src/include/catalog/pg_proc.dat).
+INTERNAL_SYMBOLS = {
+    "be_lo_unlink": "lo_unlink",
+    "be_lo_import": "lo_import",
+    "be_lo_import_with_oid": "lo_import",
+    "be_lo_export": "lo_export",
+    "be_lo_truncate": "lo_truncate",
+    "be_lo_truncate64": "lo_truncate64",
+    "set_config_by_name": "set_config",
+    "setval_oid": "setval",
+    "setval3_oid": "setval",
+    "nextval_oid": "nextval",
+    "pg_advisory_unlock_int8": "pg_advisory_unlock",
+    "pg_advisory_unlock_int4": "pg_advisory_unlock",
+    "pg_advisory_unlock_shared_int8": "pg_advisory_unlock_shared",
+    "pg_advisory_unlock_shared_int4": "pg_advisory_unlock_shared",
+    "pg_file_write_v1_1": "pg_file_write",
+    "pg_file_unlink_v1_1": "pg_file_unlink",
+    "pg_file_rename_v1_1": "pg_file_rename",
+    "dblink_exec": "dblink_exec",
+    "dblink_record": "dblink",
+}
+
+# Settings that change how later SQL text is parsed: the analysis read it with the
+# server's defaults, so after such a SET a string can hide a statement.
+PARSING_SETTINGS = frozenset({"standard_conforming_strings", "backslash_quote", "client_encoding", "escape_string_warning"})
+# Settings that change what names mean or whether triggers and foreign keys act.
+RESOLUTION_SETTINGS = frozenset({"search_path", "session_replication_role", "role", "session_authorization"})
+# Bounds pgrunbook puts on every statement of the run.
+TIMEOUT_SETTINGS = frozenset({"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "transaction_timeout"})
+
+
+def builtin_name(symbol: str) -> str:
+    """The SQL name of the built-in a `LANGUAGE internal`/`c` symbol implements."""
+    return INTERNAL_SYMBOLS.get(symbol, symbol)
 
 NON_VOLATILE = frozenset(
     {
@@ -168,12 +228,10 @@ HARMLESS = NON_VOLATILE | frozenset(
         "uuid_generate_v4",
         "clock_timestamp",
         "timeofday",
-        "nextval",
         "currval",
         "lastval",
         "txid_current",
         "pg_current_xact_id",
-        "pg_sleep",
         # catalog and size inspection
         "pg_get_serial_sequence",
         "pg_table_size",
@@ -199,10 +257,54 @@ HARMLESS = NON_VOLATILE | frozenset(
         "jsonb_extract_path_text",
         "unnest",
         "generate_series",
+        # text search and other immutable helpers common in index expressions
+        "to_tsvector",
+        "to_tsquery",
+        "plainto_tsquery",
+        "phraseto_tsquery",
+        "websearch_to_tsquery",
+        "setweight",
+        "ts_rank",
+        "ts_rank_cd",
+        "array_position",
+        "array_remove",
+        "array_append",
+        "array_cat",
+        "jsonb_path_query",
+        "jsonb_path_exists",
+        "jsonb_strip_nulls",
+        "jsonb_array_elements",
+        "jsonb_array_elements_text",
+        "jsonb_each",
+        "jsonb_object_keys",
+        "regexp_split_to_array",
+        "reverse",
+        "initcap",
+        "lpad",
+        "rpad",
+        "translate",
+        "sign",
+        "mod",
+        "power",
+        "sqrt",
+        "date",
+        "uuid_generate_v7",
+        "uuidv7",
+        "uuidv4",
+        "pg_column_size",
+        "to_regprocedure",
+        "to_regproc",
+        "to_regnamespace",
+        "pg_get_expr",
+        "pg_get_viewdef",
+        "pg_get_functiondef",
+        "current_schemas",
+        "pg_has_role",
+        "has_column_privilege",
+        "has_function_privilege",
         "exists",
         # session-scoped advisory locks: released at the end of the session at worst
         "pg_advisory_lock",
-        "pg_advisory_unlock",
         "pg_advisory_xact_lock",
         "pg_try_advisory_lock",
         "pg_try_advisory_xact_lock",
@@ -210,4 +312,5 @@ HARMLESS = NON_VOLATILE | frozenset(
 )
 
 def is_builtin_schema(schema: str | None) -> bool:
+    """Whether a call with this schema (None: unqualified) may be a built-in."""
     return schema is None or schema in SYSTEM_SCHEMAS

@@ -88,9 +88,17 @@ class Operation:
     into existence (with their implicit names). `new_name` is set for renames.
 
     `via` says where the operation was found when it is not the statement itself
-    (`("DO block",)`, `("function public.purge()",)`, `("EXECUTE",)`...). `executed` is
-    False for the body of a function that this migration creates but never calls: it runs
-    later, when something calls the function, not while migrating.
+    (`("DO block",)`, `("function public.purge()",)`, `("EXECUTE",)`...).
+
+    The executed-code model: `executed` is True when the run itself performs the
+    operation, directly or through code it causes to run; False for code created for
+    later (a function nobody calls, a trigger on a table the run does not write, a
+    default of a new table), and then `runs` says when it will run ("on every insert into
+    public.users"). `implicit` marks operations of code that runs because of something
+    else than a statement of the file: a called function, a trigger, a rule, an event
+    trigger, an index expression, a default, a CHECK. Their forbidden findings are never
+    lifted by an inline allow comment. `row` holds the literal values of a single-row
+    INSERT ... VALUES (column, value), None otherwise (the tracking-table rules read it).
     """
 
     kind: str
@@ -103,6 +111,9 @@ class Operation:
     creates: tuple[CreatedObject, ...] = ()
     via: tuple[str, ...] = ()
     executed: bool = True
+    runs: str | None = None
+    implicit: bool = False
+    row: tuple[tuple[str, object], ...] | None = None
 
     def has(self, flag: str) -> bool:
         return flag in self.flags
@@ -121,6 +132,11 @@ class Finding:
     `-- pgrunbook: allow <rule-id> <reason>` comment has verdict ALLOWED, `excepted` set to
     the reason and `lifted_from` set to the verdict it would have had: the report shows it
     so that a human sees every exception taken.
+
+    `waivable` is False for findings no inline comment may lift whatever the policy says
+    (forbidden findings of code the run executes). `uncapped` is the verdict a finding
+    of code created for later would have had if it ran now (its `verdict` is then capped
+    at review): an inline comment lifts it only if the policy lets comments lift that.
     """
 
     rule_id: str
@@ -132,6 +148,8 @@ class Finding:
     statement: str
     excepted: str | None = None
     lifted_from: Verdict | None = None
+    waivable: bool = True
+    uncapped: Verdict | None = None
 
     @property
     def location(self) -> str:

@@ -42,6 +42,11 @@ TYPE_NAME_MODE = 1
 ASSIGNMENT_MODES = frozenset({3, 4, 5})
 # Languages whose functions are compiled code shipped with PostgreSQL or an extension.
 COMPILED_LANGUAGES = frozenset({"internal", "c"})
+# PL/pgSQL statements whose body runs once per iteration.
+LOOP_STATEMENTS = frozenset({
+    "PLpgSQL_stmt_loop", "PLpgSQL_stmt_while", "PLpgSQL_stmt_fori", "PLpgSQL_stmt_fors", "PLpgSQL_stmt_forc",
+    "PLpgSQL_stmt_foreach_a", "PLpgSQL_stmt_dynfors",
+})
 
 
 # --------------------------------------------------------------------------- entry points
@@ -77,6 +82,22 @@ def function_body(classifier, node: ast.CreateFunctionStmt, scope: Scope) -> Ite
         yield from _visit(classifier, tree, source, scope, statement=None, field=None, lineno=1)
     elif language not in COMPILED_LANGUAGES:
         yield scope.op("dynamic-sql", f"function body in language {language}: its code cannot be analysed")
+    # internal/c: the classifier treats the function as the built-in it is (`compiled_symbol`).
+
+
+def compiled_symbol(node: ast.CreateFunctionStmt) -> str | None:
+    """The C symbol of a LANGUAGE internal/c function (`AS 'symbol'`, `AS 'file', 'symbol'`;
+    the function's own name when not given); None for other languages."""
+    language, _, _ = _function_options(node)
+    if language.lower() not in COMPILED_LANGUAGES:
+        return None
+    for option in node.options or ():
+        if option.defname == "as":
+            parts = strings(option.arg) if isinstance(option.arg, (list, tuple)) else [option.arg.sval]
+            if language.lower() == "c":
+                return parts[1] if len(parts) > 1 else strings(node.funcname)[-1]
+            return parts[0] if parts else strings(node.funcname)[-1]
+    return strings(node.funcname)[-1]
 
 
 def dynamic_sql(classifier, expression: str, scope: Scope) -> Iterator[Operation]:
@@ -157,6 +178,8 @@ def _node(classifier, node_type, content, source, scope, statement, field, linen
         return
     if node_type.startswith("PLpgSQL_stmt_"):
         statement = node_type
+        if node_type in LOOP_STATEMENTS:
+            scope = scope.inner(repeated=True)
         if node_type in TRANSACTION_STATEMENTS:
             line_scope = scope.inner(line=source.first_line + lineno - 1)
             yield line_scope.op("transaction-control", TRANSACTION_STATEMENTS[node_type])

@@ -16,6 +16,14 @@ Two sorts of rules:
 
 Two rules are about `-- pgrunbook: allow` comments themselves (`unused-allow-comment`,
 `allow-comment-missing-reason`); `analysis` applies them.
+
+Executed code (see `classify`): a rule judges an operation the same way wherever it was
+found, at the statement that makes it run; its message starts with `op.where`, the path
+by which the code runs ("CREATE TRIGGER t ON public.users > call public.f() > DELETE FROM
+public.user_actions"). For code created for later (`op.executed` False), `analysis` caps
+the verdict at review and appends when it runs ("on every INSERT on public.users"),
+unless the rule has `caps_later=False` (writes to the tracking table, code on it: those
+are forbidden wherever they are).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ class RuleContext:
     them costs nothing."""
 
     new_tables: frozenset[tuple[str, str]] = frozenset()
+    journal: frozenset[tuple[str, int]] = frozenset()  # (hash, when) of the local journal entries
 
     def is_new(self, operation: Operation) -> bool:
         target = operation.target
@@ -52,6 +61,7 @@ class Rule:
     verdict: Verdict | None
     help: str
     check: Check = field(repr=False, compare=False)
+    caps_later: bool = True  # findings of code created for later are capped at review
 
     @property
     def default_verdict(self) -> str:
@@ -68,12 +78,13 @@ def register(new_rule: Rule) -> Rule:
     return new_rule
 
 
-def rule(rule_id: str, *, kinds: set[str] | frozenset[str], help: str, verdict: Verdict | None = None):
+def rule(rule_id: str, *, kinds: set[str] | frozenset[str], help: str, verdict: Verdict | None = None,
+         caps_later: bool = True):
     """Register the decorated check as rule `rule_id`; its docstring describes the rule."""
 
     def decorate(check: Check) -> Check:
         description = (check.__doc__ or "").strip().splitlines()[0]
-        register(Rule(rule_id, description, frozenset(kinds), verdict, help, check))
+        register(Rule(rule_id, description, frozenset(kinds), verdict, help, check, caps_later))
         return check
 
     return decorate
@@ -140,8 +151,8 @@ def ban_truncate(op: Operation, ctx: RuleContext) -> str:
 )
 def ban_delete(op: Operation, ctx: RuleContext) -> str:
     """DELETE (also in a CTE, MERGE, function body, DO block or EXECUTE)."""
-    scope = "every row of the table" if op.has("no_where") else "rows"
-    return f"{op.where} deletes {scope}; real users' data would be lost."
+    scope = "every row of" if op.has("no_where") else "rows of"
+    return f"{op.where} deletes {scope} {_table(op)}; real users' data would be lost."
 
 
 @rule(
@@ -154,8 +165,8 @@ def ban_delete(op: Operation, ctx: RuleContext) -> str:
 )
 def ban_update(op: Operation, ctx: RuleContext) -> str:
     """UPDATE (also ON CONFLICT DO UPDATE, MERGE ... UPDATE, and on drizzle's tracking table)."""
-    scope = "every row of the table" if op.has("no_where") else "existing rows"
-    return f"{op.where} rewrites {scope}; real users' data would be changed and the old values lost."
+    scope = "every row of" if op.has("no_where") else "existing rows of"
+    return f"{op.where} rewrites {scope} {_table(op)}; real users' data would be changed and the old values lost."
 
 
 @rule(
@@ -169,9 +180,13 @@ def ban_update(op: Operation, ctx: RuleContext) -> str:
 def ban_seed_insert(op: Operation, ctx: RuleContext) -> str:
     """INSERT, COPY FROM or MERGE INSERT into a table other than drizzle's tracking table (seeding)."""
     return (
-        f"{op.where} writes data into a table holding real users' data (seeding); "
+        f"{op.where} writes data into {_table(op)}, a table holding real users' data (seeding); "
         "migrations must only change the schema."
     )
+
+
+def _table(op: Operation) -> str:
+    return op.target.qualified if op.target is not None else "the table"
 
 
 @rule(
@@ -205,8 +220,10 @@ _DANGEROUS_CONSEQUENCES = {
     kinds={"dangerous-call"},
     help="Remove the call: a migration must only change the schema of its own database.",
 )
-def ban_dangerous_function(op: Operation, ctx: RuleContext) -> str:
+def ban_dangerous_function(op: Operation, ctx: RuleContext) -> str | None:
     """Built-ins with effects beyond the schema: pg_terminate_backend, lo_unlink, dblink_exec, COPY PROGRAM..."""
+    if any(flag in _SPECIFIC_FUNCTION_FLAGS for flag in op.flags):
+        return None  # a rule of its own says what this built-in does
     name = op.summary.split("(", 1)[0].split()[0]
     consequence = _DANGEROUS_CONSEQUENCES.get(
         name, "acts outside the migrated schema (sessions, files, replication or server settings)"
@@ -252,7 +269,8 @@ _REVIEWED = {
     ),
     "set-not-null": (
         "review-set-not-null",
-        "scans the whole table under an ACCESS EXCLUSIVE lock and fails if any row holds NULL",
+        "scans the whole table under an ACCESS EXCLUSIVE lock (the application waits) and fails if any row "
+        "holds NULL",
         "Add a CHECK (col IS NOT NULL) NOT VALID constraint, VALIDATE it, then SET NOT NULL "
         "(PostgreSQL 12+ then skips the scan).",
     ),
@@ -441,7 +459,12 @@ def add_constraint_validating(op: Operation, ctx: RuleContext) -> str | None:
     """ADD CONSTRAINT that checks every existing row while holding a lock."""
     if op.has("not_valid") or op.has("using_index") or ctx.is_new(op):
         return None
-    if op.has("foreign_key") or op.has("check"):
+    if op.has("foreign_key"):
+        return (
+            f"{op.where} checks every existing row while it holds a lock that blocks writes, "
+            "and fails if any row references a row that does not exist (an orphan)."
+        )
+    if op.has("check"):
         return (
             f"{op.where} checks every existing row while it holds a lock that blocks writes, "
             "and fails if any row breaks it."
@@ -482,6 +505,336 @@ def add_column_not_null_without_default(op: Operation, ctx: RuleContext) -> str 
     if not op.has("not_null") or op.has("has_default") or op.has("primary_key") or ctx.is_new(op):
         return None
     return f"{op.where} is NOT NULL without a DEFAULT: the migration fails as soon as the table holds a row."
+
+
+# =========================================================================== the tracking table
+
+
+@rule(
+    "ban-tracking-table-write",
+    kinds={"insert-tracking", "update", "delete", "truncate"},
+    verdict=Verdict.FORBIDDEN,
+    caps_later=False,
+    help=(
+        "Remove the write: only pgrunbook's recorder writes drizzle's tracking table, one row per migration it "
+        "applied. To mark migrations as already applied (a baseline), use `inv migrate --baseline-until TAG`."
+    ),
+)
+def ban_tracking_table_write(op: Operation, ctx: RuleContext) -> str | None:
+    """Any write to drizzle's tracking table from a migration, except the literal row of a journal entry.
+
+    The tracking table is the ledger drizzle and pgrunbook read to decide what to run: a
+    far-future `created_at` makes drizzle skip every later migration, an explicit id or
+    several rows corrupt it, rows copied from another table leak data into it. Wherever
+    the write is (a CTE, a function, a trigger, a DO block, EXECUTE), even in code that
+    runs later, it is forbidden. The only exception is `INSERT INTO <tracking> (hash,
+    created_at) VALUES ('<hash>', <when>)` where both equal a local journal entry's: see
+    `review-tracking-row-from-journal`.
+    """
+    if not op.has("tracking_table") or op.has("recorder"):
+        return None
+    if op.kind == "insert-tracking":
+        problem = _tracking_row_problem(op, ctx)
+        if problem is None:
+            return None
+        return (
+            f"{op.where} writes drizzle's tracking table itself ({problem}): drizzle and pgrunbook decide from it "
+            "which migrations to run, so a forged row makes them skip or re-run migrations."
+        )
+    verbs = {"update": "rewrites", "delete": "deletes", "truncate": "empties"}
+    return (
+        f"{op.where} {verbs.get(op.kind, 'changes')} rows of drizzle's tracking table: the record of which "
+        "migrations ran is lost, and drizzle would re-run or skip migrations."
+    )
+
+
+def _tracking_row_problem(op: Operation, ctx: RuleContext) -> str | None:
+    if op.row is None:
+        return "not a single literal row: rows computed by a query, copied, several rows, or ON CONFLICT"
+    columns = dict(op.row)
+    if set(columns) != {"hash", "created_at"}:
+        extra = sorted(set(columns) - {"hash", "created_at"})
+        return f"columns {', '.join(extra)} given" if extra else "hash and created_at not both given"
+    hash_, when = columns["hash"], columns["created_at"]
+    if not isinstance(when, int):
+        return f"created_at {when!r} is not a number"
+    if (hash_, when) in ctx.journal:
+        return None
+    if any(h == hash_ for h, _ in ctx.journal):
+        return f"created_at {when} is not the `when` of the journal entry with that hash"
+    return f"hash {str(hash_)[:16]!r} is not the hash of any local journal entry"
+
+
+@rule(
+    "review-tracking-row-from-journal",
+    kinds={"insert-tracking"},
+    verdict=Verdict.REVIEW,
+    help=(
+        "Prefer `inv migrate --baseline-until TAG` to mark migrations as applied. If the row is intended, "
+        "allow it with a comment saying why."
+    ),
+)
+def review_tracking_row_from_journal(op: Operation, ctx: RuleContext) -> str | None:
+    """A literal tracking row equal to a journal entry's (hash, when): reported at review.
+
+    Review, not info: a file cannot contain its own hash, so such a row always marks
+    *another* migration as applied; drizzle will then never run that migration's SQL,
+    and pgrunbook records this file's own row as well. It is only right for a deliberate
+    baseline, which a human must confirm.
+    """
+    if not op.has("tracking_table") or op.has("recorder") or _tracking_row_problem(op, ctx) is not None:
+        return None
+    return (
+        f"{op.where} marks a migration of the journal as applied: drizzle will never run its SQL. "
+        "Right only for a deliberate baseline."
+    )
+
+
+@rule(
+    "ban-tracking-table-code",
+    kinds={"create-trigger", "other"},
+    verdict=Verdict.FORBIDDEN,
+    caps_later=False,
+    help="Remove the trigger or rule: nothing but pgrunbook's recorder may act on drizzle's tracking table.",
+)
+def ban_tracking_table_code(op: Operation, ctx: RuleContext) -> str | None:
+    """A trigger or rule on drizzle's tracking table: it runs on pgrunbook's own tracking insert."""
+    if not op.has("tracking_table") or not (op.has("trigger") or op.has("rule")):
+        return None
+    return (
+        f"{op.where} runs on the tracking insert pgrunbook makes for every migration, in the same run: it can "
+        "rewrite or drop that record (migrations re-run or skipped) or do anything else its code does."
+    )
+
+
+# =========================================================================== "harmless" built-ins
+
+# fn:<name> flag -> (rule id, consequence, remedy)
+_FUNCTION_RULES = {
+    "ban-terminate-backend": (
+        ("pg_terminate_backend",),
+        "ends other sessions: the application's requests in flight fail, and its connections are dropped",
+        "Remove the call. If sessions block the migration, pgrunbook's lock timeout stops it; handle them by hand.",
+    ),
+    "ban-cancel-backend": (
+        ("pg_cancel_backend",),
+        "cancels other sessions' queries: the application's requests in flight fail",
+        "Remove the call. If sessions block the migration, pgrunbook's lock timeout stops it; handle them by hand.",
+    ),
+    "ban-dblink": (
+        ("dblink_exec", "dblink", "dblink_send_query", "dblink_open"),
+        "runs SQL on another database (or this one through a new session, outside the run's transaction): "
+        "what it does cannot be checked nor rolled back",
+        "Remove the call: a migration changes its own database's schema, in the run's transaction.",
+    ),
+    "ban-lo-unlink": (
+        ("lo_unlink", "lo_truncate", "lo_truncate64"),
+        "deletes or truncates a large object: the data it held is lost",
+        "Remove the call: large objects are application data.",
+    ),
+    "ban-pg-sleep": (
+        ("pg_sleep", "pg_sleep_for", "pg_sleep_until"),
+        "sleeps while holding every lock the migration took so far: the application's queries on those tables "
+        "wait for the whole sleep",
+        "Remove the sleep: a migration has no reason to wait.",
+    ),
+    "ban-advisory-unlock": (
+        ("pg_advisory_unlock", "pg_advisory_unlock_all", "pg_advisory_unlock_shared"),
+        "releases advisory locks of pgrunbook's session, its run lock included: a second run could then start "
+        "and apply the same migrations concurrently",
+        "Remove the call; use pg_advisory_xact_lock if the migration needs a lock of its own.",
+    ),
+    "ban-setval": (
+        ("setval",),
+        "moves a sequence: set back, the application's next inserts get ids already used (duplicate key "
+        "errors); set forward, ids jump",
+        "Remove the call; fix a sequence by hand, reviewed, after a verified backup.",
+    ),
+    "ban-sequence-burn": (
+        ("nextval",),
+        "takes a sequence value for every row or loop iteration: millions of calls burn ids and can exhaust "
+        "an integer sequence, after which the application's inserts fail",
+        "Remove the loop: a migration has no reason to consume sequence values.",
+    ),
+}
+
+
+def _function_rule(rule_id: str, names: tuple[str, ...], consequence: str, remedy: str) -> None:
+    flags = frozenset(f"fn:{name}" for name in names)
+
+    def check(op: Operation, ctx: RuleContext) -> str | None:
+        if not flags & op.flags:
+            return None
+        return f"{op.where} {consequence}."
+
+    check.__doc__ = f"{', '.join(names)}: {consequence}."
+    rule(rule_id, kinds={"dangerous-call"}, verdict=Verdict.FORBIDDEN, help=remedy)(check)
+
+
+for _rule_id, (_names, _consequence, _remedy) in _FUNCTION_RULES.items():
+    _function_rule(_rule_id, _names, _consequence, _remedy)
+
+_SPECIFIC_FUNCTION_FLAGS = frozenset(f"fn:{n}" for names, _, _ in _FUNCTION_RULES.values() for n in names)
+
+
+# =========================================================================== settings
+
+
+@rule(
+    "ban-set-parsing-setting",
+    kinds={"set"},
+    verdict=Verdict.FORBIDDEN,
+    help="Remove it: pgrunbook pins these settings for the whole run; SQL must parse the same everywhere.",
+)
+def ban_set_parsing_setting(op: Operation, ctx: RuleContext) -> str | None:
+    """SET / set_config / RESET of a setting that changes how later SQL is parsed (standard_conforming_strings...)."""
+    from .triggers import changes_parsing, setting_of
+
+    setting = setting_of(op)
+    if not changes_parsing(setting):
+        return None
+    what = {"?": "a setting only known at run time", "*": "every setting (RESET ALL)"}.get(setting, setting)
+    return (
+        f"{op.where} changes {what}: the statements after it are parsed differently from what this analysis "
+        "read, so a string can hide a statement (standard_conforming_strings = off turns a literal into a DELETE)."
+    )
+
+
+@rule(
+    "ban-set-search-path",
+    kinds={"set"},
+    verdict=Verdict.FORBIDDEN,
+    help="Remove it and schema-qualify the names instead.",
+)
+def ban_set_search_path(op: Operation, ctx: RuleContext) -> str | None:
+    """SET search_path: unqualified names of the rest of the run resolve elsewhere than this analysis assumed."""
+    from .triggers import setting_of
+
+    if setting_of(op) != "search_path":
+        return None
+    return (
+        f"{op.where} changes what unqualified names mean for the rest of the run: a table or function this "
+        "analysis resolved in public can then be another one, with other code."
+    )
+
+
+@rule(
+    "ban-set-session-role",
+    kinds={"set"},
+    verdict=Verdict.FORBIDDEN,
+    help="Remove it: migrations run as the role pgrunbook connects with, with triggers and foreign keys on.",
+)
+def ban_set_session_role(op: Operation, ctx: RuleContext) -> str | None:
+    """SET session_replication_role / ROLE / SESSION AUTHORIZATION."""
+    from .triggers import setting_of
+
+    setting = setting_of(op)
+    if setting == "session_replication_role":
+        return (
+            f"{op.where} turns off triggers and foreign-key checks (replica mode): the run can then write "
+            "rows that break references, and the app's audit triggers do not fire."
+        )
+    if setting in ("role", "session_authorization"):
+        return f"{op.where} runs the rest of the migration as another role, with other privileges."
+    return None
+
+
+@rule(
+    "ban-set-timeout-off",
+    kinds={"set"},
+    verdict=Verdict.FORBIDDEN,
+    help="Remove it: pgrunbook bounds every statement of the run; set a shorter timeout if needed, never none.",
+)
+def ban_set_timeout_off(op: Operation, ctx: RuleContext) -> str | None:
+    """SET statement_timeout / lock_timeout = 0 (or DEFAULT, RESET): removes the bound pgrunbook puts on statements."""
+    if not op.has("timeout_off"):
+        return None
+    return (
+        f"{op.where} removes the bound pgrunbook puts on every statement: a statement can then hold its locks "
+        "(and the application) for as long as it runs."
+    )
+
+
+# =========================================================================== data-dependent danger
+
+
+@rule(
+    "review-unique-index-concurrently",
+    kinds={"create-index"},
+    verdict=Verdict.REVIEW,
+    help=(
+        "Check for duplicates first (the pre-flight checks count them); if the build fails, DROP INDEX "
+        "CONCURRENTLY the invalid index before retrying."
+    ),
+)
+def review_unique_index_concurrently(op: Operation, ctx: RuleContext) -> str | None:
+    """CREATE UNIQUE INDEX CONCURRENTLY on an existing table: a failed build leaves an INVALID index."""
+    if not (op.has("unique") and op.has("concurrently")) or ctx.is_new(op):
+        return None
+    return (
+        f"{op.where} fails if existing rows hold duplicates, and a failed CONCURRENTLY build is not rolled back: "
+        "it leaves an INVALID index that slows every write and still rejects new duplicates."
+    )
+
+
+@rule(
+    "review-unique-index",
+    kinds={"create-index"},
+    verdict=Verdict.REVIEW,
+    help=(
+        "Check for duplicates first (the pre-flight checks count them); on a big table build it CONCURRENTLY "
+        "in a migration of its own."
+    ),
+)
+def review_unique_index(op: Operation, ctx: RuleContext) -> str | None:
+    """CREATE UNIQUE INDEX on an existing table: fails on duplicates, after blocking writes for the whole build."""
+    if not op.has("unique") or op.has("concurrently") or ctx.is_new(op):
+        return None
+    return (
+        f"{op.where} blocks writes to the table (SHARE lock) for the whole build and then fails if existing "
+        "rows hold duplicates: the migration stops and rolls back."
+    )
+
+
+@rule(
+    "review-add-column-constraint",
+    kinds={"add-column"},
+    verdict=Verdict.REVIEW,
+    help=(
+        "Add the column plain, then add the constraint NOT VALID (CHECK, FOREIGN KEY) and VALIDATE it later, or "
+        "build a UNIQUE index CONCURRENTLY and add the constraint USING INDEX."
+    ),
+)
+def review_add_column_constraint(op: Operation, ctx: RuleContext) -> str | None:
+    """ADD COLUMN with CHECK / UNIQUE / PRIMARY KEY / REFERENCES / EXCLUDE on an existing table."""
+    found = [name for flag, name in _COLUMN_CONSTRAINTS if op.has(flag)]
+    if not found or ctx.is_new(op):
+        return None
+    return (
+        f"{op.where} with {', '.join(found)} checks every existing row (a full scan, an index build for UNIQUE) "
+        "while holding an ACCESS EXCLUSIVE lock: the application waits, and the migration fails if a row breaks it."
+    )
+
+
+_COLUMN_CONSTRAINTS = (("check", "CHECK"), ("unique", "UNIQUE"), ("primary_key", "PRIMARY KEY"),
+                       ("foreign_key", "REFERENCES"), ("exclusion", "EXCLUDE"))
+
+
+@rule(
+    "review-fk-on-delete-cascade",
+    kinds={"add-column", "add-constraint"},
+    verdict=Verdict.REVIEW,
+    help="Check that deleting a referenced row must delete these rows too; otherwise use ON DELETE RESTRICT or SET NULL.",
+)
+def review_fk_on_delete_cascade(op: Operation, ctx: RuleContext) -> str | None:
+    """A foreign key ON DELETE CASCADE added to an existing table: later deletes remove its rows too."""
+    if not op.has("on_delete_cascade") or ctx.is_new(op):
+        return None
+    referenced = next((f.removeprefix("references:") for f in op.flags if f.startswith("references:")), "?")
+    return (
+        f"{op.where} makes every later delete of a row of {referenced} (by the application) also delete the "
+        f"matching rows of {op.target.schema}.{op.target.table or op.target.name}, rows that exist today."
+    )
 
 
 # =========================================================================== allow comments

@@ -19,6 +19,9 @@ class Scope:
     operation (see `Operation`). `top_level` is True only for the statements of the file
     itself: a plain SELECT there is an operation of its own, while inside a function body
     or a DO block it only reads data into variables, which is not worth reporting.
+    `runs` and `implicit` are copied too (see `Operation`). `repeated` is True where the
+    code runs once per row or per loop iteration (a query with a FROM clause, a PL/pgSQL
+    loop): a `nextval` there burns sequence values.
     """
 
     source: Source
@@ -27,6 +30,9 @@ class Scope:
     via: tuple[str, ...] = ()
     executed: bool = True
     top_level: bool = True
+    runs: str | None = None
+    implicit: bool = False
+    repeated: bool = False
 
     def op(
         self,
@@ -38,6 +44,7 @@ class Scope:
         columns: tuple[str, ...] = (),
         new_name: str | None = None,
         creates: tuple[CreatedObject, ...] = (),
+        row: tuple[tuple[str, object], ...] | None = None,
     ) -> Operation:
         return Operation(
             kind=kind,
@@ -50,7 +57,19 @@ class Scope:
             creates=tuple(creates),
             via=self.via,
             executed=self.executed,
+            runs=None if self.executed else self.runs,
+            implicit=self.implicit,
+            row=row,
         )
+
+    def later(self, runs: str, *via: str) -> Scope:
+        """A scope for code created now that runs later, `runs` ("on every insert into t")."""
+        return self.inner(via=via, executed=False, runs=runs, implicit=True, top_level=False)
+
+    def implied(self, *via: str) -> Scope:
+        """A scope for code this statement makes run now (an index expression, a default
+        evaluated on existing rows, a trigger fired by a write)."""
+        return self.inner(via=via, implicit=True, top_level=False)
 
     def inner(self, **changes: object) -> Scope:
         """A scope for something nested in this one (`via` is extended, not replaced)."""

@@ -1,3 +1,3 @@
 -- expect: allowed
-INSERT INTO drizzle.__drizzle_migrations (hash, created_at)
-VALUES ('drop table users; delete from users; -- truncate', 1718000000000);
+ALTER TABLE users ADD COLUMN IF NOT EXISTS note text
+  DEFAULT 'drop table users; delete from users; -- truncate';

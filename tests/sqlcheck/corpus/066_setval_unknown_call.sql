@@ -1,2 +1,2 @@
--- expect: review review-function-call review-select
+-- expect: forbidden ban-setval review-select
 SELECT setval('users_id_seq', (SELECT max(id) FROM users));

@@ -1,2 +1,2 @@
--- expect: forbidden ban-dangerous-function review-select
+-- expect: forbidden ban-dblink review-select
 SELECT dblink_exec('dbname=other', 'DROP TABLE users');

@@ -1,2 +1,2 @@
--- expect: forbidden ban-dangerous-function review-select
+-- expect: forbidden ban-lo-unlink review-select
 SELECT lo_unlink(l.oid) FROM pg_largeobject_metadata l;
