@@ -16,18 +16,19 @@ from .verify import VerifyReport, evaluate
 def verify(cfg: Config, emit: Emit = discard) -> VerifyReport:
     """Phase 1: read-only facts, checked against the playbook's expectations."""
     from .facts import gather
-    from .pg import connect, locate_tool, read_only
+    from .pg import connect, locate_tool, read_only, server_major
 
     inv, exp = cfg.inventory, cfg.playbook.expectations
     emit(Event("verify", "step", f"reading the drizzle journal in {inv.migrations.dir}"))
     local = load_migrations(inv.migrations.dir)
-    tools = tuple(locate_tool(name, inv.tools.bin_dir) for name in ("pg_dump", "pg_restore"))
     emit(Event("verify", "step", f"connecting to {inv.database.url} (READ ONLY)"))
     with connect(inv.database) as conn, read_only(conn):
         facts = gather(conn, exp, inv.migrations)
+    major = server_major(facts.server.version_num)
+    tools = tuple(locate_tool(name, inv.tools.bin_dir, server_major=major) for name in ("pg_dump", "pg_restore"))
     state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
     target = {"inventory": inv.name, "url": str(inv.database.url), "database": inv.database.dbname, "sandbox": inv.sandbox}
-    return VerifyReport(target, facts, local, state, tools, exp, evaluate(facts, local, state, tools, exp))
+    return VerifyReport(target, facts, local, state, tools, exp, evaluate(facts, local, state, tools, exp, cfg.playbook.migrate))
 
 
 def backup(cfg: Config, emit: Emit = discard, *, format: str | None = None, verify_restore: bool | None = None, jobs: int | None = None,  # noqa: A002

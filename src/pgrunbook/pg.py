@@ -115,12 +115,55 @@ def default_bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-def locate_tool(name: str, bin_dir: Path | None = None) -> Tool:
+def locate_tool(name: str, bin_dir: Path | None = None, *, server_major: int | None = None) -> Tool:
+    """`name` from `tools.bin_dir` when set (the operator's choice); else, for a server of
+    `server_major`, the client of that same major where one is installed (the server's own
+    packages: Debian's /usr/lib/postgresql/N/bin, the wheel, PATH), else the wheel's (newest).
+
+    Why the same major: pg_restore 17+ emits `SET transaction_timeout`, which servers up to
+    16 reject, and an archive written by pg_dump N cannot be read by an older pg_restore:
+    a PostgreSQL 15 server's rollback needs a 15 dump and a 15 pg_restore.
+    """
+    if bin_dir is None and server_major is not None:
+        for directory in _tool_dirs(server_major):
+            path = directory / name
+            if os.access(path, os.X_OK) and _major(tool_version(path)) == server_major:
+                return Tool(name, path, tool_version(path))
     directory = bin_dir or default_bin_dir()
     path = directory / name
     if not os.access(path, os.X_OK):
         raise ToolError(f"{name} not found or not executable in {directory}", next_step="set tools.bin_dir in the inventory to the folder holding pg_dump, pg_restore and psql")
     return Tool(name, path, tool_version(path))
+
+
+def _tool_dirs(server_major: int) -> list[Path]:
+    dirs = [Path(f"/usr/lib/postgresql/{server_major}/bin")]
+    try:
+        dirs.append(default_bin_dir())
+    except ToolError:
+        pass
+    dirs += [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    return dirs
+
+
+def _major(version: str) -> int:
+    return int(version.split(".")[0])
+
+
+def restore_problem(pg_restore_major: int, server_major: int, dump_major: int | None = None) -> str | None:
+    """Why this pg_restore cannot restore a backup into this server, or None (pure)."""
+    if pg_restore_major >= 17 and server_major <= 16:
+        return (f"pg_restore {pg_restore_major} emits SET transaction_timeout, which PostgreSQL {server_major} rejects: "
+                "every restore (full rollback, restore test, rehearsal) would fail")
+    if dump_major is not None and pg_restore_major < dump_major:
+        return f"the backup was written by pg_dump {dump_major}; pg_restore {pg_restore_major} cannot read its archive"
+    return None
+
+
+def server_major_of(db: DatabaseSettings) -> int:
+    """The server's major version (one short connection)."""
+    with connect(db) as conn:
+        return server_major(int(conn.execute("SELECT current_setting('server_version_num')").fetchone()[0]))
 
 
 def tool_version(path: Path) -> str:

@@ -13,7 +13,7 @@ from .config import Expectations
 from .drizzle import LocalMigrations, TrackingState
 from .facts import Facts
 from .outcome import Check, Status, failed
-from .pg import Tool, server_major
+from .pg import Tool, restore_problem, server_major
 
 
 @dataclass(frozen=True)
@@ -225,4 +225,8 @@ def _tools(f: Facts, tools: tuple[Tool, ...]) -> Check:
     if old:
         return Check("client-tools", Status.FAIL, f"{listed}: older than the server ({server}); pg_dump cannot dump a newer server",
                      "set tools.bin_dir to PostgreSQL client tools of version >= the server's")
+    problems = [p for t in tools if t.name == "pg_restore" and (p := restore_problem(t.major, server))]
+    if problems:
+        return Check("client-tools", Status.FAIL, f"{listed} (server {server}): {problems[0]}",
+                     f"install PostgreSQL {server}'s client tools (Debian: postgresql-client-{server}) or set tools.bin_dir to them")
     return Check("client-tools", Status.OK, f"{listed} (server {server})")

@@ -27,7 +27,7 @@ from ..config import Config, Inventory, S3Target
 from ..errors import CheckFailed, ConfigError, PgRunbookError, TargetError
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
-from ..pg import locate_tool
+from ..pg import locate_tool, server_major_of
 from ..targets import Target, open_target
 from ..targets.base import Verification
 from .manifest import (
@@ -182,9 +182,11 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
     backup_dir = settings.dir
     _prepare_dir(backup_dir, say)
 
-    pg_dump = locate_tool("pg_dump", inv.tools.bin_dir)
-    pg_restore = locate_tool("pg_restore", inv.tools.bin_dir)
-    psql = locate_tool("psql", inv.tools.bin_dir) if verify and fmt == "plain" else None
+    # The server's own major where installed: a dump its pg_restore can read, a restore it accepts.
+    major = None if inv.tools.bin_dir else server_major_of(inv.database)
+    pg_dump = locate_tool("pg_dump", inv.tools.bin_dir, server_major=major)
+    pg_restore = locate_tool("pg_restore", inv.tools.bin_dir, server_major=major)
+    psql = locate_tool("psql", inv.tools.bin_dir, server_major=major) if verify and fmt == "plain" else None
 
     targets = _targets(inv)
     try:

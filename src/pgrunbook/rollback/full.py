@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, Inventory
-from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailure, UsageError
+from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailure, ToolError, UsageError
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
 from ..pg import restore_argv, run_restore
@@ -129,6 +129,22 @@ def pre_migration_backup(inv: Inventory, run: Run | None) -> tuple[str | None, s
     return None, "no pgrunbook run migrated this database: the newest backup of this database"
 
 
+def restore_tools(inv: Inventory, fmt: str, server_major: int, manifest) -> tuple[Any, Any]:  # noqa: ANN001
+    """(pg_restore, psql or None) able to restore `manifest`'s dump into this server; refused before anything is touched."""
+    from ..pg import locate_tool, restore_problem
+
+    pg_restore = locate_tool("pg_restore", inv.tools.bin_dir, server_major=server_major)
+    psql = locate_tool("psql", inv.tools.bin_dir, server_major=server_major) if fmt == "plain" else None
+    dumped_by = (manifest.dump.get("pg_dump") or {}).get("version")
+    problem = restore_problem(pg_restore.major, server_major, int(dumped_by.split(".")[0]) if dumped_by else None)
+    if problem and fmt != "plain":
+        raise ToolError(f"cannot restore backup {manifest.id} into PostgreSQL {server_major}: {problem}",
+                        changed="nothing was changed (the app and the database were not touched)",
+                        next_step=f"install PostgreSQL {server_major}'s client tools (Debian: postgresql-client-{server_major}) "
+                                  "or set tools.bin_dir to them; a backup taken with them restores")
+    return pg_restore, psql
+
+
 def choose_backup(inv: Inventory, ref: str | None, say) -> tuple[Any, Path]:  # noqa: ANN001
     """(manifest, verified dump path): `ref`, else the newest backup of this database. A bad one is refused."""
     from ..backup import find_backup, list_backups
@@ -202,7 +218,7 @@ def _plan(inv: Inventory, manifest, dump: Path, restore: str, kept: str, *, in_p
 def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None = None, in_place: bool = False,
                   run: Run | None = None, yes: bool = False, confirm=None, dry_run: bool = False) -> RollbackResult:  # noqa: ANN001
     from ..commands import _confirm_target
-    from ..pg import locate_tool
+    from ..pg import server_major
     from ..runs import current_or_new
     from ..service import controller_for
 
@@ -220,13 +236,13 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
     say("step", f"restoring {backup_ref or 'the newest backup'}: {why}")
     manifest, dump = choose_backup(inv, backup_ref, say)
     fmt = manifest.dump["format"]
-    pg_restore = locate_tool("pg_restore", inv.tools.bin_dir)
-    psql = locate_tool("psql", inv.tools.bin_dir) if fmt == "plain" else None
     ts = dbops.stamp()
     restore, kept = plan_names(db, ts)
     with dbops.admin(inv.database) as conn:
         privs = dbops.privileges(conn, db)
         taken = [n for n in (restore, kept) if dbops.exists(conn, n)]
+        major = server_major(int(conn.execute("SELECT current_setting('server_version_num')").fetchone()[0]))
+    pg_restore, psql = restore_tools(inv, fmt, major, manifest)
     if not in_place:
         missing = privs.full_missing()
         if missing:
@@ -262,7 +278,7 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
                    kept_db=None if in_place else kept, plan=list(plan), target=str(inv.database.url))
         work = _InPlace if in_place else _Swap
         try:
-            result = work(cfg, app, run, manifest, dump, argv, say, privs, restore, kept).go()
+            result = work(cfg, app, run, manifest, dump, argv, say, privs, restore, kept, pg_restore).go()
         except PgRunbookError as exc:
             run.record(PHASE, "error", "failed", mode=mode, error=exc.what, changed=exc.changed, next_step=exc.next_step)
             raise
@@ -287,10 +303,10 @@ def _protected(cfg: Config) -> tuple[str, ...]:
 
 class _Work:
     def __init__(self, cfg: Config, app, run: Run, manifest, dump: Path, argv: list[str], say, privs: dbops.Privileges,  # noqa: ANN001
-                 restore: str, kept: str) -> None:
+                 restore: str, kept: str, pg_restore) -> None:  # noqa: ANN001
         self.cfg, self.inv, self.app, self.run, self.manifest, self.dump, self.argv, self.say = cfg, cfg.inventory, app, run, manifest, dump, argv, say
         self.db = cfg.inventory.database.dbname
-        self.privs, self.restore, self.kept = privs, restore, kept
+        self.privs, self.restore, self.kept, self.pg_restore = privs, restore, kept, pg_restore
         self.timings: dict[str, float] = {}
         self.stopped = self.started = False
         self.really_stopped = self.really_started = False  # False for the `none` controller (skipped)
@@ -563,13 +579,13 @@ class _InPlace(_Work):
     def remove_what_the_run_created(self) -> Check:
         """pg_restore --clean leaves what the backup does not hold: drop what this run created (see `extras`)."""
         from ..backup.dump import listing
-        from ..pg import connect, locate_tool
+        from ..pg import connect
         from . import extras
 
         if self.manifest.dump["format"] == "plain":
             return Check("backup-objects", Status.WARN, "plain-format backup: objects created after it cannot be listed; "
                          "compare the schema by hand", "prefer backup.format custom")
-        code, toc, err = listing(locate_tool("pg_restore", self.inv.tools.bin_dir), self.dump)
+        code, toc, err = listing(self.pg_restore, self.dump)
         if code != 0:
             return Check("backup-objects", Status.FAIL, f"cannot list the backup's objects: {err.strip()[:200]}",
                          "compare the schema with the backup by hand")

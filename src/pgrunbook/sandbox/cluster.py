@@ -36,6 +36,7 @@ class Cluster:
     root: Path
     port: int
     password: str
+    bin_dir: Path | None = None  # initdb / pg_ctl / postgres of another major (e.g. Debian's /usr/lib/postgresql/15/bin)
 
     @property
     def data_dir(self) -> Path:
@@ -53,13 +54,16 @@ class Cluster:
         auth = f"{SUPERUSER}:{self.password}" if with_password else SUPERUSER
         return f"postgresql://{auth}@127.0.0.1:{self.port}/{dbname}"
 
+    def _bin(self, name: str) -> str:
+        return str((self.bin_dir or default_bin_dir()) / name)
+
     # ------------------------------------------------------------------ lifecycle
 
     def is_initialized(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
     def is_running(self) -> bool:
-        result = _run_pg([_bin("pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
+        result = _run_pg([self._bin("pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
         return result.returncode == 0
 
     def init(self) -> None:
@@ -73,7 +77,7 @@ class Cluster:
             pwfile.chmod(0o600)
             _give_to_service_user(self.data_dir, pwfile)
             _run_pg([
-                _bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "-E", "UTF8", "--locale=C",
+                self._bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "-E", "UTF8", "--locale=C",
                 "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", f"--pwfile={pwfile}",
             ])
         finally:
@@ -86,7 +90,7 @@ class Cluster:
         self.log_file.touch()
         _give_to_service_user(self.log_file)
         result = _run_pg(
-            [_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", str(timeout), "-o", options, "start"],
+            [self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", str(timeout), "-o", options, "start"],
             check=False,
         )
         if result.returncode != 0:
@@ -98,7 +102,7 @@ class Cluster:
 
     def stop(self) -> None:
         if self.is_initialized() and self.is_running():
-            _run_pg([_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+            _run_pg([self._bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
 
     def ensure_running(self) -> None:
         if not self.is_initialized():
@@ -141,10 +145,6 @@ def wait_until_accepting(port: int, *, timeout: float = 30) -> None:
 
 
 # ------------------------------------------------------------------ running as the service user
-
-
-def _bin(name: str) -> str:
-    return str(default_bin_dir() / name)
 
 
 def _as_root() -> bool:
