@@ -13,6 +13,7 @@ relative to the inventory file).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,12 +336,31 @@ class GatePolicy(_Model):
     max_go_age_minutes: int = Field(60, gt=0, description="migrate refuses a GO older than this")
 
 
+_DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")
+
+
 class MigratePolicy(_Model):
     lock_timeout: str = "5s"
-    statement_timeout: str = "0"
+    statement_timeout: str = Field("30min", description="bounds every migration statement (\"0\" = no limit: the gate warns)")
+    concurrent_statement_timeout: str = Field("4h", description="bounds a CONCURRENTLY build, which blocks no writer (\"0\" = no limit)")
+    idle_in_transaction_timeout: str = Field("1min", description="a stalled pgrunbook holding a migration's locks is disconnected after this")
     lock_retries: int = Field(3, ge=0)
     retry_backoff_seconds: float = Field(2.0, ge=0)
     baseline_until: str | None = Field(None, description="scenario B: the last migration the existing schema contains (default: detected from evidence)")
+
+    @field_validator("lock_timeout", "statement_timeout", "concurrent_statement_timeout", "idle_in_transaction_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> str:
+        text = str(value)
+        if not _DURATION.match(text):
+            raise ValueError(f"{text!r} is not a PostgreSQL duration like 5s, 500ms, 30min, 4h (or 0 for no limit)")
+        return text.strip()
+
+    @property
+    def unbounded(self) -> tuple[str, ...]:
+        """The bounds set to 0 (no limit)."""
+        return tuple(name for name in ("statement_timeout", "concurrent_statement_timeout")
+                     if float(re.sub(r"[a-z\s]", "", getattr(self, name))) == 0)
 
 
 class ValidatePolicy(_Model):

@@ -24,6 +24,7 @@ Execution, on one autocommit connection holding the run's advisory lock:
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,6 +35,7 @@ from .drizzle.state import reconcile
 from . import faults
 from .errors import LockHeld, MigrationFailed, UsageError
 from .events import Emit, Event, discard
+from .pg import PINNED_SETTINGS
 
 if TYPE_CHECKING:
     import psycopg
@@ -71,6 +73,7 @@ class Step:
     creates_index: str | None = None  # index name (schema-qualified when the SQL qualifies it)
     on_table: str | None = None
     online: bool = False  # rewritten to CONCURRENTLY by --online
+    concurrent: bool = False  # a CONCURRENTLY form: bounded by migrate.concurrent_statement_timeout
 
     @property
     def first_line(self) -> str:
@@ -86,13 +89,13 @@ def compile_migration(m: Migration, *, online: bool = False, existing_tables: fr
     steps = []
     for statement in split_sql(m.text, file=m.filename).statements:
         node = statement.node
-        step = Step(m.tag, statement.sql, statement.line, _transactional(node))
+        step = Step(m.tag, statement.sql, statement.line, _transactional(node), concurrent=not _transactional(node) and _concurrent(node))
         if isinstance(node, ast.IndexStmt):
             table = _qualified(node.relation)
             name = _index_name(node)
             step = replace(step, creates_index=name, on_table=table)
             if online and not node.concurrent and table in existing_tables:
-                step = replace(step, sql=add_concurrently(statement.sql), transactional=False, online=True)
+                step = replace(step, sql=add_concurrently(statement.sql), transactional=False, online=True, concurrent=True)
         steps.append(step)
     return tuple(steps)
 
@@ -109,6 +112,16 @@ def _transactional(node: object) -> bool:
     if isinstance(node, ast.DropStmt):
         return not node.concurrent
     return not isinstance(node, (ast.CreatedbStmt, ast.DropdbStmt, ast.AlterSystemStmt, ast.CreateTableSpaceStmt))
+
+
+def _concurrent(node: object) -> bool:
+    from pglast import ast
+
+    if isinstance(node, (ast.IndexStmt, ast.DropStmt)):
+        return bool(node.concurrent)
+    if isinstance(node, ast.ReindexStmt):
+        return any(getattr(p, "defname", "") == "concurrently" for p in (node.params or ()))
+    return False
 
 
 def _qualified(relation: object) -> str:
@@ -213,8 +226,40 @@ class Executor:
         self.conn.execute(f"SELECT pg_advisory_unlock({LOCK_KEY_SQL})", [LOCK_NAMESPACE])
 
     def set_timeouts(self) -> None:
-        self.conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
-                          [self.policy.lock_timeout, self.policy.statement_timeout])
+        """Pin the session (parse settings, then the bounds) and remember it as every statement must find it."""
+        from .pg import pin_session, session_settings
+
+        pin_session(self.conn)
+        self.conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false), "
+                          "set_config('idle_in_transaction_session_timeout', %s, false)",
+                          [self.policy.lock_timeout, self.policy.statement_timeout, self.policy.idle_in_transaction_timeout])
+        self._session = {**session_settings(self.conn), **self._bounds()}
+
+    def _bounds(self) -> dict[str, str]:
+        names = ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")
+        return dict(zip(names, self.conn.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names)).fetchone()))
+
+    def _bound_transaction(self) -> None:
+        """At the start of every transaction: the bounds again, LOCAL (nothing before can have loosened them)."""
+        self.conn.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                          [self._session["lock_timeout"], self._session["statement_timeout"]])
+        self._check_session(None)
+
+    def _check_session(self, after: Step | None) -> None:
+        """Every statement runs in the session the analysis assumed: a statement that changed a
+        pinned setting or a bound (SET, set_config, a DO block) stops the run before the next one,
+        inside its transaction, so the change is rolled back with it."""
+        from .pg import session_settings, setting_differs
+
+        now = {**session_settings(self.conn), **self._bounds()}
+        changed = [f"{name} {self._session[name]!r} -> {now[name]!r}" for name in self._session
+                   if setting_differs(name, self._session[name] or "", now[name])]
+        if changed:
+            where = f"{after.migration}:{after.line} ({after.first_line}) changed" if after else "the session changed before a transaction:"
+            raise self._failure(after.migration if after else "session", f"{where} {', '.join(changed)}; pgrunbook runs every "
+                                "statement with the settings its analysis assumed",
+                                "remove the SET / set_config of that setting from the migration (the executor sets the "
+                                "timeouts itself: migrate.statement_timeout in the playbook), then run `inv migrate` again")
 
     # ---- the run
 
@@ -247,15 +292,17 @@ class Executor:
 
     def _run_single_transaction(self, plan: MigrationPlan, compiled: dict[str, tuple[Step, ...]]):
         def body() -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
-            if plan.create_tracking:
-                self.recorder.ensure_table()
-            baseline = tuple((p.tag, self.recorder.record(p.hash, p.when)) for p in plan.baseline)
-            applied = []
-            for p in plan.apply:
-                for step in compiled[p.tag]:
-                    self._execute(step)
-                applied.append((p.tag, self.recorder.record(p.hash, p.when)))
-            return baseline, tuple(applied)
+            with self.conn.transaction():  # the connection is autocommit: without this, each statement would commit alone
+                self._bound_transaction()
+                if plan.create_tracking:
+                    self.recorder.ensure_table()
+                baseline = tuple((p.tag, self.recorder.record(p.hash, p.when)) for p in plan.baseline)
+                applied = []
+                for p in plan.apply:
+                    for step in compiled[p.tag]:
+                        self._execute(step)
+                    applied.append((p.tag, self.recorder.record(p.hash, p.when)))
+                return baseline, tuple(applied)
 
         return self._with_retries("all migrations (one transaction)", body)
 
@@ -279,6 +326,7 @@ class Executor:
 
     def _transaction(self, steps: tuple[Step, ...], record: PlannedMigration | None) -> int | None:
         with self.conn.transaction():
+            self._bound_transaction()
             for step in steps:
                 self._execute(step)
             return self.recorder.record(record.hash, record.when) if record else None
@@ -287,18 +335,40 @@ class Executor:
         name = step.creates_index
         existed = name is not None and self._index_exists(name)
         try:
-            self._with_retries(step.migration, lambda: self._execute(step))
+            with self._statement_timeout(self.policy.concurrent_statement_timeout if step.concurrent else None):
+                self._with_retries(step.migration, lambda: self._execute(step))
         except MigrationFailed:
             if name and not existed and self._index_is_invalid(name):
                 self._drop_invalid_index(name)
             raise
 
+    @contextmanager
+    def _statement_timeout(self, value: str | None):
+        """A CONCURRENTLY build blocks no writer: it gets its own, longer bound, then the usual one again."""
+        if value is None:
+            yield
+            return
+        usual = self._session["statement_timeout"]
+        self._session["statement_timeout"] = self.conn.execute("SELECT set_config('statement_timeout', %s, false)", [value]).fetchone()[0]
+        try:
+            yield
+        finally:
+            if not self.conn.closed and not self.conn.broken:
+                self.conn.execute("SELECT set_config('statement_timeout', %s, false)", [usual])
+            self._session["statement_timeout"] = usual
+
+    def _run_statement(self, step: Step) -> None:
+        """Exactly one statement, the one the analysis parsed: the extended protocol refuses a
+        string the server would read as several (binary results force it; nothing is read)."""
+        self.conn.cursor().execute(step.sql, binary=True)
+
     def _execute(self, step: Step) -> None:
         if self.observer is not None:
             self.observer.before(step)
         started = time.monotonic()
-        self.conn.execute(step.sql)
+        self._run_statement(step)
         seconds = time.monotonic() - started
+        self._check_session(step)
         if self.observer is not None:
             self.observer.after(step, seconds)
         self._results.append(StepResult(step.migration, step.line, step.first_line, seconds, step.transactional, step.online))
@@ -412,6 +482,8 @@ def plan_sql(plan: MigrationPlan, compiled: dict[str, tuple[Step, ...]], policy:
         "-- the session holds pgrunbook's advisory lock for the whole run",
         f"SET lock_timeout = {quote_literal(policy.lock_timeout)};",
         f"SET statement_timeout = {quote_literal(policy.statement_timeout)};",
+        f"SET idle_in_transaction_session_timeout = {quote_literal(policy.idle_in_transaction_timeout)};",
+        "-- every session pins " + ", ".join(f"{n} = {v}" for n, v in PINNED_SETTINGS) + "; a statement that changes one stops the run",
     ]
     if single_transaction:
         out.append("BEGIN;  -- --single-transaction: everything in one transaction, as drizzle does")
@@ -429,6 +501,9 @@ def plan_sql(plan: MigrationPlan, compiled: dict[str, tuple[Step, ...]], policy:
                 for step in segment:
                     note = "rewritten to CONCURRENTLY by --online" if step.online else "cannot run in a transaction"
                     out += [f"-- {step.migration}:{step.line}, autocommit ({note})", _terminated(step.sql)]
+                    if step.concurrent:
+                        out[-1:-1] = [f"SET statement_timeout = {quote_literal(policy.concurrent_statement_timeout)};"]
+                        out.append(f"SET statement_timeout = {quote_literal(policy.statement_timeout)};")
                 continue
             lines = [f"-- {s.migration}:{s.line}\n{_terminated(s.sql)}" for s in segment]
             if record_in_last and position == len(segments) - 1:

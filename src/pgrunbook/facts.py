@@ -61,6 +61,22 @@ class RoleCounts:
 
 
 @dataclass(frozen=True)
+class SettingOverride:
+    """An ALTER DATABASE / ALTER ROLE ... SET of a setting pgrunbook pins or checks (pg_db_role_setting)."""
+
+    name: str
+    value: str
+    database: str | None  # None: every database
+    role: str | None  # None: every role
+    applies_to_us: bool  # this database, and our login role or every role
+
+    @property
+    def scope(self) -> str:
+        on_db = f"database {self.database}" if self.database else "every database"
+        return f"{on_db}, role {self.role}" if self.role else on_db
+
+
+@dataclass(frozen=True)
 class Facts:
     server: ServerFacts
     roles: RoleCounts
@@ -70,6 +86,7 @@ class Facts:
     drizzle_schema: bool
     tracking_rows: tuple[TrackingRow, ...] | None  # None: no tracking table
     sequence: SequenceState | None
+    setting_overrides: tuple[SettingOverride, ...] = ()
 
     def table(self, name: str) -> TableFacts | None:
         return next((t for t in self.tables if t.name == name), None)
@@ -89,7 +106,30 @@ def gather(conn: psycopg.Connection, expectations: Expectations, migrations: Mig
         drizzle_schema=recorder.schema_exists(),
         tracking_rows=None if rows is None else tuple(rows),
         sequence=recorder.sequence_state(),
+        setting_overrides=setting_overrides(conn),
     )
+
+
+def setting_overrides(conn: psycopg.Connection) -> tuple[SettingOverride, ...]:
+    """Database- and role-level values of the settings pgrunbook pins or checks, for this database.
+
+    Our sessions override the pinned ones, but drizzle's migrator, psql and the app run with
+    them: a `standard_conforming_strings = off` there makes the same file mean other SQL.
+    """
+    from .pg import CHECKED_SETTINGS, PINNED_SETTINGS
+
+    watched = [name for name, _ in PINNED_SETTINGS + CHECKED_SETTINGS]
+    rows = conn.execute(
+        """SELECT split_part(cfg, '=', 1), substr(cfg, strpos(cfg, '=') + 1), d.datname, r.rolname,
+                  s.setrole = 0 OR s.setrole = (SELECT oid FROM pg_roles WHERE rolname = session_user)
+           FROM pg_db_role_setting s CROSS JOIN LATERAL unnest(s.setconfig) AS cfg
+           LEFT JOIN pg_database d ON d.oid = s.setdatabase LEFT JOIN pg_roles r ON r.oid = s.setrole
+           WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+             AND lower(split_part(cfg, '=', 1)) = ANY(%s)
+           ORDER BY 3 NULLS FIRST, 4 NULLS FIRST, 1""",
+        [[n.lower() for n in watched]],
+    ).fetchall()
+    return tuple(SettingOverride(name, value, db, role, bool(ours)) for name, value, db, role, ours in rows)
 
 
 def _require_read_only(conn: psycopg.Connection) -> None:

@@ -32,31 +32,120 @@ if TYPE_CHECKING:
 
 CLIENT_TOOLS = ("pg_dump", "pg_restore", "psql")
 
+# Settings that change how the server parses SQL or resolves names, pinned to the values
+# our analysis assumes (pglast parses as a default server does) in every session we open:
+# with `standard_conforming_strings = off` on the database, `'a\'; DELETE …'` is one
+# literal to the analysis and two statements to the server. Set as startup options (they
+# win over database- and role-level settings), then read back: a pooler that drops them
+# is an error, not a silent difference.
+# - search_path `public, pg_temp`: pg_catalog stays implicitly first (a `public.now()`
+#   cannot shadow a built-in), unqualified names resolve to public as analysis, facts and
+#   the executor assume (not to a "$user" schema), a temporary table cannot shadow an app
+#   table, and unqualified CREATEs still land in public (drizzle's generated SQL runs
+#   unchanged).
+# - DateStyle, IntervalStyle and TimeZone are not pinned: they change how some literal
+#   values read, not which statements run, and the app's migrations were written for the
+#   database's own values.
+PINNED_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("standard_conforming_strings", "on"),
+    ("backslash_quote", "safe_encoding"),
+    ("escape_string_warning", "on"),
+    ("client_encoding", "UTF8"),
+    ("search_path", "public, pg_temp"),
+    ("check_function_bodies", "on"),
+    ("array_nulls", "on"),
+    ("transform_null_equals", "off"),
+)
+# Only a superuser may set these: read, not pinned; `inv verify` names any override.
+CHECKED_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("session_replication_role", "origin"),  # `replica` silences triggers and foreign-key checks
+    ("plpgsql.variable_conflict", "error"),  # changes what a name in a PL/pgSQL body means
+)
+
+
+def startup_options(existing: str | None = None) -> str:
+    """libpq `options` pinning PINNED_SETTINGS, after any the URL already has (the last -c wins)."""
+    pinned = " ".join(f"-c {name}={value.replace(' ', '')}" for name, value in PINNED_SETTINGS)
+    return f"{existing} {pinned}" if existing else pinned
+
+
+def setting_differs(name: str, wanted: str, actual: str | None) -> bool:
+    """Compare as the server spells them: case and the spaces of a list do not matter."""
+    def norm(value: str | None) -> str | None:
+        return None if value is None else value.replace(" ", "").lower()
+
+    return norm(actual) != norm(wanted)
+
 
 def connect(db: DatabaseSettings, *, autocommit: bool = False, url: DatabaseUrl | None = None) -> psycopg.Connection:
-    """Open a connection; `url` overrides the database (same server, same credentials)."""
+    """Open a connection with PINNED_SETTINGS in force; `url` overrides the database (same server, same credentials)."""
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
     target = url or db.url
     params: dict[str, object] = {
         "connect_timeout": db.connect_timeout,
         "application_name": db.application_name,
         "autocommit": autocommit,
+        "options": startup_options(conninfo_to_dict(target.secret()).get("options")),  # type: ignore[arg-type]
     }
     if db.passfile:
         params["passfile"] = str(db.passfile)
     try:
-        return psycopg.connect(target.secret(), **params)
+        conn = psycopg.connect(target.secret(), **params)
     except psycopg.Error as exc:
         raise ConnectionFailure(
             f"cannot connect to database {target.dbname!r} on {target.host}:{target.port} "
             f"as {target.user or 'the default user'}: {redact(str(exc).strip(), target)}",
             next_step=_connection_hint(str(exc)),
         ) from None
+    try:
+        require_pinned(conn, where=f"database {target.dbname!r} on {target.host}:{target.port}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def session_settings(conn: psycopg.Connection) -> dict[str, str | None]:
+    """The session's values of the pinned and checked settings (None: unknown to the server)."""
+    names = [name for name, _ in PINNED_SETTINGS + CHECKED_SETTINGS]
+    values = dict(zip(names, conn.execute("SELECT " + ", ".join("current_setting(%s, true)" for _ in names), names).fetchone()))
+    for name, default in CHECKED_SETTINGS:  # an extension's setting before it loads: its default applies when it does
+        if values[name] is None:
+            values[name] = default
+    return values
+
+
+def pin_session(conn: psycopg.Connection) -> None:
+    """PINNED_SETTINGS at session level on a connection opened elsewhere, then checked like connect()'s."""
+    conn.execute("SELECT " + ", ".join("set_config(%s, %s, false)" for _ in PINNED_SETTINGS),
+                 [part for pair in PINNED_SETTINGS for part in pair])
+    require_pinned(conn)
+
+
+def require_pinned(conn: psycopg.Connection, *, where: str = "the database") -> None:
+    """Raise unless the server took every pinned setting (leaves no transaction open)."""
+    import psycopg
+
+    actual = session_settings(conn)
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+        conn.rollback()
+    wrong = [f"{name} = {actual[name]!r} (pinned {wanted!r})" for name, wanted in PINNED_SETTINGS if setting_differs(name, wanted, actual[name])]
+    if wrong:
+        raise ConnectionFailure(
+            f"the session on {where} did not take the settings pgrunbook pins: {'; '.join(wrong)}; "
+            "statements could then run otherwise than analysed",
+            next_step="connect pgrunbook to PostgreSQL directly (a connection pooler may drop startup options), "
+                      "or remove what overrides them, then run again",
+        )
 
 
 def _connection_hint(message: str) -> str:
     lowered = message.lower()
+    if "startup parameter" in lowered:
+        return ("pgrunbook pins session settings through the `options` startup parameter: connect directly to PostgreSQL, "
+                "or let the pooler pass it (PgBouncer: not in ignore_startup_parameters, session pooling)")
     if "password" in lowered:
         return "check the password (database.url from the environment, PGPASSWORD, or a 0600 database.passfile / ~/.pgpass)"
     if "ssl" in lowered:
@@ -187,7 +276,13 @@ def tool_env(db: DatabaseSettings, url: DatabaseUrl | None = None) -> dict[str, 
         env["PGPASSFILE"] = str(db.passfile)
     env["PGCONNECT_TIMEOUT"] = str(db.connect_timeout)
     env["PGAPPNAME"] = db.application_name
+    env["PGOPTIONS"] = startup_options()  # psql runs SQL as we parsed it; pg_dump/pg_restore also set their own
     return env
+
+
+def with_pgoptions(env: dict[str, str], extra: str) -> dict[str, str]:
+    """`env` with more startup options after the pinned ones (never replacing them)."""
+    return {**env, "PGOPTIONS": f"{env.get('PGOPTIONS', '')} {extra}".strip()}
 
 
 # --------------------------------------------------------------------------- restoring a dump
@@ -216,7 +311,8 @@ def restore_argv(fmt: str, url_no_password: str, dump: Path, *, pg_restore: Tool
 def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env: dict[str, str] | None = None) -> float:
     """Run pg_restore / psql against `dbname`; the password goes through the environment. Returns seconds."""
     url = db.url.with_dbname(dbname)
-    env = {**tool_env(db, url), **(extra_env or {})}
+    extra = dict(extra_env or {})
+    env = with_pgoptions({**tool_env(db, url), **{k: v for k, v in extra.items() if k != "PGOPTIONS"}}, extra.get("PGOPTIONS", ""))
     started = time.monotonic()
     try:
         result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/")

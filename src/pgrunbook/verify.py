@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .config import Expectations
+from .config import Expectations, MigratePolicy
 from .drizzle import LocalMigrations, TrackingState
 from .facts import Facts
 from .outcome import Check, Status, failed
@@ -81,12 +81,16 @@ class VerifyReport:
                 "missing": [t for t in expected if t not in present],
             },
             "tools": {t.name: {"path": str(t.path), "version": t.version} for t in self.tools},
+            "setting_overrides": [{"name": o.name, "value": o.value, "database": o.database, "role": o.role,
+                                   "applies_to_us": o.applies_to_us} for o in f.setting_overrides],
             "checks": [c.as_dict() for c in self.checks],
             "verdict": "ok" if self.ok else "failed",
         }
 
 
-def evaluate(facts: Facts, local: LocalMigrations, state: TrackingState, tools: tuple[Tool, ...], exp: Expectations) -> tuple[Check, ...]:
+def evaluate(facts: Facts, local: LocalMigrations, state: TrackingState, tools: tuple[Tool, ...], exp: Expectations,
+             migrate: MigratePolicy | None = None) -> tuple[Check, ...]:
+    bounds = () if migrate is None else (statement_bounds(migrate),)
     return (
         _connection(facts),
         _roles(facts, exp),
@@ -100,7 +104,38 @@ def evaluate(facts: Facts, local: LocalMigrations, state: TrackingState, tools: 
         _indexes(facts, exp),
         _expected_tables(facts, exp),
         _tools(facts, tools),
+        _setting_overrides(facts),
+        *bounds,
     )
+
+
+def statement_bounds(m: MigratePolicy) -> Check:
+    """Every migration statement is bounded unless the playbook says "0" explicitly (shared with the gate)."""
+    if m.unbounded:
+        return Check("statement-timeout", Status.WARN, "no limit: " + ", ".join(f"migrate.{n} = 0" for n in m.unbounded),
+                     "a statement that never ends (pg_sleep, a lock held in a DO block, a runaway scan) then holds its locks "
+                     "until someone ends it: set a duration (the default is 30min, 4h for CONCURRENTLY builds)")
+    return Check("statement-timeout", Status.OK, f"statements bounded: {m.statement_timeout} "
+                 f"({m.concurrent_statement_timeout} for CONCURRENTLY builds), idle in transaction {m.idle_in_transaction_timeout}, "
+                 f"lock_timeout {m.lock_timeout}")
+
+
+def _setting_overrides(f: Facts) -> Check:
+    """ALTER DATABASE / ROLE ... SET of a setting that changes how SQL parses or resolves."""
+    from .pg import CHECKED_SETTINGS, PINNED_SETTINGS, setting_differs
+
+    wanted = {name.lower(): value for name, value in PINNED_SETTINGS + CHECKED_SETTINGS}
+    found = [o for o in f.setting_overrides if setting_differs(o.name, wanted.get(o.name.lower(), ""), o.value)]
+    if not found:
+        return Check("session-settings", Status.OK, "no database- or role-level override of the settings pgrunbook pins "
+                     "(standard_conforming_strings, search_path, …)")
+    pinned = {name.lower() for name, _ in PINNED_SETTINGS}
+    listed = "; ".join(f"{o.name} = {o.value!r} ({o.scope}{'' if o.name.lower() in pinned else ', not overridable by pgrunbook'})"
+                       for o in found[:8])
+    return Check("session-settings", Status.WARN, f"set at database or role level: {listed}",
+                 "pgrunbook's sessions pin these, but drizzle's migrator, psql and the app run with them: the same SQL can "
+                 "parse or resolve otherwise there (`'a\\''; DELETE …` is one literal or two statements). "
+                 "`ALTER DATABASE … RESET <setting>` / `ALTER ROLE … RESET <setting>` unless it is deliberate")
 
 
 def _connection(f: Facts) -> Check:

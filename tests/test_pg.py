@@ -1,0 +1,156 @@
+"""Every session pgrunbook opens runs SQL as the analysis parsed it (issue 9.3), whatever the database says."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgrunbook import commands, pg
+from pgrunbook.config import MigratePolicy, load_config
+from pgrunbook.drizzle import load_migrations, reconcile
+from pgrunbook.drizzle.plan import make_plan
+from pgrunbook.drizzle.recorder import Recorder
+from pgrunbook.errors import ConnectionFailure, MigrationFailed
+from pgrunbook.executor import Executor, Step
+from pgrunbook.outcome import Status
+
+pytestmark = pytest.mark.integration
+INDEXES = "0011_add_performance_indexes"
+FAST = MigratePolicy(lock_timeout="200ms", lock_retries=0, retry_backoff_seconds=0)
+# One literal when standard_conforming_strings is on (what pglast assumes: `\''` is a backslash
+# then a doubled quote); with it off, `\'` escapes the quote, the literal ends at the next one,
+# and a tracking insert with a far-future created_at and a DELETE follow.
+TRICK = ("SELECT 'a\\''; INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ($h$x$h$, 99999999999999); "
+         "DELETE FROM daily_bonus; --';\n")
+
+
+def settings_off(db) -> None:
+    with db.connect() as conn:
+        conn.execute(f'ALTER DATABASE "{db.name}" SET standard_conforming_strings = off')
+        conn.execute(f'ALTER DATABASE "{db.name}" SET search_path = pg_temp, public')
+        conn.execute(f'ALTER DATABASE "{db.name}" SET check_function_bodies = off')
+
+
+def bonus_rows(db) -> int:
+    with db.connect() as conn:
+        return conn.execute("SELECT count(*) FROM public.daily_bonus").fetchone()[0]
+
+
+def test_the_trick_is_real_in_a_session_that_takes_the_database_settings(app_db):
+    db = app_db("tracked")
+    settings_off(db)
+    import psycopg
+
+    with psycopg.connect(db.url) as conn:  # not autocommit: rolled back at the end
+        assert conn.execute("SHOW standard_conforming_strings").fetchone()[0] == "off"
+        conn.execute(TRICK)
+        assert conn.execute("SELECT count(*) FROM public.daily_bonus").fetchone()[0] == 0
+        conn.rollback()
+    assert bonus_rows(db) > 0
+
+
+def test_connect_pins_the_settings_over_database_level_ones(app_db):
+    db = app_db("tracked")
+    settings_off(db)
+    cfg = load_config(db.inventory())
+    with pg.connect(cfg.inventory.database) as conn:
+        assert conn.info.transaction_status.name == "IDLE"  # read_only() can follow
+        values = pg.session_settings(conn)
+    assert values["standard_conforming_strings"] == "on" and values["check_function_bodies"] == "on"
+    assert values["search_path"].replace(" ", "") == "public,pg_temp" and values["client_encoding"] == "UTF8"
+
+
+def test_a_session_that_did_not_take_them_is_a_clear_error(app_db, monkeypatch):
+    """As behind a pooler that drops startup options."""
+    db = app_db("tracked")
+    settings_off(db)
+    monkeypatch.setattr(pg, "startup_options", lambda existing=None: existing or "-c application_name=x")
+    with pytest.raises(ConnectionFailure, match="standard_conforming_strings = 'off' \\(pinned 'on'\\)") as exc:
+        pg.connect(load_config(db.inventory()).inventory.database)
+    assert "pooler" in exc.value.next_step
+
+
+def test_the_executor_runs_the_trick_as_the_one_select_it_was_analysed_as(app_db):
+    db = app_db("tracked")
+    settings_off(db)
+    (db.drizzle_dir / f"{INDEXES}.sql").write_text(TRICK)
+    before = bonus_rows(db)
+    with db.connect() as conn:  # a session with the database's settings: the executor pins it itself
+        local = load_migrations(db.drizzle_dir)
+        plan = make_plan(local, reconcile(local, Recorder(conn).rows()))
+        Executor(conn, Recorder(conn), FAST).run(plan, local)
+        assert conn.execute("SELECT count(*) FROM drizzle.__drizzle_migrations WHERE hash = 'x'").fetchone()[0] == 0
+    assert bonus_rows(db) == before
+
+
+def test_a_step_the_server_would_read_as_two_statements_is_refused(app_db):
+    db = app_db("tracked")
+    with db.connect() as conn:
+        executor = Executor(conn, Recorder(conn), FAST)
+        executor.set_timeouts()
+        with pytest.raises(MigrationFailed, match="multiple commands"):
+            executor._with_retries("m", lambda: executor._execute(Step("m", "SELECT 1; DELETE FROM daily_bonus", 1, True)))
+    assert bonus_rows(db) > 0
+
+
+@pytest.mark.parametrize("change", [
+    "SET standard_conforming_strings = off",
+    "SELECT set_config('search_path', 'pg_temp, public', false)",
+    "DO $$ BEGIN PERFORM set_config('statement_timeout', '0', false); END $$",
+    "SET lock_timeout = 0",
+])
+def test_a_migration_changing_a_pinned_setting_or_a_bound_stops_before_the_next_statement(app_db, change):
+    db = app_db("tracked")
+    (db.drizzle_dir / f"{INDEXES}.sql").write_text(f"{change};\n--> statement-breakpoint\n{TRICK}")
+    before = bonus_rows(db)
+    with db.connect() as conn:
+        local = load_migrations(db.drizzle_dir)
+        plan = make_plan(local, reconcile(local, Recorder(conn).rows()))
+        with pytest.raises(MigrationFailed, match="changed") as exc:
+            Executor(conn, Recorder(conn), FAST).run(plan, local)
+        assert "0011_add_performance_indexes:1" in exc.value.what
+        assert conn.execute("SHOW standard_conforming_strings").fetchone()[0] == "on"  # rolled back with its transaction
+    assert bonus_rows(db) == before
+
+
+def test_statement_timeout_bounds_a_do_block_that_lifts_it(app_db):
+    db = app_db("tracked")
+    (db.drizzle_dir / f"{INDEXES}.sql").write_text("DO $$ BEGIN SET LOCAL statement_timeout = 0; PERFORM pg_sleep(30); END $$;\n")
+    with db.connect() as conn:
+        local = load_migrations(db.drizzle_dir)
+        plan = make_plan(local, reconcile(local, Recorder(conn).rows()))
+        policy = MigratePolicy(lock_timeout="200ms", statement_timeout="300ms", lock_retries=0)
+        with pytest.raises(MigrationFailed, match="statement timeout"):
+            Executor(conn, Recorder(conn), policy).run(plan, local)
+
+
+def test_verify_names_database_and_role_level_overrides(app_db):
+    db = app_db("tracked")
+    settings_off(db)
+    with db.connect() as conn:
+        conn.execute(f'ALTER ROLE postgres IN DATABASE "{db.name}" SET backslash_quote = on')
+    try:
+        report = commands.verify(load_config(db.inventory()))
+    finally:
+        with db.connect() as conn:
+            conn.execute(f'ALTER ROLE postgres IN DATABASE "{db.name}" RESET backslash_quote')
+    check = next(c for c in report.checks if c.id == "session-settings")
+    assert check.status is Status.WARN
+    for text in ("standard_conforming_strings = 'off'", "search_path = 'pg_temp, public'", "check_function_bodies = 'off'",
+                 f"backslash_quote = 'on' (database {db.name}, role postgres"):
+        assert text in check.summary
+    assert report.as_json()["setting_overrides"][0]["applies_to_us"] is True
+
+
+def test_verify_and_a_clean_database(app_db):
+    report = commands.verify(load_config(app_db("tracked").inventory()))
+    checks = {c.id: c.status for c in report.checks}
+    assert checks["session-settings"] is Status.OK and checks["statement-timeout"] is Status.OK
+
+
+def test_tool_env_pins_client_tools_and_keeps_extra_options(app_db):
+    db = app_db("tracked")
+    cfg = load_config(db.inventory())
+    env = pg.tool_env(cfg.inventory.database)
+    assert "-c standard_conforming_strings=on" in env["PGOPTIONS"] and "-c search_path=public,pg_temp" in env["PGOPTIONS"]
+    merged = pg.with_pgoptions(env, "-c lock_timeout=60s")
+    assert merged["PGOPTIONS"].startswith(env["PGOPTIONS"]) and merged["PGOPTIONS"].endswith("-c lock_timeout=60s")
