@@ -41,12 +41,15 @@ def analyze(c, inventory=None, playbook=None, baseline_until=None, only=None, on
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
             "run": "record into this run (default: the newest unfinished run of this database, else a new one)",
             "backup": "judge this backup (id or prefix) instead of the newest",
+            "rehearse": "also restore the backup into a scratch database and apply the plan there: drift or failure is NO-GO",
+            "online": "with --rehearse: rehearse as `inv migrate --online` will run it",
             "baseline_until": "scenario B: as for analyze", "only": "scenario C: as for analyze"})
-def gate(c, inventory=None, playbook=None, run=None, backup=None, baseline_until=None, only=None, json=False):
+def gate(c, inventory=None, playbook=None, run=None, backup=None, baseline_until=None, only=None, rehearse=False, online=False, json=False):
     """Phase 4: go / no-go, every criterion evaluated with its reason (exit 0 GO, 3 NO-GO)."""
     from pgrunbook import cli
 
-    _exit(cli.gate(inventory, playbook, run_id=run, backup=backup, baseline_until=baseline_until, only=only, as_json=json))
+    _exit(cli.gate(inventory, playbook, run_id=run, backup=backup, baseline_until=baseline_until, only=only, rehearse=rehearse,
+                   online=online, as_json=json))
 
 
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
@@ -79,12 +82,15 @@ def validate(c, inventory=None, playbook=None, run=None, json=False):
     "inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
     "resume": "continue the run RUN_ID from its journal (phases done are skipped; migrate re-plans)",
     "yes": "do not ask for the database name on a non-sandbox target",
-    "online": "build indexes CONCURRENTLY", "single_transaction": "all migrations in one transaction"})
-def migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False, online=False, single_transaction=False, json=False):
+    "online": "build indexes CONCURRENTLY", "single_transaction": "all migrations in one transaction",
+    "rehearse": "the gate rehearses the plan on a restored copy first (default: playbook migrate.rehearse)"})
+def migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False, online=False, single_transaction=False, rehearse=False,
+                 json=False):
     """The whole runbook: verify, backup, analyze, gate, migrate, validate, post-backup, report; auto-rollback on drift (exit 4)."""
     from pgrunbook import cli
 
-    _exit(cli.migrate_prod(inventory, playbook, resume=resume, yes=yes, online=online, single_transaction=single_transaction, as_json=json))
+    _exit(cli.migrate_prod(inventory, playbook, resume=resume, yes=yes, online=online, single_transaction=single_transaction,
+                           rehearse=rehearse or None, as_json=json))
 
 
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pgrunbook import commands
+from pgrunbook import cli, commands
 from pgrunbook.config import load_config
 from pgrunbook.outcome import Status
 from pgrunbook.rehearse import (
@@ -151,6 +151,23 @@ def test_measured_by_statement_leaves_out_the_tracking_rows():
     record = {"statements": [stmt(1).as_json(), stmt(0, file=TRACKING_FILE).as_json()]}
     assert list(measured_by_statement(record)) == [("0012_x.sql", 1)]
     assert measured_by_statement(None) == {}
+
+
+def test_lock_findings_use_the_rehearsal_measures_instead_of_estimates():
+    from pgrunbook.analyze import lock_estimates
+    from pgrunbook.facts import TableFacts
+    from pgrunbook.sqlcheck import Policy, analyze_files
+
+    sql = 'CREATE INDEX IF NOT EXISTS "i1" ON "users" ("role");\n--> statement-breakpoint\nANALYZE "users";\n'
+    (analysis,) = analyze_files([("0012_x.sql", sql)], Policy.from_dict({}))
+    tables = (TableFacts("users", 5, 1_000_000, 200 * 1024 * 1024),)
+    (estimate,) = lock_estimates(analysis, tables, set())
+    assert "for roughly 3 s (at ~60 MB/s)" in estimate.message
+    measured = {("0012_x.sql", 1): stmt(1, seconds=0.8, lock_seconds=2.5, locks=["ShareLock on public.users"]).as_json(),
+                ("0012_x.sql", 3): stmt(3, locks=["ShareUpdateExclusiveLock on public.users"]).as_json()}
+    (finding,) = lock_estimates(analysis, tables, set(), measured)  # ANALYZE blocks no write: no finding
+    assert finding.line == 1 and "for 2.5 s — measured by the rehearsal" in finding.message and "ShareLock on public.users" in finding.message
+    assert "--online" in finding.help
 
 
 # --------------------------------------------------------------------------- the gate criterion (pure)
@@ -293,6 +310,11 @@ def test_a_safe_plan_rehearses_ok_and_production_is_untouched(app_db, state):
     assert "longest by 0011_add_performance_indexes.sql:" in check.summary
     phases = {e.phase for e in events if e.message.startswith("rehearsal:")}
     assert phases == {"rehearse"} and any("[copy]" in e.message for e in events)
+    # analyze (and the gate's lint) now show the measured lock times of this plan instead of estimates
+    report = commands.analyze(cfg, squawk=False)
+    findings = [f for m in report.as_json()["migrations"] for f in m["findings"] if f["rule"] == "blocking-index-build"]
+    assert findings and all("measured by the rehearsal on a restored copy" in f["message"] for f in findings), findings
+    assert any("ShareLock on public.users" in f["message"] for f in findings)
 
 
 @pytest.mark.integration
@@ -317,7 +339,7 @@ def _latest(cfg):
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_a_plan_that_deletes_rows_is_no_go_from_the_rehearsal(app_db, tmp_path):
+def test_a_plan_that_deletes_rows_is_no_go_from_the_rehearsal(app_db, tmp_path, capsys):
     db = app_db("tracked")
     line = append_to_pending(db, "DELETE FROM daily_bonus WHERE id % 2 = 0;")
     playbook = write_playbook(tmp_path / "playbook.yml", policy={"allow": ["delete"], "rules": {"ban-delete": "allowed"}})
@@ -329,6 +351,29 @@ def test_a_plan_that_deletes_rows_is_no_go_from_the_rehearsal(app_db, tmp_path):
     assert not decision.go and list(failing) == ["rehearsal"], failing
     assert "public.daily_bonus lost" in failing["rehearsal"] and f"{INDEXES}.sql:{line} DELETE FROM daily_bonus" in failing["rehearsal"]
     assert run.last("rehearse", "end")["status"] == "drift"
+    # the console renders it: exit 3, the drift table naming the statement
+    code = cli.gate(str(db.inventory()), str(playbook), run_id=None, backup=None, baseline_until=None, only=None, as_json=False, rehearse=True)
+    shown = capsys.readouterr().out
+    shown = " ".join(shown.replace("│", " ").split())
+    assert code == 3 and "Rehearsal on a restored copy" in shown and "Drift on the copy" in shown and "public.daily_bonus lost" in shown
+    production.assert_untouched()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_migrate_prod_honours_the_playbook_switch(app_db, tmp_path):
+    from pgrunbook.runner import ProdOptions, migrate_prod
+
+    db = app_db("tracked")
+    playbook = write_playbook(tmp_path / "playbook.yml", migrate={"rehearse": True})
+    result = migrate_prod(load_config(db.inventory(), playbook), options=ProdOptions(yes=True))
+    assert result.outcome == "ok", result.reason
+    rehearsal = result.run.last("rehearse", "end")
+    assert rehearsal["status"] == "ok" and rehearsal["data"]["dropped"]
+    gate = result.run.last("gate", "decision")
+    assert any(c["id"] == "rehearsal" and c["status"] == "ok" for c in gate["data"]["checks"])
+    assert [r["phase"] for r in result.run.records()].index("rehearse") < [r["phase"] for r in result.run.records()].index("migrate")
+    assert indexes(db) > 0 and scratch_databases(db) == []
 
 
 @pytest.mark.integration

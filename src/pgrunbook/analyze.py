@@ -15,6 +15,7 @@ from .drizzle.plan import MigrationPlan
 from .evidence import Evidence
 from .facts import TableFacts
 from .outcome import Check, Status, failed
+from .preflight import PreflightReport
 from .sqlcheck import FileAnalysis, Finding, ObjectState, Operation, Verdict
 
 # A rough heap-scan + sort rate for a plain CREATE INDEX on this machine class; the
@@ -50,6 +51,7 @@ class AnalysisReport:
     expected: ExpectedState
     sql: str
     checks: tuple[Check, ...]
+    preflight: PreflightReport | None = None  # the live-data checks of the statements to apply
 
     @property
     def ok(self) -> bool:
@@ -77,6 +79,7 @@ class AnalysisReport:
             },
             "sql": self.sql,
             "checks": [c.as_dict() for c in self.checks],
+            "preflight": None if self.preflight is None else self.preflight.as_json(),
             "verdict": "allowed" if self.ok else "refused",
         }
 
@@ -99,11 +102,23 @@ def _finding_json(f: Finding) -> dict[str, Any]:
 # --------------------------------------------------------------------------- lock estimates
 
 
-def lock_estimates(analysis: FileAnalysis, tables: tuple[TableFacts, ...], new_tables: set[str]) -> tuple[Finding, ...]:
-    """Non-concurrent index builds on existing tables block writes for roughly size / rate (largest first)."""
+def lock_estimates(analysis: FileAnalysis, tables: tuple[TableFacts, ...], new_tables: set[str],
+                   measured: dict[tuple[str, int], dict[str, Any]] | None = None) -> tuple[Finding, ...]:
+    """Non-concurrent index builds on existing tables block writes for roughly size / rate (longest first).
+
+    `measured` ((file, line) -> statement measures of a rehearsal of this very plan, from the
+    run journal): those statements get the write-blocking locks and the time the rehearsal
+    measured on the restored copy instead of an estimate.
+    """
     by_name = {f"public.{t.name}": t for t in tables}
-    findings: list[tuple[int, Finding]] = []
+    findings: list[tuple[float, Finding]] = []
     for statement in analysis.statements:
+        seen = (measured or {}).get((analysis.file, statement.line))
+        if seen is not None:
+            finding = _measured_lock(analysis, statement, seen, new_tables)
+            if finding is not None:
+                findings.append((seen["lock_seconds"], finding))
+            continue
         for op in statement.operations:
             table = _index_table(op)
             if table is None or op.has("concurrently") or table in new_tables or table not in by_name:
@@ -111,7 +126,7 @@ def lock_estimates(analysis: FileAnalysis, tables: tuple[TableFacts, ...], new_t
             facts = by_name[table]
             mb = facts.total_bytes / 1024 / 1024
             seconds = mb / INDEX_BUILD_MB_PER_SECOND
-            findings.append((facts.total_bytes, Finding(
+            findings.append((seconds, Finding(
                 LOCK_ESTIMATE_RULE, Verdict.INFO,
                 f"{op.summary} blocks writes to {table} ({max(facts.rows_estimate, 0):,} rows, {mb:,.1f} MB) "
                 f"for roughly {_duration(seconds)} (at ~{INDEX_BUILD_MB_PER_SECOND:.0f} MB/s)",
@@ -119,6 +134,28 @@ def lock_estimates(analysis: FileAnalysis, tables: tuple[TableFacts, ...], new_t
                 analysis.file, statement.line, statement.sql,
             )))
     return tuple(f for _, f in sorted(findings, key=lambda pair: -pair[0]))  # the longest lock first
+
+
+def _measured_lock(analysis: FileAnalysis, statement: Any, seen: dict[str, Any], new_tables: set[str]) -> Finding | None:
+    from .rehearse import WRITE_BLOCKING
+
+    blocking = [lock for lock in seen["locks"] if lock.split(" on ")[0] in WRITE_BLOCKING and lock.split(" on ")[-1] not in new_tables]
+    if not blocking:
+        return None
+    tables = ", ".join(dict.fromkeys(lock.split(" on ")[-1] for lock in blocking))
+    plain_index_build = any(op.kind == "create-index" and not op.has("concurrently") for op in statement.operations)
+    return Finding(
+        LOCK_ESTIMATE_RULE, Verdict.INFO,
+        f"blocks writes to {tables} for {_measured(seen['lock_seconds'])} — measured by the rehearsal on a restored copy "
+        f"({', '.join(blocking)}; the statement itself {_measured(seen['seconds'])})",
+        "`inv migrate --online` builds it with CREATE INDEX CONCURRENTLY: no write is blocked" if plain_index_build
+        else "run it when writes can wait (the lock is held until its migration's transaction commits)",
+        analysis.file, statement.line, statement.sql,
+    )
+
+
+def _measured(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else _duration(seconds) if seconds >= 120 else f"{seconds:.1f} s"
 
 
 def _index_table(op: Operation) -> str | None:
@@ -138,8 +175,11 @@ def _duration(seconds: float) -> str:
 # --------------------------------------------------------------------------- checks
 
 
-def evaluate(plan: MigrationPlan, analyses: tuple[FileAnalysis, ...], evidence: Evidence | None, baseline_source: str) -> tuple[Check, ...]:
+def evaluate(plan: MigrationPlan, analyses: tuple[FileAnalysis, ...], evidence: Evidence | None, baseline_source: str,
+             preflight: PreflightReport | None = None) -> tuple[Check, ...]:
     checks = [_plan_check(plan, baseline_source)]
+    if preflight is not None:
+        checks.append(preflight.as_check())
     if evidence is not None:
         checks.append(_evidence_check(evidence))
     for analysis in analyses:

@@ -177,13 +177,13 @@ def analyze(inventory: str | None, playbook: str | None, *, baseline_until: str 
 
 
 def gate(inventory: str | None, playbook: str | None, *, run_id: str | None, backup: str | None,
-         baseline_until: str | None, only: str | None, as_json: bool) -> int:
+         baseline_until: str | None, only: str | None, as_json: bool, rehearse: bool = False, online: bool = False) -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
 
         run, decision = commands.gate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id,
-                                      backup_ref=backup, baseline_until=baseline_until, only=only)
+                                      backup_ref=backup, baseline_until=baseline_until, only=only, rehearse=rehearse, online=online)
         return _present(as_json, lambda: {"run": run.id, **decision.as_json()}, lambda: console.show_gate(run, decision), ok=decision.go)
 
     return guarded(action)
@@ -225,14 +225,14 @@ def validate(inventory: str | None, playbook: str | None, *, run_id: str | None,
 
 
 def migrate_prod(inventory: str | None, playbook: str | None, *, resume: str | None, yes: bool, online: bool,
-                 single_transaction: bool, as_json: bool) -> int:
+                 single_transaction: bool, as_json: bool, rehearse: bool | None = None) -> int:
     def action() -> int:
         from . import console
         from .config import load_config
         from .runner import ProdOptions, migrate_prod
 
         options = ProdOptions(resume=resume, yes=yes, confirm=console.ask_database_name, online=online,
-                              single_transaction=single_transaction, ask=console.ask_rollback)
+                              single_transaction=single_transaction, ask=console.ask_rollback, rehearse=rehearse)
         result = migrate_prod(load_config(inventory, playbook), console.discard_if(as_json), options)
         return _show_prod(result, as_json)
 

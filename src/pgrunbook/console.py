@@ -386,6 +386,10 @@ def show_rollback(result: Any) -> None:
 
 def show_gate(run: Any, decision: Any) -> None:
     show_checks(decision.checks, title=f"Go / No-Go (phase 4) — run {run.id}")
+    if any(c.id == "rehearsal" for c in decision.checks):
+        record = run.last("rehearse", "end")
+        if record is not None and record["data"].get("database"):
+            show_rehearsal(record["data"])
     verdict_line(decision.go, good="GO: every criterion holds",
                  bad="NO-GO: " + ", ".join(c.id for c in decision.checks if c.status is Status.FAIL))
 
@@ -394,3 +398,32 @@ def show_validation(run: Any, report: Any) -> None:
     show_checks(report.checks, title=f"Post-validation (phase 6) — run {run.id}")
     verdict_line(report.ok, good="validate: every check holds",
                  bad="validate: " + ", ".join(c.id for c in report.checks if c.status is Status.FAIL) + " failed")
+
+
+def show_rehearsal(data: dict[str, Any]) -> None:
+    """The rehearsal as journaled: each migration's measured time and locks, then the tables that drifted."""
+    seconds = data.get("seconds", {})
+    title = (f"Rehearsal on a restored copy of backup {data['backup_id']} — restore {seconds.get('restore', 0):.1f}s, "
+             f"apply {seconds.get('apply', 0):.1f}s, total {seconds.get('total', 0):.1f}s")
+    table = Table(title=title, header_style="bold")
+    for column in ("migration", "statements", "time", "writes blocked longest", "locks taken"):
+        table.add_column(column, overflow="fold")
+    statements = data.get("statements", [])
+    for m in data.get("migrations", []):
+        mine = [s for s in statements if s["migration"] == m["tag"] and s["line"]]
+        worst = max(mine, key=lambda s: s["lock_seconds"], default=None)
+        longest = f"{worst['file']}:{worst['line']} {worst['lock_seconds']:.2f}s" if worst and worst["locks"] else "–"
+        locks = ", ".join(m["locks"][:4]) + (f" (+{len(m['locks']) - 4})" if len(m["locks"]) > 4 else "")
+        table.add_row(m["tag"], str(m["statements"]), f"{m['seconds']:.2f}s", longest, locks or "–")
+    out.print(table)
+    if data.get("failed_at"):
+        out.print(f"[red]fails on the copy at {data['failed_at']}[/]")
+    if data.get("drift"):
+        drift = Table(title="Drift on the copy (rows per table before → after the plan)", header_style="bold")
+        drift.add_column("table")
+        drift.add_column("what", overflow="fold")
+        for d in data["drift"]:
+            drift.add_row(d["table"], d["summary"])
+        out.print(drift)
+    if not data.get("dropped", True):
+        out.print(f"[yellow]the scratch database {data['database']} was not dropped: drop it by hand[/]")

@@ -138,6 +138,7 @@ class RehearsalResult:
     statements: tuple[StatementMeasure, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)  # restore, count_before, apply, count_after, drop, total
     notes: tuple[str, ...] = ()
+    online: bool = False  # rehearsed as `inv migrate --online` runs it
 
     @property
     def ran(self) -> bool:
@@ -158,7 +159,7 @@ class RehearsalResult:
                 "drift": [d.as_json() for d in self.drift], "counts_before": self.counts_before, "counts_after": self.counts_after,
                 "fingerprints_before": self.fingerprints_before, "fingerprints_after": self.fingerprints_after,
                 "migrations": [m.as_json() for m in self.migrations], "statements": [s.as_json() for s in self.statements],
-                "seconds": self.seconds, "notes": list(self.notes)}
+                "seconds": self.seconds, "notes": list(self.notes), "online": self.online}
 
 
 # --------------------------------------------------------------------------- decisions (pure)
@@ -248,6 +249,21 @@ def measured_by_statement(record: dict[str, Any] | None) -> dict[tuple[str, int]
     if not record:
         return {}
     return {(s["file"], s["line"]): s for s in record.get("statements", []) if s["file"] != TRACKING_FILE}
+
+
+def latest_rehearsal(backup_dir: Any, target: str, fingerprint: str, *, online: bool = False) -> dict[str, Any] | None:
+    """The newest journaled rehearsal of this plan (same fingerprint, same --online) on `target` that ran, or None."""
+    from .runs import list_runs
+
+    for run in list_runs(backup_dir):
+        if run.target() != target:
+            continue
+        for record in reversed(run.records()):
+            data = record["data"]
+            if record["phase"] == PHASE and record["event"] == "end" and record["status"] in ("ok", "drift", "failed") \
+                    and data.get("plan_fingerprint") == fingerprint and bool(data.get("online")) == online:
+                return data
+    return None
 
 
 # --------------------------------------------------------------------------- observing the executor
@@ -495,7 +511,7 @@ class _Rehearsal:
                 self.emit(Event(PHASE, "warn", self.notes[-1]))
             self.seconds["drop"] = round(time.monotonic() - drop_started, 3)
         self.seconds["total"] = round(time.monotonic() - started, 3)
-        return replace(result, dropped=dropped, seconds=dict(self.seconds), notes=tuple(self.notes) + result.notes)
+        return replace(result, dropped=dropped, seconds=dict(self.seconds), notes=tuple(self.notes) + result.notes, online=self.online)
 
     def _timed(self, name: str, since: float) -> None:
         self.seconds[name] = round(time.monotonic() - since, 3)
