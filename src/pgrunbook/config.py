@@ -347,6 +347,7 @@ class MigratePolicy(_Model):
     lock_retries: int = Field(3, ge=0)
     retry_backoff_seconds: float = Field(2.0, ge=0)
     baseline_until: str | None = Field(None, description="scenario B: the last migration the existing schema contains (default: detected from evidence)")
+    rehearse: bool = Field(False, description="migrate-prod's gate applies the plan to a restored copy of the backup first (`inv gate --rehearse`)")
 
     @field_validator("lock_timeout", "statement_timeout", "concurrent_statement_timeout", "idle_in_transaction_timeout", mode="before")
     @classmethod

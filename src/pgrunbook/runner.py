@@ -43,6 +43,7 @@ class ProdOptions:
     single_transaction: bool = False
     ask: Callable[[str], bool] | None = None  # for the `ask` rollback policy
     after_migrate: Callable[[Run], None] | None = None  # demo --break: inject drift here
+    rehearse: bool | None = None  # the gate rehearses the plan on a restored copy (default: playbook migrate.rehearse)
     languages: tuple[str, ...] = ("en", "fr")
 
 
@@ -106,7 +107,7 @@ def _phases(cfg: Config, run: Run, emit: Emit, options: ProdOptions, result: Pro
     phase("backup", lambda: _backup(cfg, run, emit, "backup"))
     phase("analyze", lambda: _check(run, "analyze", commands.analyze(cfg, emit, online=options.online,
                                                                      single_transaction=options.single_transaction), "analysis refused"))
-    phase("gate", lambda: _gate(cfg, run, emit))
+    phase("gate", lambda: _gate(cfg, run, emit, options))
     if not _done(run, "migrate"):
         emit(Event("migrate", "step", "phase 5/8: migrate"))
         _migrate(cfg, run, emit, options)
@@ -162,11 +163,13 @@ def _backup(cfg: Config, run: Run, emit: Emit, phase: str) -> None:
                           next_step=f"fix the backup targets, then `inv migrate-prod --resume {run.id}`")
 
 
-def _gate(cfg: Config, run: Run, emit: Emit) -> None:
+def _gate(cfg: Config, run: Run, emit: Emit, options: ProdOptions) -> None:
     from . import commands
 
     backup_id = (run.last("backup", "end", "ok") or {}).get("data", {}).get("id")
-    _, decision = commands.gate(cfg, emit, run_id=run.id, backup_ref=backup_id or None)
+    rehearse = cfg.playbook.migrate.rehearse if options.rehearse is None else options.rehearse
+    _, decision = commands.gate(cfg, emit, run_id=run.id, backup_ref=backup_id or None, rehearse=rehearse,
+                                online=options.online, single_transaction=options.single_transaction)
     if not decision.go:
         raise CheckFailed("NO-GO: " + "; ".join(f"{c.id}: {c.summary}" for c in failed(decision.checks)),
                           changed="nothing was changed in the database",
