@@ -16,7 +16,8 @@ from .drizzle.plan import MigrationPlan, make_plan
 from .errors import CheckFailed
 from .evidence import Evidence, check_objects
 from .facts import Facts, gather
-from .sqlcheck import FileAnalysis, Policy, analyze_files, objects_after
+from .catalog import read_code_catalog
+from .sqlcheck import CodeCatalog, FileAnalysis, Policy, analyze_files, objects_after
 
 if TYPE_CHECKING:
     import psycopg
@@ -33,13 +34,16 @@ class Observed:
     baseline_source: str  # "option" | "playbook" | "evidence" | ""
     evidence: Evidence | None
     analyses: tuple[FileAnalysis, ...]  # every journal entry, in order (one sequence)
+    catalog: CodeCatalog | None = None  # the code already in the database (functions, triggers, rules...)
 
 
 def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: str | None = None, only: str | None = None) -> Observed:
     inv, pb = cfg.inventory, cfg.playbook
     local = load_migrations(inv.migrations.dir)
     policy = Policy.from_dict(pb.policy)
-    analyses = analyze_files([(m.filename, m.text) for m in local.entries], policy)
+    catalog = read_code_catalog(conn)  # what pending migrations may run without containing it
+    journal = tuple((m.hash, m.when) for m in local.entries)
+    analyses = analyze_files([(m.filename, m.text) for m in local.entries], policy, catalog=catalog, journal=journal)
     facts = gather(conn, pb.expectations, inv.migrations)
     state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
     source = ""
@@ -51,7 +55,7 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
     if plan.baseline:
         tags = {s.tag for s in plan.baseline}
         evidence = check_objects(conn, objects_after(a for m, a in zip(local.entries, analyses) if m.tag in tags).present)
-    return Observed(local, facts, state, plan, source, evidence, analyses)
+    return Observed(local, facts, state, plan, source, evidence, analyses, catalog)
 
 
 def _baseline_choice(conn, local, analyses, option: str | None, playbook: str | None) -> tuple[str, str]:
@@ -110,21 +114,10 @@ def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool
     analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, **_analysis_context(seen))
     lock_findings = run_squawk([m.path for m in to_apply], in_transaction=not online, exclude=SQUAWK_EXCLUDED) if squawk and to_apply else ()
     new_tables = {f"{o.schema}.{o.name}" for a in analyses for o in a.created if o.kind == "table"}
-    measured = rehearsed_measures(cfg, seen.plan, online=online)
     return tuple(
-        with_findings(a, [f for f in lock_findings if f.file.endswith(a.file)] + list(lock_estimates(a, seen.facts.tables, new_tables, measured)),
-                      policy)
+        with_findings(a, [f for f in lock_findings if f.file.endswith(a.file)] + list(lock_estimates(a, seen.facts.tables, new_tables)), policy)
         for a in analyses
     )
-
-
-def rehearsed_measures(cfg: Config, plan: MigrationPlan, *, online: bool) -> dict:
-    """(file, line) -> what the newest rehearsal of this very plan measured (run journal): lock findings use it, not estimates."""
-    from .gate import plan_fingerprint
-    from .rehearse import latest_rehearsal, measured_by_statement
-
-    inv = cfg.inventory
-    return measured_by_statement(latest_rehearsal(inv.backup.dir, inv.database.url.key, plan_fingerprint(plan), online=online))
 
 
 def _analysis_context(seen: Observed) -> dict[str, object]:

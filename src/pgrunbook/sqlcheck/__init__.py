@@ -30,7 +30,8 @@ Design, one module per step:
 Everything but `squawk` is pure: pglast and the standard library, values in, values out.
 """
 
-from .analysis import AnalyzedStatement, FileAnalysis, analyze_files, analyze_sql, with_findings
+from .analysis import AnalyzedStatement, FileAnalysis, analyze_files, analyze_sql, journal_pairs, with_findings
+from .catalog_model import CatalogEventTrigger, CatalogFunction, CatalogRule, CatalogTrigger, CodeCatalog
 from .classify import KINDS, FunctionDef
 from .comments import AllowComment
 from .model import CreatedObject, Finding, Operation, Verdict
@@ -45,6 +46,11 @@ __all__ = [
     "RULES",
     "AllowComment",
     "AnalyzedStatement",
+    "CatalogEventTrigger",
+    "CatalogFunction",
+    "CatalogRule",
+    "CatalogTrigger",
+    "CodeCatalog",
     "CreatedObject",
     "FileAnalysis",
     "Finding",
@@ -57,6 +63,7 @@ __all__ = [
     "analyze_files",
     "analyze_sql",
     "created_objects",
+    "journal_pairs",
     "objects_after",
     "run_squawk",
     "with_findings",
