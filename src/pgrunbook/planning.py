@@ -114,10 +114,21 @@ def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool
     analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, **_analysis_context(seen))
     lock_findings = run_squawk([m.path for m in to_apply], in_transaction=not online, exclude=SQUAWK_EXCLUDED) if squawk and to_apply else ()
     new_tables = {f"{o.schema}.{o.name}" for a in analyses for o in a.created if o.kind == "table"}
+    measured = rehearsed_measures(cfg, seen.plan, online=online)
     return tuple(
-        with_findings(a, [f for f in lock_findings if f.file.endswith(a.file)] + list(lock_estimates(a, seen.facts.tables, new_tables)), policy)
+        with_findings(a, [f for f in lock_findings if f.file.endswith(a.file)] + list(lock_estimates(a, seen.facts.tables, new_tables, measured)),
+                      policy)
         for a in analyses
     )
+
+
+def rehearsed_measures(cfg: Config, plan: MigrationPlan, *, online: bool) -> dict:
+    """(file, line) -> what the newest rehearsal of this very plan measured (run journal): lock findings use it, not estimates."""
+    from .gate import plan_fingerprint
+    from .rehearse import latest_rehearsal, measured_by_statement
+
+    inv = cfg.inventory
+    return measured_by_statement(latest_rehearsal(inv.backup.dir, inv.database.url.key, plan_fingerprint(plan), online=online))
 
 
 def _analysis_context(seen: Observed) -> dict[str, object]:
