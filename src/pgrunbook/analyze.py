@@ -15,6 +15,7 @@ from .drizzle.plan import MigrationPlan
 from .evidence import Evidence
 from .facts import TableFacts
 from .outcome import Check, Status, failed
+from .preflight import PreflightReport
 from .sqlcheck import FileAnalysis, Finding, ObjectState, Operation, Verdict
 
 # A rough heap-scan + sort rate for a plain CREATE INDEX on this machine class; the
@@ -50,6 +51,7 @@ class AnalysisReport:
     expected: ExpectedState
     sql: str
     checks: tuple[Check, ...]
+    preflight: PreflightReport | None = None  # the live-data checks of the statements to apply
 
     @property
     def ok(self) -> bool:
@@ -77,6 +79,7 @@ class AnalysisReport:
             },
             "sql": self.sql,
             "checks": [c.as_dict() for c in self.checks],
+            "preflight": None if self.preflight is None else self.preflight.as_json(),
             "verdict": "allowed" if self.ok else "refused",
         }
 
@@ -172,8 +175,11 @@ def _duration(seconds: float) -> str:
 # --------------------------------------------------------------------------- checks
 
 
-def evaluate(plan: MigrationPlan, analyses: tuple[FileAnalysis, ...], evidence: Evidence | None, baseline_source: str) -> tuple[Check, ...]:
+def evaluate(plan: MigrationPlan, analyses: tuple[FileAnalysis, ...], evidence: Evidence | None, baseline_source: str,
+             preflight: PreflightReport | None = None) -> tuple[Check, ...]:
     checks = [_plan_check(plan, baseline_source)]
+    if preflight is not None:
+        checks.append(preflight.as_check())
     if evidence is not None:
         checks.append(_evidence_check(evidence))
     for analysis in analyses:

@@ -66,6 +66,7 @@ def analyze(cfg: Config, emit: Emit = discard, *, baseline_until: str | None = N
     emit(Event("analyze", "step", f"connecting to {inv.database.url} (READ ONLY)"))
     with connect(inv.database) as conn, read_only(conn):
         seen = observe_and_plan(conn, cfg, baseline_until=baseline_until, only=only)
+        data = _preflight(conn, cfg, seen, emit, "analyze")
     plan, local = seen.plan, seen.local
     to_apply = [local.by_tag(s.tag) for s in plan.apply]
     emit(Event("analyze", "step", f"linting {len(to_apply)} migration(s) to apply" + (" (+ squawk)" if squawk else "")))
@@ -78,8 +79,18 @@ def analyze(cfg: Config, emit: Emit = discard, *, baseline_until: str | None = N
     return AnalysisReport(
         target, plan, seen.baseline_source, analyses, seen.evidence, expected,
         plan_sql(plan, compiled, cfg.playbook.migrate, single_transaction=single_transaction),
-        evaluate(plan, analyses, seen.evidence, seen.baseline_source),
+        evaluate(plan, analyses, seen.evidence, seen.baseline_source, data), data,
     )
+
+
+def _preflight(conn, cfg: Config, seen, emit: Emit, phase: str):  # noqa: ANN001, ANN202
+    """The live-data checks of the statements to apply, in the caller's READ ONLY transaction."""
+    from .preflight import preflight_plan
+
+    files = [(m.filename, m.text) for m in (seen.local.by_tag(s.tag) for s in seen.plan.apply)]
+    emit(Event(phase, "step", f"pre-flight: measuring the live data the {len(files)} migration(s) to apply depend on "
+               f"(each count bounded by {cfg.playbook.gate.preflight_timeout})"))
+    return preflight_plan(conn, files, timeout=cfg.playbook.gate.preflight_timeout)
 
 
 def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup_ref: str | None = None,
@@ -101,6 +112,7 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
     from .planning import lint_plan, observe_and_plan
     from .runs import current_or_new
     from .sqlcheck import objects_after
+    from .verify import statement_bounds
 
     inv, pb = cfg.inventory, cfg.playbook
     run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
@@ -115,6 +127,7 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
         long_open, holders = blocking_sessions(conn, index_tables, pb.gate.max_transaction_seconds)
         activity = Activity(lock_holder(conn), long_open, holders)
         protected = protected_counts(conn, pb.expectations)
+        data = _preflight(conn, cfg, seen, emit, "gate")
     tags = {s.tag for s in seen.plan.apply}
     inputs = GateInputs(
         database={"name": inv.database.dbname, "host": inv.database.url.host, "port": inv.database.url.port},
@@ -124,7 +137,7 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
         privileges=Privileges(**privs), activity=activity, controller=_controller_status(cfg),
         protected=protected,
         expected=ExpectedState.from_objects(objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)),
-        now=datetime.now(timezone.utc),
+        now=datetime.now(timezone.utc), preflight=data, statement_bounds=statement_bounds(pb.migrate),
     )
     if rehearse:
         inputs = _rehearsed(cfg, run, emit, inputs, online=online, single_transaction=single_transaction,

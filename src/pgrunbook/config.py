@@ -334,6 +334,15 @@ class BackupPolicy(_Model):
 class GatePolicy(_Model):
     max_transaction_seconds: int = Field(60, gt=0, description="an open transaction older than this is a NO-GO (it blocks DDL)")
     max_go_age_minutes: int = Field(60, gt=0, description="migrate refuses a GO older than this")
+    preflight_timeout: str = Field("60s", description="bounds each pre-flight data check (duplicates, NULLs, orphans, CHECKs)")
+
+    @field_validator("preflight_timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> str:
+        text = str(value)
+        if not _DURATION.match(text) or not re.sub(r"[a-z\s]", "", text).strip("0."):
+            raise ValueError(f"{text!r} is not a PostgreSQL duration like 30s, 2min (pre-flight checks are always bounded)")
+        return text.strip()
 
 
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")

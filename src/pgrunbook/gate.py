@@ -19,6 +19,7 @@ from .backup import Manifest
 from .drizzle.plan import MigrationPlan
 from .evidence import Evidence
 from .outcome import Check, Status, failed
+from .preflight import PreflightReport
 from .sqlcheck import FileAnalysis
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class GateInputs:
     needs_rollback_db: bool = True  # full rollback restores into a new database (CREATEDB)
     notes: tuple[str, ...] = field(default=())
     rehearsal: RehearsalResult | None = None  # `inv gate --rehearse`: the plan applied to the restored backup
+    preflight: PreflightReport | None = None  # live-data checks: duplicates, NULLs, orphans, CHECKs (criterion data-preflight)
+    statement_bounds: Check | None = None  # migrate's statement timeouts (WARN when "0": unbounded)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ def decide(inputs: GateInputs) -> GateDecision:
         _no_blockers(inputs),
     )
     checks += rehearsal_checks(inputs)
+    checks += tuple(c for c in (inputs.preflight.as_check() if inputs.preflight else None, inputs.statement_bounds) if c)
     return GateDecision(not failed(checks), checks, plan_fingerprint(inputs.plan), inputs.backup.id if inputs.backup else None,
                         plan_steps(inputs.plan))
 
