@@ -114,3 +114,80 @@ def test_safe_but_unusual_case_is_not_refused(path: Path):
     expected, why = header(path)
     for label, analysis in analyses(path):
         assert analysis.verdict is expected, f"{analysis.verdict} ({label}), expected {expected} ({why})\n{describe(analysis)}"
+
+
+# --------------------------------------------------------------------------- existing functions, live catalog
+
+# What the "existing function" cases call, created by hand in the database before the
+# analysis (the static test alone can only say `review`; read from the live catalog, the
+# bodies below make each of them forbidden).
+BY_HAND = {
+    "039_existing_function_select.sql": """
+        CREATE FUNCTION public.archive_inactive_users() RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN DELETE FROM public.users WHERE NOT is_active; END $$;""",
+    "040_existing_function_in_index_expression.sql": """
+        CREATE FUNCTION public.email_gc() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.user_actions; END $$;
+        CREATE FUNCTION public.normalize_email(e text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$
+        BEGIN PERFORM public.email_gc(); RETURN lower(e); END $$;""",
+    "041_existing_function_in_add_column_default.sql": """
+        CREATE FUNCTION public.compute_loyalty_tier() RETURNS text LANGUAGE plpgsql AS $$
+        BEGIN TRUNCATE public.daily_bonus CASCADE; RETURN 'bronze'; END $$;""",
+    "042_existing_function_in_partial_index_predicate.sql": """
+        CREATE FUNCTION public.bonus_gc() RETURNS void LANGUAGE sql AS $$ DELETE FROM public.daily_bonus $$;
+        CREATE FUNCTION public.is_bonus_eligible(uid integer) RETURNS boolean IMMUTABLE LANGUAGE plpgsql AS $$
+        BEGIN PERFORM public.bonus_gc(); RETURN uid > 0; END $$;""",
+    "043_existing_function_perform_in_do.sql": """
+        CREATE SCHEMA ops;
+        CREATE FUNCTION ops.rotate_bonuses(keep interval) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN DELETE FROM public.daily_bonus WHERE created_at < now() - keep; END $$;""",
+    "044_existing_procedure_call_schema_qualified.sql": """
+        CREATE SCHEMA maintenance;
+        CREATE PROCEDURE maintenance.compact_user_actions(dry boolean, batch integer) LANGUAGE plpgsql AS $$
+        BEGIN DELETE FROM public.user_actions WHERE NOT validated; END $$;""",
+    "045_existing_function_overload_by_argument_type.sql": """
+        CREATE FUNCTION public.reset_counters(n integer) RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE '%', n; END $$;
+        CREATE FUNCTION public.reset_counters(n bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN TRUNCATE public.proofs; END $$;""",
+    "046_existing_function_in_generated_column.sql": """
+        CREATE FUNCTION public.slug_gc() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.proofs; END $$;
+        CREATE FUNCTION public.user_slug(uid integer) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$
+        BEGIN PERFORM public.slug_gc(); RETURN 'u' || uid; END $$;""",
+    "047_existing_trigger_function_attached_to_ledger.sql": """
+        CREATE SCHEMA ops;
+        CREATE FUNCTION ops.notify_and_cleanup() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN DELETE FROM public.proofs; RETURN NEW; END $$;""",
+}
+
+
+def _catalog_after(app_db, by_hand: str):
+    from pgrunbook.catalog import read_code_catalog
+
+    db = app_db("tracked")
+    with db.connect() as conn:
+        conn.execute(by_hand)
+        return read_code_catalog(conn)
+
+
+def test_every_existing_function_case_has_its_by_hand_definition():
+    existing = {p.name for p in DANGEROUS if "existing_" in p.name}
+    assert existing == set(BY_HAND)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", sorted(BY_HAND))
+def test_existing_function_read_from_the_live_catalog_is_forbidden(app_db, name: str):
+    if "catalog" not in inspect.signature(analyze_files).parameters:
+        pytest.fail("analyze_files takes no catalog= yet (helper A)")
+    catalog = _catalog_after(app_db, BY_HAND[name])
+    _, why = header(HERE / name)
+    (analysis,) = analyze_files([HERE / name], catalog=catalog)
+    assert analysis.verdict is Verdict.FORBIDDEN, f"{analysis.verdict} with the catalog: {why}\n{describe(analysis)}"
+
+
+@pytest.mark.integration
+def test_the_harmless_overload_is_not_taken_for_the_destructive_one(app_db):
+    """reset_counters(42) resolves to the integer overload, which only raises a notice."""
+    if "catalog" not in inspect.signature(analyze_files).parameters:
+        pytest.fail("analyze_files takes no catalog= yet (helper A)")
+    catalog = _catalog_after(app_db, BY_HAND["045_existing_function_overload_by_argument_type.sql"])
+    (analysis,) = analyze_files([("harmless.sql", "SELECT reset_counters(42);")], catalog=catalog)
+    assert analysis.verdict is not Verdict.FORBIDDEN, describe(analysis)
