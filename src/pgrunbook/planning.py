@@ -101,8 +101,9 @@ SQUAWK_EXCLUDED = ("ban-concurrent-index-creation-in-transaction",)
 def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool = True) -> tuple[FileAnalysis, ...]:
     """The one lint of the migrations a plan applies, for analyze and the gate alike.
 
-    Our parse-tree rules (with the live catalog and the journal when the analysis takes
-    them), squawk's findings and the lock-time estimates, merged per file. The gate calls it
+    Our parse-tree rules (with the live catalog of existing code and the journal), squawk's
+    findings and the lock-time estimates (measured by a rehearsal when there is one), merged
+    per file. The gate calls it
     with the defaults (squawk on, `online` off: the strictest reading), so it refuses
     whatever `inv analyze` refuses.
     """
@@ -111,7 +112,8 @@ def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool
 
     policy = Policy.from_dict(cfg.playbook.policy)
     to_apply = [seen.local.by_tag(s.tag) for s in seen.plan.apply]
-    analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, **_analysis_context(seen))
+    journal = tuple((m.hash, m.when) for m in seen.local.entries)
+    analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, catalog=seen.catalog, journal=journal)
     lock_findings = run_squawk([m.path for m in to_apply], in_transaction=not online, exclude=SQUAWK_EXCLUDED) if squawk and to_apply else ()
     new_tables = {f"{o.schema}.{o.name}" for a in analyses for o in a.created if o.kind == "table"}
     measured = rehearsed_measures(cfg, seen.plan, online=online)
@@ -129,16 +131,3 @@ def rehearsed_measures(cfg: Config, plan: MigrationPlan, *, online: bool) -> dic
 
     inv = cfg.inventory
     return measured_by_statement(latest_rehearsal(inv.backup.dir, inv.database.url.key, plan_fingerprint(plan), online=online))
-
-
-def _analysis_context(seen: Observed) -> dict[str, object]:
-    """`catalog=` / `journal=` for analyze_files, when this version of the analysis takes them."""
-    import inspect
-
-    accepted = inspect.signature(analyze_files).parameters
-    context: dict[str, object] = {}
-    if "catalog" in accepted:
-        context["catalog"] = getattr(seen, "catalog", None)
-    if "journal" in accepted:
-        context["journal"] = tuple((m.hash, m.when) for m in seen.local.entries)
-    return context
