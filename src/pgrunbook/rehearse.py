@@ -494,6 +494,7 @@ class _Rehearsal:
         started = time.monotonic()
         self.emit(Event(PHASE, "step", f"rehearsal: creating a scratch database on {db.url.host}:{db.url.port} for backup {self.backup.id}"))
         scratch = create_scratch(db)
+        self._timed("create", started)
         result = RehearsalResult("failed", "interrupted before the end", self.fingerprint, self.backup.id, scratch.name, dropped=False)
         try:
             result = self._in_scratch(scratch)
@@ -525,10 +526,7 @@ class _Rehearsal:
         with connect(db, url=url, autocommit=True) as conn:
             if conn.execute("SELECT current_database()").fetchone()[0] != name:
                 raise AssertionError("the rehearsal connection is not on the scratch database")
-            from .planning import observe_and_plan
-
-            with read_only(conn):
-                seen = observe_and_plan(conn, self.cfg, baseline_until=self.baseline_until, only=self.only)
+            seen = self._plan_on_copy(conn)
             from .gate import plan_fingerprint
 
             if plan_fingerprint(seen.plan) != self.fingerprint:
@@ -570,6 +568,27 @@ class _Rehearsal:
         self._timed("restore", started)
         self.emit(Event(PHASE, "done", f"rehearsal: restored in {self.seconds['restore']:.1f}s"))
 
+    def _plan_on_copy(self, conn: psycopg.Connection) -> Any:
+        """The plan made again from the copy's own tracking rows: it must be the gate's (no lint here: the gate's is the one)."""
+        from types import SimpleNamespace
+
+        from .drizzle import load_migrations, reconcile
+        from .drizzle.plan import make_plan
+        from .drizzle.recorder import Recorder
+        from .pg import read_only
+
+        inv = self.cfg.inventory
+        local = load_migrations(inv.migrations.dir)
+        with read_only(conn):
+            rows = Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table).rows()
+            tables = frozenset(f"public.{name}" for (name,) in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"))
+        state = reconcile(local, rows)
+        baseline = self.plan.baseline[-1].tag if self.plan.baseline and not (state.tracking_present and state.rows) and not self.only else None
+        plan = make_plan(local, state, baseline_until=baseline, only=self.only,
+                         tracking_schema=inv.migrations.tracking_schema, tracking_table=inv.migrations.tracking_table)
+        return SimpleNamespace(plan=plan, local=local, existing_tables=tables)
+
     def _measure(self, conn: psycopg.Connection, columns: dict[str, list[str]] | None, when: str) -> dict[str, Any]:
         """Every table's exact count, users by role, the protected tables' fingerprints (READ ONLY)."""
         from .backup.snapshot import count_rows
@@ -605,7 +624,6 @@ class _Rehearsal:
         from .drizzle.recorder import Recorder
         from .errors import MigrationFailed
         from .executor import Executor
-        from .planning import existing_tables
 
         inv = self.cfg.inventory
         flushable = conn.info.server_version >= 150000
@@ -622,7 +640,7 @@ class _Rehearsal:
             failure = failed_at = ""
             try:
                 executor.run(seen.plan, seen.local, online=self.online, single_transaction=self.single_transaction,
-                             existing_tables=existing_tables(seen.facts))
+                             existing_tables=seen.existing_tables)
             except MigrationFailed as exc:
                 failure = exc.what
                 if observer.current is not None:
