@@ -22,13 +22,29 @@ def verify(cfg: Config, emit: Emit = discard) -> VerifyReport:
     emit(Event("verify", "step", f"reading the drizzle journal in {inv.migrations.dir}"))
     local = load_migrations(inv.migrations.dir)
     emit(Event("verify", "step", f"connecting to {inv.database.url} (READ ONLY)"))
-    with connect(inv.database) as conn, read_only(conn):
+    with _connect_or_recovery_hint(cfg) as conn, read_only(conn):
         facts = gather(conn, exp, inv.migrations)
     major = server_major(facts.server.version_num)
     tools = tuple(locate_tool(name, inv.tools.bin_dir, server_major=major) for name in ("pg_dump", "pg_restore"))
     state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
     target = {"inventory": inv.name, "url": str(inv.database.url), "database": inv.database.dbname, "sandbox": inv.sandbox}
     return VerifyReport(target, facts, local, state, tools, exp, evaluate(facts, local, state, tools, exp, cfg.playbook.migrate))
+
+
+def _connect_or_recovery_hint(cfg: Config):  # noqa: ANN202
+    """connect(); a database missing because a rollback was interrupted mid-swap names the recovery command."""
+    from .errors import ConnectionFailure
+    from .pg import connect
+
+    inv = cfg.inventory
+    try:
+        return connect(inv.database)
+    except ConnectionFailure as exc:
+        if "does not exist" in exc.what:
+            from .rollback.recover import recovery_hint
+
+            exc.next_step = recovery_hint(inv.backup.dir, inv.database.url.key, inv.database.dbname) or exc.next_step
+        raise
 
 
 def backup(cfg: Config, emit: Emit = discard, *, format: str | None = None, verify_restore: bool | None = None, jobs: int | None = None,  # noqa: A002

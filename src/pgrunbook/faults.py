@@ -2,7 +2,8 @@
 
 `PGRUNBOOK_FAULT_AT` names the point, `PGRUNBOOK_FAULT_SIGNAL` the signal (`KILL`, the
 default, or `INT` for Ctrl-C). Points: `<phase>:<event>` right after that journal record is
-written and fsynced (e.g. `migrate:start`, `gate:decision`), and `statement:<n>` right after
+written and fsynced (e.g. `migrate:start`, `gate:decision`), `<phase>:<event>:<status>` for a
+record with a status (`rollback:step:renamed`), and `statement:<n>` right after
 the executor's n-th statement. Unset (always, outside tests), this does nothing.
 """
 

@@ -66,6 +66,17 @@ def drop_owned(conn: psycopg.Connection, owned: OwnedDatabase, *, pattern: re.Pa
     _CREATED.pop(name, None)
 
 
+def readopt(conn: psycopg.Connection, name: str, token: str, purpose: str) -> OwnedDatabase | None:
+    """A database an interrupted run created (its token is in that run's journal), if it is still
+    that very database (its comment carries the token): ours again to drop. Else None."""
+    owned = OwnedDatabase(name, token, purpose)
+    row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]).fetchone()
+    if row is None or row[0] != owned.comment:
+        return None
+    _CREATED[name] = token
+    return owned
+
+
 def release(owned: OwnedDatabase) -> None:
     """From now on `owned` is not ours to drop (after the swap it serves the app as `<db>`)."""
     _CREATED.pop(owned.name, None)

@@ -62,6 +62,8 @@ class Run:
         finally:
             os.close(fd)
         faults.reached(f"{phase}:{event}")
+        if status:
+            faults.reached(f"{phase}:{event}:{status}")
         return entry
 
     # ------------------------------------------------------------------ reading

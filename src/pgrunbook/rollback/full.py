@@ -230,17 +230,21 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
     def say(kind: str, message: str, **data: Any) -> None:
         emit(Event(PHASE, kind, message, data))
 
+    resume, pending = None, None if in_place or dry_run else _interrupted(inv, run)
+    if pending is not None:  # an earlier rollback was killed: complete or undo it first (rollback.recover)
+        run, resume = pending.run, _settle(inv, pending, say)
     why = "named with --backup"
-    if backup_ref is None:
+    if resume:
+        backup_ref, why = pending.start["backup"], f"resuming the rollback run {run.id} began (interrupted during the swap)"
+    elif backup_ref is None:
         backup_ref, why = pre_migration_backup(inv, run)
     say("step", f"restoring {backup_ref or 'the newest backup'}: {why}")
     manifest, dump = choose_backup(inv, backup_ref, say)
     fmt = manifest.dump["format"]
-    ts = dbops.stamp()
-    restore, kept = plan_names(db, ts)
+    restore, kept = (pending.start["restore_db"], pending.start["kept_db"]) if resume else plan_names(db, dbops.stamp())
     with dbops.admin(inv.database) as conn:
-        privs = dbops.privileges(conn, db)
-        taken = [n for n in (restore, kept) if dbops.exists(conn, n)]
+        privs = dbops.privileges(conn, kept if resume == "complete" else db)
+        taken = [] if resume else [n for n in (restore, kept) if dbops.exists(conn, n)]
         major = server_major(int(conn.execute("SELECT current_setting('server_version_num')").fetchone()[0]))
     pg_restore, psql = restore_tools(inv, fmt, major, manifest)
     if not in_place:
@@ -275,10 +279,10 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
                                   next_step=pre.next_step or "fix app: in the inventory, or run with controller none and stop the app yourself")
         run = run or current_or_new(inv.backup.dir, inv.database.url.key, None)
         run.record(PHASE, "start", mode=mode, backup=manifest.id, backup_why=why, dump=str(dump), restore_db=None if in_place else restore,
-                   kept_db=None if in_place else kept, plan=list(plan), target=str(inv.database.url))
-        work = _InPlace if in_place else _Swap
+                   kept_db=None if in_place else kept, plan=list(plan), target=str(inv.database.url), resumed=resume)
+        work = (_InPlace if in_place else _Swap)(cfg, app, run, manifest, dump, argv, say, privs, restore, kept, pg_restore)
         try:
-            result = work(cfg, app, run, manifest, dump, argv, say, privs, restore, kept, pg_restore).go()
+            result = work.resume(resume) if resume else work.go()
         except PgRunbookError as exc:
             run.record(PHASE, "error", "failed", mode=mode, error=exc.what, changed=exc.changed, next_step=exc.next_step)
             raise
@@ -290,6 +294,40 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
     result = replace(result, run_id=run.id, plan=plan, seconds=time.monotonic() - started, **base)
     run.record(PHASE, "end", "ok" if result.ok else "failed", **result.as_json())
     return result
+
+
+def _interrupted(inv: Inventory, run: Run | None):  # noqa: ANN202
+    from .recover import find_unfinished, unfinished
+
+    return unfinished(run) if run is not None else find_unfinished(inv.backup.dir, inv.database.url.key)
+
+
+def _settle(inv: Inventory, pending, say) -> str | None:  # noqa: ANN001
+    """Apply `recover.decide` to an interrupted rollback: undo what cannot be completed; returns
+    "complete" / "finish" when the swap is to be resumed, None when a fresh rollback follows."""
+    from ..owned import readopt
+    from .recover import decide
+
+    db, restore, kept = inv.database.dbname, pending.start["restore_db"], pending.start["kept_db"]
+    with dbops.admin(inv.database) as conn:
+        present = {name: dbops.exists(conn, name) for name in (db, restore, kept)}
+        action = decide(db=present[db], restore=present[restore], kept=present[kept], renamed_away=pending.renamed_away)
+        say("warn", f"run {pending.run.id}'s rollback was interrupted ({db} {'present' if present[db] else 'missing'}, "
+                    f"{restore} {'present' if present[restore] else 'absent'}, {kept} {'present' if present[kept] else 'absent'}): {action}")
+        if action == "abandon":
+            if present[restore]:
+                owned = readopt(conn, restore, pending.token or "", "rollback restore")
+                if owned is None:
+                    raise CheckFailed(f"refusing to drop {restore}: its comment does not carry the token run {pending.run.id} journaled",
+                                      changed="nothing was changed", next_step=f"check {restore} and drop it by hand if it is debris")
+                dbops.drop_restore_db(conn, db, owned, kept=kept)
+            dbops.allow_connections(conn, db, True)
+        elif action == "undo":
+            dbops.rename(conn, kept, db)
+            dbops.allow_connections(conn, db, True)
+    pending.run.record(PHASE, "error", "interrupted", mode="full", recovered=action,
+                       error="an earlier rollback was interrupted; recovered by the next one")
+    return action if action in ("complete", "finish") else None
 
 
 def _protected(cfg: Config) -> tuple[str, ...]:
@@ -420,6 +458,7 @@ class _Swap(_Work):
             try:
                 t = self.step("create-restore-db", name=restore)
                 created = dbops.create_restore_db(conn, restore, profile, set_owner=self.privs.superuser)
+                self.run.record(PHASE, "step", "created-restore-db", name=restore, token=created.token)  # lets a crashed run's debris be dropped
                 problems = dbops.copy_database_settings(conn, restore, profile)
                 for p in problems:
                     self.say("warn", f"database setting not copied: {p}")
@@ -453,6 +492,23 @@ class _Swap(_Work):
             t = self.step("swap", db=db, kept=kept, restored=restore)
             ended = self._swap(conn, created, profile)
             self.took("swap", t)
+        return self.after_swap(restored, ended)
+
+    def resume(self, action: str) -> RollbackResult:
+        """Finish a swap an interrupted run began (`recover`): the restored copy was counted before it."""
+        db, restore, kept = self.db, self.restore, self.kept
+        with dbops.admin(self.inv.database) as conn:
+            if action == "complete":
+                comment = dbops.database_profile(conn, kept).get("comment")
+                dbops.rename(conn, restore, db)
+                self.run.record(PHASE, "step", "renamed", old=restore, new=db)
+                dbops.set_comment(conn, db, comment)
+            dbops.allow_connections(conn, kept, True)
+        self.stopped = True  # the interrupted run stopped the app; it is started below
+        return self.after_swap(self.counts(db), 0)
+
+    def after_swap(self, restored: dict[str, int], ended: int) -> RollbackResult:
+        db, kept = self.db, self.kept
         self.say("done", f"{db} is now the restored backup {self.manifest.id}; the previous database is kept as {kept}"
                          + (f" ({ended} session(s) ended)" if ended else ""))
         self.start_app(after=f"{db} was rolled back (restored from {self.manifest.id}); the previous database is kept as {kept}")

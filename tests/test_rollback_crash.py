@@ -1,0 +1,80 @@
+"""A full rollback killed at each step of the swap, then recovered by the tool itself (issue 11.5).
+
+A subprocess runs `inv rollback --full` with SIGKILL injected right after a journal step
+(`rollback:step:<name>`, see pgrunbook.faults). Whatever the moment, re-running `rollback --full`
+for that run reaches the backup's state with the database under its own name, the replaced one
+kept, no restore database left; and `inv verify` on a database missing mid-swap names the
+recovery command instead of "does not exist".
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from pgrunbook import commands
+from pgrunbook.errors import ConnectionFailure
+from pgrunbook.rollback import full_rollback
+
+from .phases import gone_through_gate
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+RUN = ("import sys; from pgrunbook import cli; sys.exit(cli.rollback(sys.argv[1], None, full=True, indexes_only=False, backup=None, "
+       "in_place=False, run_id=sys.argv[2], dry_run=False, yes=True, as_json=True))")
+
+
+def state(db) -> dict:
+    with db.connect() as conn:
+        return {"indexes": sorted(r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")),
+                "tracking": sorted(conn.execute("SELECT hash, created_at FROM drizzle.__drizzle_migrations").fetchall()),
+                "users": conn.execute("SELECT count(*), md5(string_agg(md5(u::text), '' ORDER BY id)) FROM users u").fetchone()}
+
+
+def databases(db) -> set[str]:
+    with psycopg.connect(db.cluster.url("postgres")) as conn:
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [db.name + "%"])}
+
+
+@pytest.fixture
+def kept_dbs(pg_cluster):
+    made = []
+    yield made
+    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as admin:
+        for db in made:
+            for name in databases(db) - {db.name}:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("point", ["rollback:step:create-restore-db", "rollback:step:restore", "rollback:step:swap",
+                                   "rollback:step:renamed", "rollback:step:start-app"])
+def test_killed_rollback_is_recovered_by_running_it_again(app_db, kept_dbs, point):
+    db = app_db("tracked")
+    kept_dbs.append(db)
+    before = state(db)
+    inventory = db.inventory()
+    cfg, run = gone_through_gate(inventory)
+    commands.migrate(cfg, yes=True)
+    assert state(db) != before
+    env = {**os.environ, "PGRUNBOOK_FAULT_AT": point}
+    killed = subprocess.run([sys.executable, "-c", RUN, str(inventory), run.id], env=env, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    if point == "rollback:step:renamed":  # mid-swap: the database is missing under its name
+        assert db.name not in databases(db)
+        with pytest.raises(ConnectionFailure) as missing:
+            commands.verify(cfg)
+        assert "inv rollback --full" in missing.value.next_step and run.id in missing.value.next_step
+    result = full_rollback(cfg, run=run, yes=True)
+    assert result.ok, result.as_json()
+    assert state(db) == before
+    names = databases(db)
+    assert db.name in names and not any("_restore_" in n for n in names), names
+    assert any("_before_rollback_" in n for n in names)  # the replaced database is kept
+    with psycopg.connect(db.cluster.url("postgres")) as conn:
+        blocked = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s AND NOT datallowconn", [db.name + "%"]).fetchall()
+    assert blocked == []
