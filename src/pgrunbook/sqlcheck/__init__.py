@@ -17,6 +17,9 @@ Design, one module per step:
   regex on SQL text: a keyword in a comment, a string or an identifier is inert. CTEs,
   DO blocks, function bodies (followed at their call sites), EXECUTE, EXPLAIN ANALYZE,
   MERGE, COPY... are looked into.
+- `triggers`: the code that fires on its own (triggers, rules, event triggers, casts and
+  operators the set creates) and what SET does; `catalog_model`: `CodeCatalog`, the
+  code already in the database (read by `pgrunbook.catalog`), a pure input.
 - `rules`: one unit per rule, with a stable kebab-case id, the consequence (`message`)
   and the remedy (`help`), in the style of Squawk's rules.
 - `policy`: the verdict of each kind (the runbook's FORBIDDEN/ALLOWED lists, everything
@@ -26,6 +29,30 @@ Design, one module per step:
 - `analysis`: `analyze_sql` / `analyze_files`, which tie the above together.
 - `squawk`: the one module doing I/O, an adapter running the `squawk` linter, whose
   findings come back as `squawk:<rule>` findings of verdict info or review.
+
+The executed-code model. The promise is that forbidden SQL is never classified allowed,
+including SQL a migration runs without writing it as a statement. So every path by which
+code runs is followed, and judged at the statement that makes it run:
+
+- executed (`Operation.executed`, `implicit`): functions called (created in the set or
+  existing in the database, the right overload, LANGUAGE internal/c as the built-in they
+  alias), triggers and rules on the tables the run writes — the tracking table first:
+  pgrunbook inserts a row there after every file, so what fires on it runs in the same
+  run —, event triggers (on the run's DDL), index expressions and partial-index
+  predicates, added columns' defaults and generated expressions, validated CHECKs,
+  USING, domains' CHECKs. Their forbidden findings stay forbidden and no inline comment
+  lifts them, whatever the policy's `inline_allow`.
+- created for later (a trigger on an app table, a default of a new table, a function
+  nobody calls): capped at `review`, the message saying when it runs ("on every INSERT on
+  public.users"); a comment lifts it only if the policy lets comments lift the verdict
+  it would have if it ran now.
+- what cannot be read (a body that does not parse, compiled code of unknown symbol, an
+  unknown function) is `review` at least; what cannot be analysed at all (EXECUTE of
+  built text, other languages) is `dynamic-sql`, forbidden.
+
+`analyze_files(..., catalog=CodeCatalog, journal=((hash, when), ...))` adds what the
+files do not hold: the database's code, and the journal entries a literal tracking row
+must match (any other write to the tracking table is forbidden).
 
 Everything but `squawk` is pure: pglast and the standard library, values in, values out.
 """

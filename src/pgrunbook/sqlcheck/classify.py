@@ -81,9 +81,9 @@ from .triggers import (
     RuleDef,
     TriggerDef,
     rule_event,
+    best_overloads,
     setting_flags,
     trigger_events,
-    types_fit,
 )
 
 # Every operation kind, from harmless to destructive. `Policy` maps each to a verdict.
@@ -163,8 +163,9 @@ class Classifier:
         operations: list[Operation] = []
         for schema, table in sorted(self.tracking_tables):
             target = CreatedObject("table", schema, None, table)
-            summary = f"pgrunbook's tracking insert into {display(schema, table)} for this migration"
-            write = scope.op("insert-tracking", summary, target=target, flags={"recorder"})
+            summary = f"pgrunbook's tracking insert into {display(schema, table)} after this file"
+            at = scope.inner(via=(summary,))
+            write = at.op("insert-tracking", summary, target=target, flags={"recorder"})
             operations += self.fire(self.fired_by(write, "insert"))
         if ddl_ran:
             for event_trigger in self.code.event_triggers:
@@ -196,7 +197,9 @@ class Classifier:
     def _InsertStmt(self, node: ast.InsertStmt, scope: Scope) -> Iterator[Operation]:
         schema, table = relation(node.relation)
         conflict = node.onConflictClause
-        row = None if conflict is not None or node.withClause is not None else _literal_row(node)
+        # Only a statement of the file itself can be a literal row (not a CTE, a body...).
+        plain = scope.top_level and not scope.via and conflict is None and node.withClause is None
+        row = _literal_row(node) if plain else None
         yield self._insert(schema, table, scope, "INSERT INTO", row=row)
         if conflict is not None and conflict.action == OnConflictAction.ONCONFLICT_UPDATE:
             target = CreatedObject("table", schema, None, table)
@@ -403,7 +406,7 @@ class Classifier:
         catalog = self.code.catalog
         found = catalog.overloads(schema or DEFAULT_SCHEMA, name) or (catalog.overloads(None, name) if schema is None else ())
         by_count = tuple(f for f in found if f.accepts(len(args))) or found
-        return tuple(f for f in by_count if types_fit(f, args)) or by_count
+        return best_overloads(by_count, args)
 
     def catalog_body(self, function: CatalogFunction) -> tuple[tuple[Operation, ...], str | None]:
         """A database function's body, classified once (relative operations), or its alias."""

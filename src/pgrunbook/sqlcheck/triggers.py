@@ -159,6 +159,41 @@ def _argument_family(arg: object) -> str | None:
     return None
 
 
+_ALIASES = {"int4": "integer", "int": "integer", "int8": "bigint", "int2": "smallint", "float8": "double precision",
+            "float4": "real", "bool": "boolean", "varchar": "character varying", "decimal": "numeric"}
+
+
+def _natural_type(arg: object) -> str | None:
+    """The type PostgreSQL gives an argument before any cast (None: unknown)."""
+    if isinstance(arg, ast.A_Const) and not arg.isnull:
+        if isinstance(arg.val, ast.Integer):
+            return "integer"
+        if isinstance(arg.val, ast.Float):
+            return "bigint" if arg.val.fval.isdigit() else "numeric"
+        if isinstance(arg.val, ast.Boolean):
+            return "boolean"
+    if isinstance(arg, ast.TypeCast) and arg.typeName is not None:
+        names = strings(arg.typeName.names)
+        return _ALIASES.get(names[-1], names[-1]) if names else None
+    return None
+
+
+def best_overloads(candidates: tuple[CatalogFunction, ...], args: list) -> tuple[CatalogFunction, ...]:
+    """The overloads a call may resolve to: those whose argument types match the
+    arguments' exactly when there are (PostgreSQL picks an exact match), else every one
+    the arguments can be passed to (the analysis then takes the worst)."""
+    fitting = tuple(f for f in candidates if types_fit(f, args)) or candidates
+    natural = [_natural_type(arg) for arg in args]
+    if not any(natural):
+        return fitting
+
+    def exact(function: CatalogFunction) -> bool:
+        declared = [_ALIASES.get(t.lower(), t.lower()) for t in function.argument_types]
+        return all(n is None or n == d for n, d in zip(natural, declared))
+
+    return tuple(f for f in fitting if exact(f)) or fitting
+
+
 def types_fit(function: CatalogFunction, args: list) -> bool:
     for arg, declared in zip(args, function.argument_types):
         family = _argument_family(arg)
