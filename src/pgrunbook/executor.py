@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .config import MigratePolicy
 
 LOCK_NAMESPACE = "pgrunbook"
+BOUNDS = ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")  # checked after every statement too
 LOCK_KEY_SQL = "hashtext(%s || current_database())::bigint"
 
 
@@ -233,11 +234,7 @@ class Executor:
         self.conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false), "
                           "set_config('idle_in_transaction_session_timeout', %s, false)",
                           [self.policy.lock_timeout, self.policy.statement_timeout, self.policy.idle_in_transaction_timeout])
-        self._session = {**session_settings(self.conn), **self._bounds()}
-
-    def _bounds(self) -> dict[str, str]:
-        names = ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")
-        return dict(zip(names, self.conn.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names)).fetchone()))
+        self._session = session_settings(self.conn, BOUNDS)
 
     def _bound_transaction(self) -> None:
         """At the start of every transaction: the bounds again, LOCAL (nothing before can have loosened them)."""
@@ -251,7 +248,7 @@ class Executor:
         inside its transaction, so the change is rolled back with it."""
         from .pg import session_settings, setting_differs
 
-        now = {**session_settings(self.conn), **self._bounds()}
+        now = session_settings(self.conn, BOUNDS)
         changed = [f"{name} {self._session[name]!r} -> {now[name]!r}" for name in self._session
                    if setting_differs(name, self._session[name] or "", now[name])]
         if changed:

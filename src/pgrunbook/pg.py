@@ -107,9 +107,9 @@ def connect(db: DatabaseSettings, *, autocommit: bool = False, url: DatabaseUrl 
     return conn
 
 
-def session_settings(conn: psycopg.Connection) -> dict[str, str | None]:
-    """The session's values of the pinned and checked settings (None: unknown to the server)."""
-    names = [name for name, _ in PINNED_SETTINGS + CHECKED_SETTINGS]
+def session_settings(conn: psycopg.Connection, extra: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """The session's values of the pinned and checked settings, and of `extra` ones, in one round trip."""
+    names = [name for name, _ in PINNED_SETTINGS + CHECKED_SETTINGS] + list(extra)
     values = dict(zip(names, conn.execute("SELECT " + ", ".join("current_setting(%s, true)" for _ in names), names).fetchone()))
     for name, default in CHECKED_SETTINGS:  # an extension's setting before it loads: its default applies when it does
         if values[name] is None:
