@@ -493,7 +493,10 @@ class _Rehearsal:
         db = self.cfg.inventory.database
         started = time.monotonic()
         self.emit(Event(PHASE, "step", f"rehearsal: creating a scratch database on {db.url.host}:{db.url.port} for backup {self.backup.id}"))
-        scratch = create_scratch(db)
+        try:
+            scratch = create_scratch(db)
+        except PgRunbookError as exc:
+            return RehearsalResult("refused", f"no scratch database: {exc.what}", self.fingerprint, self.backup.id)
         self._timed("create", started)
         result = RehearsalResult("failed", "interrupted before the end", self.fingerprint, self.backup.id, scratch.name, dropped=False)
         try:
@@ -518,14 +521,15 @@ class _Rehearsal:
         self.seconds[name] = round(time.monotonic() - since, 3)
 
     def _in_scratch(self, scratch: OwnedDatabase) -> RehearsalResult:
-        from .pg import connect, read_only
+        from .errors import RuntimeFailure
+        from .pg import connect
 
         db, name = self.cfg.inventory.database, scratch.name
         self._prepare(scratch)
         url = db.url.with_dbname(name)
         with connect(db, url=url, autocommit=True) as conn:
-            if conn.execute("SELECT current_database()").fetchone()[0] != name:
-                raise AssertionError("the rehearsal connection is not on the scratch database")
+            if conn.execute("SELECT current_database()").fetchone()[0] != name:  # never run the plan anywhere else
+                raise RuntimeFailure(f"internal error: the rehearsal's connection is not on the scratch database {name}")
             seen = self._plan_on_copy(conn)
             from .gate import plan_fingerprint
 
