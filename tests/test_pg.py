@@ -154,3 +154,55 @@ def test_tool_env_pins_client_tools_and_keeps_extra_options(app_db):
     assert "-c standard_conforming_strings=on" in env["PGOPTIONS"] and "-c search_path=public,pg_temp" in env["PGOPTIONS"]
     merged = pg.with_pgoptions(env, "-c lock_timeout=60s")
     assert merged["PGOPTIONS"].startswith(env["PGOPTIONS"]) and merged["PGOPTIONS"].endswith("-c lock_timeout=60s")
+
+
+def test_a_whole_run_on_a_database_with_hostile_settings_goes_as_on_a_clean_one(app_db):
+    """backup (pg_dump with PGOPTIONS), gate, migrate, validate: the pinned sessions change nothing that matters."""
+    from .phases import gone_through_gate
+
+    db = app_db("legacy")
+    settings_off(db)
+    cfg, run = gone_through_gate(db.inventory())
+    _, result = commands.migrate(cfg, yes=True)
+    assert len(result.applied) == 1 and len(result.created_indexes) == 43 and len(result.baseline) == 11
+    _, report = commands.validate(cfg)
+    assert report.ok, report.as_json()
+    with db.connect() as conn:
+        assert conn.execute("SHOW standard_conforming_strings").fetchone()[0] == "off"  # the database's own, untouched
+
+
+def test_startup_options_keep_those_of_the_url_and_pin_after_them(app_db):
+    db = app_db("tracked")
+    url = f"postgresql://postgres:${{PGRB_TEST_PW}}@127.0.0.1:{db.cluster.port}/{db.name}?options=-c%20work_mem%3D7MB"
+    cfg = load_config(db.inventory(database={"url": url}))
+    with pg.connect(cfg.inventory.database, autocommit=True) as conn:
+        assert conn.execute("SHOW work_mem").fetchone()[0] == "7MB"
+        assert conn.execute("SHOW standard_conforming_strings").fetchone()[0] == "on"
+
+
+def test_statement_bounds_are_checked_and_zero_is_warned():
+    from pgrunbook.verify import statement_bounds
+
+    assert statement_bounds(MigratePolicy()).status is Status.OK
+    warned = statement_bounds(MigratePolicy(statement_timeout=0))
+    assert warned.status is Status.WARN and "migrate.statement_timeout = 0" in warned.summary
+    with pytest.raises(ValueError, match="not a PostgreSQL duration"):
+        MigratePolicy(statement_timeout="forever")
+
+
+def test_concurrent_builds_get_their_own_bound_in_the_plan_sql(app_db):
+    from pgrunbook.drizzle.journal import load_migrations as load
+    from pgrunbook.executor import compile_migration, plan_sql
+
+    db = app_db("tracked")
+    (db.drizzle_dir / f"{INDEXES}.sql").write_text('CREATE INDEX CONCURRENTLY IF NOT EXISTS "i" ON "users" ("role");\n'
+                                                   "--> statement-breakpoint\nCREATE INDEX IF NOT EXISTS j ON users (email);\n")
+    local = load(db.drizzle_dir)
+    with db.connect() as conn:
+        plan = make_plan(local, reconcile(local, Recorder(conn).rows()))
+    steps = compile_migration(local.by_tag(INDEXES))
+    assert [s.concurrent for s in steps] == [True, False]
+    sql = plan_sql(plan, {INDEXES: steps}, MigratePolicy())
+    build = sql.index('CREATE INDEX CONCURRENTLY IF NOT EXISTS "i"')
+    assert sql.rindex("SET statement_timeout = '4h';", 0, build) > sql.index("SET statement_timeout = '30min';")
+    assert "SET statement_timeout = '30min';" in sql[build:]
