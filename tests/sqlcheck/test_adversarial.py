@@ -191,3 +191,71 @@ def test_the_harmless_overload_is_not_taken_for_the_destructive_one(app_db):
     catalog = _catalog_after(app_db, BY_HAND["045_existing_function_overload_by_argument_type.sql"])
     (analysis,) = analyze_files([("harmless.sql", "SELECT reset_counters(42);")], catalog=catalog)
     assert analysis.verdict is not Verdict.FORBIDDEN, describe(analysis)
+
+
+# --------------------------------------------------------------------------- innocent migrations, hostile catalog
+
+# A migration that looks harmless (or is one of the safe cases) turned destructive by code
+# already in the database. Only the live catalog can tell: (by hand, migration, at least).
+HOSTILE_CATALOG = {
+    "existing_trigger_on_the_ledger_fires_on_pgrunbook_insert": ("""
+        CREATE FUNCTION public.ledger_hook() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN DELETE FROM public.user_actions; RETURN NEW; END $$;
+        CREATE TRIGGER ledger_hook AFTER INSERT ON drizzle.__drizzle_migrations FOR EACH ROW EXECUTE FUNCTION public.ledger_hook();""",
+        'CREATE INDEX IF NOT EXISTS "idx_users_last_login_at" ON "users" ("last_login_at");', Verdict.FORBIDDEN),
+    "existing_rule_on_the_ledger": ("""
+        CREATE RULE ledger_rule AS ON INSERT TO drizzle.__drizzle_migrations DO ALSO DELETE FROM public.proofs;""",
+        "ANALYZE users;", Verdict.FORBIDDEN),
+    "existing_event_trigger_fires_on_create_index": ("""
+        CREATE FUNCTION public.ddl_hook() RETURNS event_trigger LANGUAGE plpgsql AS $$
+        BEGIN DELETE FROM public.daily_bonus; END $$;
+        CREATE EVENT TRIGGER ddl_hook ON ddl_command_end EXECUTE FUNCTION public.ddl_hook();""",
+        'CREATE INDEX IF NOT EXISTS "idx_users_role_active" ON "users" ("role") WHERE "is_active";', Verdict.FORBIDDEN),
+    "replacing_the_body_of_an_existing_ledger_trigger_function": ("""
+        CREATE FUNCTION public.ledger_note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+        CREATE TRIGGER ledger_note AFTER INSERT ON drizzle.__drizzle_migrations FOR EACH ROW EXECUTE FUNCTION public.ledger_note();""",
+        """-- pgrunbook: allow review-create-function log the migration, reviewed
+CREATE OR REPLACE FUNCTION public.ledger_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM public.campaign_validations;
+  RETURN NEW;
+END $$;""", Verdict.FORBIDDEN),
+    "existing_internal_alias_of_advisory_unlock_all": ("""
+        CREATE FUNCTION public.release_locks() RETURNS void LANGUAGE internal AS 'pg_advisory_unlock_all';""",
+        "DO $$ BEGIN PERFORM public.release_locks(); END $$;", Verdict.FORBIDDEN),
+    "existing_lower_varchar_shadows_the_builtin_in_an_index": ("""
+        CREATE FUNCTION public.gc() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.daily_bonus; END $$;
+        CREATE FUNCTION public.lower(e character varying) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$
+        BEGIN PERFORM public.gc(); RETURN pg_catalog.lower(e::text); END $$;""",
+        (HERE / "safe" / "008_index_lower_email_if_not_exists.sql").read_text(), Verdict.FORBIDDEN),
+    "existing_enum_equality_operator_shadows_the_builtin_in_a_predicate": ("""
+        CREATE FUNCTION public.gc() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.user_actions; END $$;
+        CREATE FUNCTION public.bonus_eq(a bonus_status, b bonus_status) RETURNS boolean IMMUTABLE LANGUAGE plpgsql AS $$
+        BEGIN PERFORM public.gc(); RETURN a::text = b::text; END $$;
+        CREATE OPERATOR public.= (LEFTARG = bonus_status, RIGHTARG = bonus_status, FUNCTION = public.bonus_eq);""",
+        (HERE / "safe" / "010_partial_index_enum_predicate_concurrently.sql").read_text(), Verdict.REVIEW),
+    "existing_expression_index_runs_its_function_on_analyze": ("""
+        CREATE FUNCTION public.gc() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.daily_bonus; END $$;
+        CREATE FUNCTION public.fold(e text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN RETURN lower(e); END $$;
+        CREATE INDEX users_fold_idx ON users (public.fold(email));
+        CREATE OR REPLACE FUNCTION public.fold(e text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$
+        BEGIN PERFORM public.gc(); RETURN lower(e); END $$;""",
+        'ANALYZE "users";', Verdict.REVIEW),
+    "existing_domain_check_runs_on_add_column": ("""
+        CREATE FUNCTION public.amount_ok(v integer) RETURNS boolean LANGUAGE plpgsql AS $$
+        BEGIN DELETE FROM public.proofs; RETURN v >= 0; END $$;
+        CREATE DOMAIN public.points AS integer CHECK (public.amount_ok(VALUE));""",
+        'ALTER TABLE "users" ADD COLUMN "points" public.points DEFAULT 0;', Verdict.REVIEW),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", sorted(HOSTILE_CATALOG))
+def test_an_innocent_migration_over_a_hostile_catalog_is_not_allowed(app_db, name: str):
+    if "catalog" not in inspect.signature(analyze_files).parameters:
+        pytest.fail("analyze_files takes no catalog= yet (helper A)")
+    by_hand, migration, at_least = HOSTILE_CATALOG[name]
+    catalog = _catalog_after(app_db, by_hand)
+    (analysis,) = analyze_files([(f"{name}.sql", migration)], catalog=catalog)
+    assert analysis.verdict is not Verdict.ALLOWED, f"ALLOWED: {name}\n{describe(analysis)}"
+    assert analysis.verdict.rank >= at_least.rank, f"{analysis.verdict}, expected at least {at_least}: {name}\n{describe(analysis)}"
