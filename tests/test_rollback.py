@@ -182,6 +182,25 @@ def test_corrupted_newest_backup_is_refused_and_the_good_one_named(app_db, lefto
     assert result.ok and result.backup_id == good.id
 
 
+def test_a_corrupt_primary_uses_its_verified_copy_and_a_dry_run_leaves_no_fetched_file(app_db, leftovers, tmp_path):
+    """Issue 11.8: `rollback --dry-run` proves the copy usable, then removes what it fetched."""
+    db = app_db("tracked")
+    leftovers.append(db)
+    cfg = backed_up(db.inventory(backup={"min_copies": 1, "targets": [{"name": "d2", "type": "local", "path": str(tmp_path / "d2")}]}))
+    from pgrunbook.backup import list_backups
+
+    manifest = list_backups(cfg.inventory.backup.dir)[0]
+    raw = bytearray(manifest.dump_path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    manifest.dump_path.write_bytes(bytes(raw))
+    before = set(cfg.inventory.backup.dir.iterdir())
+    dry = full_rollback(cfg, dry_run=True)
+    assert dry.backup_id == manifest.id and ".rollback-fetch-d2" in dry.backup_source
+    assert set(cfg.inventory.backup.dir.iterdir()) == before  # nothing fetched is left behind
+    result = full_rollback(cfg, yes=True)
+    assert result.ok and ".rollback-fetch-d2" in result.backup_source
+
+
 def test_without_createdb_refuses_and_suggests_in_place(app_db, leftovers):
     db = app_db("tracked")
     role = f"rb_nocreatedb_{db.name}"

@@ -229,7 +229,10 @@ def show_backup_list(rows: list[dict[str, Any]], directory: Any) -> None:
         copies = f"{r['verified_copies']}/{r['copies']} verified (min {r['min_copies']})"
         restore = {None: "-", True: "[green]ok[/]", False: "[red]failed[/]"}[r["restore_verified"]]
         status = "[green]ok[/]" if r["status"] == "ok" else f"[red]{r['status']}[/]"
-        table.add_row(r["id"], _age(r["age_seconds"]), r["format"] or "?", _size(r["size"] or 0), copies, restore, status)
+        if r["status"] == "corrupt":
+            status = f"[red]corrupt[/]: {r['manifest']}: {r['problems'][0]}"
+        age = _age(r["age_seconds"]) if r["age_seconds"] is not None else "?"
+        table.add_row(r["id"], age, r["format"] or "?", _size(r["size"] or 0), copies, restore, status)
     out.print(table)
 
 

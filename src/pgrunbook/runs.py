@@ -19,9 +19,11 @@ new one; `--run ID` names one.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import faults
-from .errors import UsageError
+from .errors import RuntimeFailure, UsageError
 
 RUNS = "runs"
 JOURNAL = "journal.jsonl"
@@ -54,13 +56,15 @@ class Run:
     def record(self, phase: str, event: str, status: str = "", **data: Any) -> dict[str, Any]:
         entry = {"ts": now().isoformat(timespec="milliseconds"), "run": self.id, "phase": phase,
                  "event": event, "status": status, "data": data}
-        line = json.dumps(entry, default=str, ensure_ascii=False) + "\n"
-        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        line = (json.dumps(entry, default=str, ensure_ascii=False) + "\n").encode("utf-8")
         try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            _append_whole(self.journal, line)
+        except OSError as exc:
+            raise RuntimeFailure(
+                f"cannot write the run journal {self.journal}: {exc.strerror or exc}",
+                changed=f"nothing of this record was written (the journal ends at its last complete record); the {phase} step it "
+                        "announces was not started",
+                next_step=f"free space or fix permissions on {self.dir.parent}, then run the task again") from None
         faults.reached(f"{phase}:{event}")
         if status:
             faults.reached(f"{phase}:{event}:{status}")
@@ -104,6 +108,26 @@ class Run:
         return datetime.fromisoformat(first[0]["ts"]) if first else now()
 
 
+def _append_whole(path: Path, line: bytes) -> None:
+    """Append one record and fsync it, or leave the file as it was: a full disk must not leave
+    half a JSON line that every later reader trips on."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    size = os.fstat(fd).st_size
+    try:
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        os.fsync(fd)
+    except OSError:
+        try:
+            os.ftruncate(fd, size)
+        except OSError:  # pragma: no cover - best effort: readers skip a torn last line anyway
+            pass
+        raise
+    finally:
+        os.close(fd)
+
+
 def operator() -> str:
     """Who runs this: OS user @ host (the report's "Exécuté par")."""
     import getpass
@@ -123,7 +147,11 @@ def start_run(backup_dir: Path, target: str, *, kind: str) -> Run:
     path = runs / run_id
     path.mkdir(mode=0o700)
     run = Run(run_id, path)
-    run.record("run", "start", target=target, kind=kind, pid=os.getpid(), operator=operator())
+    try:
+        run.record("run", "start", target=target, kind=kind, pid=os.getpid(), operator=operator())
+    except RuntimeFailure:
+        shutil.rmtree(path, ignore_errors=True)  # no empty journal.jsonl left behind: the run never started
+        raise
     return run
 
 

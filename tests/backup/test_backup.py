@@ -321,3 +321,36 @@ def test_critical_scope_still_counts_the_ledger(app_db):
     counts = result.manifest.counts
     assert result.ok and counts["scope"] == "critical" and counts["ledger"]["rows"] == 11
     assert set(counts["tables"]) == {"public.users", "public.campaigns", "public.challenges", "drizzle.__drizzle_migrations"}
+
+
+def test_a_shared_backup_folder_behind_a_symlink_is_refused_and_its_mode_kept(app_db, tmp_path):
+    """Issue 11.8: backup.dir -> a 1777 folder: never chmod someone else's folder, never dump there."""
+    from pgrunbook.errors import ConfigError
+
+    db = app_db("tracked")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    link = tmp_path / "backups-link"
+    link.symlink_to(shared)
+    cfg = load_config(db.inventory(backup={"dir": str(link)}))
+    with pytest.raises(ConfigError, match="shared folder") as exc:
+        commands.backup(cfg)
+    assert "private folder" in exc.value.next_step
+    assert shared.stat().st_mode & 0o7777 == 0o1777 and list(shared.iterdir()) == []
+
+
+def test_a_corrupt_manifest_is_listed_as_corrupt_with_its_file(app_db, capsys):
+    """Issue 11.8: never skipped silently by backup.list, never "no backup ID"."""
+    db = app_db("tracked")
+    inventory = db.inventory()
+    cfg = load_config(inventory)
+    assert commands.backup(cfg).ok
+    backup_dir = cfg.inventory.backup.dir
+    (backup_dir / "20261201_000000_broken.manifest.json").write_text('{"kind": "pgrunbook-backup-manifest", "vers')
+    rows = commands.backup_list(cfg)
+    corrupt = [r for r in rows if r["status"] == "corrupt"]
+    assert len(rows) == 2 and len(corrupt) == 1 and corrupt[0]["manifest"].endswith("20261201_000000_broken.manifest.json")
+    assert "not valid JSON" in corrupt[0]["problems"][0]
+    assert cli.backup_list(str(inventory), None, as_json=False) in (0, 3)
+    assert "corrupt" in capsys.readouterr().out

@@ -15,6 +15,7 @@ The engine never prints: it emits `Event`s (progress events carry `task`, `done`
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from .manifest import (
     find_backup,
     list_backups,
     manifest_path,
+    unreadable_manifests,
     utcnow,
     write_manifest,
 )
@@ -116,8 +118,17 @@ def _prepare_dir(path: Path, say: _Emitter) -> None:
     except OSError as exc:
         raise ConfigError(f"cannot create the backup folder {path}: {exc.strerror}", source="backup.dir",
                           next_step="set backup.dir to a writable folder") from None
-    mode = path.stat().st_mode & 0o777
+    info = path.stat()
+    mode = info.st_mode & 0o7777
+    if mode & 0o1002:  # world-writable or sticky: a shared folder (/tmp-like), perhaps behind a symlink
+        raise ConfigError(f"backup.dir {path} is a shared folder (mode {mode:o}{', via a symlink' if path.is_symlink() else ''}): "
+                          "pgrunbook neither changes the mode of a folder it did not create nor keeps users' data where others can "
+                          "write; nothing was changed", source="backup.dir",
+                          next_step=f"set backup.dir to a private folder, e.g. {path / 'pgrunbook'} (pgrunbook creates it 0700)")
     if mode & 0o077:
+        if info.st_uid != os.geteuid():
+            say("warn", f"{path} is mode {mode:o} and not ours to change: others may read the dumps")
+            return
         try:
             path.chmod(0o700)
             say("warn", f"{path} was mode {mode:o}; set it to 700 (it holds users' data)")
@@ -423,6 +434,10 @@ def backup_rows(cfg: Config) -> list[dict[str, Any]]:
             "min_copies": m.min_copies, "restore_verified": None if m.restore_verification is None else m.restore_verification.ok,
             "rechecked_at": m.rechecked_at, "manifest": str(m.path), "problems": list(m.problems),
         })
+    for path, why in unreadable_manifests(cfg.inventory.backup.dir):  # shown as corrupt, with the file: never a silent gap
+        rows.append({"id": path.name.removesuffix(".manifest.json"), "status": "corrupt", "created_at": None, "age_seconds": None,
+                     "format": None, "size": None, "copies": 0, "verified_copies": 0, "min_copies": 0, "restore_verified": None,
+                     "rechecked_at": None, "manifest": str(path), "problems": [why]})
     return rows
 
 

@@ -293,6 +293,20 @@ def list_backups(backup_dir: str | Path) -> list[Manifest]:
     return sorted(found, key=lambda m: (m.created_at, m.id), reverse=True)
 
 
+def unreadable_manifests(backup_dir: str | Path) -> list[tuple[Path, str]]:
+    """(file, why) for every manifest in `backup_dir` that cannot be read: reported, never silently skipped."""
+    directory = Path(backup_dir)
+    if not directory.is_dir():
+        return []
+    bad = []
+    for path in sorted(directory.glob(f"*{SUFFIX}")):
+        try:
+            load_manifest(path)
+        except ConfigError as exc:
+            bad.append((path, exc.what.removeprefix(f"{path}: ")))
+    return bad
+
+
 def latest_backup(backup_dir: str | Path, *, ok_only: bool = True) -> Manifest | None:
     """The newest backup (by default only one whose status is ok), or None."""
     return next((m for m in list_backups(backup_dir) if m.ok or not ok_only), None)

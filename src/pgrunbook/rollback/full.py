@@ -269,6 +269,8 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
                     kept_db=None if in_place else kept, counts_manifest=dict(manifest.counts.get("tables", {})),
                     protected_tables=_protected(cfg), app_controller=app.describe())
         if dry_run:
+            if dump != manifest.dump_path:  # a verified copy was fetched to prove it usable: a dry run leaves nothing behind
+                dump.unlink(missing_ok=True)
             return RollbackResult(run_id=run.id if run else None, dry_run=True, plan=plan, seconds=time.monotonic() - started, **base)
         for number, step in enumerate(plan, 1):
             say("plan", f"{number}. {step}")

@@ -1,0 +1,54 @@
+"""Run journals on a bad day: a full disk never leaves a torn record or an empty journal (issue 11.8)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from pgrunbook.errors import RuntimeFailure
+from pgrunbook.runs import list_runs, start_run
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    point = tmp_path / "disk"
+    point.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(point)], capture_output=True).returncode != 0:
+        pytest.fail("cannot mount a tmpfs here (the tests run as root in CI)")
+    yield point
+    subprocess.run(["umount", str(point)], check=False)
+
+
+def fill(folder) -> None:
+    """Fill the filesystem to the last byte."""
+    import os
+
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"x" * 512)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def test_a_full_disk_mid_run_keeps_every_complete_record_and_says_what_to_do(small_disk):
+    run = start_run(small_disk / "backups", "u@h:5432/db", kind="phases")
+    run.record("verify", "end", "ok", facts="short")
+    fill(small_disk)
+    with pytest.raises(RuntimeFailure) as exc:
+        run.record("gate", "decision", "go", blob="y" * 5000)
+    assert "cannot write the run journal" in exc.value.what and "free space" in exc.value.next_step
+    lines = run.journal.read_bytes().splitlines()
+    assert [json.loads(line)["phase"] for line in lines] == ["run", "verify"]  # nothing torn, nothing half-written
+
+
+def test_a_full_disk_at_the_start_leaves_no_empty_run(small_disk):
+    (small_disk / "backups" / "runs").mkdir(parents=True)
+    fill(small_disk)
+    with pytest.raises(RuntimeFailure, match="cannot write the run journal"):
+        start_run(small_disk / "backups", "u@h:5432/db", kind="phases")
+    assert list_runs(small_disk / "backups") == [] and list((small_disk / "backups" / "runs").iterdir()) == []
