@@ -141,8 +141,45 @@ FAR_FUTURE = Case("tracking_insert_far_future_created_at", f"""\
 INSERT INTO "drizzle"."__drizzle_migrations" ("hash", "created_at") VALUES ('0012_manual_fix', {FAR_FUTURE_MS + 1});
 """)
 
+# Innocent migrations (the safe corpus' own, or the seed's ANALYZE) over code created by hand.
+SAFE_DIR = Path(__file__).parent / "sqlcheck" / "adversarial" / "safe"
+
+HAND_LEDGER_TRIGGER = Case("innocent_index_over_a_hand_made_ledger_trigger",
+    'CREATE INDEX IF NOT EXISTS "idx_users_last_login_at" ON "users" ("last_login_at");\n', by_hand="""\
+CREATE FUNCTION public.ledger_hook() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN DELETE FROM public.user_actions; RETURN NEW; END $$;
+CREATE TRIGGER ledger_hook AFTER INSERT ON drizzle.__drizzle_migrations FOR EACH ROW EXECUTE FUNCTION public.ledger_hook();
+""", tags=frozenset({"innocent"}))
+
+HAND_LOWER_SHADOW = Case("innocent_lower_email_index_over_a_hand_made_lower_varchar",
+    (SAFE_DIR / "008_index_lower_email_if_not_exists.sql").read_text(), by_hand="""\
+CREATE FUNCTION public.gc() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.daily_bonus; END $$;
+CREATE FUNCTION public.lower(e character varying) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN PERFORM public.gc(); RETURN pg_catalog.lower(e::text); END $$;
+""", tags=frozenset({"innocent"}))
+
+HAND_OPERATOR_SHADOW = Case("innocent_partial_index_over_a_hand_made_enum_equality",
+    (SAFE_DIR / "010_partial_index_enum_predicate_concurrently.sql").read_text(), by_hand="""\
+CREATE FUNCTION public.gc() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.user_actions; END $$;
+CREATE FUNCTION public.bonus_eq(a bonus_status, b bonus_status) RETURNS boolean IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN PERFORM public.gc(); RETURN a::text = b::text; END $$;
+CREATE OPERATOR public.= (LEFTARG = bonus_status, RIGHTARG = bonus_status, FUNCTION = public.bonus_eq);
+""", tags=frozenset({"innocent"}))
+
+# ANALYZE evaluates expression indexes on its sample: the seed's own 0011 (43 indexes, then
+# ANALYZE of every table) runs this function; so does pg_restore rebuilding the index.
+HAND_EXPRESSION_INDEX = Case("innocent_analyze_over_a_hand_made_expression_index", 'ANALYZE "users";\n', by_hand="""\
+CREATE FUNCTION public.gc() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.daily_bonus; END $$;
+CREATE FUNCTION public.fold(e text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN RETURN lower(e); END $$;
+CREATE INDEX users_fold_idx ON users (public.fold(email));
+CREATE OR REPLACE FUNCTION public.fold(e text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN PERFORM public.gc(); RETURN lower(e); END $$;
+""", tags=frozenset({"innocent"}))
+
+INNOCENT = [HAND_LEDGER_TRIGGER, HAND_LOWER_SHADOW, HAND_OPERATOR_SHADOW, HAND_EXPRESSION_INDEX]
+
 CASES = [TRACKING_TRIGGER, TRACKING_RULE, EVENT_TRIGGER, INDEX_EXPRESSION, ADD_COLUMN_DEFAULT, EXISTING_FUNCTION,
-         DYNAMIC_FORMAT, DYNAMIC_OPAQUE, BACKSLASH_DEFAULT, FAR_FUTURE]
+         DYNAMIC_FORMAT, DYNAMIC_OPAQUE, BACKSLASH_DEFAULT, FAR_FUTURE, *INNOCENT]
 ROW_LOSS = [c for c in CASES if "row-loss" in c.tags]
 
 
@@ -259,12 +296,11 @@ def case_checks_on_success(db, case: Case, context: str) -> None:
 # --------------------------------------------------------------------------- tests
 
 
-@pytest.mark.parametrize("case", [*ROW_LOSS, BACKSLASH_DEFAULT], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [*ROW_LOSS, BACKSLASH_DEFAULT, *INNOCENT], ids=lambda c: c.name)
 def test_the_case_really_destroys_rows_when_run_as_drizzle_would(app_db, case: Case):
-    """Not a vacuous case: applied naively (drizzle's migrator: the chunks and the tracking
-    insert in one transaction, on a fresh connection), it does lose rows."""
-    import psycopg
-
+    """Not a vacuous case: applied naively on a fresh connection (the chunks, then the
+    tracking insert, as drizzle's migrator does; autocommit so that CONCURRENTLY runs), it
+    does lose rows."""
     from pgrunbook.drizzle.journal import load_migrations
 
     db = app_db("tracked")
@@ -276,7 +312,7 @@ def test_the_case_really_destroys_rows_when_run_as_drizzle_would(app_db, case: C
     before = table_counts(db)
     tag = append_migration(db.drizzle_dir, case)
     migration = load_migrations(db.drizzle_dir).by_tag(tag)
-    with psycopg.connect(db.url) as conn:
+    with db.connect() as conn:
         for chunk in migration.chunks():
             if chunk.strip():
                 conn.execute(chunk)
