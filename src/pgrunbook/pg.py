@@ -90,7 +90,7 @@ def connect(db: DatabaseSettings, *, autocommit: bool = False, url: DatabaseUrl 
         "options": startup_options(conninfo_to_dict(target.secret()).get("options")),  # type: ignore[arg-type]
     }
     if db.passfile:
-        params["passfile"] = str(db.passfile)
+        params["passfile"] = str(_readable_passfile(db))
     try:
         conn = psycopg.connect(target.secret(), **params)
     except psycopg.Error as exc:
@@ -105,6 +105,16 @@ def connect(db: DatabaseSettings, *, autocommit: bool = False, url: DatabaseUrl 
         conn.close()
         raise
     return conn
+
+
+def _readable_passfile(db: DatabaseSettings) -> Path:
+    """database.passfile, checked: libpq silently ignores a missing one and then says "no password supplied"."""
+    path = Path(db.passfile)
+    if not path.is_file() or not os.access(path, os.R_OK):
+        state = "does not exist" if not path.exists() else "is not a readable file"
+        raise ConnectionFailure(f"database.passfile {path} {state}: no password can be read from it for {db.url}",
+                                next_step="fix database.passfile in the inventory (a libpq passfile, mode 0600)")
+    return path
 
 
 def session_settings(conn: psycopg.Connection, extra: tuple[str, ...] = ()) -> dict[str, str | None]:
@@ -273,7 +283,7 @@ def tool_env(db: DatabaseSettings, url: DatabaseUrl | None = None) -> dict[str, 
     if target.password is not None:
         env["PGPASSWORD"] = target.password
     if db.passfile:
-        env["PGPASSFILE"] = str(db.passfile)
+        env["PGPASSFILE"] = str(_readable_passfile(db))
     env["PGCONNECT_TIMEOUT"] = str(db.connect_timeout)
     env["PGAPPNAME"] = db.application_name
     env["PGOPTIONS"] = startup_options()  # psql runs SQL as we parsed it; pg_dump/pg_restore also set their own

@@ -40,6 +40,7 @@ class Observed:
 def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: str | None = None, only: str | None = None) -> Observed:
     inv, pb = cfg.inventory, cfg.playbook
     local = load_migrations(inv.migrations.dir)
+    _refuse_entries_without_file(local)
     policy = Policy.from_dict(pb.policy)
     catalog = read_code_catalog(conn)  # what pending migrations may run without containing it
     journal = tuple((m.hash, m.when) for m in local.entries)
@@ -51,11 +52,34 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
         baseline_until, source = _baseline_choice(conn, local, analyses, baseline_until, pb.migrate.baseline_until)
     plan = make_plan(local, state, baseline_until=baseline_until, only=only,
                      tracking_schema=inv.migrations.tracking_schema, tracking_table=inv.migrations.tracking_table)
+    _refuse_invalid_utf8(local, plan)
     evidence = None
     if plan.baseline:
         tags = {s.tag for s in plan.baseline}
         evidence = check_objects(conn, objects_after(a for m, a in zip(local.entries, analyses) if m.tag in tags).present)
     return Observed(local, facts, state, plan, source, evidence, analyses, catalog)
+
+
+def _refuse_entries_without_file(local: LocalMigrations) -> None:
+    """drizzle's migrator fails on a journal entry whose file is missing: so does every phase that plans."""
+    if local.entries_without_file:
+        from .errors import ConfigError
+
+        raise ConfigError(f"journal entries without a .sql file: {', '.join(local.entries_without_file)} (drizzle's migrator "
+                          f"fails on them)", source=f"{local.dir}/meta/_journal.json",
+                          next_step="restore the missing files from version control, or remove their entries; `inv verify` lists them")
+
+
+def _refuse_invalid_utf8(local: LocalMigrations, plan: MigrationPlan) -> None:
+    """A pending file that is not UTF-8 would run as drizzle decodes it (U+FFFD), not as written."""
+    from .errors import SqlParseError
+
+    for step in plan.apply:
+        migration = local.by_tag(step.tag)
+        if migration.invalid_utf8:
+            line, column = migration.invalid_utf8
+            raise SqlParseError("not valid UTF-8 text: drizzle would run it with the bytes replaced by U+FFFD",
+                                file=str(migration.path), line=line, column=column)
 
 
 def _baseline_choice(conn, local, analyses, option: str | None, playbook: str | None) -> tuple[str, str]:

@@ -69,3 +69,18 @@ def test_entry_with_wrong_types(tmp_path):
     make_folder(tmp_path, {}, [{"idx": 0, "when": "yesterday", "tag": "0000_a"}])
     with pytest.raises(ConfigError, match=r"entries\[0\].when must be a int"):
         load_migrations(tmp_path)
+
+
+def test_a_non_utf8_file_is_hashed_as_drizzle_reads_it_and_knows_where_it_breaks(tmp_path):
+    """Issue 11.10: drizzle reads files as UTF-8 (invalid bytes become U+FFFD) and hashes that text."""
+    raw = b'CREATE INDEX IF NOT EXISTS "idx_a" ON "users" ("email");\n-- caf\xe9 (latin-1)\n'
+    folder = make_folder(tmp_path, {"0000_a.sql": raw}, [entry(0, "0000_a", 1)])
+    (m,) = load_migrations(folder).entries
+    assert m.hash == hashlib.sha256(raw.decode("utf-8", errors="replace").encode("utf-8")).hexdigest()
+    assert m.invalid_utf8 == (2, 7)
+
+
+def test_duplicate_tags_are_an_error_naming_both_entries(tmp_path):
+    folder = make_folder(tmp_path, {"0000_a.sql": b"SELECT 1;\n"}, [entry(0, "0000_a", 1), entry(1, "0000_a", 2)])
+    with pytest.raises(ConfigError, match=r"entries\[0\] and entries\[1\].*0000_a"):
+        load_migrations(folder)

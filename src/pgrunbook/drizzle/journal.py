@@ -29,8 +29,9 @@ class Migration:
     breakpoints: bool
     path: Path
     text: str
-    hash: str  # drizzle's hash of the file as it is on disk
+    hash: str  # drizzle's hash of the file as it reads it (UTF-8 text; identical to the bytes' hash for valid UTF-8)
     line_ending_hashes: frozenset[str]  # the hashes of its LF and CRLF variants
+    invalid_utf8: tuple[int, int] | None = None  # (line, column) of the first byte that is not UTF-8: never applied
 
     @property
     def filename(self) -> str:
@@ -66,22 +67,37 @@ def load_migrations(directory: Path) -> LocalMigrations:
         raise ConfigError(f"migrations folder {directory} does not exist", source="migrations.dir",
                           next_step="set migrations.dir in the inventory to the app's drizzle folder (relative to the inventory file)")
     entries_json = _read_journal(journal_path)
-    migrations, missing = [], []
+    migrations, missing, seen = [], [], {}
     for position, entry in enumerate(entries_json):
         tag, when = _entry_field(entry, "tag", str, journal_path, position), _entry_field(entry, "when", int, journal_path, position)
+        if tag in seen:
+            raise ConfigError(f"entries[{seen[tag]}] and entries[{position}] both have tag {tag!r}: drizzle would run that file twice",
+                              source=str(journal_path), next_step="remove the duplicate entry (drizzle-kit never writes one)")
+        seen[tag] = position
         path = directory / f"{tag}.sql"
         if not path.is_file():
             missing.append(tag)
             continue
         raw = path.read_bytes()
+        # drizzle: readFileSync(path).toString() (invalid bytes -> U+FFFD), then sha256 of that text
         text = raw.decode("utf-8", errors="replace")
         migrations.append(Migration(
             idx=int(entry.get("idx", position)), tag=tag, when=when, breakpoints=bool(entry.get("breakpoints", True)),
-            path=path, text=text, hash=drizzle_hash(raw), line_ending_hashes=_line_ending_hashes(text),
+            path=path, text=text, hash=drizzle_hash(text.encode("utf-8")), line_ending_hashes=_line_ending_hashes(text),
+            invalid_utf8=_first_invalid_utf8(raw),
         ))
     listed = {f"{m.tag}.sql" for m in migrations} | {f"{tag}.sql" for tag in missing}
     extra = sorted(p.name for p in directory.glob("*.sql") if p.name not in listed)
     return LocalMigrations(directory, tuple(migrations), tuple(extra), tuple(missing))
+
+
+def _first_invalid_utf8(raw: bytes) -> tuple[int, int] | None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        return line, error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+    return None
 
 
 def _line_ending_hashes(text: str) -> frozenset[str]:
