@@ -259,3 +259,34 @@ def test_an_innocent_migration_over_a_hostile_catalog_is_not_allowed(app_db, nam
     (analysis,) = analyze_files([(f"{name}.sql", migration)], catalog=catalog)
     assert analysis.verdict is not Verdict.ALLOWED, f"ALLOWED: {name}\n{describe(analysis)}"
     assert analysis.verdict.rank >= at_least.rank, f"{analysis.verdict}, expected at least {at_least}: {name}\n{describe(analysis)}"
+
+
+# --------------------------------------------------------------------------- property: a hazard among safe statements
+
+
+def _body(path: Path) -> str:
+    return normalize(path.read_bytes().decode("utf-8")).split("\n", 2)[2].strip()
+
+
+def test_a_hazard_hidden_among_safe_migrations_is_never_allowed():
+    """Random compositions of the safe-but-unusual files (allowed on their own) with one
+    dangerous case injected anywhere: the composed file is at least as severe as the case
+    analysed alone (whose own bar is checked above), so never allowed when it is not."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    allowed_safe = [_body(p) for p in SAFE if header(p)[0] is Verdict.ALLOWED]
+    dangerous = [(p.name, analyze_files([p])[0].verdict, _body(p)) for p in DANGEROUS]
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.sampled_from(allowed_safe), min_size=1, max_size=5), st.sampled_from(dangerous), st.data())
+    def check(safe_parts, hazard, data):
+        name, alone, body = hazard
+        at = data.draw(st.integers(0, len(safe_parts)))
+        parts = [*safe_parts[:at], body, *safe_parts[at:]]
+        (analysis,) = analyze_files([("composed.sql", "\n--> statement-breakpoint\n".join(parts))])
+        assert analysis.verdict.rank >= alone.rank, (
+            f"{name} hidden at {at} among {len(safe_parts)} safe parts: {analysis.verdict}, alone {alone}\n{describe(analysis)}"
+        )
+
+    check()
