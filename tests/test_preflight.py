@@ -110,7 +110,7 @@ def test_queries_for_a_unique_index_honour_nulls_distinct_and_the_predicate():
 def test_examples_are_primary_keys_never_contents():
     check = one('CREATE UNIQUE INDEX u ON users (email);')
     key = key_sql(check, ("id",))
-    assert key == 'concat_ws(\', \', t."id"::text)' and "email" not in examples_sql(check, "", key, 't."id"').split("ORDER BY")[0].split("array_agg")[1]
+    assert key == 'concat_ws(\', \', t."id"::text)' and "SELECT string_agg(x.k, ', ') FROM (SELECT concat_ws" in examples_sql(check, "", key, 't."id"')
     assert key_sql(check, ()) == "t.ctid::text"
 
 

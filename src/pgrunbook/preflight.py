@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import psycopg
 
 EXAMPLES = 5
+WORK_MEM = "64MB"
 CHECK_ID = "data-preflight"
 
 # Built-ins without side effects that CHECKs, index expressions and defaults commonly use.
@@ -402,15 +403,25 @@ def count_sql(check: DataCheck, condition: str) -> str:
 
 def examples_sql(check: DataCheck, condition: str, key: str, order: str) -> str:
     if check.kind == "unique":
-        listed = f"count(*) AS n, array_to_string((array_agg({key} ORDER BY {order}))[1:{EXAMPLES}], ', ') AS keys"
-        return f"SELECT n, keys FROM ({_groups(check, listed)}) d ORDER BY n DESC, keys LIMIT 3"
+        # The 3 largest groups first, then a few keys of each (no sort of every row of the table).
+        values = ", ".join(f"{k} AS g{i}" for i, k in enumerate(check.keys))
+        same = " AND ".join(f"({k}) IS NOT DISTINCT FROM d.g{i}" for i, k in enumerate(check.keys))
+        filters = " AND ".join([*_filters(check), same])
+        keys = (f"(SELECT string_agg(x.k, ', ') FROM (SELECT {key} AS k FROM {source_sql(check)} WHERE {filters} "
+                f"ORDER BY {order} LIMIT {EXAMPLES}) x)")
+        return f"SELECT d.n, {keys} FROM ({_groups(check, f'{values}, count(*) AS n')} ORDER BY n DESC LIMIT 3) d ORDER BY d.n DESC"
     return f"SELECT {key} FROM {source_sql(check)} WHERE {condition} ORDER BY {order} LIMIT {EXAMPLES}"
 
 
-def _groups(check: DataCheck, select: str) -> str:
+def _filters(check: DataCheck) -> list[str]:
     filters = [f"({check.where})"] if check.where else []
     if check.nulls_distinct:  # NULLs never collide (NULLS NOT DISTINCT: they do)
         filters += [f"({k}) IS NOT NULL" for k in check.keys]
+    return filters
+
+
+def _groups(check: DataCheck, select: str) -> str:
+    filters = _filters(check)
     where = f" WHERE {' AND '.join(filters)}" if filters else ""
     return f"SELECT {select} FROM {source_sql(check)}{where} GROUP BY {', '.join(check.keys)} HAVING count(*) > 1"
 
@@ -490,8 +501,10 @@ def run_checks(conn: psycopg.Connection, checks: Sequence[DataCheck], *, timeout
 
     if conn.execute("SHOW transaction_read_only").fetchone()[0] != "on":
         raise RuntimeError("internal error: pre-flight checks run in a READ ONLY transaction")
-    previous = conn.execute("SELECT current_setting('statement_timeout')").fetchone()[0]
+    previous, memory = conn.execute("SELECT current_setting('statement_timeout'), current_setting('work_mem')").fetchone()
     conn.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+    # Grouping a million keys in 4 MB spills to disk: a little more memory, for this transaction only.
+    conn.execute(f"SELECT set_config('work_mem', '{WORK_MEM}', true) WHERE pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('{WORK_MEM}')")
     results = []
     try:
         for check in checks:
@@ -507,7 +520,7 @@ def run_checks(conn: psycopg.Connection, checks: Sequence[DataCheck], *, timeout
                 message = (getattr(exc.diag, "message_primary", None) or str(exc)).strip()
                 results.append(CheckResult(check, "not-checked", reason=f"the server refused the count: {message}"))
     finally:
-        conn.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+        conn.execute("SELECT set_config('statement_timeout', %s, true), set_config('work_mem', %s, true)", [previous, memory])
     return PreflightReport(tuple(results), timeout)
 
 
