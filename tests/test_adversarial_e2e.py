@@ -350,6 +350,25 @@ def test_rehearsal_refuses_row_loss_before_production_is_touched(app_db, case: C
     assert_promise_kept(db, case, code, said, before, ledger)
 
 
+SESSION_TAMPERING = [
+    Case("statement_timeout_turned_off_then_sleep", "SET statement_timeout = 0;\n--> statement-breakpoint\n"
+         "DO $$ BEGIN PERFORM pg_sleep(1); END $$;\n"),
+    Case("search_path_repointed_inside_a_do_block", "DO $$ BEGIN PERFORM set_config('search_path', 'drizzle, public', false); END $$;\n"
+         "--> statement-breakpoint\nANALYZE users;\n"),
+    Case("run_lock_released", "DO $$ BEGIN PERFORM pg_advisory_unlock_all(); END $$;\n"),
+]
+
+
+@pytest.mark.parametrize("case", SESSION_TAMPERING, ids=lambda c: c.name)
+def test_a_migration_tampering_with_the_session_is_stopped(app_db, case: Case):
+    """With the static line off, the executor itself must notice a migration that lifts its
+    bound, repoints name resolution or releases the run lock: stopped and rolled back."""
+    db = app_db("tracked")
+    playbook = write_playbook(db.workdir / "static-off.yml", policy=static_line_off())
+    code, said, before, ledger = run_case(db, case, playbook)
+    assert_promise_kept(db, case, code, said, before, ledger)
+
+
 @pytest.mark.parametrize("case", [DYNAMIC_FORMAT, DYNAMIC_OPAQUE], ids=lambda c: c.name)
 def test_dynamic_sql_allowed_by_policy_is_still_caught(app_db, case: Case):
     """A relaxed playbook that allows `dynamic-sql`: a DELETE whose text only exists at run
