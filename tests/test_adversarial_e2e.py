@@ -39,6 +39,7 @@ class Case:
     sql: str
     by_hand: str = ""  # run directly in the database before the run ("created by hand")
     database_settings: tuple[str, ...] = ()  # ALTER DATABASE <db> SET ... before the run
+    role_settings: tuple[str, ...] = ()  # ALTER ROLE CURRENT_USER IN DATABASE <db> SET ... before the run
     may_succeed: bool = False  # exit 0 is acceptable if no row is lost and `check_success` holds
     tags: frozenset[str] = field(default_factory=frozenset)
 
@@ -137,6 +138,9 @@ BACKSLASH_DEFAULT = Case("standard_conforming_strings_off_hides_a_delete", """\
 ALTER TABLE "users" ADD COLUMN "note" text DEFAULT 'h\\''; DELETE FROM public.daily_bonus; --';
 """, database_settings=("standard_conforming_strings = off", "escape_string_warning = off"), may_succeed=True)
 
+BACKSLASH_ROLE = replace(BACKSLASH_DEFAULT, name="role_level_standard_conforming_strings_off_hides_a_delete",
+                         database_settings=(), role_settings=BACKSLASH_DEFAULT.database_settings)
+
 FAR_FUTURE = Case("tracking_insert_far_future_created_at", f"""\
 INSERT INTO "drizzle"."__drizzle_migrations" ("hash", "created_at") VALUES ('0012_manual_fix', {FAR_FUTURE_MS + 1});
 """)
@@ -179,7 +183,7 @@ BEGIN PERFORM public.gc(); RETURN lower(e); END $$;
 INNOCENT = [HAND_LEDGER_TRIGGER, HAND_LOWER_SHADOW, HAND_OPERATOR_SHADOW, HAND_EXPRESSION_INDEX]
 
 CASES = [TRACKING_TRIGGER, TRACKING_RULE, EVENT_TRIGGER, INDEX_EXPRESSION, ADD_COLUMN_DEFAULT, EXISTING_FUNCTION,
-         DYNAMIC_FORMAT, DYNAMIC_OPAQUE, BACKSLASH_DEFAULT, FAR_FUTURE, *INNOCENT]
+         DYNAMIC_FORMAT, DYNAMIC_OPAQUE, BACKSLASH_DEFAULT, BACKSLASH_ROLE, FAR_FUTURE, *INNOCENT]
 ROW_LOSS = [c for c in CASES if "row-loss" in c.tags]
 
 
@@ -229,6 +233,13 @@ def note_default(db) -> str | None:
     return row[0] if row else None
 
 
+def apply_settings(conn, dbname: str, case: Case) -> None:
+    for setting in case.database_settings:
+        conn.execute(f'ALTER DATABASE "{dbname}" SET {setting}')
+    for setting in case.role_settings:  # gone with the database when the test drops it
+        conn.execute(f'ALTER ROLE CURRENT_USER IN DATABASE "{dbname}" SET {setting}')
+
+
 def static_line_off() -> dict:
     """A playbook policy under which the static analysis allows everything: every kind
     allowed, every rule off, inline comments may lift anything."""
@@ -258,8 +269,7 @@ def run_case(db, case: Case, playbook: Path | None = None):
     with db.connect() as conn:
         if case.by_hand:
             conn.execute(case.by_hand)
-        for setting in case.database_settings:
-            conn.execute(f'ALTER DATABASE "{db.name}" SET {setting}')
+        apply_settings(conn, db.name, case)
     before, ledger = table_counts(db), tracking_rows(db)
     try:
         result = migrate_prod(load_config(db.inventory(), playbook), options=ProdOptions(yes=True))
@@ -288,7 +298,7 @@ def assert_promise_kept(db, case: Case, code: int, said: str, before: dict[str, 
 
 
 def case_checks_on_success(db, case: Case, context: str) -> None:
-    if case is BACKSLASH_DEFAULT:  # ran as the parser read it: one literal, no DELETE executed
+    if case in (BACKSLASH_DEFAULT, BACKSLASH_ROLE):  # ran as the parser read it: one literal, no DELETE executed
         default = note_default(db) or ""
         assert "DELETE FROM public.daily_bonus" in default, f"{context}; users.note default is {default!r}"
 
@@ -296,7 +306,7 @@ def case_checks_on_success(db, case: Case, context: str) -> None:
 # --------------------------------------------------------------------------- tests
 
 
-@pytest.mark.parametrize("case", [*ROW_LOSS, BACKSLASH_DEFAULT, *INNOCENT], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [*ROW_LOSS, BACKSLASH_DEFAULT, BACKSLASH_ROLE, *INNOCENT], ids=lambda c: c.name)
 def test_the_case_really_destroys_rows_when_run_as_drizzle_would(app_db, case: Case):
     """Not a vacuous case: applied naively on a fresh connection (the chunks, then the
     tracking insert, as drizzle's migrator does; autocommit so that CONCURRENTLY runs), it
@@ -307,8 +317,7 @@ def test_the_case_really_destroys_rows_when_run_as_drizzle_would(app_db, case: C
     with db.connect() as conn:
         if case.by_hand:
             conn.execute(case.by_hand)
-        for setting in case.database_settings:
-            conn.execute(f'ALTER DATABASE "{db.name}" SET {setting}')
+        apply_settings(conn, db.name, case)
     before = table_counts(db)
     tag = append_migration(db.drizzle_dir, case)
     migration = load_migrations(db.drizzle_dir).by_tag(tag)
