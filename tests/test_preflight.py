@@ -75,6 +75,11 @@ def test_rows_changed_earlier_in_the_plan_make_the_check_not_checked():
     assert "changes rows of public.users before it (line 1)" in check.skipped and check.line == 2
 
 
+def test_a_type_change_earlier_in_the_plan_makes_a_unique_index_not_checked():
+    (check,) = checks("ALTER TABLE users ALTER COLUMN email TYPE citext;\nCREATE UNIQUE INDEX u ON users (email);")
+    assert "changes rows of public.users before it (line 1)" in check.skipped
+
+
 def test_a_column_added_by_the_plan_then_set_not_null_is_not_checked():
     (check,) = checks("ALTER TABLE users ADD COLUMN z text;\nALTER TABLE users ALTER COLUMN z SET NOT NULL;")
     assert "added by this plan" in check.skipped

@@ -10,7 +10,7 @@ is a NO-GO (gate criterion `data-preflight`), shown by `inv analyze`.
 - `plan_checks()` (pure) reads the migration texts with pglast (on its own: it does not
   depend on sqlcheck's classification) and says what to measure, statement by statement.
   Tables the plan creates are empty: skipped. A table whose rows the plan changes first
-  (INSERT, UPDATE, DELETE, MERGE, COPY, TRUNCATE) is "not checked", with why.
+  (INSERT, UPDATE, DELETE, MERGE, COPY, TRUNCATE, ALTER COLUMN TYPE) is "not checked", with why.
 - Only expressions built from columns, constants, operators, casts to base or enum types
   and a list of side-effect-free built-ins are evaluated: a CHECK or index expression
   calling anything else is "not checked" (pre-flight must not run the migration's code).
@@ -153,9 +153,13 @@ class _PlanState:
             for relation in node.relations or ():
                 self.changed.setdefault(_qualified(relation), line)
         elif isinstance(node, ast.AlterTableStmt) and node.relation is not None:
+            from pglast.enums import AlterTableType
+
             table = _qualified(node.relation)
             for cmd in node.cmds or ():
-                if isinstance(cmd.def_, ast.ColumnDef):
+                if cmd.subtype == AlterTableType.AT_AlterColumnType:  # rewrites the values (USING, a new type's equality)
+                    self.changed.setdefault(table, line)
+                elif isinstance(cmd.def_, ast.ColumnDef):
                     self.added.add((table, cmd.def_.colname))
 
 
