@@ -62,3 +62,30 @@ def test_a_missing_passfile_is_named(app_db, tmp_path, monkeypatch):
     with pytest.raises(ConnectionFailure) as exc:
         commands.verify(cfg)
     assert "no-such.pgpass" in exc.value.what and "does not exist" in exc.value.what
+
+
+def test_a_partial_only_plan_is_refused_and_verify_fails_on_the_ledger_it_would_leave(app_db):
+    """Issue 11.11: `--only 0011` on the legacy database (a README example) would record 0011 alone; drizzle's next
+    deploy would re-run 0010 (its tables exist) and skip 0000-0009. The plan is refused; verify fails on such a ledger."""
+    from pgrunbook.drizzle import load_migrations
+    from pgrunbook.drizzle.recorder import Recorder
+
+    db = app_db("legacy")
+    cfg = load_config(db.inventory())
+    with pytest.raises(CheckFailed, match="--only 0011_add_performance_indexes would record it while 0000") as exc:
+        commands.analyze(cfg, only="0011")
+    assert "without --only" in exc.value.next_step
+    with pytest.raises(CheckFailed, match="would record it while"):
+        commands.gate(cfg, only="0011")
+    assert idx_count(db) == 0
+    # the ledger an older pgrunbook (or a hand-run psql) left: 0011 alone
+    index_sql = (db.drizzle_dir / "0011_add_performance_indexes.sql").read_text()
+    m = load_migrations(db.drizzle_dir).by_tag("0011_add_performance_indexes")
+    with db.connect() as conn:
+        conn.execute(index_sql.replace("--> statement-breakpoint", ""))
+        recorder = Recorder(conn)
+        recorder.ensure_table()
+        recorder.record(m.hash, m.when)
+    report = commands.verify(cfg)
+    check = {c.id: c for c in report.checks}["ledger-consistent"]
+    assert check.status.value == "fail" and "0010" in check.summary, check

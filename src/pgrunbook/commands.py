@@ -24,11 +24,29 @@ def verify(cfg: Config, emit: Emit = discard) -> VerifyReport:
     emit(Event("verify", "step", f"connecting to {inv.database.url} (READ ONLY)"))
     with _connect_or_recovery_hint(cfg) as conn, read_only(conn):
         facts = gather(conn, exp, inv.migrations)
+        state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
+        preapplied = _pending_already_in_schema(conn, local, state)
     major = server_major(facts.server.version_num)
     tools = tuple(locate_tool(name, inv.tools.bin_dir, server_major=major) for name in ("pg_dump", "pg_restore"))
-    state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
     target = {"inventory": inv.name, "url": str(inv.database.url), "database": inv.database.dbname, "sandbox": inv.sandbox}
-    return VerifyReport(target, facts, local, state, tools, exp, evaluate(facts, local, state, tools, exp, cfg.playbook.migrate))
+    checks = evaluate(facts, local, state, tools, exp, cfg.playbook.migrate, preapplied=preapplied)
+    return VerifyReport(target, facts, local, state, tools, exp, checks)
+
+
+def _pending_already_in_schema(conn, local, state) -> tuple[str, ...]:  # noqa: ANN001
+    """Unrecorded migrations before a recorded one whose named objects all exist: drizzle would re-run them."""
+    from .drizzle.state import ledger_gaps
+    from .evidence import check_objects
+    from .sqlcheck import analyze_sql
+
+    found = []
+    for tag in ledger_gaps(local, set(state.applied_tags)) if state.rows else ():
+        migration = local.by_tag(tag)
+        named = [o for o in analyze_sql(migration.text, file=migration.filename).created if not o.implicit]
+        evidence = check_objects(conn, named) if named else None
+        if evidence is not None and not evidence.missing and not evidence.unverifiable:
+            found.append(tag)
+    return tuple(found)
 
 
 def _connect_or_recovery_hint(cfg: Config):  # noqa: ANN202

@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import Expectations, MigratePolicy
 from .drizzle import LocalMigrations, TrackingState
+from .drizzle.state import ledger_gaps
 from .facts import Facts
 from .outcome import Check, Status, failed
 from .pg import Tool, restore_problem, server_major
@@ -89,7 +90,8 @@ class VerifyReport:
 
 
 def evaluate(facts: Facts, local: LocalMigrations, state: TrackingState, tools: tuple[Tool, ...], exp: Expectations,
-             migrate: MigratePolicy | None = None) -> tuple[Check, ...]:
+             migrate: MigratePolicy | None = None, preapplied: tuple[str, ...] = ()) -> tuple[Check, ...]:
+    """`preapplied`: pending migrations whose named objects all exist (see `commands.verify`)."""
     bounds = () if migrate is None else (statement_bounds(migrate),)
     return (
         _connection(facts),
@@ -97,6 +99,7 @@ def evaluate(facts: Facts, local: LocalMigrations, state: TrackingState, tools: 
         _tracking(facts, state),
         _journal(local),
         _applied(state),
+        _ledger_gaps(state, local, preapplied),
         _pending(state),
         _stranded(state, local),
         _null_mark(state),
@@ -193,6 +196,23 @@ def _applied(s: TrackingState) -> Check:
     dup = f"; duplicate rows: {', '.join(str(r.id) for r in s.duplicate_rows)}" if s.duplicate_rows else ""
     status = Status.WARN if note or dup else Status.OK
     return Check("applied-migrations", status, f"{len(s.applied)} applied, all matching local files{note}{dup}")
+
+
+def _ledger_gaps(s: TrackingState, local: LocalMigrations, preapplied: tuple[str, ...]) -> Check:
+    """drizzle's next deploy, read from the ledger: would it run something already in the schema?"""
+    gaps = ledger_gaps(local, set(s.applied_tags)) if s.rows else ()
+    rerun = [t for t in s.drizzle_would_apply(local) if t in gaps and t in preapplied]
+    if rerun:
+        return Check("ledger-consistent", Status.FAIL,
+                     f"{', '.join(rerun)} {'is' if len(rerun) == 1 else 'are'} in the schema but not recorded, while a later migration is: "
+                     "drizzle's next deploy would re-run it and fail"
+                     + (f"; {len(gaps) - len(rerun)} other unrecorded migration(s) before it would be skipped forever" if len(gaps) > len(rerun) else ""),
+                     "a partial run recorded migrations out of order: `inv rollback --full` to the backup taken before it, "
+                     "then migrate without --only")
+    if gaps:
+        return Check("ledger-consistent", Status.WARN, f"unrecorded before a recorded migration: {', '.join(gaps[:6])}",
+                     "`inv migrate` applies them (their objects do not all exist yet)")
+    return Check("ledger-consistent", Status.OK, "recorded migrations form a prefix of the journal")
 
 
 def _pending(s: TrackingState) -> Check:

@@ -82,3 +82,28 @@ def test_crlf_applied_lf_on_disk_is_the_same_migration():
 def test_duplicate_rows():
     state = reconcile(local(A), [row(1, A), row(2, A)])
     assert [r.id for r in state.duplicate_rows] == [2]
+
+
+def test_ledger_gaps_are_unrecorded_entries_before_a_recorded_one():
+    from pgrunbook.drizzle.state import ledger_gaps
+
+    migrations = local(A, B, C, D)
+    assert ledger_gaps(migrations, {"0000_m", "0001_m", "0002_m"}) == ()  # D pending at the end: no gap
+    assert ledger_gaps(migrations, {"0003_m"}) == ("0000_m", "0001_m", "0002_m")  # the partial --only on a legacy database
+    assert ledger_gaps(migrations, set()) == ()
+
+
+def test_only_refuses_a_plan_that_leaves_earlier_migrations_unrecorded():
+    import pytest
+
+    from pgrunbook.drizzle.plan import make_plan
+    from pgrunbook.errors import CheckFailed
+
+    migrations = local(A, B, C, D)
+    with pytest.raises(CheckFailed, match="0000_m, 0001_m, 0002_m before it stay unrecorded") as exc:
+        make_plan(migrations, reconcile(migrations, None), only="0003")  # no ledger: baseline first
+    assert "without --only" in exc.value.next_step
+    with pytest.raises(CheckFailed, match="0001_m before it"):
+        make_plan(migrations, reconcile(migrations, [row(0, A)]), only="0002")
+    plan = make_plan(migrations, reconcile(migrations, [row(0, A), row(1, B), row(2, C)]), only="0003")  # the seed's psql -f 0011
+    assert plan.scenario == "C" and [s.tag for s in plan.steps] == ["0003_m"]

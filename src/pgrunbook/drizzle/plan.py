@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import UsageError
+from ..errors import CheckFailed, UsageError
 from .journal import LocalMigrations, Migration
-from .state import TrackingState
+from .state import TrackingState, ledger_gaps
 
 Scenario = Literal["A", "B", "C"]
 
@@ -80,6 +80,7 @@ def make_plan(
         target = _find(local, only)
         if target.tag not in state.pending:
             raise UsageError(f"{target.tag} is already recorded as applied: nothing to do for --only")
+        _refuse_partial_ledger(local, state, target)
         return MigrationPlan("C", not state.tracking_present, (_step(target, "apply", target.tag in stranded),), **names)
     if state.tracking_present and state.rows:
         if baseline_until:
@@ -94,6 +95,20 @@ def make_plan(
     steps = [_step(m, "baseline" if m.idx <= last.idx else "apply", False) for m in pending]
     return MigrationPlan("B", True, tuple(steps), **names)
 
+
+
+def _refuse_partial_ledger(local: LocalMigrations, state: TrackingState, target: Migration) -> None:
+    """--only must not leave a ledger drizzle misreads: earlier migrations unrecorded before a recorded one."""
+    recorded = set(state.applied_tags)
+    new_gaps = [t for t in ledger_gaps(local, recorded | {target.tag}) if t not in ledger_gaps(local, recorded)]
+    if not new_gaps:
+        return
+    shown = ", ".join(new_gaps[:4]) + (f" … ({len(new_gaps)} in all)" if len(new_gaps) > 4 else "")
+    hint = ("run without --only: the plan baselines the existing schema first (scenario B)" if not state.rows
+            else f"apply {new_gaps[0]} first (or run without --only)")
+    raise CheckFailed(f"--only {target.tag} would record it while {shown} before it stay unrecorded: drizzle's next deploy would "
+                      "re-run those above its mark (their objects exist: it fails) and skip the others forever",
+                      changed="nothing was changed", next_step=hint)
 
 
 def _step(m: Migration, action: Literal["baseline", "apply"], stranded: bool) -> PlannedMigration:

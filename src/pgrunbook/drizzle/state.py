@@ -65,6 +65,18 @@ class TrackingState:
         return tuple(m.tag for m in local.entries if self.drizzle_mark < m.when)
 
 
+def ledger_gaps(local: LocalMigrations, recorded: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """Unrecorded entries that come, in journal order, before a recorded one (pure).
+
+    drizzle-kit appends to its journal: a ledger that records a migration but not the ones
+    before it was written by hand (a partial `--only`), and drizzle's next deploy would
+    re-run those above its mark and skip the others forever.
+    """
+    tags = [m.tag for m in local.entries]
+    last = max((i for i, tag in enumerate(tags) if tag in recorded), default=None)
+    return () if last is None else tuple(tag for tag in tags[:last] if tag not in recorded)
+
+
 def reconcile(local: LocalMigrations, rows: list[TrackingRow] | None) -> TrackingState:
     """`rows` is None when the tracking table does not exist (the seed's case B)."""
     present = rows is not None
