@@ -22,6 +22,11 @@ CREATE FUNCTION public.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
 BEGIN TRUNCATE public.daily_bonus; END $$;
 CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION public.on_ddl();
 ALTER EVENT TRIGGER on_ddl DISABLE;
+CREATE FUNCTION public.ok(v integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT v >= 0';
+CREATE DOMAIN public.points AS integer DEFAULT 0 CHECK (public.ok(VALUE));
+CREATE FUNCTION public.same(a integer, b integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT a = b';
+CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = public.same);
+CREATE INDEX users_ok_idx ON public.users (public.ok(id));
 """
 
 
@@ -52,6 +57,14 @@ def test_reads_triggers_rules_and_event_triggers(catalog):
     assert catalog.rules[0].definition.startswith("CREATE RULE keep_users AS")
     [event_trigger] = catalog.event_triggers
     assert (event_trigger.name, event_trigger.event, event_trigger.enabled) == ("on_ddl", "ddl_command_end", False)
+
+
+def test_reads_operators_domains_and_expression_indexes(catalog):
+    assert [(o.name, o.left, o.function_name) for o in catalog.operators] == [("===", "integer", "same")]
+    [domain] = catalog.domains
+    assert (domain.name, domain.default) == ("points", "0") and "ok(VALUE)" in domain.checks[0]
+    assert [(i.table, i.name) for i in catalog.indexes if i.table == "users"] == [("users", "users_ok_idx")]
+    assert "public.ok(id)" in catalog.indexes[-1].definition or any("ok(id)" in i.definition for i in catalog.indexes)
 
 
 def test_extension_objects_are_left_out(app_db):

@@ -2,7 +2,8 @@
 
 A pending migration can run code it does not contain: a function created by an earlier
 migration or by hand, a trigger or rule on the tracking table (it fires on pgrunbook's own
-tracking insert), an event trigger (it fires on the migration's DDL). This reads them,
+tracking insert), an event trigger (it fires on the migration's DDL), an operator, a
+domain's CHECK or an expression index (evaluated on rows). This reads them,
 read-only, one query per kind, in the caller's transaction (analyze and the gate hold a
 READ ONLY one). PostgreSQL's own objects (pg_catalog, information_schema) and objects that
 belong to an extension are left out: they are the built-ins and the extensions' code, not
@@ -14,8 +15,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .sqlcheck.catalog_model import (
+    CatalogDomain,
     CatalogEventTrigger,
     CatalogFunction,
+    CatalogIndex,
+    CatalogOperator,
     CatalogRule,
     CatalogTrigger,
     CodeCatalog,
@@ -80,8 +84,43 @@ ORDER BY 1
 """
 
 
+_OPERATORS = f"""
+SELECT n.nspname, o.oprname, format_type(o.oprleft, NULL), format_type(o.oprright, NULL), pn.nspname, p.proname
+FROM pg_operator o
+JOIN pg_namespace n ON n.oid = o.oprnamespace
+JOIN pg_proc p ON p.oid = o.oprcode
+JOIN pg_namespace pn ON pn.oid = p.pronamespace
+WHERE n.nspname NOT IN {_SYSTEM} AND {_not_extension('pg_operator', 'o.oid')}
+ORDER BY 1, 2
+"""
+
+_DOMAINS = f"""
+SELECT n.nspname, t.typname,
+       coalesce((SELECT array_agg(pg_get_constraintdef(c.oid) ORDER BY c.conname)
+                 FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c'), '{{}}'),
+       t.typdefault
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'd' AND n.nspname NOT IN {_SYSTEM} AND {_not_extension('pg_type', 't.oid')}
+ORDER BY 1, 2
+"""
+
+# Only indexes whose expressions or predicate may call code: plain column indexes hold none.
+_INDEXES = f"""
+SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE (x.indexprs IS NOT NULL OR x.indpred IS NOT NULL) AND n.nspname NOT IN {_SYSTEM}
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND {_not_extension('pg_class', 'c.oid')}
+ORDER BY 1, 2, 3
+"""
+
+
 def read_code_catalog(conn: psycopg.Connection) -> CodeCatalog:
-    """The database's functions, triggers, rules and event triggers (read-only queries)."""
+    """The database's functions, triggers, rules, event triggers, operators, domains and
+    expression indexes (read-only queries, one per kind)."""
     functions = tuple(
         CatalogFunction(schema, name, tuple(types), language, source or "", definition, int(defaults), bool(procedure))
         for schema, name, types, language, source, definition, defaults, procedure in conn.execute(_FUNCTIONS)
@@ -95,4 +134,9 @@ def read_code_catalog(conn: psycopg.Connection) -> CodeCatalog:
         CatalogEventTrigger(name, event, fschema, fname, bool(enabled))
         for name, event, fschema, fname, enabled in conn.execute(_EVENT_TRIGGERS)
     )
-    return CodeCatalog(functions, triggers, rules, event_triggers)
+    operators = tuple(CatalogOperator(*row) for row in conn.execute(_OPERATORS))
+    domains = tuple(
+        CatalogDomain(schema, name, tuple(checks), default) for schema, name, checks, default in conn.execute(_DOMAINS)
+    )
+    indexes = tuple(CatalogIndex(*row) for row in conn.execute(_INDEXES))
+    return CodeCatalog(functions, triggers, rules, event_triggers, operators, domains, indexes)

@@ -373,3 +373,69 @@ def test_data_dependent_rules_are_quiet_on_tables_created_by_the_set():
 def test_safe_but_unusual_sql_stays_allowed(sql):
     result = analysis(sql)
     assert result.verdict is A, [str(f) for f in result.findings]
+
+
+# --------------------------------------------------------------------------- more paths by which code runs
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE DOMAIN d AS int DEFAULT purge_v(1);\nALTER TABLE users ADD COLUMN IF NOT EXISTS n d;",
+        "CREATE STATISTICS s ON (purge_v(id)) FROM users;\nANALYZE users;",
+        "CREATE INDEX IF NOT EXISTS i ON t ((purge_v(id)));\nVACUUM t;",
+        "ALTER TABLE users ADD CONSTRAINT x EXCLUDE USING btree ((purge_v(id)) WITH =);",
+        "CREATE AGGREGATE agg(int) (SFUNC = purge_v, STYPE = int);\nSELECT agg(id) FROM users;",
+        "CREATE MATERIALIZED VIEW mv AS SELECT purge_v(1) WITH NO DATA;\nREFRESH MATERIALIZED VIEW mv;",
+        "ALTER TABLE drizzle.__drizzle_migrations ALTER COLUMN id SET DEFAULT purge_v(1);",
+    ],
+)
+def test_more_paths_by_which_the_run_executes_code(statement):
+    result = analysis(PURGE_V + statement)
+    assert any(f.rule_id == "ban-delete" and f.verdict is F for f in result.findings), [str(f) for f in result.findings]
+
+
+@pytest.mark.parametrize(
+    ("using", "rewrites"),
+    [("'Doe'", True), ('md5("password")', True), ("purge_v(1)", True), ("a::int", False),
+     ("a::text::int", False), ("a AT TIME ZONE 'UTC'", False), ("to_timestamp(a)", False), (None, False)],
+)
+def test_alter_type_using_other_values_is_an_update(using, rewrites):
+    sql = f"ALTER TABLE users ALTER COLUMN a TYPE text{f' USING {using}' if using else ''};"
+    assert ("ban-update" in analysis(sql).rule_ids()) is rewrites
+
+
+def test_unbounded_plpgsql_loops_are_reviewed():
+    assert analysis("DO $$ BEGIN LOOP END LOOP; END $$;").rule_ids() == ("review-plpgsql-loop",)
+    assert analysis("DO $$ BEGIN WHILE now() < now() + interval '1 h' LOOP END LOOP; END $$;").verdict is R
+    assert analysis("DO $$ BEGIN FOR i IN 1..3 LOOP RAISE NOTICE '%', i; END LOOP; END $$;").verdict is A
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "ALTER TABLE drizzle.__drizzle_migrations ADD COLUMN note text;",
+        "ALTER TABLE drizzle.__drizzle_migrations RENAME TO old_ledger;",
+        "ALTER SCHEMA drizzle RENAME TO old_drizzle;",
+        "CREATE UNIQUE INDEX IF NOT EXISTS i ON drizzle.__drizzle_migrations (hash);",
+        "ALTER TABLE drizzle.__drizzle_migrations DISABLE TRIGGER ALL;",
+    ],
+)
+def test_schema_changes_of_the_tracking_table_are_forbidden(sql):
+    assert "ban-tracking-table-code" in analysis(sql).rule_ids(F)
+
+
+def test_existing_operators_domains_and_expression_indexes_are_followed():
+    from pgrunbook.sqlcheck import CatalogDomain, CatalogIndex, CatalogOperator
+
+    gc = function("gc", "BEGIN DELETE FROM users; RETURN true; END", args=("integer",), returns="boolean")
+    operator = CatalogOperator("public", "===", "integer", "integer", "public", "gc")
+    assert "ban-delete" in analysis("CREATE INDEX IF NOT EXISTS i ON t (a) WHERE a === 1;",
+                                    catalog=CodeCatalog.of([gc], operators=[operator])).rule_ids(F)
+    domain = CatalogDomain("public", "points", ("CHECK (gc(VALUE))",))
+    assert "ban-delete" in analysis("ALTER TABLE users ADD COLUMN p public.points DEFAULT 0;",
+                                    catalog=CodeCatalog.of([gc], domains=[domain])).rule_ids(F)
+    index = CatalogIndex("public", "users", "i", "CREATE INDEX i ON public.users USING btree (gc(id))")
+    catalog = CodeCatalog.of([gc], indexes=[index])
+    assert "ban-delete" in analysis("ANALYZE users;", catalog=catalog).rule_ids(F)
+    assert analysis("ANALYZE campaigns;", catalog=catalog).verdict is A

@@ -38,6 +38,7 @@ CASES = {
     "review-unique-index": ("CREATE UNIQUE INDEX IF NOT EXISTS i ON users (email);", R, None),
     "review-unique-index-concurrently": ("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);", R, None),
     "review-add-column-constraint": ("ALTER TABLE users ADD COLUMN code text UNIQUE;", R, None),
+    "review-plpgsql-loop": ("DO $$ BEGIN LOOP END LOOP; END $$;", R, None),
     "review-fk-on-delete-cascade": ("ALTER TABLE bonus ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id) ON DELETE CASCADE;", R, None),
     "policy-create-index": ("CREATE INDEX IF NOT EXISTS i ON users (a);", R, NOTHING_ALLOWED),
     "policy-add-column": ("ALTER TABLE users ADD COLUMN b text;", R, NOTHING_ALLOWED),

@@ -58,7 +58,16 @@ Everything but `squawk` is pure: pglast and the standard library, values in, val
 """
 
 from .analysis import AnalyzedStatement, FileAnalysis, analyze_files, analyze_sql, journal_pairs, with_findings
-from .catalog_model import CatalogEventTrigger, CatalogFunction, CatalogRule, CatalogTrigger, CodeCatalog
+from .catalog_model import (
+    CatalogDomain,
+    CatalogEventTrigger,
+    CatalogFunction,
+    CatalogIndex,
+    CatalogOperator,
+    CatalogRule,
+    CatalogTrigger,
+    CodeCatalog,
+)
 from .classify import KINDS, FunctionDef
 from .comments import AllowComment
 from .model import CreatedObject, Finding, Operation, Verdict
@@ -73,8 +82,11 @@ __all__ = [
     "RULES",
     "AllowComment",
     "AnalyzedStatement",
+    "CatalogDomain",
     "CatalogEventTrigger",
     "CatalogFunction",
+    "CatalogIndex",
+    "CatalogOperator",
     "CatalogRule",
     "CatalogTrigger",
     "CodeCatalog",

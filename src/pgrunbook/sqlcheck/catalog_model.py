@@ -81,11 +81,48 @@ class CatalogEventTrigger:
 
 
 @dataclass(frozen=True)
+class CatalogOperator:
+    """A user-defined operator: an expression using it calls `function`."""
+
+    schema: str
+    name: str
+    left: str | None
+    right: str | None
+    function_schema: str
+    function_name: str
+
+
+@dataclass(frozen=True)
+class CatalogDomain:
+    """A domain: `checks` (pg_get_constraintdef: `CHECK (...)`) run on every value cast
+    to it, `default` (text) fills a new column of the domain."""
+
+    schema: str
+    name: str
+    checks: tuple[str, ...] = ()
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class CatalogIndex:
+    """An index with expressions or a predicate (pg_get_indexdef's CREATE INDEX): ANALYZE,
+    VACUUM, REINDEX and CLUSTER of its table evaluate them again."""
+
+    schema: str
+    table: str
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True)
 class CodeCatalog:
     functions: tuple[CatalogFunction, ...] = ()
     triggers: tuple[CatalogTrigger, ...] = ()
     rules: tuple[CatalogRule, ...] = ()
     event_triggers: tuple[CatalogEventTrigger, ...] = ()
+    operators: tuple[CatalogOperator, ...] = ()
+    domains: tuple[CatalogDomain, ...] = ()
+    indexes: tuple[CatalogIndex, ...] = ()
 
     def overloads(self, schema: str | None, name: str) -> tuple[CatalogFunction, ...]:
         """The functions named `name` (in `schema`, or in any schema when None)."""
@@ -96,8 +133,11 @@ class CodeCatalog:
 
     @classmethod
     def of(cls, functions: Iterable[CatalogFunction] = (), triggers: Iterable[CatalogTrigger] = (),
-           rules: Iterable[CatalogRule] = (), event_triggers: Iterable[CatalogEventTrigger] = ()) -> CodeCatalog:
-        return cls(tuple(functions), tuple(triggers), tuple(rules), tuple(event_triggers))
+           rules: Iterable[CatalogRule] = (), event_triggers: Iterable[CatalogEventTrigger] = (),
+           operators: Iterable[CatalogOperator] = (), domains: Iterable[CatalogDomain] = (),
+           indexes: Iterable[CatalogIndex] = ()) -> CodeCatalog:
+        return cls(tuple(functions), tuple(triggers), tuple(rules), tuple(event_triggers), tuple(operators),
+                   tuple(domains), tuple(indexes))
 
 
 EMPTY_CATALOG = CodeCatalog()

@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 
 import pglast
 from pglast import ast
-from pglast.enums import CmdType, ConstrType, OnConflictAction, TransactionStmtKind
+from pglast.enums import AlterTableType, CmdType, ConstrType, OnConflictAction, TransactionStmtKind
 
 from pgrunbook.errors import SqlParseError
 
@@ -103,6 +103,11 @@ DML_NODES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
 # Operation kind -> the trigger/rule event a write of that kind fires.
 WRITE_EVENTS = {"insert-seed": "insert", "insert-tracking": "insert", "update": "update", "delete": "delete",
                 "truncate": "truncate"}
+# Kinds of schema change that may touch the tracking table (see `_mark_tracking_ddl`).
+TRACKING_DDL_KINDS = frozenset({
+    "add-column", "set-default", "drop-default", "add-constraint", "validate-constraint", "alter-column-type",
+    "set-not-null", "drop-not-null", "rename", "create-index", "other",
+})
 MAX_FIRE_DEPTH = 4  # triggers firing triggers: enough to see a chain, bounded for cycles
 
 
@@ -152,7 +157,21 @@ class Classifier:
 
     def statement(self, statement: SqlStatement) -> tuple[Operation, ...]:
         scope = Scope(source=statement.source, sql=statement.sql, line=statement.line)
-        return tuple(self.fire(self.node(statement.node, scope)))
+        return tuple(self.fire(self._mark_tracking_ddl(op) for op in self.node(statement.node, scope)))
+
+    def _mark_tracking_ddl(self, operation: Operation) -> Operation:
+        """Flag schema changes of the tracking table (or its schema): they change what
+        pgrunbook's own tracking insert does."""
+        if operation.kind not in TRACKING_DDL_KINDS or operation.target is None:
+            return operation
+        target = operation.target
+        table = (target.schema, target.table or target.name)
+        touches = table in self.tracking_tables or (
+            target.kind == "schema" and target.name in {schema for schema, _ in self.tracking_tables}
+        )
+        if not touches or (target.kind == "table" and operation.kind == "create-table"):
+            return operation
+        return replace(operation, flags=operation.flags | {"tracking_table", "tracking_ddl"})
 
     def recording(self, line: int, *, ddl_ran: bool) -> tuple[Operation, ...]:
         """What pgrunbook's own run makes happen for this file besides its statements:
@@ -287,8 +306,24 @@ class Classifier:
             yield scope.op("create-view", summary, target=view, creates=(view,))
         else:
             yield self._table_as(node.into, "CREATE TABLE ... AS", scope)
+        if object_kind(node.objtype) == "materialized view":  # REFRESH runs the query again
+            self.code.matviews[relation(node.into.rel)] = tuple(self.node(node.query, _relative(scope)))
         if not node.into.skipData:  # WITH NO DATA does not run the query
             yield from self.node(node.query, scope.inner(top_level=False))
+        else:
+            shown = display(*relation(node.into.rel))
+            yield from self.node(node.query, scope.later(f"on every REFRESH of {shown}", f"query of {shown}"))
+
+    def _RefreshMatViewStmt(self, node: ast.RefreshMatViewStmt, scope: Scope) -> Iterator[Operation]:
+        schema, name = relation(node.relation)
+        yield scope.op("other", f"REFRESH MATERIALIZED VIEW {display(schema, name)}",
+                       target=CreatedObject("view", schema, None, name))
+        query = self.code.matviews.get((schema, name))
+        if query is None:
+            # Its query is in the database: what it calls cannot be checked here.
+            yield scope.op("call", f"query of materialized view {display(schema, name)} (not defined by this set)")
+        elif not node.skipData:
+            yield from self.run_code(query, scope.implied(f"query of {display(schema, name)}"))
 
     def _table_as(self, into: ast.IntoClause, words_: str, scope: Scope) -> Operation:
         schema, table = relation(into.rel)
@@ -326,16 +361,20 @@ class Classifier:
 
     def hidden_call(self, node: ast.Node, scope: Scope) -> Iterator[Operation]:
         """A function the set made a cast or an operator call (`'x'::label`, `a =~= b`)."""
-        function, label = None, ""
+        functions: list[tuple[str | None, str]] = []
+        label = ""
         if isinstance(node, ast.TypeCast) and node.typeName is not None and self.code.casts:
             names = strings(node.typeName.names)
-            function = self.code.casts.get(names[-1]) if names else None
+            functions = [self.code.casts[names[-1]]] if names and names[-1] in self.code.casts else []
             label = f"cast to {names[-1] if names else '?'}"
         elif isinstance(node, ast.A_Expr) and self.code.operators:
             names = strings(node.name)
-            function = self.code.operators.get(names[-1]) if names else None
+            qualified_builtin = len(names) > 1 and names[0] in SYSTEM_SCHEMAS
+            if names and not qualified_builtin:
+                # Operand types are not known here: any operator of that name may be the one.
+                functions = self.code.operators.get(names[-1], [])
             label = f"operator {names[-1] if names else '?'}"
-        if function is not None:
+        for function in functions:
             yield from self.call_function(*function, [], scope.inner(via=(label,), implicit=True))
 
     # ----------------------------------------------------------------- calls
@@ -385,11 +424,16 @@ class Classifier:
 
     def function_bodies(self, schema: str | None, name: str, args: list) -> Iterator[tuple[str, tuple, str | None]]:
         """(label, relative operations, built-in alias) of each function the call may run."""
+        defined = self.find_function(schema, name)
+        if defined is not None:  # even in pg_catalog: the set may have created it there
+            yield f"call {defined.signature} (defined at line {defined.line})", defined.operations, defined.alias
+            return
         if schema in SYSTEM_SCHEMAS:
             return
-        defined = self.find_function(schema, name)
-        if defined is not None:
-            yield f"call {defined.signature} (defined at line {defined.line})", defined.operations, defined.alias
+        if name in self.code.aggregates:  # an aggregate runs its support functions per row
+            for support in self.code.aggregates[name]:
+                for label, operations, alias in self.function_bodies(*support, []):
+                    yield f"aggregate {display(schema, name)} > {label}", operations, alias
             return
         for function in self.catalog_candidates(schema, name, args):
             operations, alias = self.catalog_body(function)
@@ -546,18 +590,33 @@ class Classifier:
     def _IndexStmt(self, node: ast.IndexStmt, scope: Scope) -> Iterator[Operation]:
         index = ddl.create_index(node, scope)
         yield index
-        for what, expression in ddl.index_expressions(node):
+        expressions = ddl.index_expressions(node)
+        if expressions:  # ANALYZE, VACUUM, REINDEX and CLUSTER evaluate them again
+            key = (index.target.schema, index.target.table)
+            self.code.indexes.setdefault(key, []).append((index.target.name, expressions))
+        for what, expression in expressions:
             where = f"{what} of index {display(None, index.target.name)}, evaluated on every existing row"
             yield from self.descend(expression, scope.implied(where))
 
     def _AlterTableStmt(self, node: ast.AlterTableStmt, scope: Scope) -> Iterator[Operation]:
         yield from ddl.alter_table(node, scope)
-        shown = display(*relation(node.relation)) if node.relation is not None else "?"
+        table = relation(node.relation) if node.relation is not None else ("?", "?")
+        shown = display(*table)
         for cmd in node.cmds or ():
+            yield from self._domain_values(cmd, scope)
+            if (rewrite := ddl.rewritten_values(cmd)) is not None:
+                column, using = rewrite
+                summary = f"ALTER TABLE {shown} ALTER COLUMN {display(None, column)} TYPE ... USING {using}"
+                target = CreatedObject("table", table[0], None, table[1])
+                yield scope.op("update", summary, target=target, flags={"no_where"})
             for what, expression in ddl.evaluated_per_row(cmd):
                 yield from self.descend(expression, scope.implied(f"{what}, evaluated on every existing row"))
             for what, runs, expression in ddl.evaluated_later(cmd):
-                yield from self.descend(expression, scope.later(f"{runs} {shown}", what))
+                if table in self.tracking_tables:  # pgrunbook's tracking insert evaluates it in this run
+                    later = scope.implied(f"{what}, evaluated by pgrunbook's tracking insert")
+                else:
+                    later = scope.later(f"{runs} {shown}", what)
+                yield from self.descend(expression, later)
 
     def _RuleStmt(self, node: ast.RuleStmt, scope: Scope) -> Iterator[Operation]:
         schema, table = relation(node.relation)
@@ -646,6 +705,48 @@ class Classifier:
     def _CreateDomainStmt(self, node: ast.CreateDomainStmt, scope: Scope) -> Iterator[Operation]:
         yield self._create_type(strings(node.domainname), "DOMAIN", scope)
         yield from self._domain_checks(strings(node.domainname), node.constraints or (), scope)
+        constraints = node.constraints or ()
+        checks = tuple(c.raw_expr for c in constraints if c.contype == ConstrType.CONSTR_CHECK and c.raw_expr is not None)
+        default = next((c.raw_expr for c in constraints if c.contype == ConstrType.CONSTR_DEFAULT), None)
+        schema, name = split_qualified(strings(node.domainname))
+        self.code.domains[(schema, name)] = (checks, default)
+        if default is not None:
+            shown = display(schema, name)
+            yield from self.descend(default, scope.later(f"on every insert into a column of domain {shown}",
+                                                         f"DEFAULT of domain {shown}"))
+
+    def domain_of(self, type_name: ast.TypeName | None) -> tuple[str, tuple, object | None] | None:
+        """(name, CHECKs, DEFAULT) of the domain a column type names, if it is one we know."""
+        names = strings(type_name.names) if type_name is not None else []
+        if not names:
+            return None
+        if len(names) > 1:
+            found = self.code.domains.get((names[-2], names[-1]))
+        else:
+            found = self.code.domains.get((DEFAULT_SCHEMA, names[-1])) or next(
+                (d for (_, n), d in self.code.domains.items() if n == names[-1]), None)
+        shown = display(names[-2] if len(names) > 1 else None, names[-1])
+        return (shown, *found) if found is not None else None
+
+    def _domain_values(self, cmd: ast.AlterTableCmd, scope: Scope) -> Iterator[Operation]:
+        """ADD COLUMN / ALTER COLUMN TYPE of a domain: its CHECKs (and, for a new column
+        without a default of its own, its DEFAULT) are evaluated on every existing row."""
+        definition = cmd.def_
+        if not isinstance(definition, ast.ColumnDef):
+            return
+        if cmd.subtype == AlterTableType.AT_AddColumn:
+            domain = self.domain_of(definition.typeName)
+        elif cmd.subtype == AlterTableType.AT_AlterColumnType:
+            domain = self.domain_of(definition.typeName)
+        else:
+            return
+        if domain is None:
+            return
+        name, checks, default = domain
+        where = scope.implied(f"domain {name} of the column, evaluated on every existing row")
+        own_default = ddl.column_default(definition) is not None
+        for expression in (*checks, *([default] if default is not None and not own_default else [])):
+            yield from self.descend(expression, where)
 
     def _AlterDomainStmt(self, node: ast.AlterDomainStmt, scope: Scope) -> Iterator[Operation]:
         schema, name = split_qualified(strings(node.typeName))
@@ -665,6 +766,18 @@ class Classifier:
                 where = f"CHECK of domain {shown}, evaluated on every value of the domain"
                 yield from self.descend(constraint.raw_expr, scope.implied(where))
 
+    def _CreateStatsStmt(self, node: ast.CreateStatsStmt, scope: Scope) -> Iterator[Operation]:
+        yield scope.op("other", f"CREATE STATISTICS {'.'.join(strings(node.defnames))}")
+        expressions = [("expression of statistics", e.expr) for e in node.exprs or ()
+                       if isinstance(e, ast.StatsElem) and e.expr is not None]
+        for rangevar in node.relations or ():
+            if expressions and isinstance(rangevar, ast.RangeVar):  # ANALYZE evaluates them
+                name = ".".join(strings(node.defnames))
+                self.code.indexes.setdefault(relation(rangevar), []).append((name, expressions))
+                for what, expression in expressions:
+                    where = scope.later(f"on every ANALYZE of {display(*relation(rangevar))}", what)
+                    yield from self.descend(expression, where)
+
     def _CreateCastStmt(self, node: ast.CreateCastStmt, scope: Scope) -> Iterator[Operation]:
         target = strings(node.targettype.names)[-1]
         yield scope.op("other", f"CREATE CAST (... AS {target})")
@@ -682,9 +795,19 @@ class Classifier:
             for option in node.definition or ():
                 if option.defname in ("function", "procedure") and isinstance(option.arg, ast.TypeName):
                     function = function_name(option.arg.names)
-                    self.code.operators[name] = function
+                    self.code.operators.setdefault(name, []).append(function)
                     yield from self.call_function(*function, [], scope.later(f"on every use of operator {name}",
                                                                              f"operator {name}"))
+            return
+        if kind == "aggregate":
+            name = strings(node.defnames)[-1]
+            yield scope.op("other", f"CREATE AGGREGATE {'.'.join(strings(node.defnames))}")
+            supports = [function_name(o.arg.names) for o in node.definition or ()
+                        if o.defname.endswith("func") and isinstance(o.arg, ast.TypeName)]
+            self.code.aggregates[name] = supports
+            for support in supports:
+                yield from self.call_function(*support, [], scope.later(f"on every use of aggregate {name}",
+                                                                        f"aggregate {name}"))
             return
         if kind == "type":
             yield self._create_type(strings(node.defnames), "base", scope)
@@ -721,6 +844,8 @@ class Classifier:
         schema, name = relation(node.view)
         view = CreatedObject("view", schema, None, name)
         yield scope.op("create-view", f"CREATE VIEW {display(schema, name)}", target=view, creates=(view,))
+        shown = display(schema, name)
+        yield from self.node(node.query, scope.later(f"whenever {shown} is read", f"query of view {shown}"))
 
     def _CreateTrigStmt(self, node: ast.CreateTrigStmt, scope: Scope) -> Iterator[Operation]:
         schema, table = relation(node.relation)
@@ -760,6 +885,28 @@ class Classifier:
             yield scope.op(kind, f"{verb} (whole database)")
         for schema, table in relations:
             yield scope.op(kind, f"{verb} {display(schema, table)}", target=CreatedObject("table", schema, None, table))
+        yield from self.index_code(relations or None, verb, scope)
+
+    def index_code(self, tables: list[tuple[str, str]] | None, verb: str, scope: Scope) -> Iterator[Operation]:
+        """The expressions and predicates of the indexes of `tables` (None: all), which
+        `verb` evaluates again on the rows."""
+        for key, indexes in self.code.indexes.items():
+            if tables is not None and key not in tables:
+                continue
+            for name, expressions in indexes:
+                for what, expression in expressions:
+                    where = f"{what} of index {display(None, name)} on {display(*key)}, evaluated again by {verb}"
+                    yield from self.descend(expression, scope.implied(where))
+
+    def _ReindexStmt(self, node: ast.ReindexStmt, scope: Scope) -> Iterator[Operation]:
+        yield scope.op("other", "REINDEX")
+        tables = [relation(node.relation)] if node.relation is not None else None
+        yield from self.index_code(tables, "REINDEX", scope)
+
+    def _ClusterStmt(self, node: ast.ClusterStmt, scope: Scope) -> Iterator[Operation]:
+        yield scope.op("other", "CLUSTER")
+        tables = [relation(node.relation)] if node.relation is not None else None
+        yield from self.index_code(tables, "CLUSTER", scope)
 
     def _VariableSetStmt(self, node: ast.VariableSetStmt, scope: Scope) -> Iterator[Operation]:
         kind = node.kind.name

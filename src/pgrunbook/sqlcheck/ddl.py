@@ -304,12 +304,62 @@ def evaluated_per_row(cmd: ast.AlterTableCmd) -> list[tuple[str, object]]:
             if c.contype in _PER_ROW_CONSTRAINTS and c.raw_expr is not None
         ] + ([(f"DEFAULT of added column {column}", definition.raw_default)] if definition.raw_default else [])
     if cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(definition, ast.Constraint):
+        if definition.contype == ConstrType.CONSTR_EXCLUSION:  # its index is built on every row
+            found = [("expression of the exclusion constraint", pair[0].expr) for pair in definition.exclusions or ()
+                     if isinstance(pair[0], ast.IndexElem) and pair[0].expr is not None]
+            if definition.where_clause is not None:
+                found.append(("WHERE of the exclusion constraint", definition.where_clause))
+            return found
         validated = definition.contype == ConstrType.CONSTR_CHECK and not definition.skip_validation
         return [("CHECK constraint", definition.raw_expr)] if validated and definition.raw_expr is not None else []
     if cmd.subtype == AlterTableType.AT_AlterColumnType and isinstance(definition, ast.ColumnDef):
         using = definition.raw_default
         return [(f"USING of the type change of column {display(None, cmd.name)}", using)] if using is not None else []
     return []
+
+
+# Built-ins that convert a value to another type without changing what it says.
+_CONVERSIONS = frozenset({"timezone", "to_timestamp", "to_date", "to_number", "int4", "int8", "int2", "text",
+                          "numeric", "float8", "bool", "btrim", "trim", "nullif", "to_jsonb", "to_json",
+                          "array_to_string", "string_to_array", "date", "varchar"})
+
+
+def rewritten_values(cmd: ast.AlterTableCmd) -> tuple[str, str] | None:
+    """(column, USING text) when an ALTER COLUMN TYPE's USING computes other values than
+    the column's own, converted: `USING 'Doe'` or `USING md5(password)` is an UPDATE of
+    every row in disguise. Casts of the column and conversion built-ins are not."""
+    definition = cmd.def_
+    if cmd.subtype != AlterTableType.AT_AlterColumnType or not isinstance(definition, ast.ColumnDef):
+        return None
+    using = definition.raw_default
+    if using is None or _converts(using, cmd.name):
+        return None
+    from pglast.stream import RawStream
+
+    try:
+        text = RawStream()(using)
+    except Exception:  # noqa: BLE001 - only for the summary
+        text = "<expression>"
+    return cmd.name, text
+
+
+def _converts(node: object, column: str) -> bool:
+    """Whether `node` is the column itself, through casts and conversion built-ins
+    whose other arguments are constants."""
+    if isinstance(node, ast.ColumnRef):
+        parts = strings(node.fields)
+        return bool(parts) and parts[-1] == column
+    if isinstance(node, ast.TypeCast):
+        return _converts(node.arg, column)
+    if isinstance(node, ast.FuncCall):
+        schema, name = function_name(node.funcname)
+        args = list(node.args or ())
+        if not (is_builtin_schema(schema) and name in _CONVERSIONS) or not args:
+            return False
+        return any(_converts(a, column) for a in args) and all(
+            _converts(a, column) or isinstance(a, ast.A_Const) for a in args
+        )
+    return False
 
 
 def evaluated_later(cmd: ast.AlterTableCmd) -> list[tuple[str, str, object]]:

@@ -42,6 +42,8 @@ TYPE_NAME_MODE = 1
 ASSIGNMENT_MODES = frozenset({3, 4, 5})
 # Languages whose functions are compiled code shipped with PostgreSQL or an extension.
 COMPILED_LANGUAGES = frozenset({"internal", "c"})
+# Loops that run until their own EXIT / condition (FOR loops are bounded by their range).
+UNBOUNDED_LOOPS = {"PLpgSQL_stmt_loop": "LOOP", "PLpgSQL_stmt_while": "WHILE"}
 # PL/pgSQL statements whose body runs once per iteration.
 LOOP_STATEMENTS = frozenset({
     "PLpgSQL_stmt_loop", "PLpgSQL_stmt_while", "PLpgSQL_stmt_fori", "PLpgSQL_stmt_fors", "PLpgSQL_stmt_forc",
@@ -180,6 +182,9 @@ def _node(classifier, node_type, content, source, scope, statement, field, linen
         statement = node_type
         if node_type in LOOP_STATEMENTS:
             scope = scope.inner(repeated=True)
+        if node_type in UNBOUNDED_LOOPS:  # runs until its own EXIT: maybe until the statement timeout
+            line_scope = scope.inner(line=source.first_line + lineno - 1)
+            yield line_scope.op("do-block", f"{UNBOUNDED_LOOPS[node_type]} loop in PL/pgSQL", flags={"loop"})
         if node_type in TRANSACTION_STATEMENTS:
             line_scope = scope.inner(line=source.first_line + lineno - 1)
             yield line_scope.op("transaction-control", TRANSACTION_STATEMENTS[node_type])

@@ -592,19 +592,31 @@ def review_tracking_row_from_journal(op: Operation, ctx: RuleContext) -> str | N
 
 @rule(
     "ban-tracking-table-code",
-    kinds={"create-trigger", "other"},
+    kinds={"create-trigger", "other", "add-column", "set-default", "drop-default", "add-constraint",
+           "validate-constraint", "alter-column-type", "set-not-null", "drop-not-null", "rename", "create-index"},
     verdict=Verdict.FORBIDDEN,
     caps_later=False,
-    help="Remove the trigger or rule: nothing but pgrunbook's recorder may act on drizzle's tracking table.",
+    help=(
+        "Remove it: nothing but pgrunbook's recorder may act on drizzle's tracking table, and its shape is "
+        "drizzle's."
+    ),
 )
 def ban_tracking_table_code(op: Operation, ctx: RuleContext) -> str | None:
-    """A trigger or rule on drizzle's tracking table: it runs on pgrunbook's own tracking insert."""
-    if not op.has("tracking_table") or not (op.has("trigger") or op.has("rule")):
+    """A trigger, rule or any schema change on drizzle's tracking table: it acts on pgrunbook's own tracking insert."""
+    if not op.has("tracking_table"):
         return None
-    return (
-        f"{op.where} runs on the tracking insert pgrunbook makes for every migration, in the same run: it can "
-        "rewrite or drop that record (migrations re-run or skipped) or do anything else its code does."
-    )
+    if op.has("trigger") or op.has("rule"):
+        return (
+            f"{op.where} runs on the tracking insert pgrunbook makes for every migration, in the same run: it can "
+            "rewrite or drop that record (migrations re-run or skipped) or do anything else its code does."
+        )
+    if op.has("tracking_ddl"):
+        return (
+            f"{op.where} changes drizzle's tracking table (or its schema): pgrunbook's tracking insert for this "
+            "very migration then evaluates new defaults, checks or index expressions, or fails, and drizzle "
+            "may no longer read the ledger."
+        )
+    return None
 
 
 # =========================================================================== "harmless" built-ins
@@ -834,6 +846,22 @@ def review_fk_on_delete_cascade(op: Operation, ctx: RuleContext) -> str | None:
     return (
         f"{op.where} makes every later delete of a row of {referenced} (by the application) also delete the "
         f"matching rows of {op.target.schema}.{op.target.table or op.target.name}, rows that exist today."
+    )
+
+
+@rule(
+    "review-plpgsql-loop",
+    kinds={"do-block"},
+    verdict=Verdict.REVIEW,
+    help="Remove the loop, or bound it (FOR i IN 1..n); a migration must finish quickly and predictably.",
+)
+def review_plpgsql_loop(op: Operation, ctx: RuleContext) -> str | None:
+    """LOOP / WHILE in PL/pgSQL: runs until its own exit, holding every lock taken so far."""
+    if not op.has("loop"):
+        return None
+    return (
+        f"{op.where} runs until its own EXIT or condition, holding every lock the migration took so far: "
+        "the application waits, possibly until the statement timeout."
     )
 
 

@@ -72,7 +72,16 @@ class CodeRegistry:
     # Code behind casts and operators the set creates: target type / operator name ->
     # the function (schema or None, name) that a cast or an operator expression calls.
     casts: dict[str, tuple[str | None, str]] = field(default_factory=dict)
-    operators: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    operators: dict[str, list[tuple[str | None, str]]] = field(default_factory=dict)
+    # Materialized views the set creates: (schema, name) -> their query's operations
+    # (relative), run again by REFRESH.
+    matviews: dict[tuple[str, str], tuple[Operation, ...]] = field(default_factory=dict)
+    # Aggregates the set creates: name -> their support functions (sfunc, finalfunc...).
+    aggregates: dict[str, list[tuple[str | None, str]]] = field(default_factory=dict)
+    # Domains: (schema, name) -> (CHECK expressions, DEFAULT expression or None), parse-tree nodes.
+    domains: dict[tuple[str, str], tuple[tuple[object, ...], object | None]] = field(default_factory=dict)
+    # Indexes with expressions or a predicate: (schema, table) -> [(index name, [(what, expression)])].
+    indexes: dict[tuple[str, str], list[tuple[str, list]]] = field(default_factory=dict)
     bodies: dict[CatalogFunction, tuple[Operation, ...]] = field(default_factory=dict)
     in_progress: set[CatalogFunction] = field(default_factory=set)
 
@@ -86,6 +95,35 @@ class CodeRegistry:
             if e.enabled:
                 self.event_triggers.append(EventTriggerDef(e.name, e.event, (e.function_schema, e.function_name), origin))
         self.pending_rules = list(self.catalog.rules)
+        for o in self.catalog.operators:
+            self.operators.setdefault(o.name, []).append((o.function_schema, o.function_name))
+        for d in self.catalog.domains:
+            texts = (c.removeprefix("CHECK").removesuffix("NOT VALID").strip() for c in d.checks)
+            checks = tuple(e for e in (_expression(t) for t in texts) if e is not None)
+            self.domains[(d.schema, d.name)] = (checks, _expression(d.default) if d.default else None)
+        for i in self.catalog.indexes:
+            node = _statement(i.definition)
+            if isinstance(node, ast.IndexStmt):
+                from .ddl import index_expressions
+
+                self.indexes.setdefault((i.schema, i.table), []).append((i.name, index_expressions(node)))
+
+
+def _expression(text: str) -> object | None:
+    """The parse tree of an SQL expression (None if it does not parse)."""
+    node = _statement(f"SELECT {text}")
+    targets = getattr(node, "targetList", None) or ()
+    return targets[0].val if len(targets) == 1 else None
+
+
+def _statement(text: str) -> object | None:
+    from pglast import parser
+
+    try:
+        (raw,) = parser.parse_sql(text)
+    except (parser.ParseError, ValueError):
+        return None
+    return raw.stmt
 
 
 def trigger_events(mask: int) -> frozenset[str]:

@@ -1,4 +1,4 @@
--- expect: forbidden ban-delete review-alter-column-type review-create-function
+-- expect: forbidden ban-delete ban-update review-alter-column-type review-create-function
 -- USING is evaluated on every row: the function's DELETE runs during the migration.
 CREATE FUNCTION to_cents(v numeric) RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
