@@ -337,7 +337,7 @@ def test_worst_case_is_refused_or_rolled_back(app_db, case: Case):
     assert_promise_kept(db, case, code, said, before, ledger)
 
 
-@pytest.mark.parametrize("case", ROW_LOSS, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [*ROW_LOSS, *INNOCENT], ids=lambda c: c.name)
 def test_row_loss_is_caught_when_the_static_line_is_switched_off(app_db, case: Case):
     """Only the dynamic line is left: every table's rows counted by validate -> rollback."""
     db = app_db("tracked")
