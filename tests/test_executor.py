@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -95,10 +96,19 @@ def test_lock_held_elsewhere_retries_then_fails_cleanly(app_db):
 
 def test_lock_released_during_backoff_succeeds(app_db):
     db = app_db("tracked")
-    with db.connect() as blocker, db.connect() as conn:
+    with db.connect() as blocker, db.connect() as conn, db.connect() as watcher:
         blocker.execute("BEGIN")
         blocker.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
-        timer = threading.Timer(0.3, lambda: blocker.execute("ROLLBACK"))
+
+        def release_once_waited_for() -> None:  # not after a fixed delay: a loaded machine reaches users later
+            for _ in range(3000):
+                if watcher.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", [conn.info.backend_pid]).fetchone()[0]:
+                    break
+                time.sleep(0.01)
+            time.sleep(0.5)  # past lock_timeout (200 ms): the executor has backed off at least once
+            blocker.execute("ROLLBACK")
+
+        timer = threading.Thread(target=release_once_waited_for)
         timer.start()
         local, plan = plan_for(conn, db)
         policy = MigratePolicy(lock_timeout="200ms", lock_retries=4, retry_backoff_seconds=0.2)

@@ -112,6 +112,20 @@ def test_a_migration_changing_a_pinned_setting_or_a_bound_stops_before_the_next_
     assert bonus_rows(db) == before
 
 
+@pytest.mark.parametrize("unlock", ["pg_advisory_unlock_all()", "pg_advisory_unlock(hashtext('pgrunbook' || current_database())::bigint)"])
+def test_a_migration_releasing_the_run_lock_stops_there(app_db, unlock):
+    db = app_db("tracked")
+    (db.drizzle_dir / f"{INDEXES}.sql").write_text(f"DO $$ BEGIN PERFORM {unlock}; END $$;\n--> statement-breakpoint\nANALYZE users;\n")
+    with db.connect() as conn:
+        local = load_migrations(db.drizzle_dir)
+        plan = make_plan(local, reconcile(local, Recorder(conn).rows()))
+        executor = Executor(conn, Recorder(conn), FAST)
+        executor.acquire_lock()
+        with pytest.raises(MigrationFailed, match="run lock released"):
+            executor.run(plan, local)
+        assert reconcile(local, Recorder(conn).rows()).pending == (INDEXES,)
+
+
 def test_statement_timeout_bounds_a_do_block_that_lifts_it(app_db):
     db = app_db("tracked")
     (db.drizzle_dir / f"{INDEXES}.sql").write_text("DO $$ BEGIN SET LOCAL statement_timeout = 0; PERFORM pg_sleep(30); END $$;\n")

@@ -214,6 +214,7 @@ class Executor:
         self._waits: list[str] = []
         self._dropped: list[str] = []
         self._committed: list[str] = []  # migrations committed and recorded so far in this run
+        self._locked = False  # this executor took the run's advisory lock: every statement must leave it held
 
     # ---- locking
 
@@ -222,8 +223,10 @@ class Executor:
         if not self.conn.execute(f"SELECT pg_try_advisory_lock({LOCK_KEY_SQL})", [LOCK_NAMESPACE]).fetchone()[0]:
             raise LockHeld(f"another pgrunbook run holds this database's lock: {lock_holder(self.conn) or 'another session'}",
                            next_step="wait for it to finish (or end it), then run again")
+        self._locked = True
 
     def release_lock(self) -> None:
+        self._locked = False
         self.conn.execute(f"SELECT pg_advisory_unlock({LOCK_KEY_SQL})", [LOCK_NAMESPACE])
 
     def set_timeouts(self) -> None:
@@ -251,12 +254,20 @@ class Executor:
         now = session_settings(self.conn, BOUNDS)
         changed = [f"{name} {self._session[name]!r} -> {now[name]!r}" for name in self._session
                    if setting_differs(name, self._session[name] or "", now[name])]
+        if self._locked and not self._holds_lock():  # advisory unlocks are not transactional: gone for good
+            changed.append("pgrunbook's run lock released (another run could start now)")
         if changed:
             where = f"{after.migration}:{after.line} ({after.first_line}) changed" if after else "the session changed before a transaction:"
             raise self._failure(after.migration if after else "session", f"{where} {', '.join(changed)}; pgrunbook runs every "
                                 "statement with the settings its analysis assumed",
                                 "remove the SET / set_config of that setting from the migration (the executor sets the "
                                 "timeouts itself: migrate.statement_timeout in the playbook), then run `inv migrate` again")
+
+    def _holds_lock(self) -> bool:
+        return self.conn.execute(
+            f"""SELECT EXISTS (SELECT FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                  AND l.pid = pg_backend_pid() AND ((l.classid::bigint << 32) | l.objid::bigint) = {LOCK_KEY_SQL})""",
+            [LOCK_NAMESPACE]).fetchone()[0]
 
     # ---- the run
 
