@@ -98,6 +98,18 @@ def test_expressions_calling_code_are_not_evaluated(sql, reason):
     assert check.skipped.startswith("evaluating it would run") and reason in check.skipped
 
 
+def test_validate_constraint_of_one_added_not_valid_by_the_plan_is_measured_as_if_added_valid():
+    (check,) = checks("ALTER TABLE users ADD CONSTRAINT c CHECK (id > 0) NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT c;")
+    assert (check.kind, check.line, check.where) == ("check", 2, "NOT (id > 0)")
+    (other,) = checks("ALTER TABLE users VALIDATE CONSTRAINT made_by_hand;")
+    assert (other.kind, other.constraint) == ("validate", "made_by_hand")
+
+
+def test_an_exclusion_constraint_is_said_not_checked():
+    (check,) = checks("ALTER TABLE users ADD CONSTRAINT x EXCLUDE USING gist (id WITH =);")
+    assert check.kind == "exclusion" and "check by hand" in check.skipped
+
+
 def test_a_table_the_database_does_not_have():
     (check,) = checks("ALTER TABLE nowhere ALTER COLUMN a SET NOT NULL;")
     assert "not a table of the database" in check.skipped
@@ -193,6 +205,21 @@ def test_on_the_sandbox(app_db):
     assert by_line[9].status == "not-checked"
     summary = report.as_check().summary
     assert report.as_check().status is Status.FAIL and "m.sql:1" in summary and "@" not in summary  # keys, never emails
+
+
+@pytest.mark.integration
+def test_validate_constraint_reads_the_definition_from_the_catalog(app_db):
+    db = app_db("tracked")
+    with db.connect() as conn:
+        conn.execute("ALTER TABLE daily_bonus DROP CONSTRAINT daily_bonus_user_id_users_id_fk")
+        conn.execute("UPDATE daily_bonus SET user_id = 100000 + id WHERE id IN (SELECT id FROM daily_bonus ORDER BY id LIMIT 3)")
+        conn.execute("ALTER TABLE daily_bonus ADD CONSTRAINT fk_by_hand FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID")
+        conn.execute("ALTER TABLE users ADD CONSTRAINT ok_by_hand CHECK (id > 0) NOT VALID")
+    report = measure(db, "ALTER TABLE daily_bonus VALIDATE CONSTRAINT fk_by_hand;\nALTER TABLE users VALIDATE CONSTRAINT ok_by_hand;\n"
+                         "ALTER TABLE users VALIDATE CONSTRAINT nowhere;")
+    fk, ok, missing = report.results
+    assert (fk.status, fk.count, fk.check.line) == ("fail", 3, 1) and fk.check.what.startswith("VALIDATE CONSTRAINT fk_by_hand: foreign key")
+    assert ok.status == "ok" and missing.status == "not-checked"
 
 
 @pytest.mark.integration

@@ -84,6 +84,7 @@ class DataCheck:
     index: str | None = None  # CREATE UNIQUE INDEX IF NOT EXISTS: a no-op when it exists
     referenced_created: bool = False  # the referenced table is created by the plan: empty
     skipped: str = ""  # "not checked" reason, decided without the database
+    constraint: str | None = None  # validate: the constraint's name (its definition is read from the catalog)
 
     @property
     def where_in_file(self) -> str:
@@ -118,6 +119,7 @@ class _PlanState:
         self.created: set[str] = set()
         self.changed: dict[str, int] = {}  # table -> line of the first statement changing its rows
         self.added: set[tuple[str, str]] = set()
+        self.not_valid: dict[tuple[str, str], Any] = {}  # (table, constraint) added NOT VALID by the plan -> its node
 
     def mark(self, checks: list[DataCheck]) -> list[DataCheck]:
         out = []
@@ -192,11 +194,24 @@ def _alter_table(node: Any, where: tuple[str, int, str], state: _PlanState) -> l
     from pglast import ast
     from pglast.enums import AlterTableType
 
+    from pglast.enums import ConstrType
+
     table = _qualified(node.relation)
     checks: list[DataCheck] = []
     for cmd in node.cmds or ():
         if cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
+            if cmd.def_.skip_validation and cmd.def_.conname:
+                state.not_valid[(table, cmd.def_.conname)] = cmd.def_
             checks += _constraint(cmd.def_, table, where, None)
+            if cmd.def_.contype == ConstrType.CONSTR_EXCLUSION:
+                checks.append(DataCheck("exclusion", *where, table, f"EXCLUDE constraint {cmd.def_.conname or ''}".strip(),
+                                        skipped="overlapping rows are not measured (an exclusion constraint): check by hand"))
+        elif cmd.subtype == AlterTableType.AT_ValidateConstraint and cmd.name:
+            added = state.not_valid.get((table, cmd.name))
+            if added is not None:  # added NOT VALID earlier in this plan: its definition is right there
+                checks += _constraint(replace_node(added, skip_validation=False), table, where, None)
+            else:
+                checks.append(DataCheck("validate", *where, table, f"VALIDATE CONSTRAINT {cmd.name}", constraint=cmd.name))
         elif cmd.subtype == AlterTableType.AT_SetNotNull and cmd.name:
             check = DataCheck("not-null", *where, table, f"{cmd.name} NOT NULL", where=f"{quote_ident(cmd.name)} IS NULL")
             if (table, cmd.name) in state.added:
@@ -278,6 +293,16 @@ def _non_null_constant(node: Any) -> bool:
     while isinstance(node, ast.TypeCast):
         node = node.arg
     return isinstance(node, ast.A_Const) and not node.isnull
+
+
+def replace_node(node: Any, **changes: Any) -> Any:
+    """A copy of a pglast node with some attributes changed (nodes are mutable; the plan's stay as parsed)."""
+    import copy
+
+    clone = copy.deepcopy(node)
+    for name, value in changes.items():
+        setattr(clone, name, value)
+    return clone
 
 
 def _skip_if(check: DataCheck, problems: list[str]) -> DataCheck:
@@ -529,6 +554,8 @@ def run_checks(conn: psycopg.Connection, checks: Sequence[DataCheck], *, timeout
 
 
 def _measure(conn: psycopg.Connection, check: DataCheck) -> CheckResult:
+    if check.kind == "validate":
+        return _measure_validate(conn, check)
     bad_type = _refused_types(conn, check.types)
     if bad_type:
         return CheckResult(check, "not-checked", reason=bad_type)
@@ -559,6 +586,34 @@ def _measure(conn: psycopg.Connection, check: DataCheck) -> CheckResult:
     if not rows:
         return CheckResult(check, "ok", 0)
     return CheckResult(check, "fail", rows, None, tuple(r[0] for r in conn.execute(examples_sql(check, condition, key, order))))
+
+
+def _measure_validate(conn: psycopg.Connection, check: DataCheck) -> CheckResult:
+    """VALIDATE CONSTRAINT of one already there: its definition from the catalog, measured as if added now."""
+    row = conn.execute("SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint WHERE conrelid = to_regclass(%s) AND conname = %s",
+                       [_relation(check.table), check.constraint]).fetchone()
+    if row is None:
+        return CheckResult(check, "not-checked", reason=f"no constraint {check.constraint} on {check.table}: the statement fails on that")
+    definition, valid = row
+    if valid:
+        return CheckResult(check, "ok", reason="already valid: the statement does nothing")
+    definition = definition.removesuffix(" NOT VALID")
+    sql = f"ALTER TABLE {_relation(check.table)} ADD CONSTRAINT {quote_ident(check.constraint or '')} {definition};"
+    inner = plan_checks([(check.file, sql)], frozenset({check.table, *_referenced(definition)}))
+    if not inner:
+        return CheckResult(check, "not-checked", reason=f"a constraint pre-flight does not measure: {definition[:80]}")
+    result = _measure(conn, replace(inner[0], file=check.file, line=check.line, statement=check.statement)) if not inner[0].skipped \
+        else CheckResult(inner[0], "not-checked", reason=inner[0].skipped)
+    return replace(result, check=replace(result.check, what=f"VALIDATE CONSTRAINT {check.constraint}: {result.check.what}"))
+
+
+def _referenced(definition: str) -> tuple[str, ...]:
+    """The table a foreign-key definition references (schema-qualified), so it counts as existing."""
+    from pglast import ast, parse_sql
+
+    statement = parse_sql(f"ALTER TABLE t ADD {definition}")[0].stmt
+    constraint = statement.cmds[0].def_
+    return (_qualified(constraint.pktable),) if isinstance(constraint, ast.Constraint) and constraint.pktable else ()
 
 
 def _refused_types(conn: psycopg.Connection, types: Sequence[str]) -> str:
