@@ -3,7 +3,8 @@
 Some statements are safe or fatal depending on the rows: `CREATE UNIQUE INDEX` fails on
 duplicates (and a failed CONCURRENTLY build leaves an INVALID index behind), `SET NOT NULL`
 on NULLs, a validating foreign key on orphans, a CHECK on rows that fail it, `ADD COLUMN …
-NOT NULL` without a default on any row at all. Each is measured before anything runs, in
+NOT NULL` without a default on any row at all, `VALIDATE CONSTRAINT` on the rows its
+NOT VALID constraint let in. Each is measured before anything runs, in
 the caller's READ ONLY transaction, bounded by a statement timeout: a plan that would fail
 is a NO-GO (gate criterion `data-preflight`), shown by `inv analyze`.
 
