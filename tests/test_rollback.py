@@ -113,7 +113,7 @@ def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeyp
         assert result.restored_db not in databases(db)  # renamed to db.name
         assert run.last("rollback", "end", "ok")["data"]["kept_db"] == result.kept_db
         steps = [r["status"] for r in run.records() if r["phase"] == "rollback" and r["event"] == "step"]
-        assert steps[:3] == ["stop-app", "create-restore-db", "restore"] and "start-app" in steps
+        assert steps[:4] == ["stop-app", "create-restore-db", "created-restore-db", "restore"] and "app-started" in steps
         assert_no_secret(run.journal.read_text(), result.as_json(), [repr(e) for e in events])
     finally:
         subprocess.run([sys.executable, "-m", "pgrunbook.sandbox.api", "stop", "--pidfile", str(run_dir / "api.pid")],

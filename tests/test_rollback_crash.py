@@ -69,8 +69,12 @@ def test_killed_rollback_is_recovered_by_running_it_again(app_db, kept_dbs, poin
         with pytest.raises(ConnectionFailure) as missing:
             commands.verify(cfg)
         assert "inv rollback --full" in missing.value.next_step and run.id in missing.value.next_step
+    checks = {c.id: c for c in commands.verify(cfg).checks} if db.name in databases(db) else {}
+    if point in ("rollback:step:restore", "rollback:step:swap", "rollback:step:start-app"):  # the app was stopped before
+        assert checks["app-left-stopped"].status.value == "fail" and run.id in checks["app-left-stopped"].summary
     result = full_rollback(cfg, run=run, yes=True)
     assert result.ok, result.as_json()
+    assert "app-left-stopped" not in {c.id for c in commands.verify(cfg).checks}
     assert state(db) == before
     names = databases(db)
     assert db.name in names and not any("_restore_" in n for n in names), names

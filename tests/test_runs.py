@@ -52,3 +52,30 @@ def test_a_full_disk_at_the_start_leaves_no_empty_run(small_disk):
     with pytest.raises(RuntimeFailure, match="cannot write the run journal"):
         start_run(small_disk / "backups", "u@h:5432/db", kind="phases")
     assert list_runs(small_disk / "backups") == [] and list((small_disk / "backups" / "runs").iterdir()) == []
+
+
+def test_client_tools_die_with_pgrunbook():
+    """Issue 11.6: a pgrunbook killed mid-restore leaves no orphan pg_restore / pg_dump behind."""
+    import os
+    import signal
+    import sys
+    import time
+
+    code = ("import subprocess, sys; from pgrunbook.pg import dies_with_parent; "
+            "p = subprocess.Popen(['sleep', '300'], preexec_fn=dies_with_parent); print(p.pid, flush=True); p.wait()")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{child}/status") as status:
+                if "State:\tZ" in status.read():
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the child outlived its parent")

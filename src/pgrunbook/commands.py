@@ -29,7 +29,10 @@ def verify(cfg: Config, emit: Emit = discard) -> VerifyReport:
     major = server_major(facts.server.version_num)
     tools = tuple(locate_tool(name, inv.tools.bin_dir, server_major=major) for name in ("pg_dump", "pg_restore"))
     target = {"inventory": inv.name, "url": str(inv.database.url), "database": inv.database.dbname, "sandbox": inv.sandbox}
-    checks = evaluate(facts, local, state, tools, exp, cfg.playbook.migrate, preapplied=preapplied)
+    from .rollback.recover import app_left_stopped
+
+    stopped = app_left_stopped(inv.backup.dir, inv.database.url.key)
+    checks = evaluate(facts, local, state, tools, exp, cfg.playbook.migrate, preapplied=preapplied, app_stopped=stopped)
     return VerifyReport(target, facts, local, state, tools, exp, checks)
 
 

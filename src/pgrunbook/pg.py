@@ -265,6 +265,21 @@ def server_major_of(db: DatabaseSettings) -> int:
         return server_major(int(conn.execute("SELECT current_setting('server_version_num')").fetchone()[0]))
 
 
+def dies_with_parent() -> None:
+    """preexec_fn for client tools: SIGKILL the child when pgrunbook dies (Linux PR_SET_PDEATHSIG).
+
+    A pgrunbook killed mid-restore must not leave an orphan pg_restore filling a database
+    that the next run is about to clean up (or, worse, to swap in).
+    """
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except OSError:  # pragma: no cover - not Linux: the child may outlive us
+        pass
+
+
 def tool_version(path: Path) -> str:
     try:
         out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
@@ -325,7 +340,7 @@ def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env
     env = with_pgoptions({**tool_env(db, url), **{k: v for k, v in extra.items() if k != "PGOPTIONS"}}, extra.get("PGOPTIONS", ""))
     started = time.monotonic()
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/")
+        result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/", preexec_fn=dies_with_parent)
     except OSError as exc:
         raise ToolError(f"cannot start {argv[0]}: {exc.strerror}") from None
     if result.returncode != 0:

@@ -90,10 +90,14 @@ class VerifyReport:
 
 
 def evaluate(facts: Facts, local: LocalMigrations, state: TrackingState, tools: tuple[Tool, ...], exp: Expectations,
-             migrate: MigratePolicy | None = None, preapplied: tuple[str, ...] = ()) -> tuple[Check, ...]:
-    """`preapplied`: pending migrations whose named objects all exist (see `commands.verify`)."""
+             migrate: MigratePolicy | None = None, preapplied: tuple[str, ...] = (), app_stopped: str | None = None) -> tuple[Check, ...]:
+    """`preapplied`: pending migrations whose named objects all exist (see `commands.verify`); `app_stopped`:
+    why the app is known to be left stopped by an interrupted run (`rollback.recover.app_left_stopped`)."""
     bounds = () if migrate is None else (statement_bounds(migrate),)
+    stopped = () if app_stopped is None else (Check("app-left-stopped", Status.FAIL, app_stopped,
+                                                    "`inv rollback --full` completes the interrupted rollback and starts the app"),)
     return (
+        *stopped,
         _connection(facts),
         _roles(facts, exp),
         _tracking(facts, state),

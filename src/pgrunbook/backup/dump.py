@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ToolError
-from ..pg import Tool, redact, tool_env
+from ..pg import Tool, dies_with_parent, redact, tool_env
 from .manifest import FileEntry
 from .stream import PlainScan, StreamSink
 
@@ -86,7 +86,7 @@ def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapsh
         return _directory_dump(db, pg_dump, pg_restore, snapshot, dest, jobs, progress, started, compress)
     argv = dump_argv(str(pg_dump.path), db, fmt, snapshot, compress=compress)
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_env(db), bufsize=0, umask=0o077, cwd="/")
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_env(db), bufsize=0, umask=0o077, cwd="/", preexec_fn=dies_with_parent)
     except OSError as exc:
         raise ToolError(f"cannot start {pg_dump.path}: {exc.strerror}", next_step="check tools.bin_dir in the inventory") from None
     _grow_pipe(proc.stdout.fileno())
@@ -204,7 +204,7 @@ def _directory_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snaps
                     progress: Callable[[int], None], started: float, compress: str | None) -> DumpOutcome:
     argv = dump_argv(str(pg_dump.path), db, "directory", snapshot, jobs=jobs, out=dest, compress=compress)
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=tool_env(db), umask=0o077, cwd="/")
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=tool_env(db), umask=0o077, cwd="/", preexec_fn=dies_with_parent)
     except OSError as exc:
         raise ToolError(f"cannot start {pg_dump.path}: {exc.strerror}", next_step="check tools.bin_dir in the inventory") from None
     stderr = _Drain(proc.stderr)

@@ -373,6 +373,7 @@ class _Work:
         except ControllerError as exc:
             raise ControllerError(f"{exc.what}", changed=f"{after}; the app did not start ({exc.changed})", next_step=exc.next_step) from None
         self.started, self.really_started = True, not action.skipped
+        self.run.record(PHASE, "step", "app-started")  # the intent ("start-app") is not the fact: verify reads this one
         self.took("start_app", t)
         if self.stopped_at is not None:
             self.downtime = time.monotonic() - self.stopped_at
@@ -384,6 +385,7 @@ class _Work:
         try:
             self.app.start()
             self.started = True
+            self.run.record(PHASE, "step", "app-started")
             return "the app was started again"
         except PgRunbookError as exc:
             return f"the app could NOT be started again ({exc.what}): start it by hand"

@@ -101,3 +101,14 @@ def recovery_hint(backup_dir, target: str, dbname: str) -> str | None:  # noqa: 
         return None
     return (f"an interrupted rollback (run {found.run.id}) renamed {dbname} to {found.start.get('kept_db')}: "
             f"run `inv rollback --full --run {found.run.id}` to complete it")
+
+
+def app_left_stopped(backup_dir, target: str) -> str | None:  # noqa: ANN001
+    """A run that stopped the app for a rollback and was interrupted before starting it again."""
+    found = find_unfinished(backup_dir, target)
+    if found is None:
+        return None
+    names = [s["status"] for s in found.steps]
+    if "stop-app" in names and "app-started" not in names[names.index("stop-app"):]:
+        return f"run {found.run.id}'s rollback stopped the app and was interrupted before starting it again"
+    return None
