@@ -439,3 +439,16 @@ def test_existing_operators_domains_and_expression_indexes_are_followed():
     catalog = CodeCatalog.of([gc], indexes=[index])
     assert "ban-delete" in analysis("ANALYZE users;", catalog=catalog).rule_ids(F)
     assert analysis("ANALYZE campaigns;", catalog=catalog).verdict is A
+
+
+def test_alter_sequence_restart_is_setval():
+    assert analysis("ALTER SEQUENCE users_id_seq RESTART WITH 1;").rule_ids(F) == ("ban-setval",)
+    assert analysis("ALTER SEQUENCE users_id_seq OWNED BY users.id;").verdict is R
+
+
+def test_row_level_security_policies():
+    on_ledger = analysis(PURGE_V + "CREATE POLICY p ON drizzle.__drizzle_migrations WITH CHECK (purge_v(1) > 0);")
+    assert {"ban-tracking-table-code", "ban-delete"} <= set(on_ledger.rule_ids(F))
+    on_app = analysis(PURGE_V + "CREATE POLICY p ON users USING (purge_v(1) > 0);")
+    assert on_app.verdict is R
+    assert any("on every read or write of public.users" in f.message for f in delete_findings(on_app))

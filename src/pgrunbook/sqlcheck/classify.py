@@ -766,6 +766,32 @@ class Classifier:
                 where = f"CHECK of domain {shown}, evaluated on every value of the domain"
                 yield from self.descend(constraint.raw_expr, scope.implied(where))
 
+    def _AlterSeqStmt(self, node: ast.AlterSeqStmt, scope: Scope) -> Iterator[Operation]:
+        schema, name = relation(node.sequence)
+        moves = [o.defname for o in node.options or () if o.defname in ("restart", "start", "increment", "maxvalue",
+                                                                          "minvalue", "cycle")]
+        target = CreatedObject("sequence", schema, None, name)
+        yield scope.op("other", f"ALTER SEQUENCE {display(schema, name)}", target=target)
+        if "restart" in moves:  # setval in another form: the next ids may already be used
+            yield scope.op("dangerous-call", f"ALTER SEQUENCE {display(schema, name)} RESTART", flags={"fn:setval"})
+
+    def _CreatePolicyStmt(self, node: ast.CreatePolicyStmt, scope: Scope) -> Iterator[Operation]:
+        schema, table = relation(node.table)
+        shown = display(schema, table)
+        target = CreatedObject("table", schema, None, table)
+        flags = {"rule"} | self._tracking_flag(schema, table)  # like a rule: it acts on every access
+        yield scope.op("other", f"CREATE POLICY {display(None, node.policy_name)} ON {shown}", target=target,
+                       flags=flags)
+        for what, expression in (("USING", node.qual), ("WITH CHECK", node.with_check)):
+            if expression is None:
+                continue
+            if (schema, table) in self.tracking_tables:  # pgrunbook's tracking insert evaluates it
+                where = scope.implied(f"{what} of policy {display(None, node.policy_name)} on {shown}")
+            else:
+                where = scope.later(f"on every read or write of {shown} under row-level security",
+                                    f"{what} of policy {display(None, node.policy_name)}")
+            yield from self.descend(expression, where)
+
     def _CreateStatsStmt(self, node: ast.CreateStatsStmt, scope: Scope) -> Iterator[Operation]:
         yield scope.op("other", f"CREATE STATISTICS {'.'.join(strings(node.defnames))}")
         expressions = [("expression of statistics", e.expr) for e in node.exprs or ()
