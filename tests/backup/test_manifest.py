@@ -150,3 +150,13 @@ def test_archive_walk_catches_truncation_anywhere(app_db, tmp_path):
         part = tmp_path / f"cut{cut}.dump"
         part.write_bytes(data[:cut])
         assert not walk_custom(part).ok, cut
+
+
+def test_tables_are_dealt_largest_first_to_the_least_loaded_session():
+    from pgrunbook.backup.snapshot import _deal
+
+    tables = [("public", "users", 100), ("public", "a", 150), ("public", "b", 90), ("public", "c", 60), ("public", "d", 5)]
+    shares = _deal(tables, 2, "public.users")  # users weighs double: it is scanned by a GROUP BY
+    assert shares == [[("public", "users"), ("public", "c")], [("public", "a"), ("public", "b"), ("public", "d")]]
+    assert _deal(tables, 9, "public.users").__len__() == 5 and _deal([], 3, "public.users") == [[]]
+    assert sorted(t for share in _deal(tables, 3, "public.users") for t in share) == sorted((a, b) for a, b, _ in tables)
