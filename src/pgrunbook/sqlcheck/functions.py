@@ -108,8 +108,6 @@ INTERNAL_SYMBOLS = {
 # Settings that change how later SQL text is parsed: the analysis read it with the
 # server's defaults, so after such a SET a string can hide a statement.
 PARSING_SETTINGS = frozenset({"standard_conforming_strings", "backslash_quote", "client_encoding", "escape_string_warning"})
-# Settings that change what names mean or whether triggers and foreign keys act.
-RESOLUTION_SETTINGS = frozenset({"search_path", "session_replication_role", "role", "session_authorization"})
 # Bounds pgrunbook puts on every statement of the run.
 TIMEOUT_SETTINGS = frozenset({"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "transaction_timeout"})
 

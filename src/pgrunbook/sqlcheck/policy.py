@@ -7,7 +7,10 @@ The default is the ops runbook's policy:
   (`dynamic-sql`, `dangerous-call`);
 - ALLOWED: CREATE INDEX (IF NOT EXISTS: see rule `create-index-without-if-not-exists`),
   ALTER TABLE ADD COLUMN, ANALYZE, INSERT INTO drizzle.__drizzle_migrations, and DO blocks
-  without any SQL statement;
+  without any SQL statement. (Issue 9 narrowed the tracking insert: the rules
+  `ban-tracking-table-write` and `review-tracking-row-from-journal`, with fixed verdicts,
+  forbid any write to it from a migration file but the literal row of a journal entry,
+  which is reviewed: the kind's verdict only matters for a policy changing those rules.)
 - everything else needs a human's explicit allow: REVIEW.
 
 A playbook adjusts it with a plain dict (every key optional; `{}` is the default)::

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .model import Operation, Verdict
+from .triggers import changes_parsing, setting_of
 
 
 @dataclass(frozen=True)
@@ -700,8 +701,6 @@ _SPECIFIC_FUNCTION_FLAGS = frozenset(f"fn:{n}" for names, _, _ in _FUNCTION_RULE
 )
 def ban_set_parsing_setting(op: Operation, ctx: RuleContext) -> str | None:
     """SET / set_config / RESET of a setting that changes how later SQL is parsed (standard_conforming_strings...)."""
-    from .triggers import changes_parsing, setting_of
-
     setting = setting_of(op)
     if not changes_parsing(setting):
         return None
@@ -720,8 +719,6 @@ def ban_set_parsing_setting(op: Operation, ctx: RuleContext) -> str | None:
 )
 def ban_set_search_path(op: Operation, ctx: RuleContext) -> str | None:
     """SET search_path: unqualified names of the rest of the run resolve elsewhere than this analysis assumed."""
-    from .triggers import setting_of
-
     if setting_of(op) != "search_path":
         return None
     return (
@@ -738,8 +735,6 @@ def ban_set_search_path(op: Operation, ctx: RuleContext) -> str | None:
 )
 def ban_set_session_role(op: Operation, ctx: RuleContext) -> str | None:
     """SET session_replication_role / ROLE / SESSION AUTHORIZATION."""
-    from .triggers import setting_of
-
     setting = setting_of(op)
     if setting == "session_replication_role":
         return (

@@ -13,7 +13,7 @@ from pglast import ast
 from pglast.enums import CmdType
 
 from .catalog_model import CatalogFunction, CatalogRule, CodeCatalog
-from .functions import PARSING_SETTINGS, RESOLUTION_SETTINGS, TIMEOUT_SETTINGS
+from .functions import PARSING_SETTINGS, TIMEOUT_SETTINGS
 from .model import Operation
 from .names import strings
 
@@ -160,10 +160,6 @@ def setting_of(operation: Operation) -> str | None:
 
 def changes_parsing(setting: str | None) -> bool:
     return setting in PARSING_SETTINGS or setting in ("?", "*")
-
-
-def changes_resolution(setting: str | None) -> bool:
-    return setting in RESOLUTION_SETTINGS
 
 
 # --------------------------------------------------------------------------- overloads
