@@ -352,6 +352,7 @@ class _Work:
         self.really_stopped = self.really_started = False  # False for the `none` controller (skipped)
         self.stopped_at: float | None = None
         self.downtime: float | None = None
+        self.analyze_problem: str | None = None  # ANALYZE ran code that tried to write (see analyze())
 
     def step(self, step_name: str, **data: Any) -> float:
         self.run.record(PHASE, "step", step_name, **data)
@@ -404,11 +405,19 @@ class _Work:
         return [f"{t}: manifest {n}, restored {counts.get(t, 'missing')}" for t, n in sorted(expected.items()) if counts.get(t) != n]
 
     def analyze(self) -> None:
+        """ANALYZE, read-only: it evaluates index expressions and statistics on sampled rows, and a
+        function there may write (delete rows of another table). Here such code fails instead."""
+        import psycopg
+
         from ..pg import connect
 
         t = time.monotonic()
         with connect(self.inv.database, autocommit=True) as conn:
-            conn.execute("ANALYZE")
+            conn.execute("SET default_transaction_read_only = on")
+            try:
+                conn.execute("ANALYZE")
+            except psycopg.errors.ReadOnlySqlTransaction as exc:
+                self.analyze_problem = _text(exc) + (f" ({exc.diag.context.splitlines()[0]})" if exc.diag.context else "")
         self.took("analyze", t)
 
     def measure_api(self) -> dict[str, Any] | None:
@@ -431,6 +440,11 @@ class _Work:
 
     def after_checks(self, after: dict[str, int], *, holder: str) -> tuple[list[Check], dict[str, Any] | None]:
         checks = []
+        if self.analyze_problem:
+            checks.append(Check("analyze-read-only", Status.WARN, f"ANALYZE evaluated code that tries to write: {self.analyze_problem}; "
+                                "it was stopped (read-only), statistics were not refreshed",
+                                "the backup holds a function that writes when an index or statistic is evaluated: every write to "
+                                "that table runs it too; remove it before the app writes"))
         bad = self.mismatches(after)
         extra = sorted(set(after) - set(self.manifest.counts.get("tables", {}))) if self.all_counted else []
         if bad:
