@@ -27,6 +27,9 @@ CREATE DOMAIN public.points AS integer DEFAULT 0 CHECK (public.ok(VALUE));
 CREATE FUNCTION public.same(a integer, b integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT a = b';
 CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = public.same);
 CREATE INDEX users_ok_idx ON public.users (public.ok(id));
+CREATE TYPE public.label AS (v text);
+CREATE FUNCTION public.to_label(t text) RETURNS public.label LANGUAGE sql AS 'SELECT ROW(t)::public.label';
+CREATE CAST (text AS public.label) WITH FUNCTION public.to_label(text) AS ASSIGNMENT;
 """
 
 
@@ -65,6 +68,10 @@ def test_reads_operators_domains_and_expression_indexes(catalog):
     assert (domain.name, domain.default) == ("points", "0") and "ok(VALUE)" in domain.checks[0]
     assert [(i.table, i.name) for i in catalog.indexes if i.table == "users"] == [("users", "users_ok_idx")]
     assert "public.ok(id)" in catalog.indexes[-1].definition or any("ok(id)" in i.definition for i in catalog.indexes)
+
+
+def test_reads_casts_implemented_by_functions(catalog):
+    assert [(c.source, c.target, c.function_name) for c in catalog.casts] == [("text", "label", "to_label")]
 
 
 def test_extension_objects_are_left_out(app_db):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .sqlcheck.catalog_model import (
+    CatalogCast,
     CatalogDomain,
     CatalogEventTrigger,
     CatalogFunction,
@@ -118,9 +119,19 @@ ORDER BY 1, 2, 3
 """
 
 
+_CASTS = f"""
+SELECT format_type(c.castsource, NULL), format_type(c.casttarget, NULL), n.nspname, p.proname
+FROM pg_cast c
+JOIN pg_proc p ON p.oid = c.castfunc
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN {_SYSTEM} AND {_not_extension('pg_cast', 'c.oid')}
+ORDER BY 1, 2
+"""
+
+
 def read_code_catalog(conn: psycopg.Connection) -> CodeCatalog:
-    """The database's functions, triggers, rules, event triggers, operators, domains and
-    expression indexes (read-only queries, one per kind)."""
+    """The database's functions, triggers, rules, event triggers, operators, domains,
+    expression indexes and casts (read-only queries, one per kind)."""
     functions = tuple(
         CatalogFunction(schema, name, tuple(types), language, source or "", definition, int(defaults), bool(procedure))
         for schema, name, types, language, source, definition, defaults, procedure in conn.execute(_FUNCTIONS)
@@ -139,4 +150,5 @@ def read_code_catalog(conn: psycopg.Connection) -> CodeCatalog:
         CatalogDomain(schema, name, tuple(checks), default) for schema, name, checks, default in conn.execute(_DOMAINS)
     )
     indexes = tuple(CatalogIndex(*row) for row in conn.execute(_INDEXES))
-    return CodeCatalog(functions, triggers, rules, event_triggers, operators, domains, indexes)
+    casts = tuple(CatalogCast(*row) for row in conn.execute(_CASTS))
+    return CodeCatalog(functions, triggers, rules, event_triggers, operators, domains, indexes, casts)

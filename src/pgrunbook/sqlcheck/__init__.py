@@ -59,6 +59,7 @@ Everything but `squawk` is pure: pglast and the standard library, values in, val
 
 from .analysis import AnalyzedStatement, FileAnalysis, analyze_files, analyze_sql, journal_pairs, with_findings
 from .catalog_model import (
+    CatalogCast,
     CatalogDomain,
     CatalogEventTrigger,
     CatalogFunction,
@@ -82,6 +83,7 @@ __all__ = [
     "RULES",
     "AllowComment",
     "AnalyzedStatement",
+    "CatalogCast",
     "CatalogDomain",
     "CatalogEventTrigger",
     "CatalogFunction",

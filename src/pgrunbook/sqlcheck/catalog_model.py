@@ -115,6 +115,16 @@ class CatalogIndex:
 
 
 @dataclass(frozen=True)
+class CatalogCast:
+    """A cast implemented by a user function: converting to `target` calls it."""
+
+    source: str
+    target: str
+    function_schema: str
+    function_name: str
+
+
+@dataclass(frozen=True)
 class CodeCatalog:
     functions: tuple[CatalogFunction, ...] = ()
     triggers: tuple[CatalogTrigger, ...] = ()
@@ -123,6 +133,7 @@ class CodeCatalog:
     operators: tuple[CatalogOperator, ...] = ()
     domains: tuple[CatalogDomain, ...] = ()
     indexes: tuple[CatalogIndex, ...] = ()
+    casts: tuple[CatalogCast, ...] = ()
 
     def overloads(self, schema: str | None, name: str) -> tuple[CatalogFunction, ...]:
         """The functions named `name` (in `schema`, or in any schema when None)."""
@@ -135,9 +146,9 @@ class CodeCatalog:
     def of(cls, functions: Iterable[CatalogFunction] = (), triggers: Iterable[CatalogTrigger] = (),
            rules: Iterable[CatalogRule] = (), event_triggers: Iterable[CatalogEventTrigger] = (),
            operators: Iterable[CatalogOperator] = (), domains: Iterable[CatalogDomain] = (),
-           indexes: Iterable[CatalogIndex] = ()) -> CodeCatalog:
+           indexes: Iterable[CatalogIndex] = (), casts: Iterable[CatalogCast] = ()) -> CodeCatalog:
         return cls(tuple(functions), tuple(triggers), tuple(rules), tuple(event_triggers), tuple(operators),
-                   tuple(domains), tuple(indexes))
+                   tuple(domains), tuple(indexes), tuple(casts))
 
 
 EMPTY_CATALOG = CodeCatalog()

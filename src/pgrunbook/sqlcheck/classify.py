@@ -728,6 +728,16 @@ class Classifier:
         shown = display(names[-2] if len(names) > 1 else None, names[-1])
         return (shown, *found) if found is not None else None
 
+    def _assignment_cast(self, column: ast.ColumnDef, scope: Scope) -> Iterator[Operation]:
+        """A value stored in a column of a type some cast function converts to may go
+        through it (an assignment cast): the new column's default, a type change's USING."""
+        names = strings(column.typeName.names) if column.typeName is not None else []
+        function = self.code.casts.get(names[-1]) if names else None
+        has_value = ddl.column_default(column) is not None or column.raw_default is not None
+        if function is not None and has_value:
+            where = scope.implied(f"cast to {names[-1]}, evaluated on every existing row")
+            yield from self.call_function(*function, [], where)
+
     def _domain_values(self, cmd: ast.AlterTableCmd, scope: Scope) -> Iterator[Operation]:
         """ADD COLUMN / ALTER COLUMN TYPE of a domain: its CHECKs (and, for a new column
         without a default of its own, its DEFAULT) are evaluated on every existing row."""
@@ -740,6 +750,7 @@ class Classifier:
             domain = self.domain_of(definition.typeName)
         else:
             return
+        yield from self._assignment_cast(definition, scope)
         if domain is None:
             return
         name, checks, default = domain

@@ -95,6 +95,8 @@ class CodeRegistry:
             if e.enabled:
                 self.event_triggers.append(EventTriggerDef(e.name, e.event, (e.function_schema, e.function_name), origin))
         self.pending_rules = list(self.catalog.rules)
+        for c in self.catalog.casts:
+            self.casts.setdefault(c.target.split(".")[-1], (c.function_schema, c.function_name))
         for o in self.catalog.operators:
             self.operators.setdefault(o.name, []).append((o.function_schema, o.function_name))
         for d in self.catalog.domains:
