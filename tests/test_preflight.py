@@ -254,3 +254,20 @@ def test_a_unique_index_on_users_role_is_no_go_in_the_gate_and_refused_by_analyz
     assert f"{INDEXES}.sql:" in gate_check.summary and "duplicate key group(s), 68 rows" in gate_check.summary
     assert not report.ok and any(c["id"] == "data-preflight" and c["status"] == "fail" for c in report.as_json()["checks"])
     assert report.as_json()["preflight"]["results"][0]["count"] == 68
+
+
+@pytest.mark.integration
+def test_migrate_prod_refuses_a_unique_build_that_would_fail_before_touching_anything(app_db):
+    """Without pre-flight the CONCURRENTLY build would start, fail on the duplicates and leave work to undo."""
+    from pgrunbook.errors import CheckFailed
+    from pgrunbook.runner import ProdOptions, migrate_prod
+
+    db = app_db("tracked")
+    path = db.drizzle_dir / f"{INDEXES}.sql"
+    path.write_text(path.read_text() + '\n--> statement-breakpoint\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "idx_users_role_u" ON "users" ("role");\n')
+    with db.connect() as conn:
+        indexes = conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'").fetchone()[0]
+    with pytest.raises(CheckFailed, match="data-preflight"):
+        migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'").fetchone()[0] == indexes
