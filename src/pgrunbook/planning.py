@@ -41,7 +41,7 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
     inv, pb = cfg.inventory, cfg.playbook
     local = load_migrations(inv.migrations.dir)
     _refuse_entries_without_file(local)
-    policy = Policy.from_dict(pb.policy)
+    policy = lint_policy(cfg)
     catalog = read_code_catalog(conn)  # what pending migrations may run without containing it
     journal = tuple((m.hash, m.when) for m in local.entries)
     analyses = analyze_files([(m.filename, m.text) for m in local.entries], policy, catalog=catalog, journal=journal)
@@ -80,6 +80,12 @@ def _refuse_invalid_utf8(local: LocalMigrations, plan: MigrationPlan) -> None:
             line, column = migration.invalid_utf8
             raise SqlParseError("not valid UTF-8 text: drizzle would run it with the bytes replaced by U+FFFD",
                                 file=str(migration.path), line=line, column=column)
+
+
+def lint_policy(cfg: Config) -> Policy:
+    """The playbook's policy, knowing the inventory's tracking table as pgrunbook's ledger too."""
+    migrations = cfg.inventory.migrations
+    return Policy.from_dict(cfg.playbook.policy).with_tracking_table(migrations.tracking_schema, migrations.tracking_table)
 
 
 def _baseline_choice(conn, local, analyses, option: str | None, playbook: str | None) -> tuple[str, str]:
@@ -134,7 +140,7 @@ def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool
     from .analyze import lock_estimates
     from .sqlcheck import run_squawk, with_findings
 
-    policy = Policy.from_dict(cfg.playbook.policy)
+    policy = lint_policy(cfg)
     to_apply = [seen.local.by_tag(s.tag) for s in seen.plan.apply]
     journal = tuple((m.hash, m.when) for m in seen.local.entries)
     analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, catalog=seen.catalog, journal=journal)

@@ -100,3 +100,10 @@ def test_bad_policies_are_config_errors(data, words):
 def test_policies_are_values():
     assert Policy.from_dict({"allow": ["create-table"]}) == Policy.from_dict({"allow": ["create-table"]})
     hash(Policy.from_dict({"rules": {"ban-drop": "review"}}))
+
+
+def test_with_tracking_table_adds_the_inventorys_ledger():
+    policy = DEFAULT_POLICY.with_tracking_table("ops", "ledger")
+    assert policy.tracking_tables == {("drizzle", "__drizzle_migrations"), ("ops", "ledger")}
+    sql = "CREATE RULE r AS ON INSERT TO ops.ledger DO INSTEAD NOTHING;"
+    assert "ban-tracking-table-code" in analyze_sql(sql, file="p.sql", policy=policy).rule_ids()

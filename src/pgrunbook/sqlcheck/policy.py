@@ -42,7 +42,7 @@ wants that must say so in the playbook (`"inline_allow": "forbidden"`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pgrunbook.errors import ConfigError
 
@@ -118,6 +118,10 @@ class Policy:
         if rule.verdict is not None:
             return rule.verdict
         return self.kind_verdict(operation.kind) if operation is not None else Verdict.REVIEW
+
+    def with_tracking_table(self, schema: str, table: str) -> Policy:
+        """This policy, also knowing `schema.table` as a tracking table (the inventory's)."""
+        return replace(self, tracking_tables=self.tracking_tables | {(schema, table)})
 
     def may_lift(self, verdict: Verdict) -> bool:
         """Whether an inline allow comment may except a finding of this verdict."""
