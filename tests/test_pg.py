@@ -59,6 +59,23 @@ def test_connect_pins_the_settings_over_database_level_ones(app_db):
     assert values["search_path"].replace(" ", "") == "public,pg_temp" and values["client_encoding"] == "UTF8"
 
 
+def test_a_library_preloaded_at_database_level_is_not_loaded_into_our_sessions(app_db, pg_cluster):
+    import psycopg
+
+    db = app_db("tracked")
+    with db.connect() as conn:
+        conn.execute(f'ALTER DATABASE "{db.name}" SET local_preload_libraries = \'pgrunbook_no_such_library\'')
+    with pytest.raises(psycopg.OperationalError, match="pgrunbook_no_such_library"):
+        psycopg.connect(db.url).close()  # a session that takes the database's settings loads it
+    cfg = load_config(db.inventory())
+    with pg.connect(cfg.inventory.database) as conn:
+        assert pg.session_settings(conn)["local_preload_libraries"] == ""
+    report = commands.verify(cfg)
+    assert "local_preload_libraries = 'pgrunbook_no_such_library'" in next(c for c in report.checks if c.id == "session-settings").summary
+    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{db.name}" RESET local_preload_libraries')
+
+
 def test_a_session_that_did_not_take_them_is_a_clear_error(app_db, monkeypatch):
     """As behind a pooler that drops startup options."""
     db = app_db("tracked")

@@ -116,9 +116,9 @@ def setting_overrides(conn: psycopg.Connection) -> tuple[SettingOverride, ...]:
     Our sessions override the pinned ones, but drizzle's migrator, psql and the app run with
     them: a `standard_conforming_strings = off` there makes the same file mean other SQL.
     """
-    from .pg import CHECKED_SETTINGS, PINNED_SETTINGS
+    from .pg import CHECKED_SETTINGS, PINNED_SETTINGS, REPORTED_SETTINGS
 
-    watched = [name for name, _ in PINNED_SETTINGS + CHECKED_SETTINGS]
+    watched = [name for name, _ in PINNED_SETTINGS + CHECKED_SETTINGS + REPORTED_SETTINGS]
     rows = conn.execute(
         """SELECT split_part(cfg, '=', 1), substr(cfg, strpos(cfg, '=') + 1), d.datname, r.rolname,
                   s.setrole = 0 OR s.setrole = (SELECT oid FROM pg_roles WHERE rolname = session_user)

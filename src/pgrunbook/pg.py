@@ -55,11 +55,18 @@ PINNED_SETTINGS: tuple[tuple[str, str], ...] = (
     ("check_function_bodies", "on"),
     ("array_nulls", "on"),
     ("transform_null_equals", "off"),
+    # A library named at database or role level would be loaded into our session (parser and
+    # executor hooks): none is. (session_preload_libraries needs a superuser: verify reports it.)
+    ("local_preload_libraries", ""),
 )
 # Only a superuser may set these: read, not pinned; `inv verify` names any override.
 CHECKED_SETTINGS: tuple[tuple[str, str], ...] = (
     ("session_replication_role", "origin"),  # `replica` silences triggers and foreign-key checks
     ("plpgsql.variable_conflict", "error"),  # changes what a name in a PL/pgSQL body means
+)
+# Not even readable by every role: only reported, from pg_db_role_setting, by `inv verify`.
+REPORTED_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("session_preload_libraries", ""),  # loads a library (code) into every session at start
 )
 
 

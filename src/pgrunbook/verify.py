@@ -129,9 +129,9 @@ def statement_bounds(m: MigratePolicy) -> Check:
 
 def _setting_overrides(f: Facts) -> Check:
     """ALTER DATABASE / ROLE ... SET of a setting that changes how SQL parses or resolves."""
-    from .pg import CHECKED_SETTINGS, PINNED_SETTINGS, setting_differs
+    from .pg import CHECKED_SETTINGS, PINNED_SETTINGS, REPORTED_SETTINGS, setting_differs
 
-    wanted = {name.lower(): value for name, value in PINNED_SETTINGS + CHECKED_SETTINGS}
+    wanted = {name.lower(): value for name, value in PINNED_SETTINGS + CHECKED_SETTINGS + REPORTED_SETTINGS}
     found = [o for o in f.setting_overrides if setting_differs(o.name, wanted.get(o.name.lower(), ""), o.value)]
     if not found:
         return Check("session-settings", Status.OK, "no database- or role-level override of the settings pgrunbook pins "
