@@ -30,6 +30,7 @@ CREATE INDEX users_ok_idx ON public.users (public.ok(id));
 CREATE TYPE public.label AS (v text);
 CREATE FUNCTION public.to_label(t text) RETURNS public.label LANGUAGE sql AS 'SELECT ROW(t)::public.label';
 CREATE CAST (text AS public.label) WITH FUNCTION public.to_label(text) AS ASSIGNMENT;
+ALTER TABLE public.users ADD CONSTRAINT users_ok CHECK (public.ok(id)) NOT VALID;
 """
 
 
@@ -72,6 +73,11 @@ def test_reads_operators_domains_and_expression_indexes(catalog):
 
 def test_reads_casts_implemented_by_functions(catalog):
     assert [(c.source, c.target, c.function_name) for c in catalog.casts] == [("text", "label", "to_label")]
+
+
+def test_reads_not_valid_checks(catalog):
+    [check] = [c for c in catalog.unvalidated_checks if c.name == "users_ok"]
+    assert check.table == "users" and "ok(id)" in check.definition and check.definition.endswith("NOT VALID")
 
 
 def test_extension_objects_are_left_out(app_db):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .sqlcheck.catalog_model import (
     CatalogCast,
+    CatalogCheck,
     CatalogDomain,
     CatalogEventTrigger,
     CatalogFunction,
@@ -129,9 +130,20 @@ ORDER BY 1, 2
 """
 
 
+_UNVALIDATED_CHECKS = f"""
+SELECT n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid)
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE k.contype = 'c' AND NOT k.convalidated AND n.nspname NOT IN {_SYSTEM}
+  AND {_not_extension('pg_class', 'c.oid')}
+ORDER BY 1, 2, 3
+"""
+
+
 def read_code_catalog(conn: psycopg.Connection) -> CodeCatalog:
     """The database's functions, triggers, rules, event triggers, operators, domains,
-    expression indexes and casts (read-only queries, one per kind)."""
+    expression indexes, casts and NOT VALID checks (read-only queries, one per kind)."""
     functions = tuple(
         CatalogFunction(schema, name, tuple(types), language, source or "", definition, int(defaults), bool(procedure))
         for schema, name, types, language, source, definition, defaults, procedure in conn.execute(_FUNCTIONS)
@@ -151,4 +163,5 @@ def read_code_catalog(conn: psycopg.Connection) -> CodeCatalog:
     )
     indexes = tuple(CatalogIndex(*row) for row in conn.execute(_INDEXES))
     casts = tuple(CatalogCast(*row) for row in conn.execute(_CASTS))
-    return CodeCatalog(functions, triggers, rules, event_triggers, operators, domains, indexes, casts)
+    checks = tuple(CatalogCheck(*row) for row in conn.execute(_UNVALIDATED_CHECKS))
+    return CodeCatalog(functions, triggers, rules, event_triggers, operators, domains, indexes, casts, checks)

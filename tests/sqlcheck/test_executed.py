@@ -464,3 +464,13 @@ def test_existing_casts_are_followed_explicit_or_by_assignment():
     for sql in (explicit, assignment):
         assert "ban-delete" in analysis(sql, catalog=catalog).rule_ids(F), sql
     assert analysis("ALTER TABLE campaigns ADD COLUMN l label;", catalog=catalog).verdict is A
+
+
+def test_validate_constraint_evaluates_a_not_valid_check():
+    from pgrunbook.sqlcheck import CatalogCheck
+
+    sql = PURGE_V + "ALTER TABLE users ADD CONSTRAINT c CHECK (purge_v(id) > 0) NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT c;"
+    assert [f.line for f in delete_findings(analysis(sql)) if f.verdict is F] == [3]
+    gc = function("gc", "BEGIN DELETE FROM users; RETURN true; END", args=("integer",), returns="boolean")
+    catalog = CodeCatalog.of([gc], unvalidated_checks=[CatalogCheck("public", "users", "c", "CHECK (gc(id)) NOT VALID")])
+    assert "ban-delete" in analysis("ALTER TABLE users VALIDATE CONSTRAINT c;", catalog=catalog).rule_ids(F)

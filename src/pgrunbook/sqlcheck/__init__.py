@@ -60,6 +60,7 @@ Everything but `squawk` is pure: pglast and the standard library, values in, val
 from .analysis import AnalyzedStatement, FileAnalysis, analyze_files, analyze_sql, journal_pairs, with_findings
 from .catalog_model import (
     CatalogCast,
+    CatalogCheck,
     CatalogDomain,
     CatalogEventTrigger,
     CatalogFunction,
@@ -84,6 +85,7 @@ __all__ = [
     "AllowComment",
     "AnalyzedStatement",
     "CatalogCast",
+    "CatalogCheck",
     "CatalogDomain",
     "CatalogEventTrigger",
     "CatalogFunction",

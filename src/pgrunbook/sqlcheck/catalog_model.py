@@ -125,6 +125,17 @@ class CatalogCast:
 
 
 @dataclass(frozen=True)
+class CatalogCheck:
+    """A CHECK constraint not validated yet (NOT VALID): VALIDATE CONSTRAINT evaluates
+    `definition` (pg_get_constraintdef: `CHECK (...) NOT VALID`) on every row."""
+
+    schema: str
+    table: str
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True)
 class CodeCatalog:
     functions: tuple[CatalogFunction, ...] = ()
     triggers: tuple[CatalogTrigger, ...] = ()
@@ -134,6 +145,7 @@ class CodeCatalog:
     domains: tuple[CatalogDomain, ...] = ()
     indexes: tuple[CatalogIndex, ...] = ()
     casts: tuple[CatalogCast, ...] = ()
+    unvalidated_checks: tuple[CatalogCheck, ...] = ()
 
     def overloads(self, schema: str | None, name: str) -> tuple[CatalogFunction, ...]:
         """The functions named `name` (in `schema`, or in any schema when None)."""
@@ -146,9 +158,10 @@ class CodeCatalog:
     def of(cls, functions: Iterable[CatalogFunction] = (), triggers: Iterable[CatalogTrigger] = (),
            rules: Iterable[CatalogRule] = (), event_triggers: Iterable[CatalogEventTrigger] = (),
            operators: Iterable[CatalogOperator] = (), domains: Iterable[CatalogDomain] = (),
-           indexes: Iterable[CatalogIndex] = (), casts: Iterable[CatalogCast] = ()) -> CodeCatalog:
+           indexes: Iterable[CatalogIndex] = (), casts: Iterable[CatalogCast] = (),
+           unvalidated_checks: Iterable[CatalogCheck] = ()) -> CodeCatalog:
         return cls(tuple(functions), tuple(triggers), tuple(rules), tuple(event_triggers), tuple(operators),
-                   tuple(domains), tuple(indexes), tuple(casts))
+                   tuple(domains), tuple(indexes), tuple(casts), tuple(unvalidated_checks))
 
 
 EMPTY_CATALOG = CodeCatalog()

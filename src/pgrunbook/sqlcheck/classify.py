@@ -604,6 +604,7 @@ class Classifier:
         shown = display(*table)
         for cmd in node.cmds or ():
             yield from self._domain_values(cmd, scope)
+            yield from self._validated_check(cmd, table, scope)
             if (rewrite := ddl.rewritten_values(cmd)) is not None:
                 column, using = rewrite
                 summary = f"ALTER TABLE {shown} ALTER COLUMN {display(None, column)} TYPE ... USING {using}"
@@ -727,6 +728,18 @@ class Classifier:
                 (d for (_, n), d in self.code.domains.items() if n == names[-1]), None)
         shown = display(names[-2] if len(names) > 1 else None, names[-1])
         return (shown, *found) if found is not None else None
+
+    def _validated_check(self, cmd: ast.AlterTableCmd, table: tuple[str, str], scope: Scope) -> Iterator[Operation]:
+        """Remember NOT VALID CHECKs; VALIDATE CONSTRAINT evaluates them on every row."""
+        definition = cmd.def_
+        if cmd.subtype == AlterTableType.AT_AddConstraint and isinstance(definition, ast.Constraint):
+            if definition.contype == ConstrType.CONSTR_CHECK and definition.skip_validation and definition.conname:
+                self.code.unvalidated[(*table, definition.conname)] = definition.raw_expr
+        elif cmd.subtype == AlterTableType.AT_ValidateConstraint:
+            expression = self.code.unvalidated.get((*table, cmd.name))
+            if expression is not None:
+                where = f"CHECK {display(None, cmd.name)}, evaluated on every existing row by VALIDATE"
+                yield from self.descend(expression, scope.implied(where))
 
     def _assignment_cast(self, column: ast.ColumnDef, scope: Scope) -> Iterator[Operation]:
         """A value stored in a column of a type some cast function converts to may go

@@ -80,6 +80,8 @@ class CodeRegistry:
     aggregates: dict[str, list[tuple[str | None, str]]] = field(default_factory=dict)
     # Domains: (schema, name) -> (CHECK expressions, DEFAULT expression or None), parse-tree nodes.
     domains: dict[tuple[str, str], tuple[tuple[object, ...], object | None]] = field(default_factory=dict)
+    # CHECKs added NOT VALID: (schema, table, name) -> expression, evaluated by VALIDATE.
+    unvalidated: dict[tuple[str, str, str], object] = field(default_factory=dict)
     # Indexes with expressions or a predicate: (schema, table) -> [(index name, [(what, expression)])].
     indexes: dict[tuple[str, str], list[tuple[str, list]]] = field(default_factory=dict)
     bodies: dict[CatalogFunction, tuple[Operation, ...]] = field(default_factory=dict)
@@ -103,6 +105,10 @@ class CodeRegistry:
             texts = (c.removeprefix("CHECK").removesuffix("NOT VALID").strip() for c in d.checks)
             checks = tuple(e for e in (_expression(t) for t in texts) if e is not None)
             self.domains[(d.schema, d.name)] = (checks, _expression(d.default) if d.default else None)
+        for c in self.catalog.unvalidated_checks:
+            text = c.definition.removeprefix("CHECK").removesuffix("NOT VALID").strip()
+            if (expression := _expression(text)) is not None:
+                self.unvalidated[(c.schema, c.table, c.name)] = expression
         for i in self.catalog.indexes:
             node = _statement(i.definition)
             if isinstance(node, ast.IndexStmt):
