@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .errors import RuntimeFailure
 from .outcome import Check, Status
 
 if TYPE_CHECKING:
@@ -530,7 +531,7 @@ def run_checks(conn: psycopg.Connection, checks: Sequence[DataCheck], *, timeout
     import psycopg
 
     if conn.execute("SHOW transaction_read_only").fetchone()[0] != "on":
-        raise RuntimeError("internal error: pre-flight checks run in a READ ONLY transaction")
+        raise RuntimeFailure("internal error: pre-flight checks run in a READ ONLY transaction")
     previous, memory = conn.execute("SELECT current_setting('statement_timeout'), current_setting('work_mem')").fetchone()
     conn.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
     # Grouping a million keys in 4 MB spills to disk: a little more memory, for this transaction only.
