@@ -384,6 +384,8 @@ def test_safe_but_unusual_sql_stays_allowed(sql):
         "CREATE DOMAIN d AS int DEFAULT purge_v(1);\nALTER TABLE users ADD COLUMN IF NOT EXISTS n d;",
         "CREATE STATISTICS s ON (purge_v(id)) FROM users;\nANALYZE users;",
         "CREATE INDEX IF NOT EXISTS i ON t ((purge_v(id)));\nVACUUM t;",
+        "CREATE INDEX IF NOT EXISTS i ON t ((purge_v(id)));\nALTER TABLE t ALTER COLUMN id TYPE bigint;",
+        "CREATE INDEX IF NOT EXISTS i ON t ((purge_v(id)));\nALTER TABLE t ADD COLUMN u uuid DEFAULT gen_random_uuid();",
         "ALTER TABLE users ADD CONSTRAINT x EXCLUDE USING btree ((purge_v(id)) WITH =);",
         "CREATE AGGREGATE agg(int) (SFUNC = purge_v, STYPE = int);\nSELECT agg(id) FROM users;",
         "CREATE MATERIALIZED VIEW mv AS SELECT purge_v(1) WITH NO DATA;\nREFRESH MATERIALIZED VIEW mv;",
@@ -474,3 +476,11 @@ def test_validate_constraint_evaluates_a_not_valid_check():
     gc = function("gc", "BEGIN DELETE FROM users; RETURN true; END", args=("integer",), returns="boolean")
     catalog = CodeCatalog.of([gc], unvalidated_checks=[CatalogCheck("public", "users", "c", "CHECK (gc(id)) NOT VALID")])
     assert "ban-delete" in analysis("ALTER TABLE users VALIDATE CONSTRAINT c;", catalog=catalog).rule_ids(F)
+
+
+@pytest.mark.parametrize("rewrite", ["ALTER TABLE t ALTER COLUMN id TYPE bigint;", "ALTER TABLE t ADD COLUMN u uuid DEFAULT gen_random_uuid();",
+                                     "ANALYZE t;", "REINDEX TABLE t;", "CLUSTER t USING i;"])
+def test_statements_that_evaluate_index_expressions_again(rewrite):
+    sql = PURGE_V + "CREATE INDEX IF NOT EXISTS i ON t ((purge_v(id)));\n" + rewrite
+    assert 3 in [f.line for f in delete_findings(analysis(sql)) if f.verdict is F]
+    assert 2 not in [f.line for f in delete_findings(analysis(PURGE_V + "ALTER TABLE t ADD COLUMN n int;"))]

@@ -599,7 +599,14 @@ class Classifier:
             yield from self.descend(expression, scope.implied(where))
 
     def _AlterTableStmt(self, node: ast.AlterTableStmt, scope: Scope) -> Iterator[Operation]:
-        yield from ddl.alter_table(node, scope)
+        operations = ddl.alter_table(node, scope)
+        yield from operations
+        # A table rewrite (a type change, a column computed per row) rebuilds its indexes,
+        # evaluating their expressions again.
+        if node.relation is not None and any(
+            op.kind == "alter-column-type" or op.has("volatile_default") for op in operations
+        ):
+            yield from self.index_code([relation(node.relation)], "the table rewrite", scope)
         table = relation(node.relation) if node.relation is not None else ("?", "?")
         shown = display(*table)
         for cmd in node.cmds or ():
