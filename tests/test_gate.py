@@ -139,3 +139,27 @@ def test_a_squawk_only_review_finding_is_no_go_as_in_analyze(app_db):
     _, decision = commands.gate(cfg)
     assert not report.ok and not decision.go
     assert "squawk:constraint-missing-not-valid" in failing(decision)["migrations-allowed"]
+
+
+def test_rows_written_since_the_backup_are_stated_and_beyond_the_limit_a_no_go(app_db):
+    """Issue 11.9: the data-loss window. A rollback to this backup would discard what was written since."""
+    db = app_db("tracked")
+    cfg = backed_up(db.inventory())
+    _, decision = commands.gate(cfg)
+    current = {c.id: c for c in decision.checks}["backup-current"]
+    assert decision.go and current.status is Status.OK
+    with db.connect() as conn:
+        conn.execute("DELETE FROM daily_bonus WHERE id IN (SELECT id FROM daily_bonus LIMIT 3)")
+    _, decision = commands.gate(cfg)
+    current = {c.id: c for c in decision.checks}["backup-current"]
+    assert decision.go and current.status is Status.WARN and "public.daily_bonus -3" in current.summary
+    strict = load_config(db.inventory(), write_playbook(db.workdir / "strict.yml", gate={"max_rows_changed_since_backup": 2}))
+    _, decision = commands.gate(strict)
+    assert not decision.go and "4 rows changed since backup" in failing(decision)["backup-current"]  # the cascade into proofs too
+
+
+def test_rollback_ready_names_the_tool_pair(app_db):
+    db = app_db("tracked")
+    _, decision = commands.gate(backed_up(db.inventory()))
+    ready = {c.id: c for c in decision.checks}["rollback-ready"]
+    assert ready.status is Status.OK and "pg_restore 18" in ready.summary and "known-compatible" in ready.summary

@@ -140,3 +140,17 @@ def test_a_newer_pg_restore_named_by_the_operator_is_refused_before_anything_cha
     with pytest.raises(ToolError, match="transaction_timeout"):
         full_rollback(forced, run=run, yes=True)
     assert state(db) == migrated
+
+
+def test_the_gate_refuses_a_rollback_its_tools_cannot_do(app_db15):
+    """Issue 11.2: "rollback-ready" is a proof: a backup taken by pg_dump 18 cannot be restored into 15 by any tool."""
+    from pgrunbook.pg import default_bin_dir
+
+    db = app_db15("tracked")
+    forced = load_config(db.inventory(tools={"bin_dir": str(default_bin_dir())}))
+    assert commands.backup(forced).ok
+    _, decision = commands.gate(load_config(db.inventory()))  # 15's own pg_restore cannot read an archive written by 18
+    ready = {c.id: c for c in decision.checks}["rollback-ready"]
+    assert not decision.go and ready.status.value == "fail" and "cannot read its archive" in ready.summary
+    _, decision = commands.gate(forced)  # and 18's pg_restore is rejected by the 15 server
+    assert "transaction_timeout" in {c.id: c for c in decision.checks}["rollback-ready"].summary

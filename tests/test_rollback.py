@@ -110,6 +110,7 @@ def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeyp
         assert idx_names(db) == set() and users(db) == 68  # the pre-migration state
         assert result.kept_db in databases(db) and users(db, result.kept_db) == 69 and len(idx_names(db, result.kept_db)) == 43
         assert result.protected_written_after_backup == {"public.users": 1}
+        assert result.new_protected_ids == {"public.users": [69]}  # the row the rollback discarded, kept in kept_db
         assert result.restored_db not in databases(db)  # renamed to db.name
         assert run.last("rollback", "end", "ok")["data"]["kept_db"] == result.kept_db
         steps = [r["status"] for r in run.records() if r["phase"] == "rollback" and r["event"] == "step"]

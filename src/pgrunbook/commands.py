@@ -142,6 +142,7 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
 
     from .analyze import ExpectedState
     from .backup import find_backup, latest_backup
+    from .backup.snapshot import count_rows
     from .executor import compile_migration, lock_holder
     from .facts import blocking_sessions, privileges, protected_counts
     from .gate import Activity, GateInputs, Privileges, decide
@@ -165,6 +166,8 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
         activity = Activity(lock_holder(conn), long_open, holders)
         protected = protected_counts(conn, pb.expectations)
         data = _preflight(conn, cfg, seen, emit, "gate")
+        live = count_rows(conn, pb.expectations.role_count)["tables"] if backup is not None else None
+    restore_problem, restore_tools = _restore_tools(cfg, seen.facts, backup)
     tags = {s.tag for s in seen.plan.apply}
     inputs = GateInputs(
         database={"name": inv.database.dbname, "host": inv.database.url.host, "port": inv.database.url.port},
@@ -175,6 +178,8 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
         protected=protected,
         expected=ExpectedState.from_objects(objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)),
         now=datetime.now(timezone.utc), preflight=data, statement_bounds=statement_bounds(pb.migrate),
+        live_counts=live, max_rows_changed_since_backup=pb.gate.max_rows_changed_since_backup,
+        restore_problem=restore_problem, restore_tools=restore_tools,
     )
     if rehearse:
         inputs = _rehearsed(cfg, run, emit, inputs, online=online, single_transaction=single_transaction,
@@ -182,6 +187,21 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
     decision = decide(inputs)
     run.record("gate", "decision", "go" if decision.go else "no-go", **decision.as_json(), protected=protected)
     return run, decision
+
+
+def _restore_tools(cfg: Config, facts, backup) -> tuple[str | None, str]:  # noqa: ANN001
+    """(why a rollback's restore would fail on this server, or None; the tool pair), for the gate's rollback-ready."""
+    from .errors import ToolError
+    from .pg import locate_tool, restore_problem, server_major
+
+    major = server_major(facts.server.version_num)
+    try:
+        tool = locate_tool("pg_restore", cfg.inventory.tools.bin_dir, server_major=major)
+    except ToolError as exc:
+        return exc.what, ""
+    dumped_by = ((backup.dump.get("pg_dump") or {}).get("version") if backup is not None else None) or ""
+    dump_major = int(dumped_by.split(".")[0]) if dumped_by[:1].isdigit() else None
+    return restore_problem(tool.major, major, dump_major), f"pg_restore {tool.version} -> PostgreSQL {major}"
 
 
 def _rehearsed(cfg: Config, run, emit: Emit, inputs, **options):  # noqa: ANN001, ANN202

@@ -335,6 +335,9 @@ class GatePolicy(_Model):
     max_transaction_seconds: int = Field(60, gt=0, description="an open transaction older than this is a NO-GO (it blocks DDL)")
     max_go_age_minutes: int = Field(60, gt=0, description="migrate refuses a GO older than this")
     preflight_timeout: str = Field("60s", description="bounds each pre-flight data check (duplicates, NULLs, orphans, CHECKs)")
+    max_rows_changed_since_backup: int = Field(
+        1000, ge=0, description="rows written or deleted since the gate's backup (summed over every table) beyond which "
+                                "it is a NO-GO: a rollback would discard them; take a new backup")
 
     @field_validator("preflight_timeout", mode="before")
     @classmethod

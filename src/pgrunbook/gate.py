@@ -63,6 +63,10 @@ class GateInputs:
     rehearsal: RehearsalResult | None = None  # `inv gate --rehearse`: the plan applied to the restored backup
     preflight: PreflightReport | None = None  # live-data checks: duplicates, NULLs, orphans, CHECKs (criterion data-preflight)
     statement_bounds: Check | None = None  # migrate's statement timeouts (WARN when "0": unbounded)
+    live_counts: dict[str, int] | None = None  # every table's rows now, to compare with the backup's (criterion backup-current)
+    max_rows_changed_since_backup: int = 1000
+    restore_problem: str | None = None  # why this server's pg_restore cannot restore the backup (pg.restore_problem), if so
+    restore_tools: str = ""  # "pg_restore 15.18 -> PostgreSQL 15": the pair a rollback would use
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ def decide(inputs: GateInputs) -> GateDecision:
         _no_other_run(inputs),
         _no_blockers(inputs),
     )
+    checks += (_backup_current(inputs),) if inputs.live_counts is not None and inputs.backup is not None else ()
     checks += rehearsal_checks(inputs)
     checks += tuple(c for c in (inputs.preflight.as_check() if inputs.preflight else None, inputs.statement_bounds) if c)
     return GateDecision(not failed(checks), checks, plan_fingerprint(inputs.plan), inputs.backup.id if inputs.backup else None,
@@ -183,15 +188,38 @@ def _privileges(i: GateInputs) -> Check:
     return Check("privileges", Status.OK, f"{p.user}: " + ("superuser" if p.superuser else "owner of the tables to index, CREATE and CREATEDB"))
 
 
+def _backup_current(i: GateInputs) -> Check:
+    """The data-loss window, stated: what a full rollback to this backup would discard, table by table."""
+    backup_counts = i.backup.counts.get("tables", {})
+    changed = {t: i.live_counts.get(t, 0) - n for t, n in backup_counts.items() if i.live_counts.get(t, 0) != n}
+    changed |= {t: n for t, n in i.live_counts.items() if t not in backup_counts and n}
+    total = sum(abs(n) for n in changed.values())
+    listed = ", ".join(f"{t} {n:+d}" for t, n in sorted(changed.items(), key=lambda kv: -abs(kv[1]))[:6])
+    if total > i.max_rows_changed_since_backup:
+        return Check("backup-current", Status.FAIL, f"{total} rows changed since backup {i.backup.id} ({listed}): a rollback would "
+                     f"discard them (limit {i.max_rows_changed_since_backup}, playbook gate.max_rows_changed_since_backup)",
+                     "take a new backup (`inv backup`), then run the gate again")
+    if total:
+        return Check("backup-current", Status.WARN, f"{total} rows changed since backup {i.backup.id} ({listed}): a rollback would "
+                     "discard them (kept in the replaced database)")
+    return Check("backup-current", Status.OK, f"every table's rows equal backup {i.backup.id}'s ({len(backup_counts)} tables)")
+
+
 def _rollback_ready(i: GateInputs) -> Check:
     ok, reason = i.controller
     restorable = i.backup is not None and i.backup.ok
     if not restorable:
         return Check("rollback-ready", Status.FAIL, "no restorable backup for a rollback", "run `inv backup`")
+    proven = i.backup.restore_verification is not None and i.backup.restore_verification.ok
+    if i.restore_problem and not proven:
+        return Check("rollback-ready", Status.FAIL, f"backup {i.backup.id} cannot be restored on this server: {i.restore_problem}",
+                     "install the server's own client tools or set tools.bin_dir to them, then `inv backup` again")
     if not ok:
         return Check("rollback-ready", Status.FAIL, f"app controller not ready: {reason}",
                      "fix app.controller in the inventory; a rollback must be able to stop and start the app")
-    return Check("rollback-ready", Status.OK, f"backup {i.backup.id} restorable; app controller: {reason}")
+    how = ("its restore test passed on this server" if proven
+           else f"{i.restore_tools}, a known-compatible pair" if i.restore_tools else "restorable")
+    return Check("rollback-ready", Status.OK, f"backup {i.backup.id}: {how}; app controller: {reason}")
 
 
 def _no_other_run(i: GateInputs) -> Check:

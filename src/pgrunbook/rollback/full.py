@@ -542,12 +542,41 @@ class _Swap(_Work):
             analyzed.result()
         checks, api = self.after_checks(after, holder=kept)
         written = self.written_after(before)
+        new_ids = self.new_protected_ids(written)
         if written:
             self.say("warn", f"{kept} holds rows written after the backup (net, per table): "
-                             + ", ".join(f"{t_} {n:+d}" for t_, n in written.items()))
+                             + ", ".join(f"{t_} {n:+d}" for t_, n in written.items())
+                             + "".join(f"; {t_} ids {', '.join(map(str, ids))}" for t_, ids in new_ids.items())
+                             + f". They are kept there: copy them back with `pg_dump -d {kept} -t TABLE --data-only` filtered on "
+                               "those ids (or INSERT ... SELECT over a dblink/postgres_fdw) once the cause is understood")
         return RollbackResult(mode="full", run_id=None, counts_before=before, counts_restored=restored, counts_after=after,
                               written_after_backup=written, app_stopped=self.really_stopped, app_started=self.really_started, api=api,
-                              checks=tuple(checks), downtime_seconds=self.downtime, timings=self.timings)
+                              checks=tuple(checks), downtime_seconds=self.downtime, timings=self.timings, new_protected_ids=new_ids)
+
+    def new_protected_ids(self, written: dict[str, int], limit: int = 20) -> dict[str, list]:
+        """For protected tables that grew since the backup: the ids in the kept database above the
+        restored one's highest id (rows the rollback discarded), first `limit` of them."""
+        from psycopg import errors, sql
+
+        from ..pg import connect
+
+        found: dict[str, list] = {}
+        grown = [t for t, n in written.items() if n > 0 and t in _protected(self.cfg)]
+        if not grown:
+            return found
+        url_kept, url_db = self.inv.database.url.with_dbname(self.kept), self.inv.database.url
+        with connect(self.inv.database, url=url_db) as restored, connect(self.inv.database, url=url_kept) as kept:
+            for table in grown:
+                schema, name = table.split(".", 1)
+                ident = sql.Identifier(schema, name)
+                try:
+                    top = restored.execute(sql.SQL("SELECT max(id) FROM {}").format(ident)).fetchone()[0]
+                    query = sql.SQL("SELECT id FROM {} WHERE %s IS NULL OR id > %s ORDER BY id LIMIT %s").format(ident)
+                    found[table] = [r[0] for r in kept.execute(query, [top, top, limit])]
+                except (errors.UndefinedColumn, errors.UndefinedFunction):  # no comparable `id`: counts only
+                    restored.rollback()
+                    kept.rollback()
+        return found
 
     def _drop(self, conn, created: dbops.RestoreDb | None) -> str:  # noqa: ANN001
         if created is None:

@@ -24,6 +24,7 @@ class RollbackResult:
     counts_restored: dict[str, int] = field(default_factory=dict)  # checked before the swap
     counts_after: dict[str, int] = field(default_factory=dict)  # <db> after the rollback
     written_after_backup: dict[str, int] = field(default_factory=dict)  # table: net rows (kept/safety - manifest), nonzero only
+    new_protected_ids: dict[str, list] = field(default_factory=dict)  # protected table: ids kept, absent from the restored db
     protected_tables: tuple[str, ...] = ()
     dropped_indexes: tuple[str, ...] = ()
     absent_indexes: tuple[str, ...] = ()  # already gone (IF EXISTS)
@@ -54,6 +55,7 @@ class RollbackResult:
                        "after": self.counts_after},
             "written_after_backup": self.written_after_backup,
             "protected_written_after_backup": self.protected_written_after_backup,
+            "new_protected_ids": self.new_protected_ids,
             "protected_tables": list(self.protected_tables),
             "dropped_indexes": list(self.dropped_indexes), "absent_indexes": list(self.absent_indexes),
             "removed_tracking_rows": list(self.removed_tracking_rows),
