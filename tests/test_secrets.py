@@ -64,3 +64,38 @@ def test_password_in_the_query_string_and_in_foreign_query_text(app_db, capsys, 
         assert secret not in out.out and secret not in out.err
         assert secret not in every_file_text(db.workdir / "backups")
     assert watcher.hits == []
+
+
+@pytest.mark.parametrize("form", ["multi-host", "conninfo", "service", "environment"])
+def test_every_libpq_form_reaches_the_database_and_hides_the_password(app_db, capsys, tmp_path, monkeypatch, form):
+    """Issue 11: several hosts (the first one down), key/value conninfo, a service file, PG* variables."""
+    db = app_db("tracked")
+    port, name = db.cluster.port, db.name
+    from pgrunbook.sandbox.cluster import free_port
+
+    urls = {
+        "multi-host": f"postgresql://postgres:${{PGRB_TEST_PW}}@127.0.0.1:{free_port()},127.0.0.1:{port}/{name}?connect_timeout=3",
+        "conninfo": f"host=127.0.0.1 port={port} dbname={name} user=postgres password=${{PGRB_TEST_PW}}",
+        "service": "service=pgrb_test",
+        "environment": f"dbname={name}",
+    }
+    if form == "service":
+        service = tmp_path / "pg_service.conf"
+        service.write_text(f"[pgrb_test]\nhost=127.0.0.1\nport={port}\ndbname={name}\nuser=postgres\npassword={TEST_PASSWORD}\n")
+        monkeypatch.setenv("PGSERVICEFILE", str(service))
+    if form == "environment":
+        for variable, value in {"PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": "postgres", "PGPASSWORD": TEST_PASSWORD}.items():
+            monkeypatch.setenv(variable, value)
+    inventory = db.inventory(database={"url": urls[form]})
+    watcher = ArgvWatcher(TEST_PASSWORD)
+    watcher.start()
+    try:
+        assert cli.verify(str(inventory), None, as_json=False) in (0, 3)
+        assert cli.backup(str(inventory), None, None, False, False) == 0
+    finally:
+        watcher.stop.set()
+        watcher.join()
+    out = capsys.readouterr()
+    assert name in out.out + out.err
+    assert TEST_PASSWORD not in out.out + out.err and TEST_PASSWORD not in every_file_text(db.workdir / "backups")
+    assert watcher.hits == []

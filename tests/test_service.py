@@ -334,7 +334,8 @@ def test_command_health_never_ok_times_out_bounded(run_dir):
         ctl.start()
     elapsed = time.monotonic() - began
     assert "did not become healthy within 1.5s" in caught.value.what
-    assert "last health check: health command exited 1" in caught.value.what
+    # exited 1 (nothing listens), or, on a loaded machine, the check's own interpreter did not finish in time
+    assert "last health check: health command exited 1" in caught.value.what or "health command timed out" in caught.value.what
     assert caught.value.changed == "the start command ran: the app may be running but is not healthy"
     assert elapsed < 10
     assert [e for e in events if e.kind == "progress" and e.message.startswith("waiting for the app")]

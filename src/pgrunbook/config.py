@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from ._yaml import KeyPath, Lines, dotted, load_yaml
+from .conninfo import SECRET_PARAMETERS, DatabaseUrl  # noqa: F401 - part of config's public face
 from .errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -43,103 +43,6 @@ class _Model(BaseModel):
 
 
 # --------------------------------------------------------------------------- secrets
-
-
-# libpq connection parameters whose value is a secret (https://www.postgresql.org/docs/current/libpq-connect.html)
-SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
-
-
-class DatabaseUrl:
-    """A `postgresql://` URL whose password is never shown.
-
-    `str()` / `repr()` give `postgresql://user:***@host:5432/db`; `.secret()` gives the
-    full URL for the driver; `.without_password()` is safe for process arguments.
-    """
-
-    def __init__(self, raw: str) -> None:
-        parts = urlsplit(raw)
-        if parts.scheme not in ("postgresql", "postgres"):
-            raise ValueError("must start with postgresql:// (got another scheme)")
-        if not parts.hostname:
-            raise ValueError("must name a host: postgresql://user@host:5432/dbname")
-        if not parts.path.strip("/"):
-            raise ValueError("must name a database: postgresql://user@host:5432/dbname")
-        try:
-            parts.port  # noqa: B018 - raises on a non-numeric port
-        except ValueError:
-            raise ValueError("the port must be a number") from None
-        self._parts = parts
-
-    @property
-    def host(self) -> str:
-        return self._parts.hostname or ""
-
-    @property
-    def port(self) -> int:
-        return self._parts.port or 5432
-
-    @property
-    def user(self) -> str:
-        return unquote(self._parts.username or "")
-
-    @property
-    def dbname(self) -> str:
-        return unquote(self._parts.path.lstrip("/"))
-
-    @property
-    def key(self) -> str:
-        """`user@host:port/db`: names the target in run journals (no password)."""
-        return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
-
-    @property
-    def password(self) -> str | None:
-        """The password: `?password=` if given (libpq lets the query string win), else the userinfo's."""
-        for name, value in parse_qsl(self._parts.query, keep_blank_values=True):
-            if name == "password":
-                return value
-        return unquote(self._parts.password) if self._parts.password is not None else None
-
-    @property
-    def query(self) -> str:
-        """The query string without its secret-bearing parameters."""
-        return self._query("drop")
-
-    def _query(self, secrets: str) -> str:
-        """The query string with secret parameters kept ("keep"), dropped ("drop") or shown as *** ("mask")."""
-        if secrets == "keep":
-            return self._parts.query
-        pairs = [(k, "***" if k in SECRET_PARAMETERS else v) for k, v in parse_qsl(self._parts.query, keep_blank_values=True)
-                 if secrets == "mask" or k not in SECRET_PARAMETERS]
-        return urlencode(pairs, safe="*/")
-
-    def _with_auth(self, password: str | None, secrets: str) -> str:
-        user = quote(self.user, safe="") if self.user else ""
-        auth = f"{user}:{password}@" if password is not None else (f"{user}@" if user else "")
-        netloc = f"{auth}{self._parts.hostname}:{self.port}"
-        return urlunsplit((self._parts.scheme, netloc, self._parts.path, self._query(secrets), ""))
-
-    def secret(self) -> str:
-        userinfo = unquote(self._parts.password) if self._parts.password is not None else None
-        return self._with_auth(quote(userinfo, safe="") if userinfo is not None else None, "keep")
-
-    def without_password(self) -> str:
-        """Safe for process arguments and logs: no password anywhere (tools get it from PGPASSWORD)."""
-        return self._with_auth(None, "drop")
-
-    def with_dbname(self, dbname: str) -> DatabaseUrl:
-        parts = self._parts._replace(path="/" + quote(dbname, safe=""))
-        return DatabaseUrl(urlunsplit(parts))
-
-    def __str__(self) -> str:
-        return self._with_auth("***" if self._parts.password is not None else None, "mask")
-
-    __repr__ = __str__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, DatabaseUrl) and other.secret() == self.secret()
-
-    def __hash__(self) -> int:
-        return hash(self.secret())
 
 
 # --------------------------------------------------------------------------- inventory
