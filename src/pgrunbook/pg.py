@@ -94,7 +94,8 @@ def connect(db: DatabaseSettings, *, autocommit: bool = False, url: DatabaseUrl 
         "connect_timeout": db.connect_timeout,
         "application_name": db.application_name,
         "autocommit": autocommit,
-        "options": startup_options(conninfo_to_dict(target.secret()).get("options")),  # type: ignore[arg-type]
+        # the URL's own options (else PGOPTIONS, which libpq would have used) stay, ours after them
+        "options": startup_options(conninfo_to_dict(target.secret()).get("options") or os.environ.get("PGOPTIONS")),  # type: ignore[arg-type]
     }
     if db.passfile:
         params["passfile"] = str(_readable_passfile(db))
