@@ -62,3 +62,12 @@ def test_bad_targets_are_named_without_their_secret(raw, message):
     with pytest.raises(ValueError, match=message) as exc:
         DatabaseUrl(raw, environ={})
     assert SECRET not in str(exc.value)
+
+
+def test_a_space_in_a_query_value_is_written_as_libpq_reads_it():
+    """libpq decodes `%20` in a URL, never `+`: `options=-c work_mem=7MB` must survive a rendering."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    url = DatabaseUrl("postgresql://app:pw@db:5432/app?options=-c%20work_mem%3D7MB", environ={})
+    for rendered in (url.secret(), url.without_password()):
+        assert conninfo_to_dict(rendered)["options"] == "-c work_mem=7MB"

@@ -100,7 +100,8 @@ class DatabaseUrl:
     @property
     def query(self) -> str:
         """The parameters beyond user/host/port/db, secrets left out, as a URL query string."""
-        return urlencode([(k, v) for k, v in self._params.items() if k not in _IN_URL and k not in SECRET_PARAMETERS], safe="/")
+        # quote, not urlencode's default quote_plus: libpq reads a `+` as a plus, never as a space
+        return urlencode([(k, v) for k, v in self._params.items() if k not in _IN_URL and k not in SECRET_PARAMETERS], safe="/", quote_via=quote)
 
     # ------------------------------------------------------------------ renderings
 
@@ -132,7 +133,7 @@ class DatabaseUrl:
             netloc = auth + ",".join(pairs)
         rest = [(k, v) for k, v in p.items() if k not in _IN_URL and (k not in SECRET_PARAMETERS or secrets != "drop")]
         rest = [(k, "***" if k in SECRET_PARAMETERS and secrets == "mask" else v) for k, v in rest]
-        query = urlencode(extra + rest, safe="/*")
+        query = urlencode(extra + rest, safe="/*", quote_via=quote)  # `%20`: libpq decodes no `+`
         return f"postgresql://{netloc}/{quote(p['dbname'], safe='')}" + (f"?{query}" if query else "")
 
     def __str__(self) -> str:
