@@ -86,6 +86,14 @@ def test_rows_lost_names_the_statement_that_deleted_them():
     assert "lost 40 row(s)" in drift[0].summary and "0012_x.sql:7" in drift[0].summary
 
 
+def test_the_rehearsal_waives_exactly_what_validation_waives():
+    """validate.allow_row_loss: the same tables, nothing else (a NO-GO on the copy for a loss validation accepts would be two truths)."""
+    deleting = stmt(7, rows=[("public.sessions", 0, 0, 40), ("public.daily_bonus", 0, 0, 1)])
+    before, after = {"public.sessions": 100, "public.daily_bonus": 30}, {"public.sessions": 60, "public.daily_bonus": 29}
+    drift = compare(before, after, {}, {}, [deleting], allow_row_loss=["public.sessions"])
+    assert [(d.table, d.kind) for d in drift] == [("public.daily_bonus", "rows-lost")]
+
+
 def test_a_trigger_on_the_tracking_insert_is_named_as_that_insert():
     insert = stmt(0, file=TRACKING_FILE, rows=[("drizzle.__drizzle_migrations", 1, 0, 0), ("public.user_actions", 0, 0, 5)])
     drift = compare({"public.user_actions": 9}, {"public.user_actions": 4}, {}, {}, [stmt(1), insert])

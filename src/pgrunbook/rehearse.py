@@ -190,11 +190,14 @@ def refusal(backup: Manifest | None, database: dict[str, Any], *, createdb: bool
 
 def compare(counts_before: dict[str, int], counts_after: dict[str, int], fingerprints_before: dict[str, dict],
             fingerprints_after: dict[str, dict], statements: Iterable[StatementMeasure],
-            roles_before: dict[str, int] | None = None, roles_after: dict[str, int] | None = None) -> tuple[Drift, ...]:
+            roles_before: dict[str, int] | None = None, roles_after: dict[str, int] | None = None,
+            allow_row_loss: tuple[str, ...] | list[str] = ()) -> tuple[Drift, ...]:
     """Every table that lost rows or disappeared, every protected table whose rows changed, each with its statements.
 
     A table that gained rows (the tracking table, a new table's rows) is not drift; a table
-    the plan created is not in `counts_before` and is not compared.
+    the plan created is not in `counts_before` and is not compared. `allow_row_loss` is the
+    playbook's `validate.allow_row_loss`: what validation waives, the rehearsal waives too
+    (one truth), and nothing else.
     """
     statements = tuple(statements)
     drift: list[Drift] = []
@@ -202,7 +205,7 @@ def compare(counts_before: dict[str, int], counts_after: dict[str, int], fingerp
         after = counts_after.get(table)
         if after is None:
             drift.append(Drift(table, "table-gone", before, None, _culprits(statements, table, updates=True)))
-        elif after < before:
+        elif after < before and table not in set(allow_row_loss):
             drift.append(Drift(table, "rows-lost", before, after, _culprits(statements, table, updates=False)))
     gone = {d.table for d in drift}
     for name, before in sorted(fingerprints_before.items()):
@@ -540,7 +543,7 @@ class _Rehearsal:
             failure, failed_at, statements = self._apply(conn, seen, lambda: connect(db, url=url, autocommit=True))
             after = self._measure(conn, {t: fp["columns"] for t, fp in before["fingerprints"].items() if fp.get("columns")}, "after")
         drift = compare(before["counts"], after["counts"], before["fingerprints"], after["fingerprints"], statements,
-                        before["roles"], after["roles"])
+                        before["roles"], after["roles"], allow_row_loss=self.cfg.playbook.validate_.allow_row_loss)
         common = dict(plan_fingerprint=self.fingerprint, backup_id=self.backup.id, database=name, drift=drift,
                       counts_before=before["counts"], counts_after=after["counts"], fingerprints_before=before["fingerprints"],
                       fingerprints_after=after["fingerprints"], migrations=per_migration(statements), statements=statements)
