@@ -25,6 +25,30 @@ from pgrunbook.sandbox import build_app_database, fresh_app_copy  # noqa: E402
 from pgrunbook.sandbox.cluster import Cluster, free_port  # noqa: E402
 
 
+def bench_arguments(*, rounds: int = 2, scale: int = 15000):  # noqa: ANN201 - argparse.ArgumentParser
+    """The options every benchmark takes: --scale, --rounds, --keep (callers add their own)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=int, default=scale)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--keep", action="store_true", help="keep the cluster folder")
+    return parser
+
+
+def client_env(cluster: Cluster) -> dict[str, str]:
+    """A clean environment for raw client tools: no PG* of the caller's, the cluster's passfile."""
+    import os
+
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("PG")}, "PGPASSFILE": str(cluster.passfile)}
+
+
+def cluster_url(cluster: Cluster, dbname: str = "") -> str:
+    """postgresql://postgres@127.0.0.1:PORT[/dbname], no password (the passfile has it)."""
+    base = f"postgresql://postgres@127.0.0.1:{cluster.port}"
+    return f"{base}/{dbname}" if dbname else base
+
+
 @dataclass(frozen=True)
 class Loaded:
     cluster: Cluster

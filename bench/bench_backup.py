@@ -19,7 +19,6 @@ passfile; nothing here touches the sandbox or any other database.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pgrunbook.pg import default_bin_dir  # noqa: E402
-from _sandbox import load_sandbox  # noqa: E402
+from _sandbox import bench_arguments, client_env, cluster_url, load_sandbox  # noqa: E402
 
 BIN = default_bin_dir()
 DB = "bench_db"
@@ -45,19 +44,13 @@ def timed(argv: list[str] | str, env: dict[str, str], **kw) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=int, default=15000)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--keep", action="store_true", help="keep the cluster folder")
-    args = parser.parse_args()
+    args = bench_arguments(rounds=2).parse_args()
 
     loaded = load_sandbox("pgrunbook-bench-", scale=args.scale, state="legacy", dbname=DB)
     work, cluster, rows = loaded.work, loaded.cluster, loaded.rows
     results: dict[str, object] = {"scale": args.scale, "cpus": os.cpu_count(), "load_seconds": loaded.load_seconds, "rows": rows}
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["PGPASSFILE"] = str(cluster.passfile)
-        url = f"postgresql://postgres@127.0.0.1:{cluster.port}/{DB}"
+        env, url = client_env(cluster), cluster_url(cluster, DB)
         inventory = work / "bench.yml"
         inventory.write_text(
             f"""name: bench

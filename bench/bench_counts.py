@@ -28,7 +28,6 @@ sandbox or any other database.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -41,18 +40,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pgrunbook.pg import default_bin_dir  # noqa: E402
-from _sandbox import load_sandbox  # noqa: E402
+from _sandbox import bench_arguments, client_env, cluster_url, load_sandbox  # noqa: E402
 
 BIN = default_bin_dir()
 DB = "bench_db"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=int, default=15000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = bench_arguments(rounds=3)
     parser.add_argument("--connections", default="1,2", help="count_connections values to measure, comma-separated")
-    parser.add_argument("--keep", action="store_true", help="keep the cluster folder")
     parser.add_argument("--reuse", type=Path, help="the folder of a --keep run whose cluster still runs (skips the load)")
     args = parser.parse_args()
     sessions = [int(x) for x in args.connections.split(",")]
@@ -62,9 +58,7 @@ def main() -> None:
     results: dict[str, object] = {"scale": args.scale, "cpus": os.cpu_count(), "load_seconds": loaded.load_seconds,
                                   "rows": loaded.rows, "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["PGPASSFILE"] = str(cluster.passfile)
-        url = f"postgresql://postgres@127.0.0.1:{cluster.port}/{DB}"
+        env, url = client_env(cluster), cluster_url(cluster, DB)
 
         def inventory(name: str, count: str, connections: int) -> Path:
             path = work / f"{name}.yml"

@@ -22,7 +22,6 @@ is reported; bench/results/rehearse.json holds every figure.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pgrunbook.pg import default_bin_dir  # noqa: E402
-from _sandbox import load_sandbox  # noqa: E402
+from _sandbox import bench_arguments, client_env, cluster_url, load_sandbox  # noqa: E402
 
 BIN = default_bin_dir()
 DB = "bench_db"
@@ -43,19 +42,13 @@ MIGRATION = "0011_add_performance_indexes"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=int, default=15000)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--keep", action="store_true", help="keep the cluster folder")
-    args = parser.parse_args()
+    args = bench_arguments(rounds=2).parse_args()
 
     loaded = load_sandbox("pgrunbook-bench-rh-", scale=args.scale, state="tracked", dbname=DB)
     work, cluster = loaded.work, loaded.cluster
     results: dict[str, object] = {"scale": args.scale, "cpus": os.cpu_count(), "load_seconds": loaded.load_seconds, "rows": loaded.rows}
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["PGPASSFILE"] = str(cluster.passfile)
-        base = f"postgresql://postgres@127.0.0.1:{cluster.port}"
+        env, base = client_env(cluster), cluster_url(cluster)
         inventory = work / "bench.yml"
         inventory.write_text(f"""name: bench
 sandbox: true

@@ -16,7 +16,7 @@ from .verify import VerifyReport, evaluate
 def verify(cfg: Config, emit: Emit = discard) -> VerifyReport:
     """Phase 1: read-only facts, checked against the playbook's expectations."""
     from .facts import gather
-    from .pg import connect, locate_tool, read_only, server_major
+    from .pg import locate_tool, read_only, server_major
 
     inv, exp = cfg.inventory, cfg.playbook.expectations
     emit(Event("verify", "step", f"reading the drizzle journal in {inv.migrations.dir}"))

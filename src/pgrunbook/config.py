@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from ._yaml import KeyPath, Lines, dotted, load_yaml
-from .conninfo import SECRET_PARAMETERS, DatabaseUrl  # noqa: F401 - part of config's public face
+from .conninfo import DatabaseUrl
 from .errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
