@@ -82,3 +82,37 @@ def test_killed_rollback_is_recovered_by_running_it_again(app_db, kept_dbs, poin
     with psycopg.connect(db.cluster.url("postgres")) as conn:
         blocked = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s AND NOT datallowconn", [db.name + "%"]).fetchall()
     assert blocked == []
+
+
+RUN_IN_PLACE = RUN.replace("in_place=False", "in_place=True")
+
+
+def schema_and_ledger(db) -> dict:
+    with db.connect() as conn:
+        schemas = sorted(r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                                                    "AND nspname <> 'information_schema'"))
+        ledger = (sorted(conn.execute("SELECT hash, created_at FROM drizzle.__drizzle_migrations").fetchall())
+                  if "drizzle" in schemas else None)
+        return {"schemas": schemas, "ledger": ledger,
+                "indexes": sorted(r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")),
+                "users": conn.execute("SELECT count(*), md5(string_agg(md5(u::text), '' ORDER BY id)) FROM users u").fetchone()}
+
+
+@pytest.mark.parametrize("point", ["rollback:step:stop-app", "rollback:step:safety-dump", "rollback:step:restore-in-place",
+                                   "rollback:step:start-app"])
+def test_killed_in_place_rollback_is_recovered_by_running_it_again(app_db, point):
+    """Issue 11: the fault matrix for `--in-place` (scenario B: the run created drizzle's schema, which the backup lacks)."""
+    db = app_db("legacy")
+    before = schema_and_ledger(db)
+    inventory = db.inventory()
+    cfg, run = gone_through_gate(inventory)
+    commands.migrate(cfg, yes=True)
+    env = {**os.environ, "PGRUNBOOK_FAULT_AT": point}
+    killed = subprocess.run([sys.executable, "-c", RUN_IN_PLACE, str(inventory), run.id], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert schema_and_ledger(db)["users"] == before["users"]  # whatever the moment, no row lost
+    result = full_rollback(cfg, run=run, in_place=True, yes=True)
+    assert result.ok, result.as_json()
+    assert schema_and_ledger(db) == before
+    assert databases(db) == {db.name}
