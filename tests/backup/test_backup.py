@@ -354,3 +354,24 @@ def test_a_corrupt_manifest_is_listed_as_corrupt_with_its_file(app_db, capsys):
     assert "not valid JSON" in corrupt[0]["problems"][0]
     assert cli.backup_list(str(inventory), None, as_json=False) in (0, 3)
     assert "corrupt" in capsys.readouterr().out
+
+
+def test_an_unreachable_extra_target_is_one_truth_everywhere(app_db, s3_env, tmp_path):
+    """Issue 11.8: the backup, its manifest and the gate agree. Two verified local copies meet min_copies 2: the
+    unreachable S3 target is a WARN in the backup, recorded in the manifest, and the gate says GO on the same facts."""
+    from pgrunbook.outcome import Status
+    from pgrunbook.sandbox.cluster import free_port
+
+    db = app_db("legacy")
+    cloud = {"name": "cloud", "type": "s3", "bucket": "b", "endpoint_url": f"http://127.0.0.1:{free_port()}"}
+    cfg = load_config(db.inventory(backup={"min_copies": 2, "targets": [local("d2", tmp_path / "d2"), local("d3", tmp_path / "d3"), cloud]}))
+    result = commands.backup(cfg)
+    statuses = {c.id: c.status for c in result.checks}
+    assert result.ok and result.manifest.ok and statuses["copy:cloud"] is Status.WARN and statuses["min-copies"] is Status.OK
+    (manifest,) = list_backups(cfg.inventory.backup.dir)
+    assert manifest.ok and manifest.verified_copies == 2 and any(c.target == "cloud" and not c.verified for c in manifest.copies)
+    _, decision = commands.gate(cfg)
+    assert decision.go
+    strict = load_config(db.inventory(backup={"min_copies": 3, "targets": [local("d2", tmp_path / "e2"), local("d3", tmp_path / "e3"), cloud]}))
+    with pytest.raises(CheckFailed):  # below min_copies the backup refuses before dumping: no manifest says ok
+        commands.backup(strict)

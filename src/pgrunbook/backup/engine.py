@@ -136,6 +136,20 @@ def _prepare_dir(path: Path, say: _Emitter) -> None:
             say("warn", f"{path} is mode {mode:o} and cannot be changed to 700: others may read the dumps")
 
 
+def copy_checks(copies: list[CopyRecord] | tuple[CopyRecord, ...], min_copies: int) -> list[Check]:
+    """One truth for the copies: the backup, its manifest and the gate agree. With `min_copies`
+    verified, a copy that failed (an unreachable target) is a WARN; below it, every failure is a FAIL."""
+    verified = sum(1 for c in copies if c.verified)
+    enough = verified >= min_copies
+    checks = [Check(f"copy:{c.target}", Status.OK if c.verified else (Status.WARN if enough else Status.FAIL),
+                    f"{c.location}: verified ({c.method})" if c.verified else f"{c.target}: not verified",
+                    "" if c.verified else (c.error or "") + (f" ({verified} other verified copies meet backup.min_copies)" if enough else ""))
+              for c in copies]
+    checks.append(Check("min-copies", Status.OK if enough else Status.FAIL, f"{verified} verified copies (backup.min_copies = {min_copies})",
+                        "" if enough else "fewer verified copies than required: the go/no-go will say NO-GO"))
+    return checks
+
+
 def _targets(inv: Inventory) -> list[Target]:
     return [open_target(t, inv) for t in inv.backup.targets]
 
@@ -295,15 +309,8 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
         copies += [CopyRecord(t.name, t.type, t.location(dest.name), outcome.size, outcome.sha256, False, error=problems[t.name])
                    for t in targets if t.name in problems]
         copies.sort(key=lambda c: [t.name for t in targets].index(c.target))
-        for record in copies:
-            checks.append(Check(f"copy:{record.target}", Status.OK if record.verified else Status.FAIL,
-                                f"{record.location}: verified ({record.method})" if record.verified else f"{record.target}: not verified",
-                                "" if record.verified else (record.error or "")))
         manifest = replace(manifest, copies=tuple(copies))
-        verified = manifest.verified_copies
-        checks.append(Check("min-copies", Status.OK if verified >= settings.min_copies else Status.FAIL,
-                            f"{verified} verified copies (backup.min_copies = {settings.min_copies})",
-                            "" if verified >= settings.min_copies else "fewer verified copies than required: the go/no-go will say NO-GO"))
+        checks += copy_checks(copies, settings.min_copies)
 
         # ----------------------------------------------------------- restore test
         if verify:
@@ -319,7 +326,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
 
         manifest = write_manifest(replace(manifest, finished_at=utcnow()).with_status(), mpath)
         _push_manifest(ready, manifest, mpath, say)
-        say("done" if manifest.ok else "warn", f"backup {backup_id}: {manifest.status} ({verified} verified copies)")
+        say("done" if manifest.ok else "warn", f"backup {backup_id}: {manifest.status} ({manifest.verified_copies} verified copies)")
         return BackupResult(manifest, tuple(checks))
     finally:
         for target in targets:
@@ -495,11 +502,7 @@ def verify_backup(cfg: Config, ref: str, emit: Emit = discard) -> BackupResult:
             records = list(pool.map(one, manifest.copies))
     for record in records:
         say("done" if record.verified else "warn", f"copy {record.target}: " + ("verified" if record.verified else f"FAILED: {record.error}"))
-        checks.append(Check(f"copy:{record.target}", Status.OK if record.verified else Status.FAIL,
-                            f"{record.location}: verified ({record.method})" if record.verified else f"{record.target}: not verified",
-                            "" if record.verified else (record.error or "")))
     manifest = replace(manifest, copies=tuple(records), rechecked_at=utcnow()).with_status()
-    checks.append(Check("min-copies", Status.OK if manifest.verified_copies >= manifest.min_copies else Status.FAIL,
-                        f"{manifest.verified_copies} verified copies (min_copies = {manifest.min_copies})"))
+    checks += copy_checks(records, manifest.min_copies)
     manifest = write_manifest(manifest, manifest.path or manifest_path(backup_dir, manifest.id))
     return BackupResult(manifest, tuple(checks), action="verify")
