@@ -163,3 +163,25 @@ def test_rollback_ready_names_the_tool_pair(app_db):
     _, decision = commands.gate(backed_up(db.inventory()))
     ready = {c.id: c for c in decision.checks}["rollback-ready"]
     assert ready.status is Status.OK and "pg_restore 18" in ready.summary and "known-compatible" in ready.summary
+
+
+def test_a_role_without_createdb_is_told_a_strategy_the_gate_then_accepts(app_db):
+    """Issue 11.10: a NO-GO must only suggest what the gate can accept: `rollback.strategy: in-place`."""
+    db = app_db("tracked")
+    with db.connect() as conn:
+        conn.execute("DROP ROLE IF EXISTS app_owner")
+        conn.execute("CREATE ROLE app_owner LOGIN PASSWORD 'owner-pw' NOCREATEDB")
+        for table in ("users", "campaigns", "challenges", "actions", "user_actions", "daily_bonus", "proofs", "campaign_validations",
+                      "app_versions", "user_version_tracking", "campaign_bonus_config"):
+            conn.execute(f'ALTER TABLE "{table}" OWNER TO app_owner')
+        conn.execute("GRANT ALL ON SCHEMA public, drizzle TO app_owner")
+        conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA drizzle TO app_owner")
+        conn.execute(f'GRANT CREATE ON DATABASE "{db.name}" TO app_owner')
+    inventory = db.inventory(database={"url": f"postgresql://app_owner:owner-pw@127.0.0.1:{db.cluster.port}/{db.name}"})
+    backed_up(db.inventory())
+    _, decision = commands.gate(load_config(inventory))
+    reason = failing(decision)["privileges"]
+    assert "CREATEDB" in reason and "rollback.strategy: in-place" in reason
+    in_place = write_playbook(db.workdir / "in-place.yml", rollback={"strategy": "in-place"})
+    _, decision = commands.gate(load_config(inventory, in_place))
+    assert "privileges" not in failing(decision), failing(decision)

@@ -208,3 +208,22 @@ def test_a_waiver_covers_only_the_tables_it_names(app_db):
                           validate={"allow_row_loss": ["public.daily_bonus", "public.proofs"]})
     result = migrate_prod(load_config(db.inventory(), both), options=ProdOptions(yes=True))
     assert result.outcome == "ok" and _every_table(db)["public.daily_bonus"] == 0
+
+
+def test_the_in_place_strategy_rolls_back_in_place(app_db):
+    """rollback.strategy: in-place (a role without CREATEDB): migrate-prod's automatic rollback restores in place."""
+    from pgrunbook.errors import RolledBack
+
+    db = app_db("legacy")
+    before = _state(db)
+    playbook = write_playbook(db.workdir / "in-place.yml", rollback={"strategy": "in-place"})
+
+    def drift(run):
+        with db.connect() as conn:
+            conn.execute("DELETE FROM daily_bonus WHERE id IN (SELECT id FROM daily_bonus LIMIT 2)")
+
+    with pytest.raises(RolledBack):
+        migrate_prod(load_config(db.inventory(), playbook), options=ProdOptions(yes=True, after_migrate=drift))
+    assert _state(db) == before
+    with db.connect() as conn:  # in place: no renamed copy (the safety dump holds the replaced state)
+        assert conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{db.name}_before_rollback_%"]).fetchall() == []

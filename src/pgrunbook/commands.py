@@ -179,6 +179,7 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
         expected=ExpectedState.from_objects(objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)),
         now=datetime.now(timezone.utc), preflight=data, statement_bounds=statement_bounds(pb.migrate),
         live_counts=live, max_rows_changed_since_backup=pb.gate.max_rows_changed_since_backup,
+        needs_rollback_db=pb.rollback.strategy == "restore-beside",
         restore_problem=restore_problem, restore_tools=restore_tools,
     )
     if rehearse:

@@ -299,6 +299,9 @@ class ValidatePolicy(_Model):
 class RollbackPolicy(_Model):
     on_drift: Literal["auto", "ask", "never"] = "auto"
     on_failure: Literal["auto", "ask", "never"] = "auto"
+    strategy: Literal["restore-beside", "in-place"] = Field(
+        "restore-beside", description="how a full rollback restores: beside then rename (needs CREATEDB, keeps the replaced "
+                                      "database) or in place (a safety dump first; for managed servers without CREATEDB)")
 
 
 class Playbook(_Model):

@@ -182,7 +182,8 @@ def _privileges(i: GateInputs) -> Check:
         if p.unowned_tables:
             missing.append(f"ownership of {', '.join(p.unowned_tables)} (CREATE INDEX needs it)")
         if i.needs_rollback_db and not p.createdb:
-            missing.append("CREATEDB (a full rollback restores into a new database; else plan `inv rollback --in-place`)")
+            missing.append("CREATEDB (a full rollback restores beside, into a new database; without it, set "
+                           "`rollback.strategy: in-place` in the playbook: a safety dump, then an in-place restore)")
     if missing:
         return Check("privileges", Status.FAIL, f"{p.user} lacks: " + "; ".join(missing), "grant them, or run as the owner / a superuser")
     return Check("privileges", Status.OK, f"{p.user}: " + ("superuser" if p.superuser else "owner of the tables to index, CREATE and CREATEDB"))
