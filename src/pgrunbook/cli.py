@@ -305,8 +305,8 @@ def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes
             from .runs import open_run
 
             run = open_run(cfg.inventory.backup.dir, run_id) if run_id else None
-            in_place = in_place or cfg.playbook.rollback.strategy == "in-place"  # the playbook's strategy is the default
-            result = full_rollback(cfg, emit, backup_ref=backup, in_place=in_place, run=run, yes=yes,
+            restore_in_place = in_place or cfg.playbook.rollback.strategy == "in-place"  # the playbook's strategy is the default
+            result = full_rollback(cfg, emit, backup_ref=backup, in_place=restore_in_place, run=run, yes=yes,
                                    confirm=console.ask_database_name, dry_run=dry_run)
         else:
             from .runs import current_or_new
