@@ -7,6 +7,8 @@ failure on the copy are NO-GO naming the statement, the scratch database never s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -382,6 +384,9 @@ def test_migrate_prod_honours_the_playbook_switch(app_db, tmp_path):
     assert any(c["id"] == "rehearsal" and c["status"] == "ok" for c in gate["data"]["checks"])
     assert [r["phase"] for r in result.run.records()].index("rehearse") < [r["phase"] for r in result.run.records()].index("migrate")
     assert indexes(db) > 0 and scratch_databases(db) == []
+    en, fr = (Path(result.report_paths[lang]).read_text() for lang in ("en", "fr"))  # the report shows it
+    assert "- [x] Rehearsal on a restored copy of backup" in en and "**ok**" in en and "longest lock: 0011" in en
+    assert "- [x] Répétition sur une copie restaurée du backup" in fr
 
 
 @pytest.mark.integration

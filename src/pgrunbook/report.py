@@ -71,6 +71,7 @@ def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
         "validation": {"ok": validate.get("ok"), "drift": validate.get("drift"), "checks": validate.get("checks", [])},
         "api": {"before": migrate_start.get("api_before"), "after": validate.get("api_after")},
         "gate": {"decision": gate.get("decision"), "checks": gate.get("checks", [])},
+        "rehearsal": _rehearsal(_data(records, "rehearse", "end")),
         "rollback": rollback_end or None,
         "rollback_reason": (_data(records, "rollback", "decision") or {}).get("why"),
         "problems": _problems(records),
@@ -137,6 +138,20 @@ def _gate_backup(gate: dict[str, Any], cfg: Config | None) -> dict[str, Any]:
         return {}
     return {"id": m.id, "file": m.dump["file"], "size": m.dump["size"], "sha256": m.dump["sha256"],
             "copies": [{"target": c.target, "location": c.location, "verified": c.verified} for c in m.copies]}
+
+
+def _rehearsal(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The rehearsal on a restored copy, as the report shows it: outcome, time, what it found, the longest write-blocking lock."""
+    if not record:
+        return None
+    migrations = record.get("migrations") or []
+    longest = max(migrations, key=lambda m: m.get("longest_lock_seconds") or 0, default=None)
+    seconds = record.get("seconds") or {}  # restore, count_before, apply, count_after, drop, total
+    return {"outcome": record.get("outcome"), "reason": record.get("reason") or "", "seconds": seconds.get("total"),
+            "backup_id": record.get("backup_id"), "drift": [d.get("summary", "") for d in record.get("drift") or []],
+            "failed_at": record.get("failed_at"),
+            "longest_lock": None if not longest or not longest.get("longest_lock_seconds") else
+            {"tag": longest["tag"], "seconds": longest["longest_lock_seconds"], "locks": longest.get("locks") or []}}
 
 
 def _problems(records: list[dict[str, Any]]) -> list[str]:
