@@ -193,16 +193,14 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
 def _restore_tools(cfg: Config, facts, backup) -> tuple[str | None, str]:  # noqa: ANN001
     """(why a rollback's restore would fail on this server, or None; the tool pair), for the gate's rollback-ready."""
     from .errors import ToolError
-    from .pg import locate_tool, restore_problem, server_major
+    from .pg import restore_tool, server_major
 
     major = server_major(facts.server.version_num)
     try:
-        tool = locate_tool("pg_restore", cfg.inventory.tools.bin_dir, server_major=major)
+        tool, problem = restore_tool(cfg.inventory.tools.bin_dir, major, backup.dumped_by_major if backup is not None else None)
     except ToolError as exc:
         return exc.what, ""
-    dumped_by = ((backup.dump.get("pg_dump") or {}).get("version") if backup is not None else None) or ""
-    dump_major = int(dumped_by.split(".")[0]) if dumped_by[:1].isdigit() else None
-    return restore_problem(tool.major, major, dump_major), f"pg_restore {tool.version} -> PostgreSQL {major}"
+    return problem, f"pg_restore {tool.version} -> PostgreSQL {major}"
 
 
 def _rehearsed(cfg: Config, run, emit: Emit, inputs, **options):  # noqa: ANN001, ANN202

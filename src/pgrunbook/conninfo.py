@@ -50,7 +50,7 @@ class DatabaseUrl:
             params = {k: str(v) for k, v in conninfo_to_dict(text).items() if v is not None}
         except ProgrammingError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-            raise ValueError(f"not a libpq URL or conninfo: {_masked(first, text)}") from None
+            raise ValueError(f"not a libpq URL or conninfo: {_masked(first)}") from None
         self._params = _resolved(params, os.environ if environ is None else environ)
         if not self._params.get("dbname"):
             raise ValueError("must name a database: postgresql://user@host:5432/dbname (or dbname=, PGDATABASE, a service)")
@@ -176,6 +176,6 @@ def _service(name: str, environ: dict[str, str]) -> dict[str, str]:
     raise ValueError(f"service {name!r} not found in {', '.join(map(str, candidates))}")
 
 
-def _masked(message: str, text: str) -> str:
+def _masked(message: str) -> str:
     """libpq's parse error without the fragment it quotes (it could be part of a password)."""
     return message.split('"')[0].strip() or "unreadable"

@@ -267,6 +267,12 @@ def restore_problem(pg_restore_major: int, server_major: int, dump_major: int | 
     return None
 
 
+def restore_tool(bin_dir: Path | None, server_major: int, dump_major: int | None) -> tuple[Tool, str | None]:
+    """The pg_restore a restore into this server would use, and why it would fail (`restore_problem`), if so."""
+    tool = locate_tool("pg_restore", bin_dir, server_major=server_major)
+    return tool, restore_problem(tool.major, server_major, dump_major)
+
+
 def server_major_of(db: DatabaseSettings) -> int:
     """The server's major version (one short connection)."""
     with connect(db) as conn:

@@ -148,6 +148,12 @@ class Manifest:
     # ------------------------------------------------------------------ views
 
     @property
+    def dumped_by_major(self) -> int | None:
+        """The major version of the pg_dump that wrote the dump (an archive needs a pg_restore at least as new)."""
+        version = str((self.dump.get("pg_dump") or {}).get("version") or "")
+        return int(version.split(".")[0]) if version[:1].isdigit() else None
+
+    @property
     def verified_copies(self) -> int:
         return sum(1 for c in self.copies if c.verified)
 

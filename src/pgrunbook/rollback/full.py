@@ -131,12 +131,10 @@ def pre_migration_backup(inv: Inventory, run: Run | None) -> tuple[str | None, s
 
 def restore_tools(inv: Inventory, fmt: str, server_major: int, manifest) -> tuple[Any, Any]:  # noqa: ANN001
     """(pg_restore, psql or None) able to restore `manifest`'s dump into this server; refused before anything is touched."""
-    from ..pg import locate_tool, restore_problem
+    from ..pg import locate_tool, restore_tool
 
-    pg_restore = locate_tool("pg_restore", inv.tools.bin_dir, server_major=server_major)
+    pg_restore, problem = restore_tool(inv.tools.bin_dir, server_major, manifest.dumped_by_major)
     psql = locate_tool("psql", inv.tools.bin_dir, server_major=server_major) if fmt == "plain" else None
-    dumped_by = (manifest.dump.get("pg_dump") or {}).get("version")
-    problem = restore_problem(pg_restore.major, server_major, int(dumped_by.split(".")[0]) if dumped_by else None)
     if problem and fmt != "plain":
         raise ToolError(f"cannot restore backup {manifest.id} into PostgreSQL {server_major}: {problem}",
                         changed="nothing was changed (the app and the database were not touched)",
@@ -230,7 +228,8 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
     def say(kind: str, message: str, **data: Any) -> None:
         emit(Event(PHASE, kind, message, data))
 
-    resume, pending = None, None if in_place or dry_run else _interrupted(inv, run)
+    resume = None
+    pending = None if in_place or dry_run else _interrupted(inv, run)
     if pending is not None:  # an earlier rollback was killed: complete or undo it first (rollback.recover)
         run, resume = pending.run, _settle(inv, pending, say)
     why = "named with --backup"
