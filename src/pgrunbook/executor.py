@@ -6,16 +6,20 @@ by PostgreSQL's parser — and marks those that cannot run inside a transaction
 table that already exists becomes `CREATE INDEX CONCURRENTLY` (the recorded hash stays the
 file's: the file is unchanged, only how we run it).
 
-Execution, on one autocommit connection holding the run's advisory lock:
-- `SET lock_timeout` / `statement_timeout` for the session (never queue behind a long lock
-  and block every writer queued behind us);
+Execution runs the plan's schedule (`schedule.schedule`: the units the dry run prints,
+statement for statement) on one autocommit connection holding the run's advisory lock:
+- the session pinned as analysed, then `lock_timeout` / `statement_timeout` (never queue
+  behind a long lock and block every writer queued behind us); each transaction sets the
+  bounds again, LOCAL;
 - scenario B: tracking table + baseline rows in one transaction;
 - per migration (default): its transactional statements and its tracking row in one
   transaction, its non-transactional statements in autocommit, in file order;
   `single_transaction`: everything in one transaction (drizzle's own behaviour), which
   refuses plans with non-transactional statements up front;
-- on `lock_timeout`: roll back, log who blocks (pid, query), back off, retry a bounded
-  number of times;
+- after every statement, the session is checked: a changed setting or a released run lock
+  stops the run;
+- on `lock_timeout`: roll back, log who blocks (pid, query), back off, retry the unit a
+  bounded number of times;
 - a failed concurrent build leaves an INVALID index: we drop it if, and only if, this run
   created it;
 - afterwards, observe again: every planned migration must be recorded.
@@ -24,18 +28,20 @@ Execution, on one autocommit connection holding the run's advisory lock:
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from .drizzle.journal import LocalMigrations, Migration
 from .drizzle.plan import MigrationPlan, PlannedMigration
-from .drizzle.recorder import TRACKING_DDL, Recorder
+from .drizzle.recorder import Recorder
 from .drizzle.state import reconcile
 from . import faults
-from .errors import LockHeld, MigrationFailed, UsageError
+from .errors import LockHeld, MigrationFailed
 from .events import Emit, Event, discard
-from .pg import PINNED_SETTINGS
+from .schedule import Statement, Unit, plan_sql, schedule, session  # noqa: F401  (plan_sql: the dry run, imported from here)
 
 if TYPE_CHECKING:
     import psycopg
@@ -45,6 +51,7 @@ if TYPE_CHECKING:
 LOCK_NAMESPACE = "pgrunbook"
 BOUNDS = ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")  # checked after every statement too
 LOCK_KEY_SQL = "hashtext(%s || current_database())::bigint"
+WAIT_FOR_IT = "wait for it to finish (or end it), then run again"
 
 
 def lock_holder(conn: psycopg.Connection) -> str | None:
@@ -60,6 +67,35 @@ def lock_holder(conn: psycopg.Connection) -> str | None:
         return None
     pid, app, addr, since = row
     return f"pid {pid} ({app or 'unnamed'}, from {addr or 'local socket'}, since {since:%Y-%m-%d %H:%M:%S})"
+
+
+@contextmanager
+def advisory_lock(conn: psycopg.Connection, *, next_step: str = WAIT_FOR_IT) -> Iterator[None]:
+    """pgrunbook's advisory lock on this database for the block: one run at a time (`take_lock`, `drop_lock`)."""
+    take_lock(conn, next_step=next_step)
+    try:
+        yield
+    finally:
+        drop_lock(conn)
+
+
+def take_lock(conn: psycopg.Connection, *, next_step: str = WAIT_FOR_IT) -> None:
+    """Take the session advisory lock, or raise LockHeld naming the session that has it.
+
+    A session lock: COMMIT and ROLLBACK keep it; `drop_lock` or the session's end releases it.
+    """
+    if not conn.execute(f"SELECT pg_try_advisory_lock({LOCK_KEY_SQL})", [LOCK_NAMESPACE]).fetchone()[0]:
+        raise LockHeld(f"another pgrunbook run holds this database's lock: {lock_holder(conn) or 'another session'}",
+                       next_step=next_step)
+
+
+def drop_lock(conn: psycopg.Connection) -> None:
+    """Release it, unless the connection cannot say anything any more (lost, or in a failed
+    transaction that refuses every statement): then the session's end releases it."""
+    import psycopg
+
+    if not conn.closed and not conn.broken and conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+        conn.execute(f"SELECT pg_advisory_unlock({LOCK_KEY_SQL})", [LOCK_NAMESPACE])
 
 
 # --------------------------------------------------------------------------- compilation (pure)
@@ -148,16 +184,6 @@ def add_concurrently(sql: str) -> str:
     raise ValueError("not a CREATE INDEX statement")
 
 
-def check_single_transaction(steps: list[Step]) -> None:
-    outside = [s for s in steps if not s.transactional]
-    if outside:
-        listed = "; ".join(f"{s.migration}:{s.line} {s.first_line}" for s in outside[:5])
-        raise UsageError(
-            f"--single-transaction cannot run statements that refuse a transaction block: {listed}",
-            next_step="run without --single-transaction (one transaction per migration; these run in autocommit)",
-        )
-
-
 # --------------------------------------------------------------------------- results
 
 
@@ -205,6 +231,13 @@ class StepObserver(Protocol):
 
 
 class Executor:
+    """Runs a plan's schedule (`schedule.schedule`) on one autocommit connection.
+
+    The units say what is sent and in which order; the executor adds what only running can
+    decide: the probes between statements (the session as analysed, the run lock), retries
+    after a lock timeout, the cleanup of an INVALID index its own failed build left.
+    """
+
     def __init__(self, conn: psycopg.Connection, recorder: Recorder, policy: MigratePolicy, emit: Emit = discard,
                  observer: StepObserver | None = None) -> None:
         if not conn.autocommit:
@@ -213,37 +246,28 @@ class Executor:
         self._results: list[StepResult] = []
         self._waits: list[str] = []
         self._dropped: list[str] = []
+        self._baseline: list[tuple[str, int]] = []
+        self._applied: list[tuple[str, int]] = []
         self._committed: list[str] = []  # migrations committed and recorded so far in this run
+        self._announced: set[str] = set()
+        self._statements: Counter[str] = Counter()  # steps per migration, for the progress line
+        self._session: dict[str, str | None] = {}
         self._locked = False  # this executor took the run's advisory lock: every statement must leave it held
 
     # ---- locking
 
     def acquire_lock(self) -> None:
-        """The run's session advisory lock: one pgrunbook run per database at a time."""
-        if not self.conn.execute(f"SELECT pg_try_advisory_lock({LOCK_KEY_SQL})", [LOCK_NAMESPACE]).fetchone()[0]:
-            raise LockHeld(f"another pgrunbook run holds this database's lock: {lock_holder(self.conn) or 'another session'}",
-                           next_step="wait for it to finish (or end it), then run again")
+        """The run's session advisory lock, held until `release_lock` (not tied to this object's life)."""
+        take_lock(self.conn)
         self._locked = True
 
     def release_lock(self) -> None:
         self._locked = False
-        self.conn.execute(f"SELECT pg_advisory_unlock({LOCK_KEY_SQL})", [LOCK_NAMESPACE])
+        drop_lock(self.conn)
 
     def set_timeouts(self) -> None:
-        """Pin the session (parse settings, then the bounds) and remember it as every statement must find it."""
-        from .pg import pin_session, session_settings
-
-        pin_session(self.conn)
-        self.conn.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false), "
-                          "set_config('idle_in_transaction_session_timeout', %s, false)",
-                          [self.policy.lock_timeout, self.policy.statement_timeout, self.policy.idle_in_transaction_timeout])
-        self._session = session_settings(self.conn, BOUNDS)
-
-    def _bound_transaction(self) -> None:
-        """At the start of every transaction: the bounds again, LOCAL (nothing before can have loosened them)."""
-        self.conn.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                          [self._session["lock_timeout"], self._session["statement_timeout"]])
-        self._check_session(None)
+        """The session unit alone (every run starts with it): parse settings pinned, then the bounds."""
+        self._run_unit(session(self.policy))
 
     def _check_session(self, after: Step | None) -> None:
         """Every statement runs in the session the analysis assumed: a statement that changed a
@@ -275,106 +299,124 @@ class Executor:
             existing_tables: frozenset[str] = frozenset()) -> ApplyResult:
         started = time.monotonic()
         compiled = {p.tag: compile_migration(local.by_tag(p.tag), online=online, existing_tables=existing_tables) for p in plan.apply}
-        if single_transaction:
-            check_single_transaction([s for steps in compiled.values() for s in steps])
+        units = schedule(plan, compiled, self.policy, single_transaction=single_transaction)  # refuses before any statement
+        self._statements = Counter(s.step.migration for unit in units for s in unit.statements if s.step is not None)
         indexes_before = self._existing_indexes()
-        self.set_timeouts()
-        if single_transaction:
-            baseline, applied = self._run_single_transaction(plan, compiled)
-        else:
-            baseline = self._record_baseline(plan) if plan.create_tracking or plan.baseline else ()
-            applied = tuple(self._apply_one(p, compiled[p.tag]) for p in plan.apply)
+        for unit in units:
+            self._run_unit(unit)
         self._observe_recorded(plan, local)
         named = {s.creates_index for steps in compiled.values() for s in steps if s.creates_index}
         created = tuple(sorted((self._existing_indexes() - indexes_before) & named))
-        return ApplyResult(plan.scenario, baseline, applied, created, tuple(self._dropped), tuple(self._results),
-                           time.monotonic() - started, tuple(self._waits))
+        return ApplyResult(plan.scenario, tuple(self._baseline), tuple(self._applied), created, tuple(self._dropped),
+                           tuple(self._results), time.monotonic() - started, tuple(self._waits))
 
-    def _record_baseline(self, plan: MigrationPlan) -> tuple[tuple[str, int], ...]:
-        with self.conn.transaction():
-            self.recorder.ensure_table()
-            rows = tuple((p.tag, self.recorder.record(p.hash, p.when)) for p in plan.baseline)
-        for tag, row_id in rows:
-            self.emit(Event("migrate", "step", f"baseline {tag}: recorded (row {row_id}), not run"))
-        return rows
+    def _run_unit(self, unit: Unit) -> None:
+        if unit.transactional:
+            self._recorded(self._with_retries(unit.label, lambda: self._transaction(unit)))
+        else:
+            self._autocommit(unit)
 
-    def _run_single_transaction(self, plan: MigrationPlan, compiled: dict[str, tuple[Step, ...]]):
-        def body() -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
-            with self.conn.transaction():  # the connection is autocommit: without this, each statement would commit alone
-                self._bound_transaction()
-                if plan.create_tracking:
-                    self.recorder.ensure_table()
-                baseline = tuple((p.tag, self.recorder.record(p.hash, p.when)) for p in plan.baseline)
-                applied = []
-                for p in plan.apply:
-                    for step in compiled[p.tag]:
-                        self._execute(step)
-                    applied.append((p.tag, self.recorder.record(p.hash, p.when)))
-                return baseline, tuple(applied)
+    def _transaction(self, unit: Unit) -> tuple[tuple[Statement, int], ...]:
+        """One attempt at a transactional unit (BEGIN … COMMIT are its own statements); rolled back if it fails.
+        Returns its tracking rows with their ids."""
+        rows = []
+        try:
+            for statement in unit.statements:
+                row_id = self._send(statement)
+                if row_id is not None:
+                    rows.append((statement, row_id))
+        except BaseException:
+            self._roll_back()
+            raise
+        return tuple(rows)
 
-        return self._with_retries("all migrations (one transaction)", body)
+    def _roll_back(self) -> None:
+        """After a failure inside BEGIN: end the transaction (a failed COMMIT already did; a lost connection did too)."""
+        import psycopg
 
-    def _apply_one(self, planned: PlannedMigration, steps: tuple[Step, ...]) -> tuple[str, int]:
-        """Run one migration: transactional segments in transactions, the tracking row in the last one."""
-        self.emit(Event("migrate", "step", f"{planned.tag}: {len(steps)} statements" + (" (stranded: applying it anyway)" if planned.stranded else "")))
-        segments = _segments(steps)
-        row_id = None
-        for position, (transactional, segment) in enumerate(segments):
-            last = position == len(segments) - 1
-            if transactional:
-                row_id = self._with_retries(planned.tag, lambda seg=segment, rec=last: self._transaction(seg, planned if rec else None))
-            else:
-                for step in segment:
-                    self._autocommit(step)
-        if row_id is None:  # the migration ended with autocommit statements
-            row_id = self._with_retries(planned.tag, lambda: self._transaction((), planned))
-        self._committed.append(planned.tag)
-        self.emit(Event("migrate", "done", f"{planned.tag}: applied and recorded (row {row_id}, created_at {planned.when})"))
-        return planned.tag, row_id
+        if self._usable() and self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.conn.rollback()
 
-    def _transaction(self, steps: tuple[Step, ...], record: PlannedMigration | None) -> int | None:
-        with self.conn.transaction():
-            self._bound_transaction()
-            for step in steps:
-                self._execute(step)
-            return self.recorder.record(record.hash, record.when) if record else None
-
-    def _autocommit(self, step: Step) -> None:
-        name = step.creates_index
+    def _autocommit(self, unit: Unit) -> None:
+        """The statements before the step once, the step with retries, those after it even when it fails."""
+        before, statement, after = unit.around_step()
+        step = statement.step if statement is not None else None
+        name = step.creates_index if step is not None else None
         existed = name is not None and self._index_exists(name)
         try:
-            with self._statement_timeout(self.policy.concurrent_statement_timeout if step.concurrent else None):
-                self._with_retries(step.migration, lambda: self._execute(step))
+            for each in before:
+                self._send(each)
+            if statement is None:
+                return
+            try:
+                self._with_retries(unit.label, lambda: self._send(statement))
+            finally:
+                if self._usable():
+                    for each in after:
+                        self._send(each)
         except MigrationFailed:
             if name and not existed and self._index_is_invalid(name):
                 self._drop_invalid_index(name)
             raise
 
-    @contextmanager
-    def _statement_timeout(self, value: str | None):
-        """A CONCURRENTLY build blocks no writer: it gets its own, longer bound, then the usual one again."""
-        if value is None:
-            yield
-            return
-        usual = self._session["statement_timeout"]
-        self._session["statement_timeout"] = self.conn.execute("SELECT set_config('statement_timeout', %s, false)", [value]).fetchone()[0]
-        try:
-            yield
-        finally:
-            if not self.conn.closed and not self.conn.broken:
-                self.conn.execute("SELECT set_config('statement_timeout', %s, false)", [usual])
-            self._session["statement_timeout"] = usual
+    def _send(self, statement: Statement) -> int | None:
+        """One statement of a unit, then what its kind requires; a tracking row returns its id."""
+        if statement.kind == "step":
+            self._announce(statement.migration)
+            self._execute(statement.step)
+        elif statement.kind in ("baseline", "record"):
+            self._announce(statement.migration)
+            return self.recorder.record(statement.migration.hash, statement.migration.when)
+        elif statement.kind == "tracking-table":
+            self.recorder.ensure_table()
+        else:
+            self._run_sql(statement.sql)
+            self._after_session_statement(statement.kind)
+        return None
 
-    def _run_statement(self, step: Step) -> None:
-        """Exactly one statement, the one the analysis parsed: the extended protocol refuses a
-        string the server would read as several (binary results force it; nothing is read)."""
-        self.conn.cursor().execute(step.sql, binary=True)
+    def _after_session_statement(self, kind: str) -> None:
+        from .pg import require_pinned, session_settings
+
+        if kind == "pin":
+            require_pinned(self.conn)
+        elif kind == "set":  # the session every later statement must find
+            self._session = session_settings(self.conn, BOUNDS)
+        elif kind == "bound":
+            self._check_session(None)
+
+    def _announce(self, planned: PlannedMigration | None) -> None:
+        if planned is None or planned.action != "apply" or planned.tag in self._announced:
+            return
+        self._announced.add(planned.tag)
+        self.emit(Event("migrate", "step", f"{planned.tag}: {self._statements[planned.tag]} statements"
+                        + (" (stranded: applying it anyway)" if planned.stranded else "")))
+
+    def _recorded(self, rows: tuple[tuple[Statement, int], ...]) -> None:
+        """A unit committed: its tracking rows now hold."""
+        for statement, row_id in rows:
+            planned = statement.migration
+            if statement.kind == "baseline":
+                self._baseline.append((planned.tag, row_id))
+                self.emit(Event("migrate", "step", f"baseline {planned.tag}: recorded (row {row_id}), not run"))
+            else:
+                self._applied.append((planned.tag, row_id))
+                self._committed.append(planned.tag)
+                self.emit(Event("migrate", "done", f"{planned.tag}: applied and recorded (row {row_id}, created_at {planned.when})"))
+
+    def _run_sql(self, sql: str) -> None:
+        """Exactly one statement, as the schedule wrote it: the extended protocol refuses a string
+        the server would read as several (binary results force it; nothing is read); never
+        prepared, so the server receives this text every time."""
+        self.conn.cursor().execute(sql, binary=True, prepare=False)
+
+    def _usable(self) -> bool:
+        return not self.conn.closed and not self.conn.broken
 
     def _execute(self, step: Step) -> None:
         if self.observer is not None:
             self.observer.before(step)
         started = time.monotonic()
-        self._run_statement(step)
+        self._run_sql(step.sql)  # the step's Statement holds this very text
         seconds = time.monotonic() - started
         self._check_session(step)
         if self.observer is not None:
@@ -454,83 +496,8 @@ class Executor:
                                   next_step="run `inv verify` to see the tracking table, then `inv migrate` again")
 
 
-def _segments(steps: tuple[Step, ...]) -> list[tuple[bool, tuple[Step, ...]]]:
-    """Consecutive steps grouped by whether they may run in a transaction, in order."""
-    segments: list[tuple[bool, tuple[Step, ...]]] = []
-    for step in steps:
-        if segments and segments[-1][0] == step.transactional:
-            segments[-1] = (step.transactional, segments[-1][1] + (step,))
-        else:
-            segments.append((step.transactional, (step,)))
-    return segments
-
-
 def _pg_message(exc: Exception) -> str:
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None) or str(exc).strip()
     detail = getattr(diag, "message_detail", None)
     return primary + (f" ({detail})" if detail else "")
-
-
-# --------------------------------------------------------------------------- the dry run (pure)
-
-
-def plan_sql(plan: MigrationPlan, compiled: dict[str, tuple[Step, ...]], policy: MigratePolicy, *, single_transaction: bool = False) -> str:
-    """The exact SQL `inv migrate` runs for `plan`, in order, tracking rows included."""
-    schema, table = quote_ident(plan.tracking_schema), quote_ident(plan.tracking_table)
-
-    def insert(hash_: str, when: int) -> str:
-        return f'INSERT INTO {schema}.{table} ("hash", "created_at") VALUES ({quote_literal(hash_)}, {when});'
-
-    def wrap(lines: list[str]) -> list[str]:
-        return lines if single_transaction else ["BEGIN;", *lines, "COMMIT;"]
-
-    out = [
-        f"-- pgrunbook migrate plan: scenario {plan.scenario}; {len(plan.baseline)} baseline, {len(plan.apply)} to apply",
-        "-- the session holds pgrunbook's advisory lock for the whole run",
-        f"SET lock_timeout = {quote_literal(policy.lock_timeout)};",
-        f"SET statement_timeout = {quote_literal(policy.statement_timeout)};",
-        f"SET idle_in_transaction_session_timeout = {quote_literal(policy.idle_in_transaction_timeout)};",
-        "-- every session pins " + ", ".join(f"{n} = {v}" for n, v in PINNED_SETTINGS) + "; a statement that changes one stops the run",
-    ]
-    if single_transaction:
-        out.append("BEGIN;  -- --single-transaction: everything in one transaction, as drizzle does")
-    if plan.create_tracking or plan.baseline:
-        lines = [TRACKING_DDL.format(schema=schema, table=table) + ";"] if plan.create_tracking else []
-        for step in plan.baseline:
-            lines += [f"-- baseline {step.tag}: already in the database (evidence checked): recorded, not run", insert(step.hash, step.when)]
-        out += ["", *wrap(lines)]
-    for planned in plan.apply:
-        out += ["", f"-- apply {planned.tag}: {planned.why}"]
-        segments = _segments(compiled[planned.tag])
-        record_in_last = bool(segments) and segments[-1][0]
-        for position, (transactional, segment) in enumerate(segments):
-            if not transactional:
-                for step in segment:
-                    note = "rewritten to CONCURRENTLY by --online" if step.online else "cannot run in a transaction"
-                    out += [f"-- {step.migration}:{step.line}, autocommit ({note})", _terminated(step.sql)]
-                    if step.concurrent:
-                        out[-1:-1] = [f"SET statement_timeout = {quote_literal(policy.concurrent_statement_timeout)};"]
-                        out.append(f"SET statement_timeout = {quote_literal(policy.statement_timeout)};")
-                continue
-            lines = [f"-- {s.migration}:{s.line}\n{_terminated(s.sql)}" for s in segment]
-            if record_in_last and position == len(segments) - 1:
-                lines.append(insert(planned.hash, planned.when))
-            out += wrap(lines)
-        if not record_in_last:
-            out += wrap([insert(planned.hash, planned.when)])
-    if single_transaction:
-        out.append("COMMIT;")
-    return "\n".join(out) + "\n"
-
-
-def _terminated(sql: str) -> str:
-    return sql.rstrip().rstrip(";") + ";"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
