@@ -9,6 +9,8 @@ from invoke import Collection, Exit, task
 INVENTORY_HELP = "inventory YAML (default: inventory/sandbox.yml, never production)"
 PLAYBOOK_HELP = "playbook YAML (default: playbooks/runbook.yml)"
 JSON_HELP = "print machine-readable JSON on stdout"
+RUN_HELP = "record into this open run (default: the open run of this database if it is still the database it observed, else a new one)"
+NEW_RUN_HELP = "start a new run instead of joining the open one (after the database changed since that run observed it)"
 
 
 def _exit(code: int) -> None:
@@ -39,43 +41,44 @@ def analyze(c, inventory=None, playbook=None, baseline_until=None, only=None, on
 
 
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
-            "run": "record into this run (default: the newest unfinished run of this database, else a new one)",
+            "run": RUN_HELP, "new_run": NEW_RUN_HELP,
             "backup": "judge this backup (id or prefix) instead of the newest",
             "rehearse": "also restore the backup into a scratch database and apply the plan there: drift or failure is NO-GO",
             "online": "with --rehearse: rehearse as `inv migrate --online` will run it",
             "baseline_until": "scenario B: as for analyze", "only": "scenario C: as for analyze"})
-def gate(c, inventory=None, playbook=None, run=None, backup=None, baseline_until=None, only=None, rehearse=False, online=False, json=False):
+def gate(c, inventory=None, playbook=None, run=None, new_run=False, backup=None, baseline_until=None, only=None, rehearse=False,
+         online=False, json=False):
     """Phase 4: go / no-go, every criterion evaluated with its reason (exit 0 GO, 3 NO-GO)."""
     from pgrunbook import cli
 
     _exit(cli.gate(inventory, playbook, run_id=run, backup=backup, baseline_until=baseline_until, only=only, rehearse=rehearse,
-                   online=online, as_json=json))
+                   online=online, as_json=json, new_run=new_run))
 
 
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
-            "run": "the run whose GO this acts on (default: the newest unfinished run of this database)",
+            "run": "the run whose GO this acts on (default: the open run of this database)", "new_run": NEW_RUN_HELP,
             "backup": "re-evaluate the gate now with this backup instead of a recorded GO",
             "online": "build plain CREATE INDEX on existing tables CONCURRENTLY (no write blocked)",
             "single_transaction": "everything in one transaction, as drizzle does",
             "dry_run": "print the exact SQL and stop (changes nothing)",
             "yes": "do not ask for the database name on a non-sandbox target",
             "baseline_until": "scenario B: as for analyze", "only": "scenario C: as for analyze"})
-def migrate(c, inventory=None, playbook=None, run=None, backup=None, online=False, single_transaction=False,
+def migrate(c, inventory=None, playbook=None, run=None, new_run=False, backup=None, online=False, single_transaction=False,
             dry_run=False, yes=False, baseline_until=None, only=None, json=False):
     """Phase 5: apply the plan a GO approved, under an advisory lock, lock_timeout and retries."""
     from pgrunbook import cli
 
     _exit(cli.migrate(inventory, playbook, run_id=run, backup=backup, online=online, single_transaction=single_transaction,
-                      dry_run=dry_run, yes=yes, baseline_until=baseline_until, only=only, as_json=json))
+                      dry_run=dry_run, yes=yes, baseline_until=baseline_until, only=only, as_json=json, new_run=new_run))
 
 
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
-            "run": "the run to validate (default: the newest unfinished run of this database)"})
-def validate(c, inventory=None, playbook=None, run=None, json=False):
+            "run": "the run to validate (default: the open run of this database)", "new_run": NEW_RUN_HELP})
+def validate(c, inventory=None, playbook=None, run=None, new_run=False, json=False):
     """Phase 6: indexes by name and valid, tracking rows, protected counts vs before, API, hot queries."""
     from pgrunbook import cli
 
-    _exit(cli.validate(inventory, playbook, run_id=run, as_json=json))
+    _exit(cli.validate(inventory, playbook, run_id=run, as_json=json, new_run=new_run))
 
 
 @task(name="migrate-prod", help={
@@ -94,7 +97,7 @@ def migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False, onlin
 
 
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
-            "run": "the run (default: the newest run of this database)", "lang": "en or fr (the seed's template)"})
+            "run": "the run (default: the newest closed run of this database)", "lang": "en or fr (the seed's template)"})
 def report(c, inventory=None, playbook=None, run=None, lang="en", json=False):
     """The seed's migration report, filled from a run journal (Markdown en/fr, JSON)."""
     from pgrunbook import cli
@@ -158,12 +161,14 @@ def _quote(arg: str) -> str:
     "inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
     "format": "custom (default, .dump), plain (.sql, the seed's name) or directory (.dir, parallel -j)",
     "verify_restore": "also restore into a scratch database, compare every table's count, then drop it",
-    "compress": "pg_dump --compress value (default 1 = gzip level 1 for custom/directory; 0 = none; 6 = pg_dump's own default)"})
-def backup_run(c, inventory=None, playbook=None, format=None, verify_restore=False, json=False, compress=None):  # noqa: A002
+    "compress": "pg_dump --compress value (default 1 = gzip level 1 for custom/directory; 0 = none; 6 = pg_dump's own default)",
+    "run": RUN_HELP, "new_run": NEW_RUN_HELP})
+def backup_run(c, inventory=None, playbook=None, format=None, verify_restore=False, json=False, compress=None, run=None,  # noqa: A002
+               new_run=False):
     """Phase 2: pg_dump (snapshot-consistent), integrity, manifest, copies verified in 2+ places."""
     from pgrunbook import cli
 
-    _exit(cli.backup(inventory, playbook, format, verify_restore, json, compress))
+    _exit(cli.backup(inventory, playbook, format, verify_restore, json, compress, run_id=run, new_run=new_run))
 
 
 @task(name="list", help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
@@ -188,7 +193,7 @@ def backup_verify(c, id, inventory=None, playbook=None, json=False):  # noqa: A0
             "indexes_only": "drop exactly the indexes this run created, and its tracking rows",
             "backup": "--full: restore this backup (id or prefix; default: the newest of this database, sha256-verified)",
             "in_place": "--full where CREATE/RENAME DATABASE is forbidden: safety dump, then pg_restore --clean --single-transaction",
-            "run": "the run to record into / whose migration to undo (default: the newest unfinished run of this database)",
+            "run": "the run whose migration to undo (default: the newest run of this database that migrated)",
             "dry_run": "print the plan (steps, names, commands without secrets) and change nothing",
             "yes": "do not ask for the database name on a non-sandbox target"})
 def rollback(c, inventory=None, playbook=None, full=False, indexes_only=False, backup=None, in_place=False, run=None,
@@ -200,6 +205,24 @@ def rollback(c, inventory=None, playbook=None, full=False, indexes_only=False, b
                        run_id=run, dry_run=dry_run, yes=yes, as_json=json))
 
 
+@task(name="list", default=True, help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
+def runs_list(c, inventory=None, playbook=None, json=False):
+    """Every run of this database, newest first: id, kind, started, duration, phases, outcome."""
+    from pgrunbook import cli
+
+    _exit(cli.runs(inventory, playbook, as_json=json))
+
+
+@task(name="show", help={"id": "the run id (`inv runs` lists them)", "inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP,
+                         "json": JSON_HELP})
+def runs_show(c, id, inventory=None, playbook=None, json=False):  # noqa: A002
+    """One run: its summary and its journal, record by record."""
+    from pgrunbook import cli
+
+    _exit(cli.runs_show(inventory, playbook, id, as_json=json))
+
+
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_reset)
+runs = Collection("runs", runs_list, runs_show)
 backup = Collection("backup", backup_run, backup_list, backup_verify)
-ns = Collection(verify, analyze, gate, migrate, validate, rollback, migrate_prod, report, demo, test, sandbox, backup)
+ns = Collection(verify, analyze, gate, migrate, validate, rollback, migrate_prod, report, demo, test, sandbox, backup, runs)

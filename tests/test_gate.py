@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from pgrunbook.journal import GateDecided
+
 from pgrunbook import cli, commands
 from pgrunbook.config import load_config
 from pgrunbook.outcome import Status
@@ -25,8 +27,8 @@ def test_go_after_a_backup_and_recorded_in_the_run(app_db):
     cfg = backed_up(db.inventory())
     run, decision = commands.gate(cfg)
     assert decision.go and failing(decision) == {}
-    record = run.last("gate", "decision")
-    assert record["status"] == "go" and record["data"]["plan_fingerprint"] == decision.plan_fingerprint
+    record = run.read().last(GateDecided)
+    assert record.status == "go" and record.plan_fingerprint == decision.plan_fingerprint
     assert (run.dir.stat().st_mode & 0o777) == 0o700 and (run.journal.stat().st_mode & 0o777) == 0o600
 
 

@@ -43,9 +43,9 @@ def test_applies_after_go_and_records_the_run(app_db):
     cfg, run = gone_through_gate(db.inventory())
     run2, result = commands.migrate(cfg, yes=True)
     assert run2.id == run.id and len(result.applied) == 1 and len(result.created_indexes) == 43
-    end = run.last("migrate", "end", "ok")["data"]
-    assert len(end["created_indexes"]) == 43 and len(end["baseline"]) == 11
-    assert run.last("migrate", "start")["data"]["before"]["users_by_role"]["total"] == 68
+    end = run.read().migration_end
+    assert len(end.created_indexes) == 43 and len(end.baseline) == 11
+    assert run.read().migration_start.before["users_by_role"]["total"] == 68
     assert TEST_PASSWORD not in run.journal.read_text()
     local = load_migrations(db.drizzle_dir)
     with db.connect() as conn:

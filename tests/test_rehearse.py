@@ -16,6 +16,7 @@ import pytest
 
 from pgrunbook import cli, commands
 from pgrunbook.config import load_config
+from pgrunbook.journal import GateDecided, RehearsalEnded
 from pgrunbook.outcome import Status
 from pgrunbook.rehearse import (
     TRACKING_FILE,
@@ -305,9 +306,9 @@ def test_a_safe_plan_rehearses_ok_and_production_is_untouched(app_db, state):
     production.assert_untouched()
     check = next(c for c in decision.checks if c.id == "rehearsal")
     assert decision.go and check.status is Status.OK, check
-    record = run.last("rehearse", "end")
-    assert record["status"] == "ok" and record["data"]["dropped"] and record["data"]["plan_fingerprint"] == decision.plan_fingerprint
-    data = record["data"]
+    record = run.read().last(RehearsalEnded)
+    assert record.status == "ok" and record.extra["dropped"] and record.plan_fingerprint == decision.plan_fingerprint
+    data = record.data()
     assert data["counts_before"]["public.users"] == 68 and data["counts_after"]["public.users"] == 68
     assert set(data["counts_before"]) >= {f"public.{t}" for t in cfg.playbook.expectations.tables}
     assert data["fingerprints_before"]["users"]["md5"] == data["fingerprints_after"]["users"]["md5"]
@@ -360,7 +361,7 @@ def test_a_plan_that_deletes_rows_is_no_go_from_the_rehearsal(app_db, tmp_path, 
     failing = {c.id: c.summary for c in decision.checks if c.status is Status.FAIL}
     assert not decision.go and list(failing) == ["rehearsal"], failing
     assert "public.daily_bonus lost" in failing["rehearsal"] and f"{INDEXES}.sql:{line} DELETE FROM daily_bonus" in failing["rehearsal"]
-    assert run.last("rehearse", "end")["status"] == "drift"
+    assert run.read().last(RehearsalEnded).status == "drift"
     # the console renders it: exit 3, the drift table naming the statement
     code = cli.gate(str(db.inventory()), str(playbook), run_id=None, backup=None, baseline_until=None, only=None, as_json=False, rehearse=True)
     shown = capsys.readouterr().out
@@ -378,11 +379,12 @@ def test_migrate_prod_honours_the_playbook_switch(app_db, tmp_path):
     playbook = write_playbook(tmp_path / "playbook.yml", migrate={"rehearse": True})
     result = migrate_prod(load_config(db.inventory(), playbook), options=ProdOptions(yes=True))
     assert result.outcome == "ok", result.reason
-    rehearsal = result.run.last("rehearse", "end")
-    assert rehearsal["status"] == "ok" and rehearsal["data"]["dropped"]
-    gate = result.run.last("gate", "decision")
-    assert any(c["id"] == "rehearsal" and c["status"] == "ok" for c in gate["data"]["checks"])
-    assert [r["phase"] for r in result.run.records()].index("rehearse") < [r["phase"] for r in result.run.records()].index("migrate")
+    journal = result.run.read()
+    rehearsal = journal.last(RehearsalEnded)
+    assert rehearsal.status == "ok" and rehearsal.extra["dropped"]
+    gate = journal.last(GateDecided)
+    assert any(c["id"] == "rehearsal" and c["status"] == "ok" for c in gate.checks)
+    assert [r.phase for r in journal.records].index("rehearse") < [r.phase for r in journal.records].index("migrate")
     assert indexes(db) > 0 and scratch_databases(db) == []
     en, fr = (Path(result.report_paths[lang]).read_text() for lang in ("en", "fr"))  # the report shows it
     assert "- [x] Rehearsal on a restored copy of backup" in en and "**ok**" in en and "longest lock: 0011" in en
@@ -459,4 +461,4 @@ def test_no_backup_is_no_go_and_nothing_is_created(app_db):
     run, decision = commands.gate(load_config(db.inventory()), rehearse=True)
     checks = {c.id: c for c in decision.checks}
     assert not decision.go and checks["rehearsal"].status is Status.FAIL and "no backup to restore" in checks["rehearsal"].summary
-    assert run.last("rehearse", "end")["status"] == "refused" and scratch_databases(db) == []
+    assert run.read().last(RehearsalEnded).status == "refused" and scratch_databases(db) == []

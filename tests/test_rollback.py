@@ -14,7 +14,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from psycopg import sql
+
+from pgrunbook.journal import RollbackEnded, RollbackStarted, RollbackStep, RollbackStopped
 
 from pgrunbook import cli, commands
 from pgrunbook.config import load_config
@@ -112,8 +115,8 @@ def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeyp
         assert result.protected_written_after_backup == {"public.users": 1}
         assert result.new_protected_ids == {"public.users": [69]}  # the row the rollback discarded, kept in kept_db
         assert result.restored_db not in databases(db)  # renamed to db.name
-        assert run.last("rollback", "end", "ok")["data"]["kept_db"] == result.kept_db
-        steps = [r["status"] for r in run.records() if r["phase"] == "rollback" and r["event"] == "step"]
+        assert run.read().last(RollbackEnded, status="ok").kept_db == result.kept_db
+        steps = [r.status for r in run.read().all(RollbackStep)]
         assert steps[:4] == ["stop-app", "create-restore-db", "created-restore-db", "restore"] and "app-started" in steps
         assert_no_secret(run.journal.read_text(), result.as_json(), [repr(e) for e in events])
     finally:
@@ -127,7 +130,7 @@ def test_full_rollback_defaults_to_the_backup_taken_before_the_migration(app_db,
     db = app_db("tracked")
     leftovers.append(db)
     cfg, run = migrated(db, db.inventory())
-    before_id = run.last("gate", "decision", "go")["data"]["backup_id"]
+    before_id = run.read().go.backup_id
     post = commands.backup(cfg)
     assert post.ok and post.manifest.id != before_id
     for chosen_run in (None, run):  # without --run: the newest run that migrated this database
@@ -137,7 +140,7 @@ def test_full_rollback_defaults_to_the_backup_taken_before_the_migration(app_db,
     result = full_rollback(cfg, run=run, yes=True)
     assert result.ok and result.backup_id == before_id
     assert idx_names(db) == set()  # the state before the migration, not the post-migration backup's 43 indexes
-    assert "GO relied on" in run.last("rollback", "start")["data"]["backup_why"]
+    assert "GO relied on" in run.read().last(RollbackStarted).backup_why
 
 
 def test_the_rollbacks_analyze_cannot_run_a_hostile_index_function(app_db, leftovers):
@@ -330,7 +333,7 @@ def test_indexes_only_drops_exactly_this_runs_indexes_and_tracking_rows(app_db):
     assert sorted(result.removed_tracking_rows) == sorted(row_ids)
     with db.connect() as conn:
         assert [r.hash for r in Recorder(conn).rows()] == ["f" * 64]
-    assert run.last("rollback", "end", "ok")["data"]["removed_tracking_rows"] == sorted(row_ids)
+    assert list(run.read().last(RollbackEnded, status="ok").removed_tracking_rows) == sorted(row_ids)
     again = indexes_only_rollback(cfg, run=run, yes=True)  # idempotent
     assert again.ok and again.dropped_indexes == () and again.removed_tracking_rows == ()
     assert_no_secret(run.journal.read_text())
@@ -415,7 +418,7 @@ def test_counts_differing_from_the_manifest_stop_before_the_swap(app_db, leftove
     assert caught.value.exit_code == 3 and "public.users: manifest 999, restored 68" in caught.value.what
     assert f"{db.name} was not changed" in caught.value.changed and "was dropped" in caught.value.changed
     assert databases(db) == {db.name} and len(idx_names(db)) == 43
-    assert run.last("rollback", "error", "failed") is not None
+    assert run.read().last(RollbackStopped, status="failed") is not None
 
 
 def test_a_failed_second_rename_undoes_the_first(app_db, leftovers, monkeypatch):

@@ -25,7 +25,7 @@ def test_end_to_end_on_the_legacy_database(app_db):
     db = app_db("legacy")
     result = migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
     assert result.outcome == "ok" and idx_count(db) == 43
-    phases = [(r["phase"], r["event"], r["status"]) for r in result.run.records()]
+    phases = [(r.phase, r.event, r.status) for r in result.run.read().records]
     for phase in ("verify", "backup", "analyze", "migrate", "validate", "post-backup"):
         assert (phase, "end", "ok") in phases, phase
     assert ("gate", "decision", "go") in phases and ("run", "end", "ok") in phases
@@ -91,7 +91,7 @@ def test_resume_skips_what_is_done(app_db):
         conn.execute("ALTER TABLE users ADD COLUMN nope int")  # the operator fixes the database instead
     result = migrate_prod(cfg, options=ProdOptions(yes=True, resume=run))
     assert result.outcome == "ok" and idx_count(db) == 43
-    starts = [r for r in result.run.records() if r["phase"] == "verify" and r["event"] == "start"]
+    starts = [r for r in result.run.read().records if r.phase == "verify" and r.event == "start"]
     assert len(starts) == 1  # verify ran once, in the first attempt
 
 

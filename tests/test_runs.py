@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from pgrunbook.errors import RuntimeFailure
+from pgrunbook.journal import GateDecided, VerifyEnded
 from pgrunbook.runs import list_runs, start_run
 
 
@@ -37,10 +38,10 @@ def fill(folder) -> None:
 
 def test_a_full_disk_mid_run_keeps_every_complete_record_and_says_what_to_do(small_disk):
     run = start_run(small_disk / "backups", "u@h:5432/db", kind="phases")
-    run.record("verify", "end", "ok", facts="short")
+    run.append(VerifyEnded(status="ok", extra={"facts": "short"}))
     fill(small_disk)
     with pytest.raises(RuntimeFailure) as exc:
-        run.record("gate", "decision", "go", blob="y" * 5000)
+        run.append(GateDecided(status="go", extra={"blob": "y" * 5000}))
     assert "cannot write the run journal" in exc.value.what and "free space" in exc.value.next_step
     lines = run.journal.read_bytes().splitlines()
     assert [json.loads(line)["phase"] for line in lines] == ["run", "verify"]  # nothing torn, nothing half-written

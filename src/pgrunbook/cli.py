@@ -116,14 +116,16 @@ def sandbox_reset(state: str, scale: int) -> int:
     return guarded(action)
 
 
-def backup(inventory: str | None, playbook: str | None, fmt: str | None, verify_restore: bool, as_json: bool, compress: str | None = None) -> int:
+def backup(inventory: str | None, playbook: str | None, fmt: str | None, verify_restore: bool, as_json: bool, compress: str | None = None,
+           *, run_id: str | None = None, new_run: bool = False) -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
 
         cfg = load_config(inventory, playbook)
         with console.backup_view(as_json) as view:
-            result = commands.backup(cfg, view, format=fmt, verify_restore=True if verify_restore else None, compress=compress)
+            result = commands.backup(cfg, view, format=fmt, verify_restore=True if verify_restore else None, compress=compress,
+                                     run_id=run_id, new_run=new_run)
         return _present(as_json, lambda: result.as_json(), lambda: console.show_backup(result), ok=result.ok)
 
     return guarded(action)
@@ -177,12 +179,13 @@ def analyze(inventory: str | None, playbook: str | None, *, baseline_until: str 
 
 
 def gate(inventory: str | None, playbook: str | None, *, run_id: str | None, backup: str | None,
-         baseline_until: str | None, only: str | None, as_json: bool, rehearse: bool = False, online: bool = False) -> int:
+         baseline_until: str | None, only: str | None, as_json: bool, rehearse: bool = False, online: bool = False,
+         new_run: bool = False) -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
 
-        run, decision = commands.gate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id,
+        run, decision = commands.gate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id, new_run=new_run,
                                       backup_ref=backup, baseline_until=baseline_until, only=only, rehearse=rehearse, online=online)
         return _present(as_json, lambda: {"run": run.id, **decision.as_json()}, lambda: console.show_gate(run, decision), ok=decision.go)
 
@@ -190,7 +193,8 @@ def gate(inventory: str | None, playbook: str | None, *, run_id: str | None, bac
 
 
 def migrate(inventory: str | None, playbook: str | None, *, run_id: str | None, backup: str | None, online: bool,
-            single_transaction: bool, dry_run: bool, yes: bool, baseline_until: str | None, only: str | None, as_json: bool) -> int:
+            single_transaction: bool, dry_run: bool, yes: bool, baseline_until: str | None, only: str | None, as_json: bool,
+            new_run: bool = False) -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
@@ -201,11 +205,14 @@ def migrate(inventory: str | None, playbook: str | None, *, run_id: str | None, 
                                       online=online, single_transaction=single_transaction)
             console.print_sql(report.sql)
             return EXIT_OK if report.ok else EXIT_CHECK
-        run, result = commands.migrate(cfg, console.discard_if(as_json), run_id=run_id, backup_ref=backup, online=online,
+        run, result = commands.migrate(cfg, console.discard_if(as_json), run_id=run_id, new_run=new_run, backup_ref=backup, online=online,
                                        single_transaction=single_transaction, yes=yes, confirm=console.ask_database_name,
                                        baseline_until=baseline_until, only=only)
         if as_json:
-            console.print_json({"run": run.id, **(run.last("migrate", "end") or {}).get("data", {})})
+            from .journal import MigrationEnded
+
+            end = run.read().last(MigrationEnded)
+            console.print_json({"run": run.id, **(end.data() if end else {})})
         else:
             console.show_migrate(run, result)
         return EXIT_OK
@@ -213,12 +220,12 @@ def migrate(inventory: str | None, playbook: str | None, *, run_id: str | None, 
     return guarded(action)
 
 
-def validate(inventory: str | None, playbook: str | None, *, run_id: str | None, as_json: bool) -> int:
+def validate(inventory: str | None, playbook: str | None, *, run_id: str | None, as_json: bool, new_run: bool = False) -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
 
-        run, report = commands.validate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id)
+        run, report = commands.validate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id, new_run=new_run)
         return _present(as_json, lambda: {"run": run.id, **report.as_json()}, lambda: console.show_validation(run, report), ok=report.ok)
 
     return guarded(action)
@@ -257,23 +264,15 @@ def _show_prod(result, as_json: bool) -> int:
 
 def report(inventory: str | None, playbook: str | None, *, run_id: str | None, lang: str, as_json: bool) -> int:
     def action() -> int:
-        from . import console
+        from . import commands, console
         from .config import load_config
         from .errors import UsageError
         from .report import render_markdown, report_data, write_reports
-        from .runs import list_runs, open_run
 
         cfg = load_config(inventory, playbook)
         if lang not in ("en", "fr"):
             raise UsageError(f"--lang must be en or fr, not {lang!r}")
-        if run_id:
-            run = open_run(cfg.inventory.backup.dir, run_id)
-        else:
-            runs = [r for r in list_runs(cfg.inventory.backup.dir) if r.target() == cfg.inventory.database.url.key]
-            if not runs:
-                raise UsageError(f"no run of {cfg.inventory.database.url} in {cfg.inventory.backup.dir / 'runs'}",
-                                 next_step="run `inv migrate-prod` (or the phases one by one) first")
-            run = runs[0]
+        run = commands.report_run(cfg, run_id)
         paths = write_reports(cfg, run)
         if as_json:
             console.print_json(report_data(run, cfg))
@@ -289,10 +288,9 @@ def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes
              run_id: str | None, dry_run: bool, yes: bool, as_json: bool) -> int:
     """`inv rollback --full|--indexes-only`: exit 0 ok, 1 runtime failure, 2 usage, 3 counts/API differ after the restore."""
     def action() -> int:
-        from . import console
+        from . import commands, console
         from .config import load_config
         from .errors import UsageError
-        from .rollback import full_rollback, indexes_only_rollback
 
         if full == indexes_only:
             raise UsageError("say which rollback: exactly one of --full or --indexes-only",
@@ -300,19 +298,34 @@ def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes
         if indexes_only and (backup or in_place):
             raise UsageError("--backup and --in-place go with --full, not with --indexes-only")
         cfg = load_config(inventory, playbook)
-        emit = console.discard_if(as_json)
-        if full:
-            from .runs import open_run
-
-            run = open_run(cfg.inventory.backup.dir, run_id) if run_id else None
-            restore_in_place = in_place or cfg.playbook.rollback.strategy == "in-place"  # the playbook's strategy is the default
-            result = full_rollback(cfg, emit, backup_ref=backup, in_place=restore_in_place, run=run, yes=yes,
-                                   confirm=console.ask_database_name, dry_run=dry_run)
-        else:
-            from .runs import current_or_new
-
-            run = current_or_new(cfg.inventory.backup.dir, cfg.inventory.database.url.key, run_id)
-            result = indexes_only_rollback(cfg, emit, run=run, yes=yes, confirm=console.ask_database_name, dry_run=dry_run)
+        result = commands.rollback(cfg, console.discard_if(as_json), full=full, backup_ref=backup, in_place=in_place, run_id=run_id,
+                                   yes=yes, confirm=console.ask_database_name, dry_run=dry_run)
         return _present(as_json, lambda: result.as_json(), lambda: console.show_rollback(result), ok=result.ok)
+
+    return guarded(action)
+
+
+def runs(inventory: str | None, playbook: str | None, *, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+
+        rows = commands.runs_list(load_config(inventory, playbook))
+        return _present(as_json, lambda: rows, lambda: console.show_runs(rows), ok=True)
+
+    return guarded(action)
+
+
+def runs_show(inventory: str | None, playbook: str | None, run_id: str, *, as_json: bool) -> int:
+    def action() -> int:
+        from . import commands, console
+        from .config import load_config
+        from .runs import open_run
+
+        cfg = load_config(inventory, playbook)
+        run = open_run(cfg.inventory.backup.dir, run_id)
+        summary = commands.run_summary(run)
+        records = [r.line(run.id) for r in run.read().records]
+        return _present(as_json, lambda: {**summary, "records": records}, lambda: console.show_run(summary, records), ok=True)
 
     return guarded(action)

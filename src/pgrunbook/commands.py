@@ -1,7 +1,14 @@
-"""Service functions: one per task, called by tasks.py through `cli`.
+"""Service functions: one per task, called by tasks.py through `cli` and by `runner`.
 
 Each observes, plans, acts, then observes again; none prints. They take a loaded
 `Config` and an `emit` callback, and return a result object the console renders.
+
+Each phase journals itself, the same way, in the `run` it is given (`runner` gives the
+migrate-prod run). Given none, the phase runs alone: verify opens a new run; backup, gate,
+migrate and validate join the open run of their database if it is still the database that
+run observed (`runs.join`; `run_id` names one, `new_run` starts one); validate and a
+NO-GO close the run they ran in alone. analyze alone is a read-only preview that journals
+nothing.
 """
 
 from __future__ import annotations
@@ -9,23 +16,44 @@ from __future__ import annotations
 from .config import Config
 from .drizzle import load_migrations, reconcile
 from .events import Emit, Event, discard
+from .journal import (AnalyzeEnded, BackupEnded, GateDecided, MigrationEnded, MigrationStarted, MigrationStopped, PhaseStarted,
+                      PlanStep, RehearsalEnded, RehearsalStarted, RehearsalStopped, Validated, VerifyEnded)
 from .outcome import failed
+from .runs import Run, close, join, observed, start_run
 from .verify import VerifyReport, evaluate
 
 
-def verify(cfg: Config, emit: Emit = discard) -> VerifyReport:
-    """Phase 1: read-only facts, checked against the playbook's expectations."""
-    from .facts import gather
+def phase_run(cfg: Config, phase: str, *, run_id: str | None = None, new_run: bool = False) -> Run:
+    """The run a phase run alone journals into: joined if the database is still the one it observed, else new or refused."""
+    from .facts import run_state
+    from .pg import read_only
+
+    inv = cfg.inventory
+    with _connect_or_recovery_hint(cfg) as conn, read_only(conn):
+        state = run_state(conn, cfg.playbook.expectations, inv.migrations)
+    run = join(inv.backup.dir, inv.database.url.key, state, phase=phase, run_id=run_id, new_run=new_run,
+               tolerance=cfg.playbook.gate.max_rows_changed_since_backup)
+    if run.read().state is None:
+        observed(run, phase, state)
+    return run
+
+
+def verify(cfg: Config, emit: Emit = discard, *, run: Run | None = None) -> VerifyReport:
+    """Phase 1: read-only facts, checked against the playbook's expectations. Alone, it opens a new run."""
+    from .facts import gather, run_state
     from .pg import locate_tool, read_only, server_major
 
     inv, exp = cfg.inventory, cfg.playbook.expectations
     emit(Event("verify", "step", f"reading the drizzle journal in {inv.migrations.dir}"))
     local = load_migrations(inv.migrations.dir)
+    run = run or start_run(inv.backup.dir, inv.database.url.key, kind="phases")
+    run.append(PhaseStarted(phase="verify"))
     emit(Event("verify", "step", f"connecting to {inv.database.url} (READ ONLY)"))
     with _connect_or_recovery_hint(cfg) as conn, read_only(conn):
         facts = gather(conn, exp, inv.migrations)
         state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
         preapplied = _pending_already_in_schema(conn, local, state)
+        seen = run_state(conn, exp, inv.migrations)
     major = server_major(facts.server.version_num)
     tools = tuple(locate_tool(name, inv.tools.bin_dir, server_major=major) for name in ("pg_dump", "pg_restore"))
     target = {"inventory": inv.name, "url": str(inv.database.url), "database": inv.database.dbname, "sandbox": inv.sandbox}
@@ -33,7 +61,13 @@ def verify(cfg: Config, emit: Emit = discard) -> VerifyReport:
 
     stopped = app_left_stopped(inv.backup.dir, inv.database.url.key)
     checks = evaluate(facts, local, state, tools, exp, cfg.playbook.migrate, preapplied=preapplied, app_stopped=stopped)
-    return VerifyReport(target, facts, local, state, tools, exp, checks)
+    report = VerifyReport(target, facts, local, state, tools, exp, checks)
+    data = report.as_json()
+    run.append(VerifyEnded(status="ok" if report.ok else "failed", users=data["users"], indexes=data["indexes"],
+                           expected_tables=data["expected_tables"], checks=tuple(data["checks"]),
+                           tracking_rows=len(data["drizzle"]["rows"]), scenario=data["drizzle"]["scenario"]))
+    observed(run, "verify", seen)
+    return report
 
 
 def _pending_already_in_schema(conn, local, state) -> tuple[str, ...]:  # noqa: ANN001
@@ -69,11 +103,25 @@ def _connect_or_recovery_hint(cfg: Config):  # noqa: ANN202
 
 
 def backup(cfg: Config, emit: Emit = discard, *, format: str | None = None, verify_restore: bool | None = None, jobs: int | None = None,  # noqa: A002
-           compress: str | None = None):
-    """Phase 2: dump + integrity + manifest + verified copies (+ restore test). Returns a `BackupResult`."""
+           compress: str | None = None, run: Run | None = None, run_id: str | None = None, new_run: bool = False,
+           phase: str = "backup"):
+    """Phase 2 (or the post-migration backup): dump + integrity + manifest + verified copies (+ restore test).
+
+    Returns a `BackupResult`; journaled in the run (`phase` "backup" or "post-backup").
+    """
     from .backup import BackupOptions, run_backup
 
-    return run_backup(cfg, emit, BackupOptions(format=format, verify_restore=verify_restore, jobs=jobs, compress=compress))
+    if run is None:
+        run = phase_run(cfg, phase, run_id=run_id, new_run=new_run)
+        if run.read().migration_start is not None:
+            phase = "post-backup"  # taken after this run migrated: not the backup its GO relied on
+    run.append(PhaseStarted(phase=phase))
+    result = run_backup(cfg, emit, BackupOptions(format=format, verify_restore=verify_restore, jobs=jobs, compress=compress))
+    m = result.manifest
+    run.append(BackupEnded(phase=phase, status="ok" if result.ok else "failed", id=m.id, file=m.dump["file"], size=m.dump["size"],
+                           sha256=m.dump["sha256"], counts=m.counts, problems=tuple(m.problems),
+                           copies=tuple({"target": c.target, "location": c.location, "verified": c.verified} for c in m.copies)))
+    return result
 
 
 def backup_list(cfg: Config) -> list[dict]:
@@ -91,8 +139,24 @@ def backup_verify(cfg: Config, ref: str, emit: Emit = discard):
 
 
 def analyze(cfg: Config, emit: Emit = discard, *, baseline_until: str | None = None, only: str | None = None,
-            online: bool = False, single_transaction: bool = False, squawk: bool = True):
-    """Phase 3: pending migrations, their lint (ours + squawk + lock estimates), the plan and its exact SQL."""
+            online: bool = False, single_transaction: bool = False, squawk: bool = True, run: Run | None = None):
+    """Phase 3: pending migrations, their lint (ours + squawk + lock estimates), the plan and its exact SQL.
+
+    Journaled in `run` when given; alone it is a read-only preview that journals nothing.
+    """
+    if run is not None:
+        run.append(PhaseStarted(phase="analyze"))
+    report = _analysis(cfg, emit, baseline_until=baseline_until, only=only, online=online,
+                       single_transaction=single_transaction, squawk=squawk)
+    if run is not None:
+        data = report.as_json()
+        run.append(AnalyzeEnded(status="ok" if report.ok else "failed", scenario=data["scenario"], baseline=data["baseline"],
+                                apply=data["apply"], checks=tuple(data["checks"]), verdict=data["verdict"]))
+    return report
+
+
+def _analysis(cfg: Config, emit: Emit, *, baseline_until: str | None, only: str | None, online: bool,
+              single_transaction: bool, squawk: bool):  # noqa: ANN202
     from .analyze import AnalysisReport, ExpectedState, evaluate
     from .executor import compile_migration, plan_sql
     from .pg import connect, read_only
@@ -130,14 +194,26 @@ def _preflight(conn, cfg: Config, seen, emit: Emit, phase: str):  # noqa: ANN001
     return preflight_plan(conn, files, timeout=cfg.playbook.gate.preflight_timeout)
 
 
-def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup_ref: str | None = None,
-         baseline_until: str | None = None, only: str | None = None, rehearse: bool = False, online: bool = False,
-         single_transaction: bool = False):
+def gate(cfg: Config, emit: Emit = discard, *, run: Run | None = None, run_id: str | None = None, new_run: bool = False,
+         backup_ref: str | None = None, baseline_until: str | None = None, only: str | None = None, rehearse: bool = False,
+         online: bool = False, single_transaction: bool = False):
     """Phase 4: the go/no-go checklist, evaluated now and recorded in the run journal.
 
-    `rehearse`: the plan is also applied to a restored copy of the gate's backup (`online` and
-    `single_transaction` as migrate will run it), one more criterion.
+    The backup judged: `backup_ref`, else the run's own backup, else the newest. `rehearse`:
+    the plan is also applied to a restored copy of that backup (`online` and
+    `single_transaction` as migrate will run it), one more criterion. Alone, a NO-GO closes the run.
     """
+    alone = run is None
+    run = run or phase_run(cfg, "gate", run_id=run_id, new_run=new_run)
+    run, decision = _gate(cfg, emit, run, backup_ref=backup_ref, baseline_until=baseline_until, only=only, rehearse=rehearse,
+                          online=online, single_transaction=single_transaction)
+    if alone and not decision.go:
+        close(run, "no-go", "; ".join(c.id for c in failed(decision.checks)))
+    return run, decision
+
+
+def _gate(cfg: Config, emit: Emit, run: Run, *, backup_ref: str | None, baseline_until: str | None, only: str | None,
+          rehearse: bool, online: bool, single_transaction: bool):  # noqa: ANN202
     from datetime import datetime, timezone
 
     from .analyze import ExpectedState
@@ -148,13 +224,13 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
     from .gate import Activity, GateInputs, Privileges, decide
     from .pg import connect, read_only
     from .planning import lint_plan, observe_and_plan
-    from .runs import current_or_new
     from .sqlcheck import objects_after
     from .verify import statement_bounds
 
     inv, pb = cfg.inventory, cfg.playbook
-    run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
-    run.record("gate", "start")
+    run.append(PhaseStarted(phase="gate"))
+    own = run.read().backup()
+    backup_ref = backup_ref or (own.id if own is not None and own.status == "ok" else None)
     backup = find_backup(inv.backup.dir, backup_ref) if backup_ref else latest_backup(inv.backup.dir, ok_only=False)
     emit(Event("gate", "step", f"evaluating the go/no-go criteria on {inv.database.url} (READ ONLY)"))
     with connect(inv.database) as conn, read_only(conn):
@@ -186,7 +262,10 @@ def gate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup
         inputs = _rehearsed(cfg, run, emit, inputs, online=online, single_transaction=single_transaction,
                             baseline_until=baseline_until, only=only)
     decision = decide(inputs)
-    run.record("gate", "decision", "go" if decision.go else "no-go", **decision.as_json(), protected=protected)
+    data = decision.as_json()
+    run.append(GateDecided(status="go" if decision.go else "no-go", decision=data["decision"], plan_fingerprint=data["plan_fingerprint"],
+                           backup_id=data["backup_id"], steps=tuple(tuple(s) for s in data["steps"]), checks=tuple(data["checks"]),
+                           protected=protected))
     return run, decision
 
 
@@ -212,13 +291,15 @@ def _rehearsed(cfg: Config, run, emit: Emit, inputs, **options):  # noqa: ANN001
 
     p = inputs.privileges
     failing = [c.id for c in failed(decide(inputs).checks)]
-    run.record("rehearse", "start", backup=inputs.backup.id if inputs.backup else None)
+    run.append(RehearsalStarted(backup=inputs.backup.id if inputs.backup else None))
     try:
         result = rehearse(cfg, inputs.plan, inputs.backup, emit, createdb=p.createdb or p.superuser, failing=failing, **options)
     except BaseException as exc:  # Ctrl-C, a lost server: the scratch database is dropped already, the journal says where we stopped
-        run.record("rehearse", "error", "interrupted", error=type(exc).__name__)
+        run.append(RehearsalStopped(status="interrupted", error=type(exc).__name__))
         raise
-    run.record("rehearse", "end", result.outcome, **result.as_json())
+    data = result.as_json()
+    run.append(RehearsalEnded(status=result.outcome, plan_fingerprint=data.get("plan_fingerprint"), online=bool(data.get("online")),
+                              extra={k: v for k, v in data.items() if k not in ("plan_fingerprint", "online")}))
     return replace(inputs, rehearsal=result)
 
 
@@ -232,22 +313,22 @@ def _controller_status(cfg: Config) -> tuple[bool, str]:
         return app.preflight().as_gate()
 
 
-def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, backup_ref: str | None = None,
-            online: bool = False, single_transaction: bool = False, yes: bool = False,
+def migrate(cfg: Config, emit: Emit = discard, *, run: Run | None = None, run_id: str | None = None, new_run: bool = False,
+            backup_ref: str | None = None, online: bool = False, single_transaction: bool = False, yes: bool = False,
             confirm=None, baseline_until: str | None = None, only: str | None = None):
     """Phase 5: apply the plan a GO approved, under the run's advisory lock; observe again after."""
+    from .confirm import confirm_target
     from .errors import CheckFailed, MigrationFailed
     from .executor import Executor
-    from .facts import index_names, snapshot_protected
+    from .facts import index_names, run_state, snapshot_protected
     from .gate import within_approved
     from .pg import connect, read_only
     from .planning import existing_tables, observe_and_plan
-    from .runs import current_or_new
 
     inv, pb = cfg.inventory, cfg.playbook
-    run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
+    run = run or phase_run(cfg, "migrate", run_id=run_id, new_run=new_run)
     go = _require_go(cfg, run, emit, backup_ref=backup_ref, baseline_until=baseline_until, only=only)
-    _confirm_target(cfg, yes, confirm)
+    confirm_target(cfg, yes, confirm)
     with connect(inv.database, autocommit=True) as conn:
         from .drizzle.recorder import Recorder
 
@@ -257,73 +338,85 @@ def migrate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None, bac
             seen = observe_and_plan(conn, cfg, baseline_until=baseline_until, only=only)
             before = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries)
             indexes_before = index_names(conn)  # every index, any name or schema: what a rollback must keep
-        if not within_approved(seen.plan, go["steps"]):
+        if not within_approved(seen.plan, [list(s) for s in go.steps]):
             raise CheckFailed("the plan changed since the GO (a migration was added or edited, or another tool migrated)",
                               next_step="run `inv gate` again, then `inv migrate`")
-        tags = [s.tag for s in seen.plan.apply]
-        run.record("migrate", "start", plan=[{"tag": s.tag, "action": s.action, "when": s.when, "hash": s.hash} for s in seen.plan.steps],
-                   scenario=seen.plan.scenario, online=online, single_transaction=single_transaction, before=before,
-                   tracking_rows_before=len(seen.facts.tracking_rows or ()), indexes_total_before=seen.facts.indexes_total,
-                   indexes_before=sorted(indexes_before),
-                   api_before=_measure_api(cfg))
+        tags = tuple(s.tag for s in seen.plan.apply)
+        run.append(MigrationStarted(
+            plan=tuple(PlanStep(s.tag, s.action, s.when, s.hash) for s in seen.plan.steps), scenario=seen.plan.scenario,
+            online=online, single_transaction=single_transaction, before=before,
+            tracking_rows_before=len(seen.facts.tracking_rows or ()), indexes_total_before=seen.facts.indexes_total,
+            indexes_before=tuple(sorted(indexes_before)), api_before=_measure_api(cfg)))
         if seen.plan.empty:
-            run.record("migrate", "end", "ok", nothing_to_do=True, baseline=[], applied=[], created_indexes=[])
+            run.append(MigrationEnded(status="ok", nothing_to_do=True))
             return run, None
         try:
             result = executor.run(seen.plan, seen.local, online=online, single_transaction=single_transaction,
                                   existing_tables=existing_tables(seen.facts))
         except MigrationFailed as exc:
-            run.record("migrate", "error", "failed", error=exc.what, committed=list(exc.applied), planned=tags)
+            run.append(MigrationStopped(status="failed", error=exc.what, committed=tuple(exc.applied), planned=tags))
+            _observe_after(conn, cfg, run)
             raise
         except BaseException as exc:  # Ctrl-C, lost connection: the journal must say where we stopped
-            run.record("migrate", "error", "interrupted", error=type(exc).__name__, planned=tags)
+            run.append(MigrationStopped(status="interrupted", error=type(exc).__name__, planned=tags))
             raise
         finally:
             if not conn.closed and not conn.broken:
                 executor.release_lock()
-    run.record("migrate", "end", "ok", baseline=[list(b) for b in result.baseline], applied=[list(a) for a in result.applied],
-               created_indexes=list(result.created_indexes), dropped_invalid=list(result.dropped_invalid_indexes),
-               seconds=round(result.seconds, 3), lock_waits=list(result.lock_waits),
-               statements=[{"migration": s.migration, "line": s.line, "ms": round(s.seconds * 1000, 1), "online": s.online} for s in result.steps])
+        run.append(MigrationEnded(
+            status="ok", baseline=tuple(result.baseline), applied=tuple(result.applied), created_indexes=tuple(result.created_indexes),
+            dropped_invalid=tuple(result.dropped_invalid_indexes), seconds=round(result.seconds, 3), lock_waits=tuple(result.lock_waits),
+            statements=tuple({"migration": s.migration, "line": s.line, "ms": round(s.seconds * 1000, 1), "online": s.online}
+                             for s in result.steps)))
+        _observe_after(conn, cfg, run)
     return run, result
 
 
-def _confirm_target(cfg: Config, yes: bool, confirm) -> None:
-    """Touching a non-sandbox target needs --yes or the operator typing the database name."""
-    from .errors import UsageError
+def _observe_after(conn, cfg: Config, run: Run) -> None:  # noqa: ANN001
+    """The ledger moved: what the run observes now, so that the next phase run alone can join it."""
+    from .facts import run_state
+    from .pg import read_only
 
-    inv = cfg.inventory
-    if inv.sandbox or yes:
+    if conn.closed or conn.broken:
         return
-    typed = confirm(inv.database.dbname, str(inv.database.url)) if confirm else None
-    if typed != inv.database.dbname:
-        raise UsageError(f"not confirmed: this would change {inv.database.url} (inventory {inv.name})",
-                         next_step="re-run and type the database name when asked, or pass --yes")
+    with read_only(conn):
+        observed(run, "migrate", run_state(conn, cfg.playbook.expectations, cfg.inventory.migrations))
 
 
-def _require_go(cfg: Config, run, emit: Emit, *, backup_ref, baseline_until, only) -> dict:
+def _require_go(cfg: Config, run: Run, emit: Emit, *, backup_ref, baseline_until, only) -> GateDecided:  # noqa: ANN001
     """The GO this migrate acts on: recorded in the run, recent; or re-evaluated now with --backup."""
-    from datetime import datetime
-
     from .errors import CheckFailed
     from .runs import now
 
     if backup_ref:
-        run, decision = gate(cfg, emit, run_id=run.id, backup_ref=backup_ref, baseline_until=baseline_until, only=only)
+        run, decision = _gate(cfg, emit, run, backup_ref=backup_ref, baseline_until=baseline_until, only=only, rehearse=False,
+                              online=False, single_transaction=False)
         if not decision.go:
             raise CheckFailed("the gate re-evaluated with --backup says NO-GO: " + ", ".join(c.id for c in failed(decision.checks)),
                               next_step="`inv gate --backup ID` shows each criterion and why")
-        return decision.as_json()
-    record = run.last("gate", "decision")
-    if record is None or record["status"] != "go":
+    record = run.read().last(GateDecided)
+    if record is None or not record.go:
         state = "no gate decision" if record is None else "the last gate decision is NO-GO"
+        if record is None:
+            state += _previous_no_go(cfg, run)
         raise CheckFailed(f"{state} in run {run.id}: migrate only acts on a GO",
                           next_step="run `inv backup` and `inv gate` first (or `inv migrate --backup ID` to re-evaluate the gate now)")
-    age = (now() - datetime.fromisoformat(record["ts"])).total_seconds() / 60
+    age = (now() - record.when).total_seconds() / 60
     if age > cfg.playbook.gate.max_go_age_minutes:
         raise CheckFailed(f"the GO of run {run.id} is {age:.0f} min old (limit {cfg.playbook.gate.max_go_age_minutes} min)",
                           next_step="run `inv gate` again")
-    return record["data"]
+    return record
+
+
+def _previous_no_go(cfg: Config, run: Run) -> str:
+    """A NO-GO closed the previous run: say so (the operator ran `inv gate`, then `inv migrate`)."""
+    from .runs import list_runs
+
+    for other in list_runs(cfg.inventory.backup.dir, cfg.inventory.database.url.key):
+        decision = other.read().last(GateDecided) if other != run else None
+        if decision is not None:
+            return f" (the last gate decision, in run {other.id}, is NO-GO and closed it)" if not decision.go else ""
+    return ""
 
 
 def _measure_api(cfg: Config) -> dict | None:
@@ -334,28 +427,43 @@ def _measure_api(cfg: Config) -> dict | None:
     return measure(cfg.inventory.api).as_json()
 
 
-def validate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None):
-    """Phase 6: indexes, tracking rows, protected counts and every table's rows against migrate's snapshot, API, hot queries."""
+def validate(cfg: Config, emit: Emit = discard, *, run: Run | None = None, run_id: str | None = None, new_run: bool = False):
+    """Phase 6: indexes, tracking rows, protected counts and every table's rows against migrate's snapshot, API, hot queries.
+
+    Alone, it closes the run: ok, warnings (a check failed without drift) or failed (drift). Run
+    again after that, it validates the newest run that migrated (closed, read-only) once more,
+    recording the result in a new run.
+    """
+    alone = run is None
+    run = run or phase_run(cfg, "validate", run_id=run_id, new_run=new_run)
+    source = run
+    if alone and run.read().migration_start is None:
+        source = next(iter(migrated_runs(cfg)), run)
+    report = _validation(cfg, emit, run, source)
+    if alone:
+        close(run, "ok" if report.ok else "failed" if report.drift else "warnings")
+    return run, report
+
+
+def _validation(cfg: Config, emit: Emit, run: Run, source: Run):  # noqa: ANN202
     from .drizzle.recorder import Recorder
     from .errors import CheckFailed
     from .facts import index_details, rows_up_to, snapshot_protected
     from .pg import connect, read_only
-    from .runs import current_or_new
     from .sqlcheck import Policy, analyze_files, objects_after
     from .validate import ValidationInputs, evaluate
 
     inv, pb = cfg.inventory, cfg.playbook
-    run = current_or_new(inv.backup.dir, inv.database.url.key, run_id)
-    start = run.first("migrate", "start")  # the earliest snapshot: a resumed migrate must not move the baseline of the comparison
+    start = source.read().migration_start  # the earliest snapshot: a resumed migrate must not move the baseline of the comparison
     if start is None:
         raise CheckFailed(f"run {run.id} has no migration to validate", next_step="run `inv migrate` first (or name the run with --run)")
-    plan = start["data"]["plan"]
+    run.append(PhaseStarted(phase="validate"))
     local = load_migrations(inv.migrations.dir)
-    tags = {p["tag"] for p in plan if p["action"] == "apply"}
+    tags = set(start.tags("apply"))
     analyses = analyze_files([(m.filename, m.text) for m in local.entries], Policy.from_dict(pb.policy))
     expected = objects_after(a for m, a in zip(local.entries, analyses) if m.tag in tags).indexes
     expected_pairs = tuple((f"{o.schema}.{o.name}", f"{o.schema}.{o.table}") for o in expected)
-    before = start["data"]["before"]
+    before = start.before
     emit(Event("validate", "step", f"checking {len(expected_pairs)} expected indexes, tracking rows, protected counts and every table's rows (READ ONLY)"))
     with connect(inv.database) as conn, read_only(conn):
         after = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries, before["fingerprint"].get("columns"))
@@ -368,10 +476,83 @@ def validate(cfg: Config, emit: Emit = discard, *, run_id: str | None = None):
     report = evaluate(ValidationInputs(
         expected_indexes=expected_pairs, index_details=details, performance_indexes=len(after["performance_indexes"]),
         expected_performance_indexes=pb.expectations.performance_indexes,
-        applied_tags=tuple(p["tag"] for p in plan), recorded_tags=state.applied_tags,
+        applied_tags=tuple(p.tag for p in start.plan), recorded_tags=state.applied_tags,
         drift_policy=pb.validate_.drift, before=before, after=after, preexisting_rows_left=left,
-        api_before=start["data"].get("api_before"), api_after=api_after, allow_row_loss=tuple(pb.validate_.allow_row_loss),
+        api_before=start.api_before, api_after=api_after, allow_row_loss=tuple(pb.validate_.allow_row_loss),
     ))
-    run.record("validate", "end", "ok" if report.ok else "failed", **report.as_json(), after=after, api_after=api_after,
-               tracking_rows=len(state.rows))
-    return run, report
+    data = report.as_json()
+    run.append(Validated(status="ok" if report.ok else "failed", ok=data.get("ok"), drift=data.get("drift"),
+                         checks=tuple(data.get("checks", ())), after=after, api_after=api_after, tracking_rows=len(state.rows),
+                         of_run=source.id, extra={k: v for k, v in data.items() if k not in ("ok", "drift", "checks")}))
+    return report
+
+
+def rollback(cfg: Config, emit: Emit = discard, *, full: bool, backup_ref: str | None = None, in_place: bool = False,
+             run_id: str | None = None, yes: bool = False, confirm=None, dry_run: bool = False):  # noqa: ANN001, ANN201
+    """`inv rollback --full | --indexes-only` alone: undo the migration of run `run_id` (default: the newest that migrated).
+
+    The rollback journals in that run while it is open, else in a new run naming it; that run
+    closes as rolled-back (or failed) when the rollback ends.
+    """
+    from .errors import UsageError
+    from .rollback import full_rollback, indexes_only_rollback
+    from .runs import open_run
+
+    inv = cfg.inventory
+    run = open_run(inv.backup.dir, run_id) if run_id else None
+    if full:
+        restore_in_place = in_place or cfg.playbook.rollback.strategy == "in-place"  # the playbook's strategy is the default
+        result = full_rollback(cfg, emit, backup_ref=backup_ref, in_place=restore_in_place, run=run, yes=yes, confirm=confirm, dry_run=dry_run)
+    else:
+        run = run or next(iter(migrated_runs(cfg)), None)
+        if run is None:
+            raise UsageError(f"no run of {inv.database.url} migrated anything: nothing for --indexes-only to undo",
+                             next_step="`inv runs` lists the runs; `inv rollback --full --dry-run` shows a restore of the newest backup")
+        result = indexes_only_rollback(cfg, emit, run=run, yes=yes, confirm=confirm, dry_run=dry_run)
+    if not result.dry_run and result.run_id:
+        close(open_run(inv.backup.dir, result.run_id), "rolled-back" if result.ok else "failed", f"rollback ({result.mode})")
+    return result
+
+
+def migrated_runs(cfg: Config) -> list[Run]:
+    """The runs of this database that migrated, newest first."""
+    from .runs import list_runs
+
+    inv = cfg.inventory
+    return [r for r in list_runs(inv.backup.dir, inv.database.url.key) if r.read().migration_start is not None]
+
+
+def report_run(cfg: Config, run_id: str | None) -> Run:
+    """The run `inv report` shows: the one named, else the newest closed run of this database (an open run is still growing)."""
+    from .errors import UsageError
+    from .runs import list_runs, open_run
+
+    inv = cfg.inventory
+    if run_id:
+        return open_run(inv.backup.dir, run_id)
+    runs = list_runs(inv.backup.dir, inv.database.url.key)
+    closed = [r for r in runs if r.read().is_closed and r.read().closed.status != "abandoned"]
+    if closed:
+        return closed[0]
+    if runs:
+        raise UsageError(f"no closed run of {inv.database.url} yet (the newest, {runs[0].id}, is {runs[0].read().outcome})",
+                         next_step=f"finish it (`inv validate`), or report on it as it stands: `inv report --run {runs[0].id}`")
+    raise UsageError(f"no run of {inv.database.url} in {inv.backup.dir / 'runs'}",
+                     next_step="run `inv migrate-prod` (or the phases one by one) first")
+
+
+def runs_list(cfg: Config) -> list[dict]:
+    """`inv runs`: every run of this database, newest first (id, kind, started, duration, phases, outcome)."""
+    from .runs import list_runs
+
+    inv = cfg.inventory
+    return [run_summary(r) for r in list_runs(inv.backup.dir, inv.database.url.key)]
+
+
+def run_summary(run: Run) -> dict:
+    j = run.read()
+    opened = j.opened
+    return {"id": run.id, "target": j.target, "kind": opened.kind if opened else "", "started": j.records[0].ts if j.records else "",
+            "seconds": j.duration_seconds(), "phases": j.phases, "outcome": j.outcome,
+            "reason": j.closed.reason if j.closed else "", "rolls_back": opened.rolls_back if opened else None,
+            "format": j.format, "journal": str(run.journal)}

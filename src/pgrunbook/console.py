@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import PgRunbookError
@@ -236,6 +237,36 @@ def show_backup_list(rows: list[dict[str, Any]], directory: Any) -> None:
     out.print(table)
 
 
+def show_runs(rows: list[dict[str, Any]]) -> None:
+    """`inv runs`: one line per run, newest first (as Flyway's `info`)."""
+    if not rows:
+        out.print("no runs of this database yet (`inv verify` opens one, `inv migrate-prod` runs one through)")
+        return
+    table = Table(title=f"Runs of {rows[0]['target']}", header_style="bold")
+    for col, just in (("run", "left"), ("kind", "left"), ("started", "left"), ("duration", "right"), ("phases", "left"),
+                      ("outcome", "left")):
+        table.add_column(col, justify=just, no_wrap=col in ("run", "started"))  # type: ignore[arg-type]  # ids are copied
+    for r in rows:
+        table.add_row(r["id"], r["kind"] + (f" of {r['rolls_back']}" if r["rolls_back"] else ""), r["started"][:19].replace("T", " "),
+                      "open" if r["seconds"] is None else _age(r["seconds"]), ", ".join(r["phases"]) or "-", _outcome(r))
+    out.print(table)
+
+
+def show_run(summary: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    """`inv runs show ID`: the run's summary, then its journal one record per line."""
+    show_runs([summary])
+    for r in records:
+        status = f" {r['status']}" if r["status"] else ""
+        out.print(escape(f"{r['ts'][11:23]}  {r['phase']:<11} {r['event']:<9}{status}"), soft_wrap=True)
+    out.print(escape(f"journal: {summary['journal']} (format {summary['format']})"), soft_wrap=True)
+
+
+def _outcome(row: dict[str, Any]) -> str:
+    colour = {"ok": "green", "rolled-back": "yellow", "warnings": "yellow", "in progress": "cyan", "abandoned": "dim"}.get(row["outcome"], "red")
+    reason = f": {row['reason']}" if row["reason"] else ""
+    return f"[{colour}]{escape(row['outcome'])}[/]{escape(reason)}"
+
+
 def _age(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f}s"
@@ -390,9 +421,11 @@ def show_rollback(result: Any) -> None:
 def show_gate(run: Any, decision: Any) -> None:
     show_checks(decision.checks, title=f"Go / No-Go (phase 4) — run {run.id}")
     if any(c.id == "rehearsal" for c in decision.checks):
-        record = run.last("rehearse", "end")
-        if record is not None and record["data"].get("database"):
-            show_rehearsal(record["data"])
+        from .journal import RehearsalEnded
+
+        record = run.read().last(RehearsalEnded)
+        if record is not None and record.extra.get("database"):
+            show_rehearsal(record.data())
     verdict_line(decision.go, good="GO: every criterion holds",
                  bad="NO-GO: " + ", ".join(c.id for c in decision.checks if c.status is Status.FAIL))
 

@@ -258,14 +258,12 @@ def latest_rehearsal(backup_dir: Any, target: str, fingerprint: str, *, online: 
     """The newest journaled rehearsal of this plan (same fingerprint, same --online) on `target` that ran, or None."""
     from .runs import list_runs
 
-    for run in list_runs(backup_dir):
-        if run.target() != target:
-            continue
-        for record in reversed(run.records()):
-            data = record["data"]
-            if record["phase"] == PHASE and record["event"] == "end" and record["status"] in ("ok", "drift", "failed") \
-                    and data.get("plan_fingerprint") == fingerprint and bool(data.get("online")) == online:
-                return data
+    from .journal import RehearsalEnded
+
+    for run in list_runs(backup_dir, target):
+        for record in reversed(run.read().all(RehearsalEnded)):
+            if record.status in ("ok", "drift", "failed") and record.plan_fingerprint == fingerprint and record.online == online:
+                return record.data()
     return None
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .journal import (DriftInjected, GateDecided, Journal, MigrationEnded, Record, RehearsalEnded, RollbackDecided, RollbackEnded,
+                      RunClosed, RunOpened, Validated, VerifyEnded)
 from .runs import Run
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -22,26 +23,26 @@ ROLE_LABELS = {"fr": {"manager": "managers", "fbo": "FBOs"}, "en": {"manager": "
 
 
 def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
-    records = run.records()
-    start = records[0] if records else {"ts": "", "data": {}}
-    end = _last(records, "run", "end") or _last(records, "run", "error")
-    verify = _data(records, "verify", "end")
-    migrate_start = _first_data(records, "migrate", "start")
-    migrate_end = _data(records, "migrate", "end")
-    validate = _data(records, "validate", "end")
-    backup = _data(records, "backup", "end")
-    post_backup = _data(records, "post-backup", "end")
-    gate = _data(records, "gate", "decision")
-    rollback_end = _data(records, "rollback", "end")
+    j = run.read()
+    opened = j.opened or RunOpened()
+    verify = _data(j.last(VerifyEnded))
+    migrate_start = _data(j.migration_start)
+    migrate_end = j.last(MigrationEnded, status="ok") or MigrationEnded()
+    validate = _data(j.last(Validated))
+    backup = _data(j.backup("backup"))
+    post_backup = _data(j.backup("post-backup"))
+    gate = _data(j.last(GateDecided))
+    rollback_end = _data(j.last(RollbackEnded))
     before = migrate_start.get("before") or {}
     after = validate.get("after") or {}
+    seconds = j.duration_seconds()
     return {
         "run": run.id,
         "journal": str(run.journal),
-        "target": start["data"].get("target", ""),
-        "date": start["ts"],
-        "operator": start["data"].get("operator", ""),
-        "duration_minutes": _minutes(start["ts"], end["ts"] if end else (records[-1]["ts"] if records else "")),
+        "target": opened.target,
+        "date": j.records[0].ts if j.records else "",
+        "operator": opened.operator,
+        "duration_minutes": None if seconds is None else round(seconds / 60, 1),  # a run still open has no duration yet
         "before": {
             "by_role": (before.get("users_by_role") or verify.get("users", {})).get("by_role") or {},
             "total": (before.get("users_by_role") or verify.get("users", {})).get("total"),
@@ -53,11 +54,11 @@ def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
         "backup": _backup(backup or _gate_backup(gate, cfg), cfg),
         "post_backup": _backup(post_backup, cfg) if post_backup else None,
         "migrations": {
-            "applied": [tag for tag, _ in migrate_end.get("applied", [])],
-            "baseline": [tag for tag, _ in migrate_end.get("baseline", [])],
-            "created_indexes": migrate_end.get("created_indexes", []),
-            "seconds": migrate_end.get("seconds"),
-            "nothing_to_do": bool(migrate_end.get("nothing_to_do")),
+            "applied": [tag for tag, _ in migrate_end.applied],
+            "baseline": [tag for tag, _ in migrate_end.baseline],
+            "created_indexes": list(migrate_end.created_indexes),
+            "seconds": migrate_end.seconds,
+            "nothing_to_do": migrate_end.nothing_to_do,
         },
         "after": {
             "by_role": (after.get("users_by_role") or {}).get("by_role") or {},
@@ -71,11 +72,11 @@ def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
         "validation": {"ok": validate.get("ok"), "drift": validate.get("drift"), "checks": validate.get("checks", [])},
         "api": {"before": migrate_start.get("api_before"), "after": validate.get("api_after")},
         "gate": {"decision": gate.get("decision"), "checks": gate.get("checks", [])},
-        "rehearsal": _rehearsal(_data(records, "rehearse", "end")),
+        "rehearsal": _rehearsal(_data(j.last(RehearsalEnded))),
         "rollback": rollback_end or None,
-        "rollback_reason": (_data(records, "rollback", "decision") or {}).get("why"),
-        "problems": _problems(records),
-        "outcome": (end or {}).get("status") or "in progress",
+        "rollback_reason": (_data(j.last(RollbackDecided))).get("why"),
+        "problems": _problems(j),
+        "outcome": j.closed.status if j.closed else "in progress",
     }
 
 
@@ -154,37 +155,25 @@ def _rehearsal(record: dict[str, Any]) -> dict[str, Any] | None:
             {"tag": longest["tag"], "seconds": longest["longest_lock_seconds"], "locks": longest.get("locks") or []}}
 
 
-def _problems(records: list[dict[str, Any]]) -> list[str]:
+def _problems(j: Journal) -> list[str]:
     problems = []
-    for r in records:
-        if r["event"] == "error" or (r["event"] == "end" and r["status"] == "failed"):
-            failed = [c["summary"] for c in r["data"].get("checks", []) if c.get("status") == "fail"]
-            problems.append(f"{r['phase']}: " + ("; ".join(failed) or r["data"].get("error") or r["status"]))
-        if r["phase"] == "break":
-            problems.append(f"demo: {r['data'].get('note')}")
-        if r["phase"] == "rollback" and r["event"] == "decision":
-            problems.append(f"rollback ({r['status']}): {r['data'].get('why')}")
+    for r in j.records:
+        if isinstance(r, RunClosed):
+            continue  # the outcome, not a problem
+        if r.event == "error" or (r.event == "end" and r.status == "failed"):
+            data = r.data()
+            failed = [c["summary"] for c in data.get("checks", []) if c.get("status") == "fail"]
+            problems.append(f"{r.phase}: " + ("; ".join(failed) or data.get("error") or r.status))
+        if isinstance(r, DriftInjected):
+            problems.append(f"demo: {r.note}")
+        if isinstance(r, RollbackDecided):
+            problems.append(f"rollback ({r.status}): {r.why}")
     return problems
 
 
-def _minutes(first: str, last: str) -> float | None:
-    if not first or not last:
-        return None
-    return round((datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds() / 60, 1)
-
-
-def _last(records: list[dict[str, Any]], phase: str, event: str) -> dict[str, Any] | None:
-    return next((r for r in reversed(records) if r["phase"] == phase and r["event"] == event), None)
-
-
-def _data(records: list[dict[str, Any]], phase: str, event: str) -> dict[str, Any]:
-    found = _last(records, phase, event)
-    return found["data"] if found else {}
-
-
-def _first_data(records: list[dict[str, Any]], phase: str, event: str) -> dict[str, Any]:
-    found = next((r for r in records if r["phase"] == phase and r["event"] == event), None)
-    return found["data"] if found else {}
+def _data(record: Record | None) -> dict[str, Any]:
+    """A record's data as the JSON report holds it (plain lists and dicts)."""
+    return json.loads(json.dumps(record.data(), default=str)) if record is not None else {}
 
 
 def _write(path: Path, text: str) -> str:

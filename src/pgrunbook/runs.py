@@ -1,111 +1,112 @@
-"""Run journals: what each phase of a run observed, decided and did, as JSON lines.
+"""Run journals on disk, and the run lifecycle: open, join, close.
 
 A run is one pass of the runbook against one database: verify → backup → analyze → gate
 → migrate → validate (→ rollback) → report. Its journal lives in
-`<backup dir>/runs/<run-id>/journal.jsonl` (folder 0700, file 0600). Every line is one
-record, flushed and fsynced before the step it announces and after it ends, so a crash,
-Ctrl-C or a lost connection leaves a journal that tells the truth:
+`<backup dir>/runs/<run-id>/journal.jsonl` (folder 0700, file 0600): typed records
+(`journal`), one JSON line each, fsynced before the step it announces and after it ends,
+so a crash, Ctrl-C or a lost connection leaves a journal that tells the truth. Records hold
+facts (counts, plan tags, created index names, row ids, timings, redacted URLs); never a
+secret. This module is the only writer of journals.
 
-    {"ts": "2026-11-25T16:10:00.123+00:00", "run": "<run-id>", "phase": "migrate",
-     "event": "start" | "end" | "fact" | "decision" | "error",
-     "status": "" | "ok" | "failed" | "go" | "no-go" | "rolled-back" | "interrupted",
-     "data": {...}}
-
-Records hold facts the phases produced (counts, plan tags, created index names, row
-ids, timings, redacted URLs); never a secret. Separate tasks (`inv gate`, then `inv
-migrate`) share a run: by default the newest unfinished run of the same database, else a
-new one; `--run ID` names one.
+Lifecycle:
+- **open**: `inv verify` and `inv migrate-prod` open a new run; a phase run alone opens one
+  when there is no open run of its database. Opening a run abandons (closes) the older open
+  runs of the same database that changed nothing (no migration, no rollback started): they
+  could no longer be joined.
+- **join**: a phase run alone (`inv backup`, `analyze`, `gate`, `migrate`, `validate`) joins
+  the newest open run of its database only if the database is still the one the run last
+  observed (`journal.state_changes`): otherwise it refuses and names `--new-run`.
+- **close**: on validate (phases run one by one), at the end of migrate-prod, on a NO-GO
+  and on a rollback. A closed run is read-only: appending to it is refused.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from . import faults
-from .errors import RuntimeFailure, UsageError
+from .errors import CheckFailed, RuntimeFailure, UsageError
+from .journal import (FORMAT, Journal, JournalFormatError, MigrationStarted, Record, RollbackStarted, RunClosed, RunOpened,
+                      RunState, StateObserved, state_changes)
 
 RUNS = "runs"
 JOURNAL = "journal.jsonl"
-OPEN_RUN_MAX_AGE = timedelta(hours=12)
+R = TypeVar("R", bound=Record)
+
+_cache: dict[Path, tuple[tuple[int, int], Journal]] = {}
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass(frozen=True)
 class Run:
-    id: str
-    dir: Path
+    """One run's folder; `read()` is its journal, loaded once per change of the file."""
+
+    def __init__(self, run_id: str, path: Path) -> None:
+        self.id, self.dir = run_id, path
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and (self.id, self.dir) == (other.id, other.dir)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.dir))
+
+    def __repr__(self) -> str:
+        return f"Run({self.id!r})"
 
     @property
     def journal(self) -> Path:
         return self.dir / JOURNAL
 
-    # ------------------------------------------------------------------ writing
-
-    def record(self, phase: str, event: str, status: str = "", **data: Any) -> dict[str, Any]:
-        entry = {"ts": now().isoformat(timespec="milliseconds"), "run": self.id, "phase": phase,
-                 "event": event, "status": status, "data": data}
-        line = (json.dumps(entry, default=str, ensure_ascii=False) + "\n").encode("utf-8")
+    def read(self) -> Journal:
         try:
-            _append_whole(self.journal, line)
+            stat = self.journal.stat()
+        except FileNotFoundError:
+            return Journal(self.id, ())
+        key = (stat.st_size, stat.st_mtime_ns)
+        cached = _cache.get(self.journal)
+        if cached is None or cached[0] != key:
+            try:
+                journal = Journal.from_lines(self.id, self.journal.read_text(encoding="utf-8").splitlines())
+            except JournalFormatError as exc:
+                raise UsageError(f"run {self.id}: {exc}", changed="nothing was changed",
+                                 next_step="read it with the pgrunbook version that wrote it") from None
+            cached = _cache[self.journal] = (key, journal)
+        return cached[1]
+
+    def append(self, record: R) -> R:
+        """Write one record (fsynced), or refuse: a closed run is read-only."""
+        closed = self.read().closed
+        if closed is not None:
+            raise UsageError(f"run {self.id} is closed ({closed.status}): its journal is read-only",
+                             changed="nothing was changed", next_step="run the task without --run (a new run starts)")
+        record = replace(record, ts=now().isoformat(timespec="milliseconds"))
+        try:
+            _append_whole(self.journal, encode_line(record, self.id))
         except OSError as exc:
             raise RuntimeFailure(
                 f"cannot write the run journal {self.journal}: {exc.strerror or exc}",
-                changed=f"nothing of this record was written (the journal ends at its last complete record); the {phase} step it "
+                changed=f"nothing of this record was written (the journal ends at its last complete record); the {record.phase} step it "
                         "announces was not started",
                 next_step=f"free space or fix permissions on {self.dir.parent}, then run the task again") from None
-        faults.reached(f"{phase}:{event}")
-        if status:
-            faults.reached(f"{phase}:{event}:{status}")
-        return entry
+        faults.reached(f"{record.phase}:{record.event}")
+        if record.status:
+            faults.reached(f"{record.phase}:{record.event}:{record.status}")
+        return record
 
-    # ------------------------------------------------------------------ reading
 
-    def records(self) -> list[dict[str, Any]]:
-        if not self.journal.exists():
-            return []
-        out = []
-        for line in self.journal.read_text(encoding="utf-8").splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line torn by a crash mid-write: the records before it still stand
-        return out
+def encode_line(record: Record, run_id: str) -> bytes:
+    from .journal import encode
 
-    def last(self, phase: str, event: str | None = None, status: str | None = None) -> dict[str, Any] | None:
-        for entry in reversed(self.records()):
-            if entry["phase"] == phase and (event is None or entry["event"] == event) and (status is None or entry["status"] == status):
-                return entry
-        return None
-
-    def first(self, phase: str, event: str | None = None) -> dict[str, Any] | None:
-        for entry in self.records():
-            if entry["phase"] == phase and (event is None or entry["event"] == event):
-                return entry
-        return None
-
-    def target(self) -> str:
-        first = self.records()[:1]
-        return first[0]["data"].get("target", "") if first else ""
-
-    @property
-    def finished(self) -> bool:
-        return self.last("run", "end") is not None
-
-    def started_at(self) -> datetime:
-        first = self.records()[:1]
-        return datetime.fromisoformat(first[0]["ts"]) if first else now()
+    return encode(record, run_id)
 
 
 def _append_whole(path: Path, line: bytes) -> None:
@@ -140,19 +141,42 @@ def operator() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def start_run(backup_dir: Path, target: str, *, kind: str) -> Run:
-    """A new run of `kind` ("phases" or "migrate-prod") against `target` (user@host:port/db)."""
+def start_run(backup_dir: Path, target: str, *, kind: str, rolls_back: str | None = None) -> Run:
+    """A new run of `kind` ("phases", "migrate-prod", "rollback") against `target` (user@host:port/db)."""
     runs = _runs_dir(backup_dir)
     run_id = f"{now():%Y%m%d_%H%M%S}_{secrets.token_hex(3)}"
     path = runs / run_id
     path.mkdir(mode=0o700)
     run = Run(run_id, path)
     try:
-        run.record("run", "start", target=target, kind=kind, pid=os.getpid(), operator=operator())
+        run.append(RunOpened(target=target, kind=kind, pid=os.getpid(), operator=operator(), format=FORMAT, rolls_back=rolls_back))
     except RuntimeFailure:
         shutil.rmtree(path, ignore_errors=True)  # no empty journal.jsonl left behind: the run never started
         raise
+    for older in list_runs(backup_dir):
+        journal = older.read()
+        if older != run and journal.target == target and not journal.is_closed and _changed_nothing(journal):
+            close(older, "abandoned", f"superseded by run {run.id}")
     return run
+
+
+def _changed_nothing(journal: Journal) -> bool:
+    """Abandoning it loses nothing: no migration or rollback to resume or recover."""
+    return journal.first(MigrationStarted) is None and journal.first(RollbackStarted) is None
+
+
+def close(run: Run, outcome: str, reason: str = "") -> None:
+    """Close the run (once): ok | warnings | failed | no-go | rolled-back | abandoned."""
+    journal = run.read()
+    if journal.is_closed:
+        return
+    started = journal.started_at
+    seconds = round((now() - started).total_seconds(), 1) if started else None
+    run.append(RunClosed(status=outcome, reason=reason, seconds=seconds))
+
+
+def observed(run: Run, by: str, state: RunState) -> None:
+    run.append(StateObserved(by=by, state=state))
 
 
 def open_run(backup_dir: Path, run_id: str) -> Run:
@@ -160,30 +184,51 @@ def open_run(backup_dir: Path, run_id: str) -> Run:
     if not (path / JOURNAL).exists():
         known = ", ".join(r.id for r in list_runs(backup_dir)[:5]) or "none"
         raise UsageError(f"no run {run_id!r} in {path.parent} (latest: {known})",
-                         next_step=f"pick one of the folders in {path.parent} (newest last), or omit --run for the newest")
+                         next_step="`inv runs` lists the runs; or omit --run for the current one")
     return Run(run_id, path)
 
 
-def current_or_new(backup_dir: Path, target: str, run_id: str | None = None) -> Run:
-    """`run_id`, else the newest unfinished run of `target` younger than 12 h, else a new run."""
+def join(backup_dir: Path, target: str, state: RunState | None, *, phase: str, run_id: str | None = None,
+         new_run: bool = False, tolerance: int = 0) -> Run:
+    """The run a phase run alone journals into (see the module docstring): named, joined, or new."""
+    if new_run:
+        return start_run(backup_dir, target, kind="phases")
     if run_id:
-        return open_run(backup_dir, run_id)
+        run = open_run(backup_dir, run_id)
+        if run.read().is_closed:
+            raise UsageError(f"run {run_id} is closed ({run.read().outcome}): a closed run is read-only",
+                             changed="nothing was changed", next_step=f"`inv {phase} --new-run` starts a new run")
+    else:
+        run = newest_open(backup_dir, target)
+        if run is None:
+            return start_run(backup_dir, target, kind="phases")
+    recorded = run.read().state
+    changes = state_changes(recorded, state, tolerance=tolerance) if recorded is not None and state is not None else []
+    if recorded is None and state is not None and not run_id:
+        return start_run(backup_dir, target, kind="phases")  # a run from before states were recorded: not joinable
+    if changes:
+        raise CheckFailed(f"the database changed since run {run.id} observed it: " + "; ".join(changes),
+                          changed="nothing was changed",
+                          next_step=f"`inv {phase} --new-run` starts a new run (then back it up and gate it again: "
+                                    f"`inv verify`, `inv backup`, `inv gate`)")
+    return run
+
+
+def newest_open(backup_dir: Path, target: str) -> Run | None:
     for run in list_runs(backup_dir):
-        if run.target() == target and not run.finished and now() - run.started_at() < OPEN_RUN_MAX_AGE:
+        journal = run.read()
+        if journal.target == target and not journal.is_closed:
             return run
-    return start_run(backup_dir, target, kind="phases")
+    return None
 
 
-def list_runs(backup_dir: Path) -> list[Run]:
-    """Every run, newest first."""
+def list_runs(backup_dir: Path, target: str | None = None) -> list[Run]:
+    """Every run (of `target`, if given), newest first."""
     runs = backup_dir / RUNS
     if not runs.is_dir():
         return []
-    return [Run(p.name, p) for p in sorted(runs.iterdir(), reverse=True) if (p / JOURNAL).exists()]
-
-
-def iter_phase(run: Run, phase: str) -> Iterator[dict[str, Any]]:
-    return (r for r in run.records() if r["phase"] == phase)
+    found = [Run(p.name, p) for p in sorted(runs.iterdir(), reverse=True) if (p / JOURNAL).exists()]
+    return [r for r in found if target is None or r.read().target == target]
 
 
 def _runs_dir(backup_dir: Path) -> Path:
@@ -192,3 +237,10 @@ def _runs_dir(backup_dir: Path) -> Path:
     runs.mkdir(mode=0o700, exist_ok=True)
     runs.chmod(0o700)
     return runs
+
+
+def writable(run: Run, target: str) -> Run:
+    """`run` while it is open; once closed (read-only), a new run that names it (a rollback of a finished run)."""
+    if not run.read().is_closed:
+        return run
+    return start_run(run.dir.parent.parent, target, kind="rollback", rolls_back=run.id)

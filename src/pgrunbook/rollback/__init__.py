@@ -22,7 +22,7 @@ and every failure says what was and was not changed and the next safe command.
 """
 
 from .full import full_rollback, plan_names
-from .indexes import indexes_only_rollback
+from .indexes import indexes_only_rollback, only_indexes_committed
 from .result import RollbackResult
 
-__all__ = ["RollbackResult", "full_rollback", "indexes_only_rollback", "plan_names"]
+__all__ = ["RollbackResult", "full_rollback", "indexes_only_rollback", "only_indexes_committed", "plan_names"]

@@ -32,7 +32,8 @@ from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailur
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
 from ..pg import restore_argv, run_restore
-from ..runs import Run
+from ..journal import Journal, MigrationStarted, RollbackStarted, RollbackStep, RollbackStopped
+from ..runs import Run, list_runs, start_run, writable
 from . import dbops
 from .result import RollbackResult, api_check
 
@@ -70,14 +71,7 @@ def _dump_problem(manifest, path: Path | None = None) -> str | None:  # noqa: AN
 
 def _safety_ids(backup_dir: Path) -> set[str]:
     """Backups taken by `--in-place` just before restoring: never picked as "the newest backup"."""
-    from ..runs import list_runs
-
-    found = set()
-    for run in list_runs(backup_dir):
-        for record in run.records():
-            if record["phase"] == PHASE and record["data"].get("safety_backup"):
-                found.add(record["data"]["safety_backup"])
-    return found
+    return {backup for run in list_runs(backup_dir) for backup in run.read().safety_backups}
 
 
 def _fetch_copy(inv: Inventory, manifest, say) -> Path | None:  # noqa: ANN001
@@ -115,18 +109,20 @@ def pre_migration_backup(inv: Inventory, run: Run | None) -> tuple[str | None, s
     a run's GO relied on was taken before that run migrated; without --run, the newest run
     of this database that migrated is the one being rolled back.
     """
-    from ..runs import list_runs
-
-    runs = [run] if run is not None else [r for r in list_runs(inv.backup.dir)
-                                          if r.target() == inv.database.url.key and r.last("migrate", "start")]
+    runs = [run] if run is not None else _migrated_runs(inv)
     for candidate in runs:
-        go = candidate.last("gate", "decision", "go")
-        backup_id = (go or {}).get("data", {}).get("backup_id")
+        go = candidate.read().go
+        backup_id = go.backup_id if go else None
         if backup_id:
             return backup_id, f"the backup run {candidate.id}'s GO relied on, taken before its migration"
     if run is not None:
         return None, f"run {run.id} has no GO naming a backup: the newest backup of this database"
     return None, "no pgrunbook run migrated this database: the newest backup of this database"
+
+
+def _migrated_runs(inv: Inventory) -> list[Run]:
+    """The runs of this database that migrated, newest first."""
+    return [r for r in list_runs(inv.backup.dir, inv.database.url.key) if r.read().first(MigrationStarted) is not None]
 
 
 def restore_tools(inv: Inventory, fmt: str, server_major: int, manifest) -> tuple[Any, Any]:  # noqa: ANN001
@@ -215,9 +211,8 @@ def _plan(inv: Inventory, manifest, dump: Path, restore: str, kept: str, *, in_p
 
 def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None = None, in_place: bool = False,
                   run: Run | None = None, yes: bool = False, confirm=None, dry_run: bool = False) -> RollbackResult:  # noqa: ANN001
-    from ..commands import _confirm_target
+    from ..confirm import confirm_target
     from ..pg import server_major
-    from ..runs import current_or_new
     from ..service import controller_for
 
     started = time.monotonic()
@@ -234,13 +229,13 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
         run, resume = pending.run, _settle(inv, pending, say)
     why = "named with --backup"
     if resume:
-        backup_ref, why = pending.start["backup"], f"resuming the rollback run {run.id} began (interrupted during the swap)"
+        backup_ref, why = pending.start.backup, f"resuming the rollback run {run.id} began (interrupted during the swap)"
     elif backup_ref is None:
         backup_ref, why = pre_migration_backup(inv, run)
     say("step", f"restoring {backup_ref or 'the newest backup'}: {why}")
     manifest, dump = choose_backup(inv, backup_ref, say)
     fmt = manifest.dump["format"]
-    restore, kept = (pending.start["restore_db"], pending.start["kept_db"]) if resume else plan_names(db, dbops.stamp())
+    restore, kept = (pending.start.restore_db, pending.start.kept_db) if resume else plan_names(db, dbops.stamp())
     with dbops.admin(inv.database) as conn:
         privs = dbops.privileges(conn, kept if resume == "complete" else db)
         taken = [] if resume else [n for n in (restore, kept) if dbops.exists(conn, n)]
@@ -273,27 +268,31 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
             return RollbackResult(run_id=run.id if run else None, dry_run=True, plan=plan, seconds=time.monotonic() - started, **base)
         for number, step in enumerate(plan, 1):
             say("plan", f"{number}. {step}")
-        _confirm_target(cfg, yes, confirm)
+        confirm_target(cfg, yes, confirm)
         pre = app.preflight()
         if not pre.ok:
             raise ControllerError(f"the app controller is not ready: {pre.reason}", changed="nothing was changed",
                                   next_step=pre.next_step or "fix app: in the inventory, or run with controller none and stop the app yourself")
-        run = run or current_or_new(inv.backup.dir, inv.database.url.key, None)
-        run.record(PHASE, "start", mode=mode, backup=manifest.id, backup_why=why, dump=str(dump), restore_db=None if in_place else restore,
-                   kept_db=None if in_place else kept, plan=list(plan), target=str(inv.database.url), resumed=resume)
+        source = run if run is not None else next(iter(_migrated_runs(inv)), None)  # the run whose migration this undoes
+        run = writable(source, inv.database.url.key) if source is not None else start_run(inv.backup.dir, inv.database.url.key, kind="rollback")
+        run.append(RollbackStarted(mode=mode, backup=manifest.id, backup_why=why, dump=str(dump), restore_db=None if in_place else restore,
+                                   kept_db=None if in_place else kept, plan=tuple(plan), target=str(inv.database.url), resumed=resume))
         work = (_InPlace if in_place else _Swap)(cfg, app, run, manifest, dump, argv, say, privs, restore, kept, pg_restore)
+        work.source = source.read() if source is not None else Journal(run.id, ())
         try:
             result = work.resume(resume) if resume else work.go()
         except PgRunbookError as exc:
-            run.record(PHASE, "error", "failed", mode=mode, error=exc.what, changed=exc.changed, next_step=exc.next_step)
+            run.append(RollbackStopped(status="failed", mode=mode, error=exc.what, changed=exc.changed, next_step=exc.next_step))
             raise
         except BaseException as exc:
-            run.record(PHASE, "error", "interrupted", mode=mode, error=type(exc).__name__)
+            run.append(RollbackStopped(status="interrupted", mode=mode, error=type(exc).__name__))
             raise
     from dataclasses import replace
 
+    from .result import ended
+
     result = replace(result, run_id=run.id, plan=plan, seconds=time.monotonic() - started, **base)
-    run.record(PHASE, "end", "ok" if result.ok else "failed", **result.as_json())
+    run.append(ended(result))
     return result
 
 
@@ -309,7 +308,7 @@ def _settle(inv: Inventory, pending, say) -> str | None:  # noqa: ANN001
     from ..owned import readopt
     from .recover import decide
 
-    db, restore, kept = inv.database.dbname, pending.start["restore_db"], pending.start["kept_db"]
+    db, restore, kept = inv.database.dbname, pending.start.restore_db, pending.start.kept_db
     with dbops.admin(inv.database) as conn:
         present = {name: dbops.exists(conn, name) for name in (db, restore, kept)}
         action = decide(db=present[db], restore=present[restore], kept=present[kept], renamed_away=pending.renamed_away)
@@ -326,8 +325,8 @@ def _settle(inv: Inventory, pending, say) -> str | None:  # noqa: ANN001
         elif action == "undo":
             dbops.rename(conn, kept, db)
             dbops.allow_connections(conn, db, True)
-    pending.run.record(PHASE, "error", "interrupted", mode="full", recovered=action,
-                       error="an earlier rollback was interrupted; recovered by the next one")
+    pending.run.append(RollbackStopped(status="interrupted", mode="full", recovered=action,
+                                       error="an earlier rollback was interrupted; recovered by the next one"))
     return action if action in ("complete", "finish") else None
 
 
@@ -352,9 +351,10 @@ class _Work:
         self.stopped_at: float | None = None
         self.downtime: float | None = None
         self.analyze_problem: str | None = None  # ANALYZE ran code that tried to write (see analyze())
+        self.source: Journal = Journal(run.id, ())  # the journal of the run whose migration this undoes
 
     def step(self, step_name: str, **data: Any) -> float:
-        self.run.record(PHASE, "step", step_name, **data)
+        self.run.append(RollbackStep(status=step_name, extra=data))
         return time.monotonic()
 
     def took(self, name: str, since: float) -> None:
@@ -373,7 +373,7 @@ class _Work:
         except ControllerError as exc:
             raise ControllerError(f"{exc.what}", changed=f"{after}; the app did not start ({exc.changed})", next_step=exc.next_step) from None
         self.started, self.really_started = True, not action.skipped
-        self.run.record(PHASE, "step", "app-started")  # the intent ("start-app") is not the fact: verify reads this one
+        self.step("app-started")  # the intent ("start-app") is not the fact: verify reads this one
         self.took("start_app", t)
         if self.stopped_at is not None:
             self.downtime = time.monotonic() - self.stopped_at
@@ -385,7 +385,7 @@ class _Work:
         try:
             self.app.start()
             self.started = True
-            self.run.record(PHASE, "step", "app-started")
+            self.step("app-started")
             return "the app was started again"
         except PgRunbookError as exc:
             return f"the app could NOT be started again ({exc.what}): start it by hand"
@@ -479,7 +479,7 @@ class _Swap(_Work):
             try:
                 t = self.step("create-restore-db", name=restore)
                 created = dbops.create_restore_db(conn, restore, profile, set_owner=self.privs.superuser)
-                self.run.record(PHASE, "step", "created-restore-db", name=restore, token=created.token)  # lets a crashed run's debris be dropped
+                self.step("created-restore-db", name=restore, token=created.token)  # lets a crashed run's debris be dropped
                 problems = dbops.copy_database_settings(conn, restore, profile)
                 for p in problems:
                     self.say("warn", f"database setting not copied: {p}")
@@ -522,7 +522,7 @@ class _Swap(_Work):
             if action == "complete":
                 comment = dbops.database_profile(conn, kept).get("comment")
                 dbops.rename(conn, restore, db)
-                self.run.record(PHASE, "step", "renamed", old=restore, new=db)
+                self.step("renamed", old=restore, new=db)
                 dbops.set_comment(conn, db, comment)
             dbops.allow_connections(conn, kept, True)
         self.stopped = True  # the interrupted run stopped the app; it is started below
@@ -586,7 +586,7 @@ class _Swap(_Work):
             return "no restore database was created"
         try:
             dbops.drop_restore_db(conn, self.db, created, kept=self.kept)
-            self.run.record(PHASE, "step", "dropped-restore-db", name=created.name)
+            self.step("dropped-restore-db", name=created.name)
             return f"the restore database {created.name} was dropped"
         except Exception as exc:  # noqa: BLE001
             return f"the restore database {created.name} could NOT be dropped ({exc}): drop it by hand"
@@ -599,9 +599,9 @@ class _Swap(_Work):
             blocked = True
             ended = dbops.rename(conn, db, kept)
             renamed = True
-            self.run.record(PHASE, "step", "renamed", old=db, new=kept)
+            self.step("renamed", old=db, new=kept)
             dbops.rename(conn, restore, db)
-            self.run.record(PHASE, "step", "renamed", old=restore, new=db)
+            self.step("renamed", old=restore, new=db)
         except BaseException as exc:
             undo = []
             try:
@@ -649,7 +649,7 @@ class _InPlace(_Work):
                 failed = [c.summary for c in safety.checks if c.status is Status.FAIL] or list(safety.manifest.problems)
                 raise CheckFailed(f"the safety dump {safety.manifest.id} is not ok: {'; '.join(failed[:3])}",
                                   next_step="fix the backup (targets, space), then run `inv rollback --full --in-place` again")
-            self.run.record(PHASE, "step", "safety-dump", safety_backup=safety.manifest.id)
+            self.step("safety-dump", safety_backup=safety.manifest.id)
             t = self.step("restore-in-place", argv=self.argv)
             with connect(database, autocommit=True) as conn:
                 try:
@@ -696,8 +696,8 @@ class _InPlace(_Work):
             return Check("backup-objects", Status.FAIL, f"cannot list the backup's objects: {err.strip()[:200]}",
                          "compare the schema with the backup by hand")
         backup = extras.toc_objects(toc)
-        start = (self.run.first("migrate", "start") or {}).get("data", {})
-        created_tracking = start.get("scenario") == "B" and extras.DbObject("schema", self.inv.migrations.tracking_schema,
+        start = self.source.migration_start or MigrationStarted()
+        created_tracking = start.scenario == "B" and extras.DbObject("schema", self.inv.migrations.tracking_schema,
                                                                           self.inv.migrations.tracking_schema) not in backup
         with connect(self.inv.database, autocommit=True) as conn:
             extra = extras.extra_objects(extras.live_objects(conn), backup)
@@ -707,7 +707,7 @@ class _InPlace(_Work):
                 with conn.transaction():
                     for statement in statements:
                         conn.execute(statement)
-                self.run.record(PHASE, "step", "dropped-objects-not-in-backup", objects=[str(o) for o in mine], sql=statements)
+                self.step("dropped-objects-not-in-backup", objects=[str(o) for o in mine], sql=statements)
                 self.say("step", f"dropped {len(mine)} object(s) this run created that the backup does not hold: "
                                  + ", ".join(map(str, mine)))
         others = [o for o in extra if o not in mine]
@@ -718,12 +718,12 @@ class _InPlace(_Work):
         dropped = f"; dropped {len(mine)} this run created" if mine else ""
         return Check("backup-objects", Status.OK, f"schemas, tables, views and sequences are the backup's{dropped}")
 
-    def _run_created(self, start: dict[str, Any]) -> frozenset:
+    def _run_created(self, start: MigrationStarted) -> frozenset:
         from ..drizzle import load_migrations
         from ..sqlcheck import analyze_files, objects_after
         from . import extras
 
-        tags = {p["tag"] for p in start.get("plan", []) if p.get("action") == "apply"}
+        tags = set(start.tags("apply"))
         if not tags:
             return frozenset()
         local = load_migrations(self.inv.migrations.dir)

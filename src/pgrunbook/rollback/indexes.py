@@ -1,8 +1,8 @@
 """`inv rollback --indexes-only`: undo exactly what this run's index migration did.
 
 The seed's loop drops every `public.idx_*`, including indexes that existed before the run.
-Here the run journal says what this run created (`("migrate", "end", "ok")`: `created_indexes`,
-and the tracking rows it recorded, `baseline` + `applied` as [tag, row id]); only those are
+Here the run journal says what this run created (`MigrationEnded`: `created_indexes`, and
+the tracking rows it recorded, `baseline` + `applied` as (tag, row id)); only those are
 touched: `DROP INDEX CONCURRENTLY IF EXISTS` one by one (no write is blocked), then the
 tracking rows are deleted through `Recorder.remove_rows` (hash-checked against the plan the
 run journaled). The plan is shown and confirmed first. Re-running is harmless (idempotent).
@@ -11,7 +11,9 @@ A migration that did more than build indexes (a column, a table) cannot be undon
 refused, with `--full` as the next step. After a migrate that failed halfway (no "end"
 record), what the run created is derived from the journal: the indexes its committed
 migrations name that did not exist before it started, and the tracking rows holding the
-hashes of the migrations it planned.
+hashes of the migrations it planned. The rollback's own records go to the run it undoes if
+that run is still open, else to a new run (`kind` rollback) that names it: a closed run is
+read-only.
 """
 
 from __future__ import annotations
@@ -20,79 +22,89 @@ import time
 from typing import Any
 
 from ..config import Config
-from ..errors import CheckFailed, LockHeld, RuntimeFailure, UsageError
+from ..errors import CheckFailed, RuntimeFailure, UsageError
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
-from ..runs import Run
-from .result import RollbackResult
+from ..journal import Journal, MigrationStarted, MigrationStopped, RollbackEnded, RollbackStarted, RollbackStep, RollbackStopped
+from ..runs import Run, writable
+from .result import RollbackResult, ended
 
 PHASE = "rollback"
 
 
-def _what_the_run_did(cfg: Config, run: Run) -> tuple[list[str], list[tuple[str, int]], dict[str, str], str]:
+def _what_the_run_did(cfg: Config, journal: Journal) -> tuple[list[str], list[tuple[str, int]], dict[str, str], str]:
     """(created index names, [(tag, row id)], {tag: hash}, source) from the run journal."""
-    start = run.last("migrate", "start")
+    start = journal.last(MigrationStarted)
     if start is None:
-        raise UsageError(f"run {run.id} has no migration to roll back", next_step="name the run with --run ID (the folders under <backup dir>/runs, newest last)")
-    plan = start["data"].get("plan", [])
-    hashes = {p["tag"]: p["hash"] for p in plan}
-    end = run.last("migrate", "end", "ok")
-    if end is not None and (run.last("migrate", "error") is None or run.records().index(end) > run.records().index(run.last("migrate", "error"))):
-        data = end["data"]
-        rows = [(str(t), int(i)) for t, i in [*data.get("baseline", []), *data.get("applied", [])]]
-        return list(data.get("created_indexes", [])), rows, hashes, "migrate end record"
-    error = run.last("migrate", "error")
+        raise UsageError(f"run {journal.run_id} has no migration to roll back", next_step="`inv runs` lists the runs; name one with --run ID")
+    end = journal.migration_end
+    if end is not None:
+        return list(end.created_indexes), end.tracking_rows, start.hashes, "migrate end record"
+    error = journal.migration_stop
     if error is None:
-        raise UsageError(f"run {run.id}: the migration has no end record (still running, or crashed before recording)",
+        raise UsageError(f"run {journal.run_id}: the migration has no end record (still running, or crashed before recording)",
                          next_step="`inv verify` shows the state; `inv rollback --full` restores the backup")
-    return _derived(cfg, start["data"], error["data"], hashes)
+    return _derived(cfg, start, error, start.hashes)
 
 
-def _derived(cfg: Config, start: dict[str, Any], error: dict[str, Any], hashes: dict[str, str]):  # noqa: ANN202
+def _derived(cfg: Config, start: MigrationStarted, error: MigrationStopped, hashes: dict[str, str]):  # noqa: ANN202
     from ..drizzle import load_migrations
     from ..drizzle.recorder import Recorder
     from ..executor import compile_migration
     from ..pg import connect, read_only
 
     inv = cfg.inventory
-    committed = list(error.get("committed", []))
+    committed = list(error.committed)
     local = load_migrations(inv.migrations.dir)
     named = [s.creates_index for tag in committed for s in compile_migration(local.by_tag(tag)) if s.creates_index]
     created = [n for n in named if not _existed_before(n, start, cfg.playbook.expectations.index_prefix)]
-    wanted = {(p["hash"], p["when"]) for p in start.get("plan", []) if p["action"] == "baseline" or p["tag"] in committed}
-    tag_of = {(p["hash"], p["when"]): p["tag"] for p in start.get("plan", [])}
+    wanted = {(p.hash, p.when) for p in start.plan if p.action == "baseline" or p.tag in committed}
+    tag_of = {(p.hash, p.when): p.tag for p in start.plan}
     with connect(inv.database) as conn, read_only(conn):
         rows = Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table).rows() or []
     found = [(tag_of[(r.hash, r.created_at)], r.id) for r in rows if (r.hash, r.created_at) in wanted]
     return created, found, hashes, "derived from the journal (the migration failed halfway)"
 
 
-def _existed_before(index: str, start: dict[str, Any], prefix: str) -> bool:
+def _existed_before(index: str, start: MigrationStarted, prefix: str) -> bool:
     """Whether `index` (schema.name) existed when the migration started: never drop what was there before.
 
     The start record holds every index of the database (`indexes_before`). Journals written
     before it did hold only the public `idx_*` names: there, any other name is kept (we
     cannot prove this run created it).
     """
-    if "indexes_before" in start:
-        return index in set(start["indexes_before"])
+    if start.indexes_before is not None:
+        return index in set(start.indexes_before)
     schema, _, name = index.rpartition(".")
-    legacy = set(start.get("before", {}).get("performance_indexes", []))
+    legacy = set(start.before.get("performance_indexes", []))
     return schema not in ("", "public") or not name.startswith(prefix) or name in legacy
 
 
-def _refuse_non_index(cfg: Config, tags: list[str]) -> None:
+def only_indexes_committed(cfg: Config, journal: Journal) -> bool:
+    """Whether what the run's failed migrate committed is only index builds, ANALYZE and tracking rows."""
+    try:
+        return not any(_non_index_steps(cfg, journal.committed_tags).values())
+    except Exception:  # noqa: BLE001 - a migration we cannot read is not provably index-only
+        return False
+
+
+def _non_index_steps(cfg: Config, tags: list[str]) -> dict[str, list]:
+    """Per migration, its steps that are neither an index build nor ANALYZE (the one definition of "index-only")."""
     from ..drizzle import load_migrations
     from ..executor import compile_migration
 
     local = load_migrations(cfg.inventory.migrations.dir)
-    for tag in tags:
-        try:
-            steps = compile_migration(local.by_tag(tag))
-        except Exception as exc:  # noqa: BLE001 - a migration we cannot read is not provably index-only
-            raise CheckFailed(f"cannot read migration {tag} to check it only builds indexes: {exc}",
-                              next_step="`inv rollback --full` restores the backup instead") from None
-        other = [s for s in steps if s.creates_index is None and not s.sql.lstrip().upper().startswith("ANALYZE")]
+    return {tag: [s for s in compile_migration(local.by_tag(tag))
+                  if s.creates_index is None and not s.sql.lstrip().upper().startswith("ANALYZE")] for tag in tags}
+
+
+def _refuse_non_index(cfg: Config, tags: list[str]) -> None:
+    try:
+        others = _non_index_steps(cfg, tags)
+    except Exception as exc:  # noqa: BLE001 - a migration we cannot read is not provably index-only
+        raise CheckFailed(f"cannot read the migrations {', '.join(tags)} to check they only build indexes: {exc}",
+                          next_step="`inv rollback --full` restores the backup instead") from None
+    for tag, other in others.items():
         if other:
             s = other[0]
             raise CheckFailed(f"migration {tag} does more than build indexes ({tag}:{s.line}: {s.first_line}): an index-only rollback "
@@ -123,9 +135,9 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
                           dry_run: bool = False) -> RollbackResult:
     from psycopg import sql
 
-    from ..commands import _confirm_target
+    from ..confirm import confirm_target
     from ..drizzle.recorder import Recorder
-    from ..executor import LOCK_KEY_SQL, LOCK_NAMESPACE, lock_holder
+    from ..executor import drop_lock, take_lock
     from ..pg import connect
 
     started = time.monotonic()
@@ -136,8 +148,9 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
 
     if run is None:
         raise UsageError("--indexes-only needs the run whose migration to undo", next_step="pass --run RUN_ID")
-    created, rows, hashes, source = _what_the_run_did(cfg, run)
-    applied_tags = sorted({t for t, _ in rows if t in hashes} - {p for p in _baseline_tags(run)})
+    journal = run.read()
+    created, rows, hashes, source = _what_the_run_did(cfg, journal)
+    applied_tags = sorted({t for t, _ in rows if t in hashes} - set(journal.last(MigrationStarted).tags("baseline")))
     _refuse_non_index(cfg, applied_tags)
     ids = [i for _, i in rows]
     row_hashes = {i: hashes[t] for t, i in rows if t in hashes}
@@ -161,25 +174,26 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
             return RollbackResult(dry_run=True, seconds=time.monotonic() - started, **base)
         for number, step in enumerate(plan, 1):
             say("plan", f"{number}. {step}")
-        _confirm_target(cfg, yes, confirm)
-        if not conn.execute(f"SELECT pg_try_advisory_lock({LOCK_KEY_SQL})", [LOCK_NAMESPACE]).fetchone()[0]:
-            raise LockHeld(f"another pgrunbook run holds this database's lock: {lock_holder(conn) or 'another session'}",
-                           next_step="wait for it to finish, then run `inv rollback --indexes-only` again")
-        run.record(PHASE, "start", mode="indexes-only", source=source, indexes=present, absent=absent, rows=ids, plan=list(plan))
+        confirm_target(cfg, yes, confirm)
+        take_lock(conn, next_step="wait for it to finish, then run `inv rollback --indexes-only` again")
+        source_run, run = run, writable(run, inv.database.url.key)
+        base["run_id"] = run.id
+        run.append(RollbackStarted(mode="indexes-only", plan=tuple(plan), extra={"source": source, "indexes": present, "absent": absent,
+                                                                                 "rows": ids, "rolls_back": source_run.id}))
         dropped: list[str] = []
         try:
             conn.execute("SELECT set_config('lock_timeout', %s, false)", [pb.migrate.lock_timeout])
             for name in present:
                 _drop(conn, name, pb.migrate.lock_retries, pb.migrate.retry_backoff_seconds, say)
                 dropped.append(name)
-                run.record(PHASE, "step", "dropped-index", index=name)
+                run.append(RollbackStep(status="dropped-index", extra={"index": name}))
             removed = recorder.remove_rows(ids, hashes=row_hashes)
-            run.record(PHASE, "step", "removed-tracking-rows", ids=removed)
+            run.append(RollbackStep(status="removed-tracking-rows", extra={"ids": removed}))
         except BaseException as exc:
             left = [n for n in present if n not in dropped]
             changed = (f"dropped {len(dropped)} index(es) ({', '.join(dropped) or 'none'}); not dropped: {', '.join(left) or 'none'}; "
                        "no tracking row was removed")
-            run.record(PHASE, "error", "failed", mode="indexes-only", error=_text(exc), dropped=dropped, left=left)
+            run.append(RollbackStopped(status="failed", mode="indexes-only", error=_text(exc), extra={"dropped": dropped, "left": left}))
             if isinstance(exc, Exception):
                 import psycopg
 
@@ -188,8 +202,7 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
                                          next_step="fix the cause, then run `inv rollback --indexes-only` again (it resumes: IF EXISTS)") from None
             raise
         finally:
-            if not conn.closed and not conn.broken:
-                conn.execute(f"SELECT pg_advisory_unlock({LOCK_KEY_SQL})", [LOCK_NAMESPACE])
+            drop_lock(conn)
         counts = {r: n for r, n in conn.execute(
             "SELECT 'indexes_left_of_this_run', count(*) FROM pg_class WHERE oid = ANY(ARRAY(SELECT to_regclass(x) FROM unnest(%s::text[]) x))",
             [present]).fetchall()}
@@ -200,13 +213,8 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
     say("done", f"index-only rollback: {len(dropped)} index(es) dropped, {len(removed)} tracking row(s) removed")
     result = RollbackResult(dropped_indexes=tuple(dropped), removed_tracking_rows=tuple(removed), checks=tuple(checks),
                             seconds=time.monotonic() - started, **base)
-    run.record(PHASE, "end", "ok" if result.ok else "failed", **result.as_json())
+    run.append(ended(result))
     return result
-
-
-def _baseline_tags(run: Run) -> set[str]:
-    start = run.last("migrate", "start")
-    return {p["tag"] for p in (start or {}).get("data", {}).get("plan", []) if p.get("action") == "baseline"}
 
 
 def _drop(conn, name: str, retries: int, backoff: float, say) -> None:  # noqa: ANN001

@@ -22,54 +22,47 @@ target with an unfinished rollback) applies it before anything else:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..errors import CheckFailed
+from ..journal import RollbackEnded, RollbackStarted, RollbackStep, RollbackStopped
 from ..runs import Run, list_runs
-
-PHASE = "rollback"
-CLOSING_EVENTS = ("end", "error")
 
 
 @dataclass(frozen=True)
 class Unfinished:
     run: Run
-    start: dict[str, Any]  # the rollback start record's data
-    steps: tuple[dict[str, Any], ...]  # the step records after it
+    start: RollbackStarted
+    steps: tuple[RollbackStep, ...]  # the step records after it
 
     @property
     def renamed_away(self) -> bool:
         """Whether `<db>` was renamed to the kept name (the swap's first half)."""
-        db_renames = [s for s in self.steps if s["status"] == "renamed" and s["data"].get("new") == self.start.get("kept_db")]
-        return bool(db_renames)
+        return any(s.status == "renamed" and s["new"] == self.start.kept_db for s in self.steps)
 
     @property
     def token(self) -> str | None:
-        created = [s for s in self.steps if s["status"] == "created-restore-db"]
-        return created[-1]["data"].get("token") if created else None
+        created = [s for s in self.steps if s.status == "created-restore-db"]
+        return created[-1]["token"] if created else None
 
 
 def unfinished(run: Run) -> Unfinished | None:
     """The run's last full (restore-and-rename) rollback, if it has no end or error record."""
-    records = run.records()
-    starts = [i for i, r in enumerate(records) if r["phase"] == PHASE and r["event"] == "start"]
+    records = run.read().records
+    starts = [i for i, r in enumerate(records) if isinstance(r, RollbackStarted)]
     if not starts:
         return None
-    first = starts[-1]
-    start, after = records[first], records[first + 1:]
-    if start["data"].get("mode") != "full" or any(r["phase"] == PHASE and r["event"] in CLOSING_EVENTS for r in after):
+    start, after = records[starts[-1]], records[starts[-1] + 1:]
+    if start.mode != "full" or any(isinstance(r, (RollbackEnded, RollbackStopped)) for r in after):
         return None
-    steps = tuple(r for r in after if r["phase"] == PHASE and r["event"] == "step")
-    return Unfinished(run, start["data"], steps)
+    return Unfinished(run, start, tuple(r for r in after if isinstance(r, RollbackStep)))
 
 
 def find_unfinished(backup_dir, target: str) -> Unfinished | None:  # noqa: ANN001
     """The newest run of `target` whose full rollback was interrupted."""
-    for run in list_runs(backup_dir):
-        if run.target() == target:
-            found = unfinished(run)
-            if found is not None:
-                return found
+    for run in list_runs(backup_dir, target):
+        found = unfinished(run)
+        if found is not None:
+            return found
     return None
 
 
@@ -99,7 +92,7 @@ def recovery_hint(backup_dir, target: str, dbname: str) -> str | None:  # noqa: 
     found = find_unfinished(backup_dir, target)
     if found is None or not found.renamed_away:
         return None
-    return (f"an interrupted rollback (run {found.run.id}) renamed {dbname} to {found.start.get('kept_db')}: "
+    return (f"an interrupted rollback (run {found.run.id}) renamed {dbname} to {found.start.kept_db}: "
             f"run `inv rollback --full --run {found.run.id}` to complete it")
 
 
@@ -108,7 +101,7 @@ def app_left_stopped(backup_dir, target: str) -> str | None:  # noqa: ANN001
     found = find_unfinished(backup_dir, target)
     if found is None:
         return None
-    names = [s["status"] for s in found.steps]
+    names = [s.status for s in found.steps]
     if "stop-app" in names and "app-started" not in names[names.index("stop-app"):]:
         return f"run {found.run.id}'s rollback stopped the app and was interrupted before starting it again"
     return None

@@ -85,3 +85,13 @@ def api_check(api: dict[str, Any] | None) -> Check | None:
         return Check("api", Status.WARN, f"the API answers, some over budget: {summary}",
                      "statistics are rebuilt by the ANALYZE after the restore; re-check with `inv validate`")
     return Check("api", Status.OK, f"login ok, endpoints answer 200: {summary}" if summary else "login ok")
+
+
+def ended(result: RollbackResult):  # noqa: ANN201
+    """The journal record of a finished rollback (`journal.RollbackEnded`)."""
+    from ..journal import RollbackEnded
+
+    data = result.as_json()
+    return RollbackEnded(status="ok" if result.ok else "failed", mode=result.mode, kept_db=result.kept_db,
+                         removed_tracking_rows=tuple(result.removed_tracking_rows),
+                         extra={k: v for k, v in data.items() if k not in ("mode", "kept_db", "removed_tracking_rows")})
