@@ -35,6 +35,15 @@ def api_port() -> int:
     return int(os.environ.get("PGRUNBOOK_DEMO_API_PORT", "8787"))
 
 
+def backup_dir(root: Path) -> Path:
+    """Where the demo's backups and runs go: the default inventory's folder (`backups/`), so that
+    `inv runs`, `inv report` and `inv rollback` find the demo's runs without `-i`; an isolated
+    sandbox (PGRUNBOOK_SANDBOX_DIR, the tests) keeps its own."""
+    if root.resolve() == (sandbox.PROJECT_ROOT / ".sandbox").resolve():
+        return sandbox.PROJECT_ROOT / "backups"
+    return root / "demo" / "backups"
+
+
 def demo_inventory(root: Path = sandbox.SANDBOX_ROOT) -> Path:
     """The sandbox inventory plus the API under the `command` controller (absolute paths, no secret)."""
     c = sandbox.cluster(root)
@@ -49,7 +58,7 @@ def demo_inventory(root: Path = sandbox.SANDBOX_ROOT) -> Path:
         "database": {"url": dsn, "passfile": str(c.passfile)},
         "migrations": {"dir": str(root / "app" / "drizzle")},
         "backup": {
-            "dir": str(demo / "backups"), "format": "custom", "min_copies": 2,
+            "dir": str(backup_dir(root)), "format": "custom", "min_copies": 2,
             "targets": [{"name": "second-disk", "type": "local", "path": str(root / "copies" / "second-disk")},
                         {"name": "offsite", "type": "local", "path": str(root / "copies" / "offsite")}],
         },
