@@ -1,4 +1,4 @@
-"""A full rollback killed at each step of the swap, then recovered by the tool itself (issue 11.5).
+"""Every rollback killed at each of its steps, then recovered by the tool itself (issue 11.5 and its fault matrix).
 
 A subprocess runs `inv rollback --full` with SIGKILL injected right after a journal step
 (`rollback:step:<name>`, see pgrunbook.faults). Whatever the moment, re-running `rollback --full`
@@ -51,8 +51,10 @@ def kept_dbs(pg_cluster):
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.mark.parametrize("point", ["rollback:step:create-restore-db", "rollback:step:restore", "rollback:step:swap",
-                                   "rollback:step:renamed", "rollback:step:start-app"])
+@pytest.mark.parametrize("point", ["rollback:start", "rollback:step:stop-app", "rollback:step:create-restore-db",
+                                   "rollback:step:created-restore-db", "rollback:step:restore", "rollback:step:count-restored",
+                                   "rollback:step:swap", "rollback:step:renamed", "rollback:step:start-app",
+                                   "rollback:step:app-started", "rollback:step:analyze-and-count"])
 def test_killed_rollback_is_recovered_by_running_it_again(app_db, kept_dbs, point):
     db = app_db("tracked")
     kept_dbs.append(db)
@@ -70,7 +72,8 @@ def test_killed_rollback_is_recovered_by_running_it_again(app_db, kept_dbs, poin
             commands.verify(cfg)
         assert "inv rollback --full" in missing.value.next_step and run.id in missing.value.next_step
     checks = {c.id: c for c in commands.verify(cfg).checks} if db.name in databases(db) else {}
-    if point in ("rollback:step:restore", "rollback:step:swap", "rollback:step:start-app"):  # the app was stopped before
+    if point in ("rollback:step:create-restore-db", "rollback:step:created-restore-db", "rollback:step:restore",
+                 "rollback:step:count-restored", "rollback:step:swap", "rollback:step:start-app"):  # the app was stopped before
         assert checks["app-left-stopped"].status.value == "fail" and run.id in checks["app-left-stopped"].summary
     result = full_rollback(cfg, run=run, yes=True)
     assert result.ok, result.as_json()
@@ -116,3 +119,27 @@ def test_killed_in_place_rollback_is_recovered_by_running_it_again(app_db, point
     assert result.ok, result.as_json()
     assert schema_and_ledger(db) == before
     assert databases(db) == {db.name}
+
+
+RUN_INDEXES_ONLY = RUN.replace("full=True, indexes_only=False", "full=False, indexes_only=True")
+
+
+@pytest.mark.parametrize("point", ["rollback:start", "rollback:step:dropped-index", "rollback:step:removed-tracking-rows"])
+def test_killed_index_only_rollback_is_recovered_by_running_it_again(app_db, point):
+    """The fault matrix for `--indexes-only`: killed after any step, running it again drops what is left of this
+    run's indexes and tracking rows, and nothing else (DROP INDEX CONCURRENTLY IF EXISTS is idempotent)."""
+    from pgrunbook.rollback import indexes_only_rollback
+
+    db = app_db("tracked")
+    before = state(db)
+    inventory = db.inventory()
+    cfg, run = gone_through_gate(inventory)
+    commands.migrate(cfg, yes=True)
+    env = {**os.environ, "PGRUNBOOK_FAULT_AT": point}
+    killed = subprocess.run([sys.executable, "-c", RUN_INDEXES_ONLY, str(inventory), run.id], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert state(db)["users"] == before["users"]
+    result = indexes_only_rollback(cfg, run=run, yes=True)
+    assert result.ok, result.as_json()
+    assert state(db) == before
