@@ -44,8 +44,8 @@ def verify(cfg: Config, emit: Emit = discard, *, run: Run | None = None) -> Veri
     from .pg import locate_tool, read_only, server_major
 
     inv, exp = cfg.inventory, cfg.playbook.expectations
-    emit(Event("verify", "step", f"reading the drizzle journal in {inv.migrations.dir}"))
-    local = load_migrations(inv.migrations.dir)
+    emit(Event("verify", "step", f"reading the drizzle migrations in {inv.migrations.dir}"))
+    local = load_migrations(inv.migrations.dir, inv.migrations.drizzle)
     run = run or start_run(inv.backup.dir, inv.database.url.key, kind="phases")
     run.append(PhaseStarted(phase="verify"))
     emit(Event("verify", "step", f"connecting to {inv.database.url} (READ ONLY)"))

@@ -74,6 +74,9 @@ class MigrationsSettings(_Model):
     dir: Path
     tracking_schema: str = "drizzle"
     tracking_table: str = "__drizzle_migrations"
+    drizzle: Literal["0.45", "1.0", "auto"] = Field(
+        "auto", description="the drizzle-orm line whose migrator the app runs; auto: the folder's format says (0.45 cannot "
+                            "read a 1.0 folder, 1.0 refuses a journal); a folder of the other format is then an error")
 
 
 class ToolsSettings(_Model):

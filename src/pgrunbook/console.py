@@ -78,7 +78,9 @@ def show_verify(report: Any) -> None:
     out.print(tables)
 
     drizzle = data["drizzle"]
-    applied = Table(title=f"Drizzle migrations (phase 1.3, case {drizzle['scenario']})", header_style="bold")
+    ledger = {None: "no ledger rows", 0: "0.45 ledger", 1: "1.0 ledger"}[drizzle.get("ledger_version")]
+    applied = Table(title=f"Drizzle migrations (phase 1.3, case {drizzle['scenario']}; drizzle {drizzle.get('format', '0.45')} "
+                          f"folder, {ledger})", header_style="bold")
     for col in ("journal entry", "when", "status", "row id", "hash"):
         applied.add_column(col)
     by_tag = {a["tag"]: a for a in drizzle["applied"]}

@@ -366,9 +366,9 @@ class Executor:
             self._execute(statement.step)
         elif statement.kind in ("baseline", "record"):
             self._announce(statement.migration)
-            return self.recorder.record(statement.migration.hash, statement.migration.when)
+            return self.recorder.record(statement.migration.hash, statement.migration.when, statement.migration.name)
         elif statement.kind == "tracking-table":
-            self.recorder.ensure_table()
+            self.recorder.ensure_table(v1="applied_at" in statement.sql)  # the shape the schedule planned (plan.ledger_v1)
         else:
             self._run_sql(statement.sql)
             self._after_session_statement(statement.kind)

@@ -39,7 +39,7 @@ class Observed:
 
 def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: str | None = None, only: str | None = None) -> Observed:
     inv, pb = cfg.inventory, cfg.playbook
-    local = load_migrations(inv.migrations.dir)
+    local = load_migrations(inv.migrations.dir, inv.migrations.drizzle)
     _refuse_entries_without_file(local)
     policy = lint_policy(cfg)
     catalog = read_code_catalog(conn)  # what pending migrations may run without containing it

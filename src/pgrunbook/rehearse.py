@@ -437,11 +437,11 @@ def _observed_recorder(recorder_cls, observer: _Observer):  # noqa: ANN001, ANN2
     """A Recorder whose tracking inserts are observed like statements (a trigger on the ledger fires there)."""
 
     class ObservedRecorder(recorder_cls):  # type: ignore[misc, valid-type]
-        def record(self, hash_: str, when: int) -> int:
+        def record(self, hash_: str, when: int, name: str | None = None) -> int:
             tag = observer.tags.get((hash_, when), "?")
             observer.begin(tag, TRACKING_FILE, 0, f"INSERT INTO the tracking table: row of {tag}", True)
             started = time.monotonic()
-            row_id = super().record(hash_, when)
+            row_id = super().record(hash_, when, name)
             observer.end(time.monotonic() - started, True)
             return row_id
 

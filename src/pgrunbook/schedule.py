@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from .drizzle.plan import MigrationPlan, PlannedMigration
-from .drizzle.recorder import TRACKING_DDL
+from .drizzle.recorder import TRACKING_DDL, TRACKING_DDL_V1
 from .errors import UsageError
 from .pg import PINNED_SETTINGS  # a pure constant; pg imports psycopg only when a function needs it
 
@@ -189,7 +189,8 @@ def _step(step: Step, planned: PlannedMigration) -> Statement:
 def _tracking_table(plan: MigrationPlan) -> tuple[Statement, ...]:
     if not plan.create_tracking:
         return ()
-    ddl = TRACKING_DDL.format(schema=quote_ident(plan.tracking_schema), table=quote_ident(plan.tracking_table))
+    ddl = (TRACKING_DDL_V1 if plan.ledger_v1 else TRACKING_DDL).format(schema=quote_ident(plan.tracking_schema),
+                                                                       table=quote_ident(plan.tracking_table))
     return (Statement("tracking-table", ddl, "drizzle's tracking table, as drizzle-orm's migrator creates it"),)
 
 
@@ -197,6 +198,9 @@ def _row(plan: MigrationPlan, planned: PlannedMigration) -> Statement:
     """The tracking row as drizzle writes it: (hash, created_at = the journal's when), the id from the sequence."""
     table = f"{quote_ident(plan.tracking_schema)}.{quote_ident(plan.tracking_table)}"
     sql = f'INSERT INTO {table} ("hash", "created_at") VALUES ({quote_literal(planned.hash)}, {int(planned.when)})'
+    if plan.ledger_v1:  # drizzle 1.0's ledger: the name is what 1.0 looks for
+        sql = (f'INSERT INTO {table} ("hash", "created_at", "name") '
+               f'VALUES ({quote_literal(planned.hash)}, {int(planned.when)}, {quote_literal(planned.name)})')
     if planned.action == "baseline":
         return Statement("baseline", sql, f"baseline {planned.tag}: already in the database (evidence checked): recorded, not run", planned)
     return Statement("record", sql, f"{planned.tag}: its tracking row", planned)

@@ -59,11 +59,20 @@ class VerifyReport:
                 "line_endings_only": list(s.line_endings_only),
                 "drizzle_mark": s.drizzle_mark,
                 "drizzle_would_apply": list(s.drizzle_would_apply(self.local)),
+                "format": self.local.format,
+                "runs_next": s.drizzle,
+                "ledger_version": s.ledger_version,
+                "renamed": [{"folder": tag, "recorded_as": old} for tag, old in s.renamed],
+                "nameless_rows": [asdict(r) for r in s.nameless_rows],
+                "needs_upgrade": s.needs_upgrade,
+                "upgrade": [{"id": u.row.id, "name": u.name, "matched_by": u.why} for u in s.upgrade],
+                "upgrade_blocked": s.upgrade_blocked,
                 "sequence": None if f.sequence is None else {**asdict(f.sequence), "behind": f.sequence.behind},
             },
             "local_migrations": {
                 "dir": str(self.local.dir),
                 "count": len(self.local.entries),
+                "format": self.local.format,
                 "entries": [{"idx": m.idx, "tag": m.tag, "when": m.when, "hash": m.hash} for m in self.local.entries],
                 "files_not_in_journal": list(self.local.files_not_in_journal),
                 "entries_without_file": list(self.local.entries_without_file),
@@ -102,6 +111,7 @@ def evaluate(facts: Facts, local: LocalMigrations, state: TrackingState, tools: 
         _roles(facts, exp),
         _tracking(facts, state),
         _journal(local),
+        _drizzle_format(local, state),
         _applied(state),
         _ledger_gaps(state, local, preapplied),
         _pending(state),
@@ -183,6 +193,29 @@ def _journal(local: LocalMigrations) -> Check:
     if problems:
         return Check("local-journal", Status.FAIL, "; ".join(problems), "regenerate the journal with drizzle-kit or restore the files")
     return Check("local-journal", Status.OK, f"{len(local.entries)} local migrations in {local.dir}")
+
+
+def _drizzle_format(local: LocalMigrations, s: TrackingState) -> Check:
+    """Which drizzle the folder is for, which ledger the database has, and what drizzle 1.0 would get wrong."""
+    ledgers = {None: "no ledger rows", 0: "0.45 ledger (id, hash, created_at)", 1: "1.0 ledger (+ name, applied_at)"}
+    found = f"drizzle {local.format} folder, {ledgers[s.ledger_version]}"
+    problems = []
+    if s.renamed:
+        problems.append("renamed (drizzle 1.0 would run them again): "
+                        + ", ".join(f"{tag} (row: {old or 'no name'})" for tag, old in s.renamed))
+    if s.nameless_rows:
+        problems.append("rows without a name (drizzle 1.0 ignores them): id " + ", ".join(str(r.id) for r in s.nameless_rows))
+    if s.upgrade_blocked:
+        problems.append("rows drizzle 1.0's ledger upgrade cannot name (it throws): id "
+                        + ", ".join(str(u.row.id) for u in s.upgrade if u.name is None))
+    if problems:
+        return Check("drizzle-format", Status.FAIL, f"{found}; " + "; ".join(problems),
+                     "give renamed folders back their recorded names and restore missing ones before any migrate")
+    if s.needs_upgrade:
+        return Check("drizzle-format", Status.WARN, f"{found}: drizzle 1.0 upgrades this ledger on its next run (every row "
+                     "matched: " + ", ".join(f"id {u.row.id} by {u.why}" for u in s.upgrade[:3]) + (" …)" if len(s.upgrade) > 3 else ")"),
+                     "rows pgrunbook records keep the table's shape; drizzle 1.0 names them in its upgrade")
+    return Check("drizzle-format", Status.OK, found)
 
 
 def _applied(s: TrackingState) -> Check:

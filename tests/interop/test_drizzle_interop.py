@@ -98,3 +98,147 @@ def test_c_stranded_migration_applied_by_us_then_drizzle_adds_nothing(app_db):
         drizzle("migrate", db.drizzle_dir, db.url)
         assert rows(conn) == before and len(before) == 12
         assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx\\_%'").fetchone()[0] == 43
+
+
+# --- drizzle 1.0 (npm drizzle-orm-1 = drizzle-orm 1.0.0-rc.*; folders made by the real drizzle-kit up) ---
+
+from pgrunbook.errors import CheckFailed  # noqa: E402
+
+from .kit import v1_copy  # noqa: E402
+
+
+@pytest.fixture
+def empty_db(pg_cluster):
+    """`empty_db()` -> URL of a fresh empty database on the test cluster (dropped afterwards)."""
+    import itertools
+
+    import psycopg
+    from psycopg import sql
+
+    created, counter = [], itertools.count()
+
+    def make() -> str:
+        name = f"interop_v1_{os.getpid()}_{next(counter)}"
+        with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        created.append(name)
+        return pg_cluster.url(name)
+
+    yield make
+    with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as admin:
+        for name in created:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def connect(url: str):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+def ledger(conn) -> list[tuple]:
+    return conn.execute("SELECT hash, created_at, name FROM drizzle.__drizzle_migrations ORDER BY id").fetchall()
+
+
+def schema(conn) -> list[tuple]:
+    """Every user table's columns, constraints and indexes (the drizzle schema's ledger left out)."""
+    return conn.execute("""
+        SELECT 'col', table_name, column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '')
+          FROM information_schema.columns WHERE table_schema = 'public'
+        UNION ALL SELECT 'con', conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid)
+          FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+        UNION ALL SELECT 'idx', tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'
+        ORDER BY 1, 2, 3""").fetchall()
+
+
+@pytest.fixture(scope="module")
+def v1_folder(tmp_path_factory) -> Path:
+    return v1_copy(FIXTURE_DRIZZLE, tmp_path_factory.mktemp("v1") / "drizzle")
+
+
+def test_v1_our_names_times_and_hashes_are_drizzle_1s(v1_folder):
+    theirs = [(e["name"], e["when"], e["hash"]) for e in drizzle("hashes1", v1_folder)]
+    local = load_migrations(v1_folder)
+    assert local.format == "1.0" and [(m.tag, m.when, m.hash) for m in local.entries] == theirs and len(theirs) == 12
+    # drizzle-kit up names each folder as we predict from the journal, and copies the SQL unchanged
+    # (0011's `when` was moved after 0010's, as drizzle-kit up asked: its name comes from the new one)
+    legacy = load_migrations(FIXTURE_DRIZZLE)
+    predicted = sorted((m.name_v1, m.when_v1, m.hash) for m in legacy.entries if m.tag != INDEXES)
+    assert predicted == sorted(t for t in theirs if not t[0].endswith("_add_performance_indexes"))
+
+
+def test_v1_a_partly_applied_by_drizzle_1_rest_by_us_then_drizzle_1_applies_nothing(v1_folder, tmp_path, empty_db):
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for folder in sorted(p for p in v1_folder.iterdir() if p.is_dir())[:6]:
+        shutil.copytree(folder, partial / folder.name)
+    ours, theirs = empty_db(), empty_db()
+    drizzle("migrate1", partial, ours)
+    with connect(ours) as conn:
+        assert len(ledger(conn)) == 6 and Recorder(conn).ledger_version() == 1
+        state = reconcile(load_migrations(v1_folder), Recorder(conn).rows())
+        assert state.drizzle == "1.0" and len(state.pending) == 6 and state.stranded == ()
+        result = apply(conn, v1_folder)
+        assert len(result.applied) == 6
+        before = ledger(conn)
+        drizzle("migrate1", v1_folder, ours)
+        assert ledger(conn) == before and len(before) == 12 and all(name for _, _, name in before)
+        ours_schema = schema(conn)
+    drizzle("migrate1", v1_folder, theirs)
+    with connect(theirs) as conn:
+        assert schema(conn) == ours_schema
+        assert sorted(ledger(conn)) == sorted(before)
+
+
+def test_v1_d_stranded_045_migration_across_the_upgrade_applied_once(app_db, v1_folder):
+    """The fixture's 0011 is stranded under 0.45; with the folder converted, 1.0 rules apply it (by name), once."""
+    db = app_db("tracked")
+    with db.connect() as conn:
+        state = reconcile(load_migrations(v1_folder), Recorder(conn).rows())
+        assert state.needs_upgrade and not state.upgrade_blocked and [p[15:] for p in state.pending] == ["add_performance_indexes"]
+        apply(conn, v1_folder)
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'idx\\_%'").fetchone()[0] == 43
+        drizzle("migrate1", v1_folder, db.url)  # upgrades the 0.45 ledger in place, applies nothing
+        after = ledger(conn)
+        assert len(after) == 12 and sorted(n for _, _, n in after) == sorted(m.tag for m in load_migrations(v1_folder).entries)
+        assert reconcile(load_migrations(v1_folder), Recorder(conn).rows()).pending == ()
+
+
+def test_v1_e_renamed_and_edited_folders_are_reported_before_anything_runs(v1_folder, tmp_path, empty_db):
+    url = empty_db()
+    drizzle("migrate1", v1_folder, url)
+    folder = tmp_path / "drizzle"
+    shutil.copytree(v1_folder, folder)
+    last = sorted(p for p in folder.iterdir() if p.is_dir())[-1]
+    last.rename(folder / (last.name + "_v2"))
+    first = sorted(p for p in folder.iterdir() if p.is_dir())[0] / "migration.sql"
+    first.write_text(first.read_text() + "\n-- edited after it ran\n")
+    with connect(url) as conn:
+        before = ledger(conn)
+        state = reconcile(load_migrations(folder), Recorder(conn).rows())
+        assert state.renamed == ((last.name + "_v2", last.name),) and state.edited == (first.parent.name,)
+        with pytest.raises(CheckFailed, match="renamed migration folder"):
+            apply(conn, folder)
+        assert ledger(conn) == before
+    # what drizzle 1.0 itself does with the renamed folder: runs its SQL a second time (this one is
+    # idempotent, so it "succeeds") and records it again under the new name
+    drizzle("migrate1", folder, url)
+    with connect(url) as conn:
+        assert ledger(conn)[:-1] == before and ledger(conn)[-1][2] == last.name + "_v2"
+
+
+def test_v1_verify_says_which_format_and_ledger_before_and_after_drizzle_1s_upgrade(app_db, v1_folder):
+    from pgrunbook import commands
+    from pgrunbook.config import load_config
+
+    db = app_db("tracked")
+    inventory = db.inventory(migrations={"dir": str(v1_folder), "drizzle": "1.0"})
+    report = commands.verify(load_config(inventory))
+    data = report.as_json()["drizzle"]
+    assert (data["format"], data["ledger_version"], data["needs_upgrade"], data["upgrade_blocked"]) == ("1.0", 0, True, False)
+    assert len(data["upgrade"]) == 11 and {u["matched_by"] for u in data["upgrade"]} == {"created_at"}
+    assert next(c for c in report.checks if c.id == "drizzle-format").status.name == "WARN"
+    drizzle("migrate1", v1_folder, db.url)  # drizzle 1.0 upgrades the ledger, then applies the stranded 0011 by name
+    data = commands.verify(load_config(inventory)).as_json()["drizzle"]
+    assert (data["ledger_version"], data["pending"], data["needs_upgrade"]) == (1, [], False)

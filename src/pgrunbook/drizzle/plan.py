@@ -11,6 +11,12 @@
 Every tracking row is planned as drizzle itself writes it: `(hash, created_at = when)`,
 the id from the sequence. Never `now()` (it raises drizzle's high-water mark above later
 entries and strands them) and never an explicit id (it collides with the sequence).
+
+For a drizzle 1.0 folder the same scenarios hold with 1.0's rules (`state`): pending by name,
+nothing stranded, `created_at` = the folder's second, and `name` in every row of a 1.0 ledger
+(a new table is created in 1.0's shape). A renamed folder (drizzle would re-run SQL already
+applied) or a ledger drizzle 1.0 cannot upgrade (a row matching no folder) is refused before
+anything runs.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import CheckFailed, UsageError
-from .journal import LocalMigrations, Migration
+from .journal import Format, LocalMigrations, Migration
 from .state import TrackingState, ledger_gaps
 
 Scenario = Literal["A", "B", "C"]
@@ -32,6 +38,7 @@ class PlannedMigration:
     hash: str
     action: Literal["baseline", "apply"]
     stranded: bool = False
+    name: str = ""  # drizzle 1.0's name for it: written into a 1.0 ledger
 
     @property
     def why(self) -> str:
@@ -49,6 +56,8 @@ class MigrationPlan:
     steps: tuple[PlannedMigration, ...]
     tracking_schema: str = "drizzle"
     tracking_table: str = "__drizzle_migrations"
+    drizzle: Format = "0.45"  # the migrator whose rules the plan follows
+    ledger_v1: bool = False  # rows are written in drizzle 1.0's shape (with `name`)
 
     @property
     def baseline(self) -> tuple[PlannedMigration, ...]:
@@ -73,14 +82,17 @@ def make_plan(
     tracking_table: str = "__drizzle_migrations",
 ) -> MigrationPlan:
     """The plan for this database; `baseline_until` is required in scenario B."""
+    _refuse_v1_traps(state)
     pending = [m for m in local.entries if m.tag in state.pending]
     stranded = set(state.stranded)
-    names = {"tracking_schema": tracking_schema, "tracking_table": tracking_table}
+    v1 = state.ledger_version == 1 or (state.drizzle == "1.0" and not state.tracking_present)
+    names = {"tracking_schema": tracking_schema, "tracking_table": tracking_table, "drizzle": state.drizzle, "ledger_v1": v1}
     if only:
         target = _find(local, only)
         if target.tag not in state.pending:
             raise UsageError(f"{target.tag} is already recorded as applied: nothing to do for --only")
-        _refuse_partial_ledger(local, state, target)
+        if state.drizzle == "0.45":  # drizzle 1.0 compares names: an unrecorded earlier migration is simply pending
+            _refuse_partial_ledger(local, state, target)
         return MigrationPlan("C", not state.tracking_present, (_step(target, "apply", target.tag in stranded),), **names)
     if state.tracking_present and state.rows:
         if baseline_until:
@@ -95,6 +107,20 @@ def make_plan(
     steps = [_step(m, "baseline" if m.idx <= last.idx else "apply", False) for m in pending]
     return MigrationPlan("B", True, tuple(steps), **names)
 
+
+
+def _refuse_v1_traps(state: TrackingState) -> None:
+    """What drizzle 1.0 would do wrong next, refused before anything runs."""
+    if state.renamed:
+        shown = ", ".join(f"{tag} (recorded as {old or 'a row without a name'})" for tag, old in state.renamed)
+        raise CheckFailed(f"renamed migration folder(s): {shown}: drizzle 1.0 finds applied migrations by name and would run "
+                          "their SQL again", changed="nothing was changed",
+                          next_step="give each folder back the name its row holds (git mv), then run `inv verify` again")
+    if state.upgrade_blocked:
+        ids = ", ".join(str(u.row.id) for u in state.upgrade if u.name is None)
+        raise CheckFailed(f"tracking row(s) {ids} match no migration folder (by created_at second, then hash): drizzle 1.0's "
+                          "ledger upgrade throws on them", changed="nothing was changed",
+                          next_step="restore the missing migration folders (another branch, a deleted folder), then run `inv verify`")
 
 
 def _refuse_partial_ledger(local: LocalMigrations, state: TrackingState, target: Migration) -> None:
@@ -112,7 +138,7 @@ def _refuse_partial_ledger(local: LocalMigrations, state: TrackingState, target:
 
 
 def _step(m: Migration, action: Literal["baseline", "apply"], stranded: bool) -> PlannedMigration:
-    return PlannedMigration(m.tag, m.when, m.hash, action, stranded)
+    return PlannedMigration(m.tag, m.when, m.hash, action, stranded, m.name_v1)
 
 
 def _find(local: LocalMigrations, name: str) -> Migration:

@@ -5,6 +5,18 @@ the migration whose file hashes to `hash` has been applied to this database, and
 `created_at` is that migration's journal `when` (ms), which is the number drizzle's own
 migrator compares with the journal. `id` comes from the table's sequence and carries no
 meaning (real databases hold ids like 0, 1, 283, 284): never insert an explicit id.
+
+drizzle 1.0 (1.0.0-rc.5, `src/pg-core/async/session.ts`, `src/up-migrations/pg.ts`; Apache-2.0,
+© Drizzle Team) adds two columns, creates a new table with them, and upgrades an old one in place:
+
+    created_at bigint, name text, applied_at timestamp with time zone DEFAULT now()
+    insert into ... ("hash", "created_at", "name") values(${migration.hash}, ${migration.folderMillis}, ${migration.name ?? null})
+    ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${sql.identifier('name')} text
+    UPDATE ${table} SET ${sql.identifier('name')} = ${name}, ${sql.identifier('applied_at')} = NULL WHERE ${sql.identifier('id')} = ${id}
+
+and tells the two shapes apart by the `name` column alone (`GET_VERSION_FOR.pg`: `columns.includes('name')`).
+The recorder does the same: it reads `name` when the table has it and writes the row in the
+table's shape — with the name drizzle 1.0 looks for, else 1.0 would re-run the migration.
 """
 
 from __future__ import annotations
@@ -20,6 +32,9 @@ if TYPE_CHECKING:
 
 # drizzle-orm's own DDL (PgDialect.migrate), formatted with quoted identifiers.
 TRACKING_DDL = "CREATE SCHEMA IF NOT EXISTS {schema};\nCREATE TABLE IF NOT EXISTS {schema}.{table} (\n\tid SERIAL PRIMARY KEY,\n\thash text NOT NULL,\n\tcreated_at bigint\n)"
+# drizzle-orm 1.0's (pg-core migrate(), newDb).
+TRACKING_DDL_V1 = ("CREATE SCHEMA IF NOT EXISTS {schema};\nCREATE TABLE IF NOT EXISTS {schema}.{table} (\n\tid SERIAL PRIMARY KEY,\n"
+                   "\thash text NOT NULL,\n\tcreated_at bigint,\n\tname text,\n\tapplied_at timestamp with time zone DEFAULT now()\n)")
 
 
 @dataclass(frozen=True)
@@ -53,14 +68,27 @@ class Recorder:
     def table_exists(self) -> bool:
         return self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", [self._regclass()]).fetchone()[0]
 
-    def rows(self) -> list[TrackingRow] | None:
-        """Every row ordered by id, or None when the table does not exist."""
-        from psycopg import sql
-
+    def ledger_version(self) -> int | None:
+        """0 (drizzle 0.45's columns) or 1 (a `name` column, as drizzle 1.0 decides); None: no table."""
         if not self.table_exists():
             return None
-        query = sql.SQL("SELECT id, hash, created_at FROM {} ORDER BY id").format(self._qualified)
-        return [TrackingRow(int(i), str(h), None if c is None else int(c)) for i, h, c in self.conn.execute(query)]
+        has_name = self.conn.execute(
+            "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'name' AND attnum > 0 "
+            "AND NOT attisdropped)", [self._regclass()]).fetchone()[0]
+        return 1 if has_name else 0
+
+    def rows(self) -> list[TrackingRow] | None:
+        """Every row ordered by id, in the table's shape, or None when the table does not exist."""
+        from psycopg import sql
+
+        version = self.ledger_version()
+        if version is None:
+            return None
+        if version == 0:
+            query = sql.SQL("SELECT id, hash, created_at FROM {} ORDER BY id").format(self._qualified)
+            return [TrackingRow(int(i), str(h), None if c is None else int(c)) for i, h, c in self.conn.execute(query)]
+        query = sql.SQL("SELECT id, hash, created_at, name FROM {} ORDER BY id").format(self._qualified)
+        return [TrackingRow(int(i), str(h), None if c is None else int(c), n, v1=True) for i, h, c, n in self.conn.execute(query)]
 
     def sequence_state(self) -> SequenceState | None:
         from psycopg import sql
@@ -76,18 +104,33 @@ class Recorder:
         last_value, is_called = self.conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(name))).fetchone()
         return SequenceState(name, int(last_value) + 1 if is_called else int(last_value), max_id)
 
-    def ensure_table(self) -> None:
-        """Create drizzle's schema and table exactly as drizzle-orm's migrator does (idempotent)."""
+    def ensure_table(self, *, v1: bool = False) -> None:
+        """Create drizzle's schema and table exactly as drizzle-orm's migrator does (idempotent); `v1`: 1.0's shape."""
         from psycopg import sql
 
-        self.conn.execute(sql.SQL(TRACKING_DDL).format(schema=sql.Identifier(self.schema), table=sql.Identifier(self.table)))
+        ddl = TRACKING_DDL_V1 if v1 else TRACKING_DDL
+        self.conn.execute(sql.SQL(ddl).format(schema=sql.Identifier(self.schema), table=sql.Identifier(self.table)))
 
-    def record(self, hash_: str, when: int) -> int:
-        """Record one applied migration as drizzle does: `created_at` = its journal `when`, id from the sequence."""
+    def record(self, hash_: str, when: int, name: str | None = None) -> int:
+        """Record one applied migration as drizzle does: `created_at` = its `when`, id from the sequence.
+
+        In a 1.0 ledger the row gets `name` too (drizzle 1.0 finds applied migrations by name alone);
+        `applied_at` is left to the column's default, as 1.0's own insert does. A 1.0 ledger and no
+        name is refused: such a row would make drizzle 1.0 run the migration again.
+        """
         from psycopg import sql
 
-        query = sql.SQL('INSERT INTO {} ("hash", "created_at") VALUES (%s, %s) RETURNING id').format(self._qualified)
-        return int(self.conn.execute(query, [hash_, when]).fetchone()[0])
+        from ..errors import CheckFailed
+
+        if self.ledger_version() != 1:
+            query = sql.SQL('INSERT INTO {} ("hash", "created_at") VALUES (%s, %s) RETURNING id').format(self._qualified)
+            return int(self.conn.execute(query, [hash_, when]).fetchone()[0])
+        if not name:
+            raise CheckFailed(f"{self.qualified_name} is drizzle 1.0's ledger and the migration with hash {hash_[:12]}… has no "
+                              "name to record: drizzle 1.0 would run it again", changed="nothing was recorded",
+                              next_step="report this as a pgrunbook bug; run `inv verify` to see the ledger")
+        query = sql.SQL('INSERT INTO {} ("hash", "created_at", "name") VALUES (%s, %s, %s) RETURNING id').format(self._qualified)
+        return int(self.conn.execute(query, [hash_, when, name]).fetchone()[0])
 
     def _regclass(self) -> str:
         from psycopg import sql
