@@ -47,3 +47,13 @@ def test_the_schedule_writes_1_0s_table_and_rows():
     (ddl,) = _tracking_table(plan)
     assert "name text" in ddl.sql and "applied_at timestamp with time zone DEFAULT now()" in ddl.sql
     assert _row(plan, plan.steps[1]).sql.endswith(f"VALUES ('{Q.hash}', {Q.when_v1}, '{Q.tag}')")
+
+
+def test_upgrade_sql_shows_each_row_its_name_and_why_and_refuses_the_unmatched():
+    from pgrunbook.drizzle.plan import upgrade_sql
+
+    state = reconcile(v1_local(P, Q), [TrackingRow(1, P.hash, P.when_v1 + 250), TrackingRow(2, "e" * 64, 7)])
+    alter_name, alter_applied, first, second = upgrade_sql(state)
+    assert "ADD COLUMN IF NOT EXISTS \"name\" text" in alter_name and "DEFAULT now()" in alter_applied
+    assert f"SET \"name\" = '{P.tag}'" in first and "WHERE \"id\" = 1" in first and "created_at second" in first
+    assert second.startswith("-- id 2") and "REFUSED" in second

@@ -242,3 +242,28 @@ def test_v1_verify_says_which_format_and_ledger_before_and_after_drizzle_1s_upgr
     drizzle("migrate1", v1_folder, db.url)  # drizzle 1.0 upgrades the ledger, then applies the stranded 0011 by name
     data = commands.verify(load_config(inventory)).as_json()["drizzle"]
     assert (data["ledger_version"], data["pending"], data["needs_upgrade"]) == (1, [], False)
+
+
+def full_ledger(conn) -> list[tuple]:
+    return conn.execute("SELECT id, hash, created_at, name, applied_at IS NULL FROM drizzle.__drizzle_migrations ORDER BY id").fetchall()
+
+
+def test_v1_b_c_our_ledger_upgrade_equals_drizzle_1s_own_and_drizzle_1_then_applies_nothing(app_db, v1_folder):
+    """(b) a 0.45 ledger written by pgrunbook (0011 recorded under its old `when`), the folder converted by
+    drizzle-kit up, our upgrade -> drizzle 1.0 applies nothing; (c) drizzle 1.0's own upgrade of the same
+    ledger gives the same rows (names, created_at, applied_at NULL)."""
+    ours, theirs = app_db("tracked"), app_db("tracked")
+    for db in (ours, theirs):
+        with db.connect() as conn:
+            apply(conn, db.drizzle_dir)  # 0.45 rules: the stranded 0011 applied and recorded by pgrunbook
+            assert len(rows(conn)) == 12
+    with ours.connect() as conn:
+        state = reconcile(load_migrations(v1_folder), Recorder(conn).rows())
+        assert state.needs_upgrade and state.pending == () and [u.why for u in state.upgrade][-1] == "hash"
+        assert Recorder(conn).upgrade_to_v1(state.upgrade) == 12
+        upgraded = full_ledger(conn)
+        drizzle("migrate1", v1_folder, ours.url)
+        assert full_ledger(conn) == upgraded
+    drizzle("migrate1", v1_folder, theirs.url)  # drizzle 1.0 upgrades the ledger itself
+    with theirs.connect() as conn:
+        assert full_ledger(conn) == upgraded

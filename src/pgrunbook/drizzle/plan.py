@@ -147,3 +147,18 @@ def _find(local: LocalMigrations, name: str) -> Migration:
             return m
     known = ", ".join(m.tag for m in local.entries)
     raise UsageError(f"no migration named {name!r} in the journal (known: {known})")
+
+
+def upgrade_sql(state: TrackingState, schema: str = "drizzle", table: str = "__drizzle_migrations") -> tuple[str, ...]:
+    """drizzle 1.0's ledger upgrade as the recorder runs it, for display: the ALTERs, one UPDATE per row and why."""
+    qualified = f'"{schema}"."{table}"'
+    statements = [f'ALTER TABLE {qualified} ADD COLUMN IF NOT EXISTS "name" text',
+                  f'ALTER TABLE {qualified} ADD COLUMN IF NOT EXISTS "applied_at" timestamp with time zone DEFAULT now()']
+    for m in state.upgrade:
+        if m.name is None:
+            statements.append(f"-- id {m.row.id} (hash {m.row.hash[:12]}…, created_at {m.row.created_at}): REFUSED, {m.explained}")
+            continue
+        name = m.name.replace("'", "''")
+        statements.append(f"UPDATE {qualified} SET \"name\" = '{name}', \"applied_at\" = NULL WHERE \"id\" = {m.row.id}"
+                          f"  -- {m.explained}")
+    return tuple(statements)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .state import TrackingRow
+from .state import TrackingRow, UpgradeMatch
 
 if TYPE_CHECKING:
     import psycopg
@@ -131,6 +131,37 @@ class Recorder:
                               next_step="report this as a pgrunbook bug; run `inv verify` to see the ledger")
         query = sql.SQL('INSERT INTO {} ("hash", "created_at", "name") VALUES (%s, %s, %s) RETURNING id').format(self._qualified)
         return int(self.conn.execute(query, [hash_, when, name]).fetchone()[0])
+
+    def upgrade_to_v1(self, matches: tuple[UpgradeMatch, ...]) -> int:
+        """drizzle 1.0's ledger upgrade, done by us: its two ALTERs, then one UPDATE per row, one transaction.
+
+        `matches` come from `state.upgrade_matches` (drizzle's own naming rule, shown by analyze).
+        Each UPDATE also requires the row's observed hash and created_at: a row changed since it was
+        observed stops the whole upgrade (nothing changed) instead of naming the wrong migration.
+        A row matching nothing is refused, as drizzle 1.0 throws on it. Returns the rows named.
+        """
+        from psycopg import sql
+
+        from ..errors import CheckFailed
+
+        unmatched = [str(m.row.id) for m in matches if m.name is None]
+        if unmatched:
+            raise CheckFailed(f"tracking row(s) {', '.join(unmatched)} of {self.qualified_name} match no migration folder: "
+                              "drizzle 1.0's upgrade would throw on them", changed="nothing: the ledger was not upgraded",
+                              next_step="restore the missing migration folders, then run `inv verify`")
+        with self.conn.transaction():
+            for column, kind in (("name", "text"), ("applied_at", "timestamp with time zone DEFAULT now()")):
+                self.conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + kind).format(self._qualified, sql.Identifier(column)))
+            for m in matches:
+                done = self.conn.execute(
+                    sql.SQL('UPDATE {} SET "name" = %s, "applied_at" = NULL WHERE "id" = %s AND "hash" = %s '
+                            'AND "created_at" IS NOT DISTINCT FROM %s').format(self._qualified),
+                    [m.name, m.row.id, m.row.hash, m.row.created_at])
+                if done.rowcount != 1:
+                    raise CheckFailed(f"tracking row {m.row.id} of {self.qualified_name} changed since it was observed",
+                                      changed="nothing: the upgrade was rolled back",
+                                      next_step="run `inv verify` and `inv analyze` again")
+        return len(matches)
 
     def _regclass(self) -> str:
         from psycopg import sql
