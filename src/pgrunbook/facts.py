@@ -377,3 +377,15 @@ def index_details(conn: psycopg.Connection, names: list[str]) -> dict[str, dict]
         [names],
     ).fetchall()
     return {name: {"table": table, "valid": valid} for name, table, valid in rows}
+
+
+def run_state(conn: psycopg.Connection, expectations: Expectations, migrations: MigrationsSettings):  # noqa: ANN201
+    """The database as a run observes it (a `journal.RunState`): identity, ledger, protected rows."""
+    from .journal import RunState
+
+    oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
+    rows = Recorder(conn, migrations.tracking_schema, migrations.tracking_table).rows()
+    counts = protected_counts(conn, expectations)
+    protected = (counts["users_by_role"]["total"] or 0) + sum(counts["tables"].values())
+    return RunState(database_oid=int(oid), tracking_rows=None if rows is None else len(rows),
+                    last_tracking_id=rows[-1].id if rows else None, protected_total=protected)
