@@ -9,14 +9,15 @@ validation checks afterwards, and the exact SQL of the dry run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .drizzle.plan import MigrationPlan
-from .evidence import Evidence
-from .facts import TableFacts
+from .models import Evidence, TableFacts
 from .outcome import Check, Status, failed
-from .preflight import PreflightReport
 from .sqlcheck import FileAnalysis, Finding, ObjectState, Operation, Verdict
+
+if TYPE_CHECKING:  # an adapter's result type: analyze only reads what it measured
+    from .preflight import PreflightReport
 
 # A rough heap-scan + sort rate for a plain CREATE INDEX on this machine class; the
 # estimate says "roughly" and names the rate, it is not a promise.

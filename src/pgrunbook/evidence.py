@@ -14,13 +14,14 @@ missing one is reported apart: PostgreSQL adds a digit when such a name is taken
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .sqlcheck import CreatedObject
+from .models import Evidence  # the pure core imports it from `models`; re-exported for the adapters
 
 if TYPE_CHECKING:
     import psycopg
+
+    from .sqlcheck import CreatedObject
 
 _RELKINDS = {"table": "{r,p}", "view": "{v,m}", "sequence": "{S}", "index": "{i,I}"}
 
@@ -45,18 +46,6 @@ _QUERIES = {
                  JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = w.n AND c.relkind = ANY('{kinds}'::"char"[])"""
        for kind, kinds in _RELKINDS.items()},
 }
-
-
-@dataclass(frozen=True)
-class Evidence:
-    checked: tuple[CreatedObject, ...]
-    missing: tuple[CreatedObject, ...]  # named in the SQL: the baseline is refused
-    missing_implicit: tuple[CreatedObject, ...]  # names PostgreSQL chose: a warning
-    unverifiable: tuple[CreatedObject, ...]  # kinds we cannot look up
-
-    @property
-    def ok(self) -> bool:
-        return not self.missing
 
 
 def check_objects(conn: psycopg.Connection, objects: tuple[CreatedObject, ...] | list[CreatedObject]) -> Evidence:

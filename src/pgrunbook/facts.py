@@ -8,88 +8,18 @@ that it is, so a careless caller cannot turn the observing phase into a writing 
 from __future__ import annotations
 
 import re
-
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .drizzle.recorder import Recorder, SequenceState
-from .drizzle.state import TrackingRow
+from .drizzle.recorder import Recorder
 from .errors import RuntimeFailure
+# The values gathered here live in `models` (the pure core imports them from there); re-exported.
+from .models import Facts, IndexFacts, RoleCounts, ServerFacts, SettingOverride, TableFacts
+from .session_settings import WATCHED_SETTINGS
 
 if TYPE_CHECKING:
     import psycopg
 
     from .config import Expectations, MigrationsSettings
-
-
-@dataclass(frozen=True)
-class ServerFacts:
-    version: str  # "PostgreSQL 18.6 on x86_64..."
-    version_num: int  # 180006
-    database: str
-    user: str
-    superuser: bool
-    createdb: bool
-    can_create_in_public: bool
-
-
-@dataclass(frozen=True)
-class TableFacts:
-    name: str
-    columns: int
-    rows_estimate: int  # pg_class.reltuples (-1 = never analyzed)
-    total_bytes: int
-
-
-@dataclass(frozen=True)
-class IndexFacts:
-    name: str
-    table: str
-    valid: bool
-
-
-@dataclass(frozen=True)
-class RoleCounts:
-    table: str
-    column: str
-    by_role: dict[str, int] | None  # None: the table or column does not exist
-    problem: str = ""
-
-    @property
-    def total(self) -> int | None:
-        return None if self.by_role is None else sum(self.by_role.values())
-
-
-@dataclass(frozen=True)
-class SettingOverride:
-    """An ALTER DATABASE / ALTER ROLE ... SET of a setting pgrunbook pins or checks (pg_db_role_setting)."""
-
-    name: str
-    value: str
-    database: str | None  # None: every database
-    role: str | None  # None: every role
-    applies_to_us: bool  # this database, and our login role or every role
-
-    @property
-    def scope(self) -> str:
-        on_db = f"database {self.database}" if self.database else "every database"
-        return f"{on_db}, role {self.role}" if self.role else on_db
-
-
-@dataclass(frozen=True)
-class Facts:
-    server: ServerFacts
-    roles: RoleCounts
-    tables: tuple[TableFacts, ...]
-    indexes_total: int
-    performance_indexes: tuple[IndexFacts, ...]
-    drizzle_schema: bool
-    tracking_rows: tuple[TrackingRow, ...] | None  # None: no tracking table
-    sequence: SequenceState | None
-    setting_overrides: tuple[SettingOverride, ...] = ()
-
-    def table(self, name: str) -> TableFacts | None:
-        return next((t for t in self.tables if t.name == name), None)
 
 
 def gather(conn: psycopg.Connection, expectations: Expectations, migrations: MigrationsSettings) -> Facts:
@@ -116,9 +46,6 @@ def setting_overrides(conn: psycopg.Connection) -> tuple[SettingOverride, ...]:
     Our sessions override the pinned ones, but drizzle's migrator, psql and the app run with
     them: a `standard_conforming_strings = off` there makes the same file mean other SQL.
     """
-    from .pg import CHECKED_SETTINGS, PINNED_SETTINGS, REPORTED_SETTINGS
-
-    watched = [name for name, _ in PINNED_SETTINGS + CHECKED_SETTINGS + REPORTED_SETTINGS]
     rows = conn.execute(
         """SELECT split_part(cfg, '=', 1), substr(cfg, strpos(cfg, '=') + 1), d.datname, r.rolname,
                   s.setrole = 0 OR s.setrole = (SELECT oid FROM pg_roles WHERE rolname = session_user)
@@ -127,7 +54,7 @@ def setting_overrides(conn: psycopg.Connection) -> tuple[SettingOverride, ...]:
            WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
              AND lower(split_part(cfg, '=', 1)) = ANY(%s)
            ORDER BY 3 NULLS FIRST, 4 NULLS FIRST, 1""",
-        [[n.lower() for n in watched]],
+        [[name.lower() for name, _ in WATCHED_SETTINGS]],
     ).fetchall()
     return tuple(SettingOverride(name, value, db, role, bool(ours)) for name, value, db, role, ours in rows)
 
@@ -141,7 +68,8 @@ def _server(conn: psycopg.Connection) -> ServerFacts:
     row = conn.execute(
         """
         SELECT version(), current_setting('server_version_num')::int, current_database(), current_user,
-               r.rolsuper, r.rolcreatedb, has_schema_privilege('public', 'CREATE')
+               r.rolsuper, r.rolcreatedb, has_schema_privilege('public', 'CREATE'),
+               has_database_privilege(current_database(), 'CREATE')
         FROM pg_roles r WHERE r.rolname = current_user
         """
     ).fetchone()
@@ -254,11 +182,9 @@ def rows_up_to(conn: psycopg.Connection, table: str, key: str, max_pk: object) -
 
 
 def privileges(conn: psycopg.Connection, tables: list[str]) -> dict:
-    row = conn.execute(
-        """SELECT current_user, r.rolsuper, r.rolcreatedb, has_database_privilege(current_database(), 'CREATE'),
-                  has_schema_privilege('public', 'CREATE')
-           FROM pg_roles r WHERE r.rolname = current_user"""
-    ).fetchone()
+    """The keyword arguments of `models.Privileges`: the role's attributes (the phase-1 query) and the
+    tables among `tables` (schema-qualified) it does not own."""
+    server = _server(conn)
     unowned = [
         t for (t,) in conn.execute(
             """SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -266,8 +192,9 @@ def privileges(conn: psycopg.Connection, tables: list[str]) -> dict:
             [tables],
         )
     ]
-    return {"user": row[0], "superuser": row[1], "createdb": row[2], "create_on_database": row[3],
-            "create_on_public": row[4], "unowned_tables": tuple(sorted(unowned))}
+    return {"user": server.user, "superuser": server.superuser, "createdb": server.createdb,
+            "create_on_database": server.can_create_in_database, "create_on_public": server.can_create_in_public,
+            "unowned_tables": tuple(sorted(unowned))}
 
 
 _DESCRIBE = ("a.pid, a.state, extract(epoch FROM now() - a.xact_start)::int, "

