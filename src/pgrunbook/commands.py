@@ -320,7 +320,7 @@ def migrate(cfg: Config, emit: Emit = discard, *, run: Run | None = None, run_id
     from .confirm import confirm_target
     from .errors import CheckFailed, MigrationFailed
     from .executor import Executor
-    from .facts import index_names, run_state, snapshot_protected
+    from .facts import index_names, snapshot_protected
     from .gate import within_approved
     from .pg import connect, read_only
     from .planning import existing_tables, observe_and_plan

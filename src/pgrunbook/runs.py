@@ -232,7 +232,9 @@ def list_runs(backup_dir: Path, target: str | None = None) -> list[Run]:
 
 
 def _runs_dir(backup_dir: Path) -> Path:
-    backup_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    from .folders import ensure_private
+
+    ensure_private(backup_dir)  # journals hold facts about users' data: never in a shared folder
     runs = backup_dir / RUNS
     runs.mkdir(mode=0o700, exist_ok=True)
     runs.chmod(0o700)

@@ -15,7 +15,6 @@ The engine never prints: it emits `Event`s (progress events carry `task`, `done`
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -113,27 +112,9 @@ def _backup_id(inv: Inventory, backup_dir: Path, fmt: str) -> str:
 
 
 def _prepare_dir(path: Path, say: _Emitter) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the backup folder {path}: {exc.strerror}", source="backup.dir",
-                          next_step="set backup.dir to a writable folder") from None
-    info = path.stat()
-    mode = info.st_mode & 0o7777
-    if mode & 0o1002:  # world-writable or sticky: a shared folder (/tmp-like), perhaps behind a symlink
-        raise ConfigError(f"backup.dir {path} is a shared folder (mode {mode:o}{', via a symlink' if path.is_symlink() else ''}): "
-                          "pgrunbook neither changes the mode of a folder it did not create nor keeps users' data where others can "
-                          "write; nothing was changed", source="backup.dir",
-                          next_step=f"set backup.dir to a private folder, e.g. {path / 'pgrunbook'} (pgrunbook creates it 0700)")
-    if mode & 0o077:
-        if info.st_uid != os.geteuid():
-            say("warn", f"{path} is mode {mode:o} and not ours to change: others may read the dumps")
-            return
-        try:
-            path.chmod(0o700)
-            say("warn", f"{path} was mode {mode:o}; set it to 700 (it holds users' data)")
-        except OSError:
-            say("warn", f"{path} is mode {mode:o} and cannot be changed to 700: others may read the dumps")
+    from ..folders import ensure_private
+
+    ensure_private(path, lambda message: say("warn", message))
 
 
 def copy_checks(copies: list[CopyRecord] | tuple[CopyRecord, ...], min_copies: int) -> list[Check]:

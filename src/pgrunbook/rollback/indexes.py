@@ -25,7 +25,7 @@ from ..config import Config
 from ..errors import CheckFailed, RuntimeFailure, UsageError
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
-from ..journal import Journal, MigrationStarted, MigrationStopped, RollbackEnded, RollbackStarted, RollbackStep, RollbackStopped
+from ..journal import Journal, MigrationStarted, MigrationStopped, RollbackStarted, RollbackStep, RollbackStopped
 from ..runs import Run, writable
 from .result import RollbackResult, ended
 
