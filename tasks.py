@@ -106,12 +106,14 @@ def report(c, inventory=None, playbook=None, run=None, lang="en", json=False):
 
 
 @task(name="demo", help={"break": "inject user-count drift after migrate: watch the automatic rollback (exit 4)",
-                         "scale": "fixture scale (1 = 68 users)", "json": JSON_HELP})
-def demo(c, break_=False, scale=1, json=False):
+                         "scale": "fixture scale (1 = 68 users)", "json": JSON_HELP,
+                         "app": "how the sandbox API runs: command (a local process, default) or compose (Docker Compose service "
+                                "`backend`; needs a running docker engine)"})
+def demo(c, break_=False, scale=1, json=False, app="command"):
     """The main job on the sandbox: from nothing, the whole runbook end to end, then the report."""
     from pgrunbook import cli
 
-    _exit(cli.demo(break_, int(scale), json))
+    _exit(cli.demo(break_, int(scale), json, app))
 
 
 @task(name="up")

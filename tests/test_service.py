@@ -1,6 +1,7 @@
 """App control (`pgrunbook.service`): compose, systemd, command and none controllers, local and over SSH.
 
-Real processes throughout: the docker client (no engine on these machines), the real
+Real processes throughout: the docker client (here without an engine: tests/test_compose.py
+drives a real one), the real
 `systemctl` (no systemd running here), the sandbox's real HTTP API over a real database
 driven by the `command` controller, and a real OpenSSH sshd on 127.0.0.1.
 """
@@ -30,6 +31,7 @@ from pgrunbook.service import (
     controller_for,
     first_program,
     parse_compose_ps,
+    parse_inspect,
     parse_systemctl_show,
     remote_command,
 )
@@ -105,11 +107,22 @@ def test_compose_builds_the_exact_command_lines(binary, base):
     cmds = {k: list(v) for k, v in ctl.commands().items()}
     assert cmds["stop"] == [*base, "stop", "backend"]
     assert cmds["start"] == [*base, "start", "backend"]
+    # The containers' ids; their state then comes from `docker inspect` (tests/test_compose.py runs it for real).
     if binary == "docker compose":
-        assert cmds["health"] == [*base, "ps", "--all", "--format", "json", "backend"]
+        assert cmds["health"] == [*base, "ps", "--all", "-q", "backend"]
     else:
-        assert cmds["health"] == [*base, "ps", "--services", "--filter", "status=running"]
+        assert cmds["health"] == [*base, "ps", "-q", "backend"]
     assert ctl.describe() == f"compose: {shlex.join(base)} (service backend), on this machine"
+    with_project = AppSettings.model_validate({"controller": "compose", "compose": {"file": COMPOSE_FILE, "service": "backend",
+                                                                                   "binary": binary, "project": "htf"}})
+    assert list(build_controller(with_project).commands()["stop"]) == [*base, "-p", "htf", "stop", "backend"]
+
+
+def test_docker_inspect_parsing():
+    rows = parse_inspect("abc123|running|healthy|2026-01-01T00:00:00Z|no|0\ndef456|exited||2026-01-01T00:00:01Z|always|2\nnoise\n")
+    assert [(c.status, c.health, c.restart, c.restarts, c.serving) for c in rows] == [
+        ("running", "healthy", "no", 0, True), ("exited", "", "always", 2, False)]
+    assert parse_inspect("x|running|starting|t|no|0")[0].serving is False  # start waits for the health check
 
 
 @pytest.mark.skipif(not docker_engine_absent(), reason="needs the docker client without a reachable engine (as on CI)")

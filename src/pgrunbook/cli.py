@@ -246,12 +246,12 @@ def migrate_prod(inventory: str | None, playbook: str | None, *, resume: str | N
     return guarded(action)
 
 
-def demo(break_it: bool, scale: int, as_json: bool) -> int:
+def demo(break_it: bool, scale: int, as_json: bool, app: str = "command") -> int:
     def action() -> int:
         from . import console
         from .demo import run_demo
 
-        return _show_prod(run_demo(console.discard_if(as_json), break_it=break_it, scale=scale), as_json)
+        return _show_prod(run_demo(console.discard_if(as_json), break_it=break_it, scale=scale, app_kind=app), as_json)
 
     return guarded(action)
 

@@ -144,6 +144,7 @@ class ComposeSettings(_Model):
     file: str
     service: str
     binary: Literal["docker compose", "docker-compose"] = "docker compose"
+    project: str | None = Field(None, description="compose project name (-p); default: compose's own (the file's folder name)")
 
 
 class SystemdSettings(_Model):

@@ -1,7 +1,8 @@
 """`inv demo`: the whole runbook on the embedded sandbox, from nothing.
 
 1. the sandbox PostgreSQL 18, reset to the legacy state (the seed's scenario B);
-2. the sandbox's HTTP API, under the `command` app controller;
+2. the sandbox's HTTP API, under the `command` app controller, or with `--app compose` as the
+   `backend` service of a Docker Compose file (`service.sandbox_compose`; needs a running engine);
 3. two backup locations (`.sandbox/copies/…`);
 4. `migrate-prod` end to end: verify, backup, analyze, gate, migrate (baseline 0000-0010
    with evidence, then the 43 indexes of 0011), validate (API included), post-backup, report.
@@ -44,14 +45,45 @@ def backup_dir(root: Path) -> Path:
     return root / "demo" / "backups"
 
 
-def demo_inventory(root: Path = sandbox.SANDBOX_ROOT) -> Path:
-    """The sandbox inventory plus the API under the `command` controller (absolute paths, no secret)."""
+def compose_project(root: Path) -> str:
+    """One compose project per sandbox folder: the default sandbox's is `pgrunbook-demo`."""
+    import hashlib
+
+    if root.resolve() == (sandbox.PROJECT_ROOT / ".sandbox").resolve():
+        return "pgrunbook-demo"
+    return "pgrunbook-demo-" + hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]
+
+
+def _app_section(app: str, root: Path, c, dsn: str, port: int) -> dict:  # noqa: ANN001
+    """The inventory's `app:` for the API under `command` (a pidfile) or `compose` (service backend)."""
+    if app == "compose":
+        from .service.sandbox_compose import SERVICE, default_binary, write_compose_file
+
+        file = write_compose_file(root / "demo" / "compose", port=port, dsn=dsn, passfile=c.passfile)
+        return {"controller": "compose", "compose": {"file": str(file), "service": SERVICE, "binary": default_binary(),
+                                                     "project": compose_project(root)}, "health_timeout": 60}
+    if app != "command":
+        raise UsageError(f"--app must be command or compose, not {app!r}")
+    api = f"env PGRUNBOOK_API_DSN={dsn} {sys.executable} -m pgrunbook.sandbox.api"
+    pidfile = root / "demo" / "api.pid"
+    return {
+        "controller": "command",
+        "command": {
+            "start": f"{api} start --port {port} --pidfile {pidfile} --passfile {c.passfile}",
+            "stop": f"{api} stop --pidfile {pidfile}",
+            "health": f"{api} health --port {port}",
+        },
+        "health_timeout": 30,
+    }
+
+
+def demo_inventory(root: Path = sandbox.SANDBOX_ROOT, app: str = "command") -> Path:
+    """The sandbox inventory plus the API under the `command` or `compose` controller (absolute paths, no secret)."""
     c = sandbox.cluster(root)
     demo = root / "demo"
     demo.mkdir(parents=True, exist_ok=True)
     dsn = f"postgresql://postgres@127.0.0.1:{c.port}/{sandbox.APP_DB}"  # no password: the API reads the 0600 passfile
-    api = f"env PGRUNBOOK_API_DSN={dsn} {sys.executable} -m pgrunbook.sandbox.api"
-    pidfile, port = demo / "api.pid", api_port()
+    port = api_port()
     data = {
         "name": "sandbox-demo",
         "sandbox": True,
@@ -62,15 +94,7 @@ def demo_inventory(root: Path = sandbox.SANDBOX_ROOT) -> Path:
             "targets": [{"name": "second-disk", "type": "local", "path": str(root / "copies" / "second-disk")},
                         {"name": "offsite", "type": "local", "path": str(root / "copies" / "offsite")}],
         },
-        "app": {
-            "controller": "command",
-            "command": {
-                "start": f"{api} start --port {port} --pidfile {pidfile} --passfile {c.passfile}",
-                "stop": f"{api} stop --pidfile {pidfile}",
-                "health": f"{api} health --port {port}",
-            },
-            "health_timeout": 30,
-        },
+        "app": _app_section(app, root, c, dsn, port),
         "api": {
             "base_url": f"http://127.0.0.1:{port}",
             "login": {"email": SANDBOX_LOGIN[0], "password": "${PGRUNBOOK_DEMO_API_PASSWORD}"},
@@ -79,26 +103,39 @@ def demo_inventory(root: Path = sandbox.SANDBOX_ROOT) -> Path:
         },
     }
     path = demo / "inventory.yml"
-    path.write_text("# written by `inv demo`: the sandbox with its API under the command controller\n" + yaml.safe_dump(data, sort_keys=False))
+    path.write_text(f"# written by `inv demo`: the sandbox with its API under the {app} controller\n" + yaml.safe_dump(data, sort_keys=False))
     return path
 
 
-def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1) -> ProdResult:
+def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1, app_kind: str = "command") -> ProdResult:
     from .service import controller_for
 
     # The fixture login is published on purpose (sandbox only); it still travels as a secret.
     os.environ.setdefault("PGRUNBOOK_DEMO_API_PASSWORD", SANDBOX_LOGIN[1])
     sandbox.up()
-    cfg = load_config(demo_inventory())
-    with controller_for(cfg.inventory, emit=emit) as app:
+    cfg = load_config(demo_inventory(app=app_kind))
+    if app_kind == "compose":
+        _create_compose_service(cfg, emit)
+    # listen=None: this first stop ends a previous demo's API; another program on the port is
+    # _require_free_port's to report, not a failed stop.
+    with controller_for(cfg.inventory, emit=emit, listen=None) as app:
         app.stop()  # a previous demo's API holds connections to the database we recreate
         _require_free_port(api_port())
         emit(Event("demo", "step", "sandbox: PostgreSQL 18 on 127.0.0.1, legacy state (scenario B: no drizzle tracking)"))
         sandbox.reset("legacy", scale=scale)
-        emit(Event("demo", "step", f"starting the sandbox API on port {api_port()} (command controller)"))
+        emit(Event("demo", "step", f"starting the sandbox API on port {api_port()} ({app_kind} controller)"))
         app.start()
     options = ProdOptions(yes=True, after_migrate=_inject_drift(cfg, emit) if break_it else None)
     return migrate_prod(cfg, emit, options)
+
+
+def _create_compose_service(cfg: Config, emit: Emit) -> None:
+    from .service.sandbox_compose import create_service
+
+    compose = cfg.inventory.app.compose
+    assert compose is not None and compose.project is not None
+    emit(Event("demo", "step", f"docker compose: the backend service of {compose.file} (project {compose.project}), created if missing"))
+    create_service(Path(compose.file), project=compose.project, binary=compose.binary, service=compose.service)
 
 
 def _require_free_port(port: int) -> None:

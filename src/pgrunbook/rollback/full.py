@@ -363,7 +363,10 @@ class _Work:
     def stop_app(self) -> None:
         t = self.step("stop-app")
         action = self.app.stop()
-        self.stopped, self.stopped_at, self.really_stopped = True, time.monotonic(), not action.skipped
+        # The app stops answering during its stop command, not when the controller has seen it stopped:
+        # the downtime counts from the command's launch (an upper bound, not the wait's end).
+        began = action.began_at if action.began_at and not action.skipped else time.monotonic()
+        self.stopped, self.stopped_at, self.really_stopped = True, began, not action.skipped
         self.took("stop_app", t)
 
     def start_app(self, *, after: str) -> None:

@@ -82,6 +82,12 @@ class Action:
     wait_seconds: float = 0.0  # waiting for the health check afterwards
     skipped: bool = False
     output: str = ""
+    began_at: float = 0.0  # time.monotonic() when the command was launched: a stop's downtime starts no later
+    port_closed_seconds: float | None = None  # stop: from the command's launch until the app's port refused connections
+
+    @property
+    def total_seconds(self) -> float:
+        return self.seconds + self.wait_seconds
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,8 +111,10 @@ class Controller:
     kind: ClassVar[str] = ""
 
     def __init__(self, runner: Runner, *, health_timeout: float = 60, poll_interval: float = 1.0, command_timeout: float = 300,
-                 probe_timeout: float = 15, env: Mapping[str, str] | None = None, emit: Emit = discard, phase: str = "app") -> None:
+                 probe_timeout: float = 15, env: Mapping[str, str] | None = None, emit: Emit = discard, phase: str = "app",
+                 listen: tuple[str, int] | None = None) -> None:
         self.runner = runner
+        self.listen = listen  # (host, port) the app serves on, seen from here: a stop waits until it refuses connections
         self.health_timeout = health_timeout
         self.poll_interval = poll_interval
         self.command_timeout = command_timeout
@@ -221,11 +229,13 @@ class Controller:
                     f"{'stopped' if action == 'stop' else 'started'}" + (" (on a host, the command may still be running)" if self.runner.remote else ""))
         return f"the {action} command failed: the app may be partly {'stopped' if action == 'stop' else 'started'}; check its state"
 
-    def _act(self, action: str) -> Action:
-        self._require_ready(action)
+    def _act(self, action: str, *, ready: bool = False) -> Action:
+        if not ready:  # `ready`: the caller has just proven the controller works (its own stop, a moment ago)
+            self._require_ready(action)
         argv = self.commands()[action]
         self._say("step", f"{'stopping' if action == 'stop' else 'starting'} the app: {self.runner.redact(shlex.join(argv))}",
                   action=action)
+        began_at = time.monotonic()
         done = self._run(argv, timeout=self.command_timeout)
         if not done.ok:
             raise ControllerError(
@@ -247,11 +257,34 @@ class Controller:
                 changed="the stop command ran, but the app is still running",
                 next_step=self._next_step("stop"),
             )
+        closed = self._wait_port_closed(began_at) if action == "stop" else None
         result = Action(action, self.describe(), self.where, done.command, round(done.seconds, 3), health.detail, round(waited, 3),
-                        output=done.tail())
+                        output=done.tail(), began_at=began_at, port_closed_seconds=closed)
+        port = f", port {self.listen[1]} closed after {closed:.1f}s" if closed is not None and self.listen else ""
         self._say("done", f"app {'stopped' if action == 'stop' else 'started'} in {done.seconds + waited:.1f}s"
-                          + (f" ({health.detail})" if health.detail else ""), action=action, seconds=round(done.seconds + waited, 3))
+                          + (f" ({health.detail}{port})" if health.detail else port), action=action,
+                  seconds=round(done.seconds + waited, 3), port_closed_seconds=closed)
         return result
+
+    def _wait_port_closed(self, since: float) -> float | None:
+        """After a stop: wait until the app's port refuses connections; seconds since `since`.
+
+        The controller's own state ("exited", "inactive") says the process is gone; the port
+        says nothing answers the app's clients any more (another process, or a second replica
+        outside this controller, would still serve them: then the stop failed)."""
+        if self.listen is None:
+            return None
+        deadline = time.monotonic() + self.health_timeout
+        while _port_open(*self.listen):
+            if time.monotonic() >= deadline:
+                host, port = self.listen
+                raise ControllerError(
+                    f"{host}:{port} still accepts connections {self.health_timeout:g}s after the app was stopped on {self.where}: "
+                    "something else serves the app's port",
+                    changed="the stop command ran and the controller sees the app stopped, but clients can still connect",
+                    next_step=f"find what listens there (`ss -ltnp 'sport = :{port}'`), stop it, then run the same inv command again")
+            time.sleep(min(self.poll_interval, 0.2))
+        return time.monotonic() - since
 
     def _next_step(self, action: str) -> str:
         cmds = self.commands()
@@ -267,6 +300,16 @@ class Controller:
 
     def start(self) -> Action:
         return self._act("start")
+
+
+def _port_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 # --------------------------------------------------------------------------- none
@@ -308,9 +351,9 @@ class NoController(Controller):
 # --------------------------------------------------------------------------- compose
 
 
-def compose_base(binary: str, file: str) -> tuple[str, ...]:
-    """`docker compose -f FILE` or `docker-compose -f FILE`."""
-    return (*binary.split(), "-f", file)
+def compose_base(binary: str, file: str, project: str | None = None) -> tuple[str, ...]:
+    """`docker compose -f FILE [-p PROJECT]` or `docker-compose -f FILE [-p PROJECT]`."""
+    return (*binary.split(), "-f", file, *(("-p", project) if project else ()))
 
 
 def parse_compose_ps(output: str, service: str) -> Health:
@@ -340,68 +383,249 @@ def parse_compose_ps(output: str, service: str) -> Health:
     return Health(ok, f"service {service}: " + ", ".join(states))
 
 
+# One line per container, `|`-separated: what `docker inspect` says, not what compose summarises
+# (`docker-compose ps` v1 has no health column and no JSON).
+# `index`: a container never started has no State.Health key, and a plain `.State.Health` is a template error.
+INSPECT_FORMAT = ("{{.Id}}|{{.State.Status}}|{{with index .State \"Health\"}}{{.Status}}{{end}}|{{.State.StartedAt}}|"
+                  "{{.HostConfig.RestartPolicy.Name}}|{{.RestartCount}}")
+RESTART_REFUSED = ("always",)  # restarts a container `compose stop` stopped whenever the engine restarts
+
+
+@dataclass(frozen=True)
+class Container:
+    id: str
+    status: str  # running, exited, restarting, created, paused, dead
+    health: str  # healthy, unhealthy, starting, "" (no healthcheck)
+    started_at: str
+    restart: str
+    restarts: int
+
+    @property
+    def serving(self) -> bool:
+        return self.status == "running" and self.health in ("", "healthy")
+
+    def describe(self) -> str:
+        # A stopped container keeps its last health verdict ("unhealthy": the check was killed): noise.
+        return f"{self.id[:12]} {self.status}" + (f" ({self.health})" if self.health and self.status == "running" else "")
+
+
+def parse_inspect(output: str) -> list[Container]:
+    rows = []
+    for line in output.splitlines():
+        parts = line.strip().split("|")
+        if len(parts) == 6:
+            rows.append(Container(parts[0], parts[1], parts[2], parts[3], parts[4], int(parts[5]) if parts[5].isdigit() else 0))
+    return rows
+
+
 class ComposeController(Controller):
+    """`docker compose` (v2 plugin) or `docker-compose` (v1) driving one service of one compose file.
+
+    The state comes from `docker inspect` of the service's containers (`ps -q`): running,
+    the health check's verdict (start waits for `healthy` when the file defines one), the
+    restart policy, and when each container last started, so that a container started
+    again by something else while pgrunbook holds it stopped is caught before `start`.
+    """
+
     kind = "compose"
 
-    def __init__(self, runner: Runner, *, file: str, service: str, binary: str = "docker compose", **kwargs: Any) -> None:
+    def __init__(self, runner: Runner, *, file: str, service: str, binary: str = "docker compose", project: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(runner, **kwargs)
-        self.file, self.service, self.binary = file, service, binary
+        self.file, self.service, self.binary, self.project = file, service, binary, project
         self.v2 = binary == "docker compose"
-        self.base = compose_base(binary, file)
+        self.base = compose_base(binary, file, project)
+        # Waiting polls `docker inspect` (~0.05 s), not compose: poll often, so that the downtime we
+        # report is not inflated by our own sleeps (docker's health check has its own interval).
+        self.poll_interval = min(self.poll_interval, 0.25)
+        self._stopped: dict[str, str] = {}  # container id -> StartedAt, as our stop left them
+        self._ids: list[str] | None = None  # the service's containers (`ps -q`), kept: stop/start keep them, inspect is fast
+        self._list_error = ""  # why the last listing failed
 
     def describe(self) -> str:
         return f"compose: {shlex.join(self.base)} (service {self.service}), on {self.where}"
 
     def commands(self) -> dict[str, tuple[str, ...]]:
-        health = (*self.base, "ps", "--all", "--format", "json", self.service) if self.v2 else \
-                 (*self.base, "ps", "--services", "--filter", "status=running")
-        return {"stop": (*self.base, "stop", self.service), "start": (*self.base, "start", self.service), "health": health}
+        listing = (*self.base, "ps", "--all", "-q", self.service) if self.v2 else (*self.base, "ps", "-q", self.service)
+        return {"stop": (*self.base, "stop", self.service), "start": (*self.base, "start", self.service), "health": listing}
 
     def engine_argv(self) -> tuple[str, ...]:
         return ("docker", "info", "--format", "{{.ServerVersion}}")
 
+    # ------------------------------------------------------------------ preflight
+
     def _check(self, found: _Findings) -> None:
+        if not self._check_programs(found) or not self._check_engine(found):
+            return
+        config = self._check_file(found)
+        if config is None:
+            return
+        containers = self._check_containers(found, config)
+        if containers is not None and found.want_state and not found.problems:
+            found.running = bool(containers) and all(c.serving for c in containers)
+
+    def _check_programs(self, found: _Findings) -> bool:
         program = self.base[0]
         missing = self._has_programs(["docker", "docker-compose"] if not self.v2 else ["docker"])
-        if program in missing:
-            found.problem(f"`{program}` is not installed on {self.where}",
-                          "install Docker (with the compose plugin) there, or set app.compose.binary to what is installed")
-            return
-        has_docker = "docker" not in missing
-        engine = self._run(self.engine_argv() if has_docker else (*self.base, "ps", "--quiet"))
+        if program in missing or "docker" in missing:
+            what = program if program in missing else "docker"
+            found.problem(f"`{what}` is not installed on {self.where}",
+                          "install Docker (docker.io, and docker-compose or the compose plugin) there, or set app.compose.binary to what is installed")
+            return False
+        return True
+
+    def _check_engine(self, found: _Findings) -> bool:
+        engine = self._run(self.engine_argv())
+        text = engine.stderr + engine.stdout
         if engine.ok:
-            found.facts.append(f"docker engine {engine.stdout.strip() or '?'}" if has_docker else "docker engine reachable")
-        elif has_docker or _NO_ENGINE.search(engine.stderr + engine.stdout):
+            found.facts.append(f"docker engine {engine.stdout.strip() or '?'}")
+        elif "permission denied" in text.lower():
+            found.problem(f"this user may not use the docker engine on {self.where} (`{engine.command}` {engine.outcome(self.probe_timeout)})",
+                          "add the user to the docker group (`usermod -aG docker USER`, then log in again), or run as a user that may")
+            return False
+        else:
             found.problem(f"no docker engine reachable on {self.where} (`{engine.command}` {engine.outcome(self.probe_timeout)})",
-                          "start the docker engine there (`systemctl start docker`), or point DOCKER_HOST at it, and make sure "
-                          "this user may use it (group docker)")
+                          "start the docker engine there (`systemctl start docker`, or `dockerd &` without systemd), or point "
+                          "DOCKER_HOST at it, and make sure this user may use it (group docker)")
+            return False
         if self.v2:
             version = self._run(["docker", "compose", "version"])
             if not version.ok:
                 found.problem(f"the docker compose plugin is missing on {self.where} (`docker compose version` {version.outcome(self.probe_timeout)})",
                               "install docker-compose-plugin there, or set app.compose.binary: docker-compose")
-                return
-        config = self._run([*self.base, "config", "--services"])
+                return False
+        return True
+
+    def _check_file(self, found: _Findings) -> dict[str, Any] | None:
+        """The service's definition as compose resolves it (`config`), or None after a problem."""
+        import yaml
+
+        config = self._run([*self.base, "config"])
         if not config.ok:
             found.problem(f"the compose file {self.file} cannot be read (`{config.command}` {config.outcome(self.probe_timeout)})",
                           "check app.compose.file: the path is read on the host that runs the controller")
-            return
-        services = [s.strip() for s in config.stdout.splitlines() if s.strip()]
+            return None
+        try:
+            services = (yaml.safe_load(config.stdout) or {}).get("services") or {}
+        except yaml.YAMLError:
+            services = {}
         if self.service not in services:
             found.problem(f"service {self.service} is not defined in {self.file} (services: {', '.join(services) or 'none'})",
                           "check app.compose.service")
-            return
-        if found.want_state and not found.problems:
-            found.running = self.health().ok
+            return None
+        service = services[self.service] or {}
+        restart = str(service.get("restart", "no"))
+        if restart in RESTART_REFUSED:
+            found.problem(f"service {self.service} has `restart: {restart}`: the engine would start it again behind pgrunbook's back "
+                          "(an engine restart, e.g. a docker.io upgrade, during the restore)",
+                          f"set `restart: unless-stopped` (docker respects `compose stop` even across engine restarts) for {self.service}, "
+                          "and `up -d` it once")
+        if not service.get("healthcheck") or (service.get("healthcheck") or {}).get("disable"):
+            found.facts.append("no healthcheck in the compose file: start waits only for the container to run")
+        return service
+
+    def _check_containers(self, found: _Findings, service: dict[str, Any]) -> list[Container] | None:
+        containers = self._containers(relist=True)  # the preflight always asks compose: a new `up` may have recreated them
+        if containers is None:
+            found.problem(f"cannot list the containers of service {self.service} on {self.where}: {self._list_error}",
+                          "check the engine (`docker ps`)")
+            return None
+        if not containers:
+            found.problem(f"service {self.service} has no container on {self.where}: `{shlex.join((*self.base, 'start', self.service))}` "
+                          "would have nothing to start",
+                          f"create it once: `{shlex.join((*self.base, 'up', '-d', self.service))}` (wrong -p project name or compose file?)")
+            return []
+        for c in containers:
+            if c.restart in RESTART_REFUSED and str(service.get("restart", "no")) not in RESTART_REFUSED:
+                found.problem(f"container {c.id[:12]} of {self.service} runs with restart policy `{c.restart}` (the compose file changed "
+                              "since it was created)", f"recreate it: `{shlex.join((*self.base, 'up', '-d', self.service))}`")
+        found.facts.append(f"{len(containers)} container(s): " + ", ".join(c.describe() for c in containers))
+        return containers
+
+    # ------------------------------------------------------------------ state
+
+    def _containers(self, *, relist: bool = False) -> list[Container] | None:
+        """The service's containers as `docker inspect` sees them; None when they cannot be listed.
+
+        The ids come from compose (`ps -q`, ~0.6 s for v1) once, then only `docker inspect` runs
+        (~0.05 s): compose stop/start keep containers; a recreated one makes inspect fail, and
+        the list is read again."""
+        if self._ids is None or relist:
+            listed = self._run(self.commands()["health"])
+            if not listed.ok:
+                self._list_error = f"`{listed.command}` {listed.outcome(self.probe_timeout)}"
+                return None
+            self._ids = [line.strip() for line in listed.stdout.splitlines() if line.strip()]
+        if not self._ids:
+            return []
+        inspected = self._run(["docker", "inspect", "--format", INSPECT_FORMAT, *self._ids])
+        if not inspected.ok:
+            self._list_error = f"`docker inspect` {inspected.outcome(self.probe_timeout)}"
+            return None if relist else self._containers(relist=True)
+        return parse_inspect(inspected.stdout)
+
+    def _wait(self, want: bool, timeout: float) -> tuple[Health, float]:
+        if want:
+            return super()._wait(want, timeout)
+        # Stopped means no container runs, healthy or not (an unhealthy one still holds its port).
+        saved = self.health
+        self.health = self._down  # type: ignore[method-assign]
+        try:
+            return super()._wait(False, timeout)
+        finally:
+            self.health = saved  # type: ignore[method-assign]
+
+    def _down(self) -> Health:
+        """ok=False once no container of the service runs (the shape `_wait(False)` expects)."""
+        containers = self._containers()
+        if containers is None:
+            return Health(True, f"service {self.service}: its containers cannot be listed")
+        up = [c for c in containers if c.status in ("running", "restarting", "paused")]
+        return Health(bool(up), f"service {self.service}: " + (", ".join(c.describe() for c in containers) or "no container"))
 
     def health(self) -> Health:
-        done = self._run(self.commands()["health"])
-        if not done.ok:
-            return Health(False, f"`{done.command}` {done.outcome(self.probe_timeout)}")
-        if self.v2:
-            return parse_compose_ps(done.stdout, self.service)
-        running = self.service in [s.strip() for s in done.stdout.splitlines()]
-        return Health(running, f"service {self.service}: {'running' if running else 'not running'}")
+        containers = self._containers()
+        if containers is None:
+            return Health(False, f"service {self.service}: its containers cannot be listed (is the engine up?)")
+        if not containers:
+            return Health(False, f"service {self.service}: no container")
+        return Health(all(c.serving for c in containers), f"service {self.service}: " + ", ".join(c.describe() for c in containers))
+
+    # ------------------------------------------------------------------ actions
+
+    def stop(self) -> Action:
+        action = self._act("stop")
+        self._stopped = {c.id: c.started_at for c in self._containers() or []}
+        return action
+
+    def start(self) -> Action:
+        # After our own stop, the engine, the file and the service are proven, and the app is down:
+        # the full preflight (~1.5 s of compose v1 start-up) would only lengthen the downtime.
+        stopped_by_us = bool(self._stopped)
+        self._refuse_if_restarted_behind_our_back()
+        self._stopped = {}
+        return self._act("start", ready=stopped_by_us)
+
+    def _refuse_if_restarted_behind_our_back(self) -> None:
+        """Between our stop and our start nothing else may have run the app (it would have used the old database)."""
+        if not self._stopped:
+            return
+        listed = self._containers()
+        if listed is None:
+            raise ControllerError(f"cannot start the app: the containers of service {self.service} cannot be listed on {self.where}: "
+                                  f"{self._list_error}", changed=f"{NOT_CHANGED}: the app was not started (it is still stopped)",
+                                  next_step="check the docker engine (`docker ps`), then start the service by hand or run again")
+        now = {c.id: c for c in listed}
+        again = [c for cid, c in now.items() if cid in self._stopped and (c.status in ("running", "restarting")
+                                                                           or c.started_at != self._stopped[cid])]
+        if again:
+            what = ", ".join(f"{c.describe()} (started {c.started_at}, restart policy {c.restart or 'no'})" for c in again)
+            raise ControllerError(
+                f"service {self.service} was started again by something other than pgrunbook while it was to stay stopped: {what}",
+                changed="the app ran during the work pgrunbook did while it was stopped: it may have served requests and written "
+                        "to the database in between; pgrunbook did not run its start command",
+                next_step=f"find what started it (`docker events`, restart policies, a deploy job), check the data it may have written, "
+                          f"then start it yourself (`{shlex.join(self.commands()['start'])}`) once the database is right")
 
     def _failure_changed(self, action: str, done: Completed) -> str:
         if not done.timed_out and _NO_ENGINE.search(done.stderr + done.stdout):
