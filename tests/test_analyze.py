@@ -107,3 +107,40 @@ def test_unparsable_migration_names_file_line_and_column(app_db, capsys):
                        single_transaction=False, sql=False, as_json=False) == 3
     err = capsys.readouterr().err
     assert f"{INDEXES}.sql:3:" in err and "Traceback" not in err and TEST_PASSWORD not in err
+
+
+# Issue 12 item 3: PL/pgSQL PostgreSQL accepts (users%ROWTYPE's fields) that our parser cannot read without the catalog.
+ROWTYPE_BODY = """
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION pgrb_touch() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  r public.users%ROWTYPE;
+BEGIN
+  SELECT * INTO r FROM users LIMIT 1;
+  r.id := 1;
+END;
+$$;
+"""
+
+
+def test_an_applied_file_our_parser_cannot_read_does_not_block_the_plan(app_db):
+    db = app_db("tracked")
+    applied = sorted(db.drizzle_dir.glob("0010_*.sql"))[0]
+    applied.write_text(applied.read_text() + ROWTYPE_BODY + "--> statement-breakpoint\nCREATE INDEXX oops;\n")
+    report = analyze(db)
+    assert report.ok and [a.file for a in report.analyses] == [f"{INDEXES}.sql"]
+
+
+def test_a_pending_body_our_parser_cannot_read_is_a_review_finding_naming_line_and_construct(app_db):
+    db = app_db("tracked")
+    path = db.drizzle_dir / f"{INDEXES}.sql"
+    text = path.read_text() + ROWTYPE_BODY
+    path.write_text(text)
+    report = analyze(db)
+    [finding] = [f for f in report.analyses[0].findings if f.rule_id == "review-unanalysable-body"]
+    construct_line = text.splitlines().index("  r.id := 1;") + 1
+    assert finding.verdict.value == "review" and f"line {construct_line}" in finding.message
+    assert '"r.id" is not a known variable' in finding.message and not report.ok
+    allow = "-- pgrunbook: allow review-create-function,review-unanalysable-body read by JD: sets a local only\n"
+    path.write_text(text.replace("CREATE OR REPLACE FUNCTION", allow + "CREATE OR REPLACE FUNCTION"))
+    assert analyze(db).ok

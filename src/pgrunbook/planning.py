@@ -44,7 +44,10 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
     policy = lint_policy(cfg)
     catalog = read_code_catalog(conn)  # what pending migrations may run without containing it
     journal = tuple((m.hash, m.when) for m in local.entries)
-    analyses = analyze_files([(m.filename, m.text) for m in local.entries], policy, catalog=catalog, journal=journal)
+    # Every entry, as one sequence (baseline evidence, expected state); a file already applied that
+    # our parser rejects must not block the others (PostgreSQL ran it): kept with its error.
+    analyses = analyze_files([(m.filename, m.text) for m in local.entries], policy, catalog=catalog, journal=journal,
+                             strict=False)
     facts = gather(conn, pb.expectations, inv.migrations)
     state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
     source = ""
@@ -53,6 +56,7 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
     plan = make_plan(local, state, baseline_until=baseline_until, only=only,
                      tracking_schema=inv.migrations.tracking_schema, tracking_table=inv.migrations.tracking_table)
     _refuse_invalid_utf8(local, plan)
+    _refuse_unparsed(local, analyses, plan)
     evidence = None
     if plan.baseline:
         tags = {s.tag for s in plan.baseline}
@@ -80,6 +84,14 @@ def _refuse_invalid_utf8(local: LocalMigrations, plan: MigrationPlan) -> None:
             line, column = migration.invalid_utf8
             raise SqlParseError("not valid UTF-8 text: drizzle would run it with the bytes replaced by U+FFFD",
                                 file=str(migration.path), line=line, column=column)
+
+
+def _refuse_unparsed(local: LocalMigrations, analyses: tuple[FileAnalysis, ...], plan: MigrationPlan) -> None:
+    """A file the plan applies or baselines must parse: its statements are checked, or its objects are the evidence."""
+    planned = {s.tag for s in (*plan.baseline, *plan.apply)}
+    for migration, analysis in zip(local.entries, analyses):
+        if migration.tag in planned and analysis.parse_error is not None:
+            raise analysis.parse_error
 
 
 def lint_policy(cfg: Config) -> Policy:
@@ -119,7 +131,7 @@ def detect_baseline(conn: psycopg.Connection, local: LocalMigrations, analyses: 
 
 
 def existing_tables(facts: Facts) -> frozenset[str]:
-    return frozenset(f"public.{t.name}" for t in facts.tables)
+    return frozenset(t.qualified for t in facts.tables)
 
 
 # Our executor runs CONCURRENTLY statements outside any transaction, and --single-transaction

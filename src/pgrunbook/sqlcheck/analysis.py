@@ -78,6 +78,8 @@ class FileAnalysis:
     # `Classifier.recording`): operations of the tracking table's triggers and rules,
     # and of event triggers.
     run_operations: tuple[Operation, ...] = ()
+    # Set (with `analyze_files(strict=False)`) when the file does not parse: nothing else is known.
+    parse_error: SqlParseError | None = field(default=None, compare=False, repr=False)
 
     @property
     def operations(self) -> tuple[Operation, ...]:
@@ -112,6 +114,7 @@ def analyze_files(
     *,
     catalog: CodeCatalog | None = None,
     journal: Journal = (),
+    strict: bool = True,
 ) -> tuple[FileAnalysis, ...]:
     """Analyse a migration set in order: paths (read as UTF-8) or (name, text) pairs.
 
@@ -120,13 +123,31 @@ def analyze_files(
     file's writes, and a table created by an earlier file counts as new (empty) for the
     rules about locks and scans. `catalog` is the code already in the database,
     `journal` the (hash, when) pairs of the local journal entries.
+
+    `strict` (the default) raises SqlParseError on the first file that does not parse.
+    `strict=False` keeps going: such a file gets an analysis holding only the error
+    (`parse_error`, one `unparsable-file` finding, nothing created). Planning reads the
+    files already applied that way: PostgreSQL ran them, so one our parser rejects must
+    not block the migrations still to apply (those are always analysed strictly).
     """
     analyzer = _Analyzer(policy, catalog, journal)
     analyses = []
     for item in migrations:
         name, text = _read(item)
-        analyses.append(analyzer.analyze(text, name))
+        try:
+            analyses.append(analyzer.analyze(text, name))
+        except SqlParseError as error:
+            if strict:
+                raise
+            analyses.append(unparsed(name, error))
     return tuple(analyses)
+
+
+def unparsed(file: str, error: SqlParseError) -> FileAnalysis:
+    """The analysis of a file that does not parse: its error, and nothing else known."""
+    rule = RULES["unparsable-file"]
+    finding = Finding(rule.id, rule.verdict, f"{error}: this file was not analysed.", rule.help, file, error.line, "")
+    return FileAnalysis(file, (), (finding,), (), finding.verdict, (), parse_error=error)
 
 
 def with_findings(analysis: FileAnalysis, extra: Iterable[Finding], policy: Policy = DEFAULT_POLICY) -> FileAnalysis:

@@ -95,7 +95,7 @@ KINDS = frozenset(
         "set-default", "drop-default", "rename", "drop", "truncate", "delete", "update",
         "insert-tracking", "insert-seed", "select", "grant", "revoke", "transaction-control",
         "do-block", "create-function", "create-trigger", "call", "dangerous-call",
-        "dynamic-sql", "set", "comment-on", "create-view", "other",
+        "dynamic-sql", "set", "comment-on", "create-view", "unanalysable-body", "other",
     }
 )  # fmt: skip
 

@@ -34,6 +34,7 @@ from .split import Source
 
 PLACEHOLDER = "pgrunbook_dynamic"
 _NEAR = re.compile(r'at or near "(.*)"')
+_UNKNOWN_VARIABLE = re.compile(r'"(.+)" is not a known variable')
 DYNAMIC_FIELDS = frozenset({("PLpgSQL_stmt_dynexecute", "query"), ("PLpgSQL_stmt_dynfors", "query")})
 TRANSACTION_STATEMENTS = {"PLpgSQL_stmt_commit": "COMMIT", "PLpgSQL_stmt_rollback": "ROLLBACK"}
 # PLpgSQL_expr.parseMode (PostgreSQL's RawParseMode)
@@ -66,7 +67,11 @@ def do_block(classifier, node: ast.DoStmt, scope: Scope) -> Iterator[Operation]:
         return
     source = body_source(scope, location, body)
     wrapper = f"CREATE FUNCTION pgrunbook_do_block() RETURNS void LANGUAGE plpgsql AS {dollar_quote(body)}"
-    tree = parse_plpgsql(wrapper, classifier.file, source, "DO block")
+    try:
+        tree = parse_plpgsql(wrapper, classifier.file, source, "DO block")
+    except SqlParseError as error:
+        yield unanalysable(scope, error)
+        return
     yield from _visit(classifier, tree, source, scope, statement=None, field=None, lineno=1)
 
 
@@ -80,7 +85,11 @@ def function_body(classifier, node: ast.CreateFunctionStmt, scope: Scope) -> Ite
         yield from classifier.sql_text(body_source(scope, location, body), scope)
     elif language == "plpgsql":
         source = body_source(scope, location, body)
-        tree = parse_plpgsql(scope.sql, classifier.file, source, "function body")
+        try:
+            tree = parse_plpgsql(scope.sql, classifier.file, source, "function body")
+        except SqlParseError as error:
+            yield unanalysable(scope, error)
+            return
         yield from _visit(classifier, tree, source, scope, statement=None, field=None, lineno=1)
     elif language not in COMPILED_LANGUAGES:
         yield scope.op("dynamic-sql", f"function body in language {language}: its code cannot be analysed")
@@ -144,13 +153,30 @@ def parse_plpgsql(text: str, file: str, source: Source, what: str) -> object:
         raise SqlParseError(f"{what}: {message}", file=file, line=line, column=column) from None
 
 
+def unanalysable(scope: Scope, error: SqlParseError) -> Operation:
+    """A PL/pgSQL body PostgreSQL accepts but our parser cannot read: libpg_query parses
+    PL/pgSQL without the catalog (a `%ROWTYPE` variable's fields, for one, are unknown to
+    it). Never a crash and never silently allowed: one operation of its own kind, whose
+    rule (`review-unanalysable-body`) names the construct and its line for a human.
+
+    A syntax error is not that: PostgreSQL rejects it too (a DO block when it runs), so it
+    stays a parse error naming file:line:column."""
+    located = error.what.removeprefix(f"{error.file}:{error.line}:{error.column}: ")
+    reason = located.split(": ", 1)[-1]  # past "function body: " / "DO block: "
+    if reason.startswith("syntax error"):
+        raise error
+    return scope.op("unanalysable-body", f"PL/pgSQL cannot be read at line {error.line} ({reason})")
+
+
 def _error_offset(message: str, body: str) -> int:
     """Where in the body a PL/pgSQL error is. The PL/pgSQL parser gives no position, only
-    `at or near "token"`: point at the first token of the body with that text, else at
-    the start of the body."""
-    near = _NEAR.search(message)
+    `at or near "token"` (or `"r.id" is not a known variable`): point at the first token
+    of the body with that text, else at the start of the body."""
+    near = _NEAR.search(message) or _UNKNOWN_VARIABLE.search(message)
     if near is None:
         return 0
+    if near.re is _UNKNOWN_VARIABLE:
+        return max(body.find(near.group(1)), 0)
     try:
         tokens = parser.scan(body)
     except parser.ParseError:

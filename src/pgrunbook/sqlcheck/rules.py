@@ -408,6 +408,23 @@ for _kind, (_rule_id, _consequence, _remedy) in _REVIEWED.items():
     _reviewed_kind(_kind, _rule_id, _consequence, _remedy)
 
 
+@rule(
+    "review-unanalysable-body",
+    kinds={"unanalysable-body"},
+    help=(
+        "Read the body: if it does nothing the runbook forbids, lift this with a reviewed exception (inline "
+        "`-- pgrunbook: allow review-unanalysable-body <why>` before the statement, or a playbook exception pinned "
+        "to the file's hash); or declare the variable as `record`, which this checker reads."
+    ),
+)
+def review_unanalysable_body(op: Operation, ctx: RuleContext) -> str:
+    """PL/pgSQL PostgreSQL accepts but this checker cannot read without the catalog (a `%ROWTYPE` variable's fields)."""
+    return (
+        f"{op.where}: PostgreSQL accepts such code, but this checker reads PL/pgSQL without the database's catalog "
+        "(a `%ROWTYPE` variable's fields are unknown to it): what the body does when it runs cannot be checked."
+    )
+
+
 # =========================================================================== qualifiers
 
 
@@ -885,6 +902,18 @@ register(
         frozenset(),
         Verdict.REVIEW,
         "Write the reason after the rule id: `-- pgrunbook: allow <rule-id> <why this is safe>`.",
+        _never,
+    )
+)
+
+register(
+    Rule(
+        "unparsable-file",
+        "A migration file this checker cannot parse (only reported for files already applied: a file to apply "
+        "that does not parse stops the analysis with its file:line:column).",
+        frozenset(),
+        Verdict.REVIEW,
+        "Nothing to do for a file the database already ran; if it is to be applied, fix its SQL.",
         _never,
     )
 )
