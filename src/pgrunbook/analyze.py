@@ -111,7 +111,7 @@ def lock_estimates(analysis: FileAnalysis, tables: tuple[TableFacts, ...], new_t
     run journal): those statements get the write-blocking locks and the time the rehearsal
     measured on the restored copy instead of an estimate.
     """
-    by_name = {f"public.{t.name}": t for t in tables}
+    by_name = {t.qualified: t for t in tables}
     findings: list[tuple[float, Finding]] = []
     for statement in analysis.statements:
         seen = (measured or {}).get((analysis.file, statement.line))

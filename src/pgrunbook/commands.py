@@ -466,11 +466,12 @@ def _validation(cfg: Config, emit: Emit, run: Run, source: Run):  # noqa: ANN202
     before = start.before
     emit(Event("validate", "step", f"checking {len(expected_pairs)} expected indexes, tracking rows, protected counts and every table's rows (READ ONLY)"))
     with connect(inv.database) as conn, read_only(conn):
-        after = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries, before["fingerprint"].get("columns"))
+        after = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries, like=before)
+        fp = before.get("fingerprint") or {}
         details = index_details(conn, [n for n, _ in expected_pairs])
         state = reconcile(local, Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table).rows())
-        fp = before["fingerprint"]
-        left = rows_up_to(conn, fp["table"], fp["key"], fp["max_pk"]) if pb.validate_.drift == "no-loss" and fp["max_pk"] is not None else None
+        left = (rows_up_to(conn, fp["table"], fp["key"], fp["max_pk"])
+                if pb.validate_.drift == "no-loss" and fp.get("max_pk") is not None else None)
     emit(Event("validate", "step", "measuring the API" if inv.api else "no API configured"))
     api_after = _measure_api(cfg)
     report = evaluate(ValidationInputs(

@@ -225,13 +225,36 @@ class RoleCount(_Model):
     column: str = "role"
 
 
+class FingerprintSpec(_Model):
+    table: str = Field(description="the table whose content validation compares row by row (`users` or `schema.table`)")
+    columns: list[str] | None = Field(None, description="the columns that count (default: every column it has before the migration)")
+
+
 class Expectations(_Model):
     tables: list[str]
     role_count: RoleCount = RoleCount()
     roles: list[str] = Field([], description="roles expected to exist (checked by verify)")
-    critical_tables: list[str] = ["users", "campaigns", "challenges"]
+    critical_tables: list[str] | None = Field(
+        None, description="tables whose data must be in every backup (default: role_count.table and `tables`, the playbook's own)")
+    fingerprint: FingerprintSpec | Literal[False] | None = Field(
+        None, description="the table (and columns) whose content must not change (default: role_count.table, every column); "
+                          "false: no content fingerprint (row counts are still compared)")
     index_prefix: str = "idx_"
     performance_indexes: int | None = Field(None, description="idx_* count expected after migration (43 in the seed)")
+
+    @model_validator(mode="after")
+    def _critical_from_own_tables(self) -> Expectations:
+        """Unset critical_tables come from this playbook (role table + expected tables), never the seed's names."""
+        if self.critical_tables is None:
+            object.__setattr__(self, "critical_tables", list(dict.fromkeys([self.role_count.table, *self.tables])))
+        return self
+
+    @property
+    def fingerprinted(self) -> FingerprintSpec | None:
+        """The protected table's spec, None when the playbook turned the fingerprint off."""
+        if self.fingerprint is False:
+            return None
+        return self.fingerprint or FingerprintSpec(table=self.role_count.table)
 
 
 class BackupPolicy(_Model):

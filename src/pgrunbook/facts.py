@@ -7,6 +7,7 @@ that it is, so a careless caller cannot turn the observing phase into a writing 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from .drizzle.recorder import Recorder
 from .errors import RuntimeFailure
 # The values gathered here live in `models` (the pure core imports them from there); re-exported.
 from .models import Facts, IndexFacts, RoleCounts, ServerFacts, SettingOverride, TableFacts
+from .backup.snapshot import NULL_ROLE
+from .names import split_table
 from .session_settings import WATCHED_SETTINGS
 
 if TYPE_CHECKING:
@@ -30,7 +33,7 @@ def gather(conn: psycopg.Connection, expectations: Expectations, migrations: Mig
     return Facts(
         server=_server(conn),
         roles=_role_counts(conn, expectations.role_count.table, expectations.role_count.column),
-        tables=_tables(conn),
+        tables=_tables(conn, _named_schemas(expectations)),
         indexes_total=total,
         performance_indexes=performance,
         drizzle_schema=recorder.schema_exists(),
@@ -79,34 +82,45 @@ def _server(conn: psycopg.Connection) -> ServerFacts:
 def _role_counts(conn: psycopg.Connection, table: str, column: str) -> RoleCounts:
     from psycopg import sql
 
+    schema, name = split_table(table)
     exists = conn.execute(
         """
         SELECT EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                        JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE n.nspname = 'public' AND c.relname = %s AND a.attname = %s AND NOT a.attisdropped)
+                       WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s AND NOT a.attisdropped)
         """,
-        [table, column],
+        [schema, name, column],
     ).fetchone()[0]
     if not exists:
-        return RoleCounts(table, column, None, f"public.{table}.{column} does not exist")
+        return RoleCounts(table, column, None, f"{schema}.{name}.{column} does not exist")
     query = sql.SQL("SELECT {col}::text, count(*) FROM {tbl} GROUP BY 1 ORDER BY 1").format(
-        col=sql.Identifier(column), tbl=sql.Identifier("public", table)
+        col=sql.Identifier(column), tbl=sql.Identifier(schema, name)
     )
-    return RoleCounts(table, column, {str(role): int(n) for role, n in conn.execute(query)})
+    # A NULL role is a group of its own: keyed by a label that cannot be a role's text (not "None").
+    return RoleCounts(table, column, {NULL_ROLE if role is None else str(role): int(n) for role, n in conn.execute(query)})
 
 
-def _tables(conn: psycopg.Connection) -> tuple[TableFacts, ...]:
+def _tables(conn: psycopg.Connection, schemas: tuple[str, ...] = ()) -> tuple[TableFacts, ...]:
+    """The tables of `public` and of the other schemas the playbook names (`auth.users`)."""
     rows = conn.execute(
         """
         SELECT c.relname,
                (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-               c.reltuples::bigint, pg_total_relation_size(c.oid)
+               c.reltuples::bigint, pg_total_relation_size(c.oid), n.nspname
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
-        ORDER BY c.relname
-        """
+        WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p')
+        ORDER BY n.nspname <> 'public', n.nspname, c.relname
+        """,
+        [["public", *schemas]],
     ).fetchall()
-    return tuple(TableFacts(name, int(cols), int(est), int(size)) for name, cols, est, size in rows)
+    return tuple(TableFacts(name, int(cols), int(est), int(size), schema) for name, cols, est, size, schema in rows)
+
+
+def _named_schemas(expectations: Expectations) -> tuple[str, ...]:
+    """Schemas other than public that the playbook's table names point to."""
+    spec = expectations.fingerprinted
+    names = [*expectations.tables, *expectations.critical_tables, expectations.role_count.table, *([spec.table] if spec else [])]
+    return tuple(sorted({split_table(n)[0] for n in names} - {"public"}))
 
 
 def _indexes(conn: psycopg.Connection, prefix: str) -> tuple[int, tuple[IndexFacts, ...]]:
@@ -130,54 +144,89 @@ def _indexes(conn: psycopg.Connection, prefix: str) -> tuple[int, tuple[IndexFac
 
 
 def protected_counts(conn: psycopg.Connection, expectations: Expectations) -> dict:
-    """Exact counts the runbook protects: users by role (and total) and each critical table."""
+    """Exact counts the runbook protects: users by role (and total) and each critical table (keyed as the playbook names it)."""
     from psycopg import sql
 
     roles = _role_counts(conn, expectations.role_count.table, expectations.role_count.column)
     tables = {}
     for table in expectations.critical_tables:
-        if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [sql.Identifier("public", table).as_string(conn)]).fetchone()[0]:
-            tables[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("public", table))).fetchone()[0]
+        rel = sql.Identifier(*split_table(table))
+        if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [rel.as_string(conn)]).fetchone()[0]:
+            tables[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(rel)).fetchone()[0]
     return {"users_by_role": {"by_role": roles.by_role, "total": roles.total}, "tables": tables}
 
 
-def table_fingerprint(conn: psycopg.Connection, table: str, columns: list[str] | None = None) -> dict:
-    """md5 of every row's text, in primary-key order, with the count and the largest key.
+# The fingerprint's method, recorded with it: validation recomputes "after" the way "before" was computed.
+ROW_HASH = "row-hash"  # any table: count + sum of a 64-bit hash of each row's text (order-independent)
+KEY_ORDER_MD5 = "key-order-md5"  # journals of earlier versions: md5 of every row's md5, in key order
 
-    Only `columns` count (default: every column now). Validation passes the columns of
-    the snapshot taken before the migration, so a migration that adds a column (allowed
-    by the runbook) does not look like a change of every row. Equal fingerprints mean the
-    same rows with the same content; `max_pk` lets a no-loss check count the rows that
-    existed before (serial keys only grow).
+
+def table_fingerprint(conn: psycopg.Connection, table: str, columns: list[str] | None = None, *, method: str = ROW_HASH) -> dict:
+    """The content of `table` (`users` or `schema.table`) as one digest, with its row count; any table.
+
+    The row hash (the default): each row's text (`ROW(columns)::text`, NULL and '' distinct) is
+    hashed to 64 bits by `hashtextextended` (PostgreSQL's own, the one hash partitioning relies
+    on: stable across platforms and versions), and the hashes are summed exactly. A sum does not
+    depend on row order, so no sort and no key are needed: a uuid, composite or missing key is
+    fingerprinted like any other, in one sequential scan whose chunks PostgreSQL's parallel
+    workers hash apart and add up (constant memory: no 1 GB string ceiling at tens of millions
+    of rows). A change of one row goes unseen with probability 2^-64; a key-less table's
+    duplicate rows each count. `md5` is md5("count:sum").
+
+    Only `columns` count (default: every column now). Validation passes the columns of the
+    snapshot taken before the migration, so a migration that adds a column (allowed by the
+    runbook) does not look like a change of every row. `max_pk` is the largest key only when
+    the key is one sequence-backed column (serial, identity): such keys only grow, so a no-loss
+    check can count the rows that existed before; any other key gets None (see `rows_up_to`).
     """
     from psycopg import sql
 
-    rel = sql.Identifier("public", table)
+    schema, name = split_table(table)
+    rel = sql.Identifier(schema, name)
     regclass = rel.as_string(conn)
-    pk = conn.execute(
-        """SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-           WHERE i.indrelid = to_regclass(%s) AND i.indisprimary ORDER BY a.attnum""",
-        [regclass],
-    ).fetchall()
-    if len(pk) != 1:
-        raise RuntimeFailure(f"public.{table} needs a single-column primary key to be fingerprinted")
-    present = [name for (name,) in conn.execute(
+    if conn.execute("SELECT to_regclass(%s)", [regclass]).fetchone()[0] is None:
+        return {"table": table, "method": method, "key": [], "columns": columns or [], "count": None, "max_pk": None, "md5": None,
+                "missing_columns": ["(table gone)"]}
+    key = [k for (k,) in conn.execute(
+        """SELECT a.attname FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, pos)
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+           WHERE i.indrelid = to_regclass(%s) AND i.indisprimary ORDER BY k.pos""", [regclass])]
+    present = [c for (c,) in conn.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum", [regclass])]
     wanted = columns or present
+    base = {"table": table, "method": method, "key": key, "columns": wanted}
     missing = [c for c in wanted if c not in present]
     if missing:
-        return {"table": table, "key": pk[0][0], "columns": wanted, "count": None, "max_pk": None, "md5": None, "missing_columns": missing}
-    key = sql.Identifier(pk[0][0])
+        return {**base, "count": None, "max_pk": None, "md5": None, "missing_columns": missing}
     row = sql.SQL("ROW({})::text").format(sql.SQL(", ").join(sql.Identifier("t", c) for c in wanted))
-    query = sql.SQL("SELECT count(*), max({key}), md5(coalesce(string_agg(md5({row}), '' ORDER BY {key}), '')) FROM {rel} t")
-    count, max_pk, digest = conn.execute(query.format(key=key, row=row, rel=rel)).fetchone()
-    return {"table": table, "key": pk[0][0], "columns": wanted, "count": count, "max_pk": max_pk, "md5": digest}
+    if method == KEY_ORDER_MD5 and key:
+        order = sql.SQL(", ").join(sql.Identifier("t", k) for k in key)
+        query = sql.SQL("SELECT count(*), md5(coalesce(string_agg(md5({row}), '' ORDER BY {order}), '')) FROM {rel} t").format(
+            row=row, order=order, rel=rel)
+        count, digest = conn.execute(query).fetchone()
+    else:
+        query = sql.SQL("SELECT count(*), coalesce(sum(hashtextextended({row}, 0)), 0) FROM {rel} t").format(row=row, rel=rel)
+        count, total = conn.execute(query).fetchone()
+        digest = hashlib.md5(f"{count}:{total}".encode()).hexdigest()  # noqa: S324 - a label of the exact sum, not a secret
+        base["method"] = ROW_HASH
+    return {**base, "count": count, "max_pk": _high_water_mark(conn, rel, regclass, key), "md5": digest}
 
 
-def rows_up_to(conn: psycopg.Connection, table: str, key: str, max_pk: object) -> int:
+def _high_water_mark(conn: psycopg.Connection, rel, regclass: str, key: list[str]) -> object:  # noqa: ANN001
+    """max(key) for a single sequence-backed key (serial, identity), else None: other keys do not only grow."""
     from psycopg import sql
 
-    query = sql.SQL("SELECT count(*) FROM {} WHERE {} <= %s").format(sql.Identifier("public", table), sql.Identifier(key))
+    if len(key) != 1 or conn.execute("SELECT pg_get_serial_sequence(%s, %s)", [regclass, key[0]]).fetchone()[0] is None:
+        return None
+    return conn.execute(sql.SQL("SELECT max({}) FROM {}").format(sql.Identifier(key[0]), rel)).fetchone()[0]
+
+
+def rows_up_to(conn: psycopg.Connection, table: str, key: str | list[str], max_pk: object) -> int:
+    """Rows whose sequence-backed key is at most `max_pk`: the rows that existed when it was the largest."""
+    from psycopg import sql
+
+    column = key[0] if isinstance(key, list) else key
+    query = sql.SQL("SELECT count(*) FROM {} WHERE {} <= %s").format(sql.Identifier(*split_table(table)), sql.Identifier(column))
     return conn.execute(query, [max_pk]).fetchone()[0]
 
 
@@ -264,13 +313,16 @@ def _index_names(node: dict) -> list[str]:
     return names
 
 
-def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot_queries: list[str],
-                       fingerprint_columns: list[str] | None = None) -> dict:
-    """What validation compares before and after: counts, the users fingerprint, indexes, hot queries.
+def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot_queries: list[str], *,
+                       like: dict | None = None) -> dict:
+    """What validation compares before and after: counts, the protected table's fingerprint, indexes, hot queries.
 
     `all_tables` holds the exact rows of every table of every non-system schema (the backup's
     `count_rows`, leaf partitions rather than their parents, the tracking table included), all
-    in this one READ ONLY snapshot: validation says which tables lost rows.
+    in this one READ ONLY snapshot: validation says which tables lost rows. `fingerprint` is
+    None when the playbook turned it off (`expectations.fingerprint: false`). `like`: the snapshot
+    taken before the migration; the fingerprint is then taken exactly as it was (same table,
+    columns and method, whatever the playbook says now), so the two compare.
     """
     from .backup.snapshot import count_rows
 
@@ -279,10 +331,21 @@ def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot
     return {
         **protected_counts(conn, expectations),
         "all_tables": count_rows(conn, expectations.role_count)["tables"],
-        "fingerprint": table_fingerprint(conn, expectations.role_count.table, fingerprint_columns),
+        "fingerprint": _fingerprint_as(conn, expectations, like),
         "performance_indexes": [i.name for i in performance],
         "hot_queries": [explain(conn, q) for q in hot_queries],
     }
+
+
+def _fingerprint_as(conn: psycopg.Connection, expectations: Expectations, like: dict | None) -> dict | None:
+    if like is None:
+        spec = expectations.fingerprinted
+        return None if spec is None else table_fingerprint(conn, spec.table, spec.columns)
+    before = like.get("fingerprint")
+    if not before:
+        return None
+    # A journal of an earlier version has no method: its digest was the key-ordered md5.
+    return table_fingerprint(conn, before["table"], before.get("columns"), method=before.get("method", KEY_ORDER_MD5))
 
 
 def index_names(conn: psycopg.Connection) -> frozenset[str]:

@@ -37,6 +37,16 @@ class TableFacts:
     columns: int
     rows_estimate: int  # pg_class.reltuples (-1 = never analyzed)
     total_bytes: int
+    schema: str = "public"  # other schemas only when the playbook names a table there (`auth.users`)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def label(self) -> str:
+        """As a playbook names it: `users` in public, `auth.users` elsewhere."""
+        return self.name if self.schema == "public" else self.qualified
 
 
 @dataclass(frozen=True)

@@ -599,6 +599,7 @@ class _Rehearsal:
         from .backup.snapshot import count_rows
         from .errors import RuntimeFailure
         from .facts import table_fingerprint
+        from .names import qualified
         from .pg import read_only
 
         exp = self.cfg.playbook.expectations
@@ -610,7 +611,7 @@ class _Rehearsal:
             for table in dict.fromkeys([exp.role_count.table, *exp.critical_tables]):
                 if columns is not None and table not in columns:
                     continue
-                if conn.execute("SELECT to_regclass(%s)", [f"public.{table}"]).fetchone()[0] is None:
+                if conn.execute("SELECT to_regclass(%s)", [qualified(table)]).fetchone()[0] is None:
                     if columns is not None:
                         prints[table] = {"table": table, "md5": None, "missing_columns": ["(table gone)"]}
                     continue

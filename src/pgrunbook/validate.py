@@ -4,8 +4,9 @@ The seed checks 43 `idx_*` indexes, the same users per role as in phase 1.2, the
 answering 200 under 100 ms. We check every expected index by name, on the right table,
 valid; the `idx_*` total; a tracking row for each applied migration; the protected counts
 against the snapshot migrate took under its lock, under the playbook's drift policy
-(`exact`: same numbers and the same users fingerprint; `no-loss`: counts may grow, no
-pre-existing row may disappear); every table's rows against the same snapshot, whatever
+(`exact`: same numbers and the same fingerprint of the protected table, `expectations.fingerprint`;
+`no-loss`: counts may grow, no pre-existing row may disappear — counted below the serial key's
+high-water mark, or, for any other key, by count only, with a WARN saying so); every table's rows against the same snapshot, whatever
 the policy: a table with fewer rows than before — or gone — is drift unless the playbook
 lists it in `validate.allow_row_loss` (tables created by the run have no "before" and are
 ignored; growth is never drift here); the API (median and p95 over N requests, against the
@@ -35,7 +36,7 @@ class ValidationInputs:
     drift_policy: str  # exact | no-loss
     before: dict[str, Any]  # snapshot_protected() under migrate's lock
     after: dict[str, Any]
-    preexisting_rows_left: int | None  # no-loss: rows with key <= before's max key, now
+    preexisting_rows_left: int | None  # no-loss: rows with a serial key <= before's max key, now (None: not a serial key)
     api_before: dict | None
     api_after: dict | None
     allow_row_loss: tuple[str, ...] = ()  # playbook validate.allow_row_loss: schema.table names that may lose rows
@@ -117,7 +118,24 @@ def _counts(i: ValidationInputs) -> Check:
         return Check("protected-counts", Status.FAIL, f"rows lost: {detail}" + (f"; {gone} pre-existing users rows gone" if gone > 0 else ""),
                      "`inv rollback --full` restores the backup; rows written since remain in the kept database")
     grown = ", ".join(f"{k} {a} → {b}" for k, (a, b) in changed.items())
-    return Check("protected-counts", Status.OK, "no loss" + (f" (grew: {grown})" if grown else ", identical"))
+    summary = "no loss" + (f" (grew: {grown})" if grown else ", identical")
+    unchecked = _rows_unchecked(i.before.get("fingerprint"))
+    if unchecked:
+        return Check("protected-counts", Status.WARN, f"{summary}; {unchecked}",
+                     "a pre-existing row deleted while as many were inserted would not show here (every table's count still "
+                     "must not drop); under `drift: exact` the fingerprint compares every row's content")
+    return Check("protected-counts", Status.OK, summary)
+
+
+def _rows_unchecked(fingerprint: dict | None) -> str:
+    """Why the no-loss check cannot count the pre-existing rows of the protected table ("" when it can)."""
+    if not fingerprint or fingerprint.get("count") is None or fingerprint.get("max_pk") is not None:
+        return ""
+    key = fingerprint.get("key")
+    keys = [key] if isinstance(key, str) else list(key or [])
+    why = f"its key ({', '.join(keys)}) is not serial" if keys else "it has no primary key"
+    return (f"pre-existing rows of {fingerprint.get('table')} compared by count only: {why}, so new rows cannot be told "
+            "from old ones by a high-water mark")
 
 
 @dataclass(frozen=True)
@@ -179,15 +197,19 @@ def _flat(snapshot: dict[str, Any]) -> dict[str, int]:
 
 
 def _fingerprint(i: ValidationInputs) -> Check:
-    b, a = i.before.get("fingerprint", {}), i.after.get("fingerprint", {})
+    b, a = i.before.get("fingerprint", {}), i.after.get("fingerprint") or {}
+    if b is None:
+        return Check("users-fingerprint", Status.INFO, "no content fingerprint (expectations.fingerprint: false in the playbook); "
+                     "row counts are still compared")
     if a.get("missing_columns"):
         return Check("users-fingerprint", Status.FAIL, f"columns of {a.get('table')} gone since before: {', '.join(a['missing_columns'])}",
                      "a column of the protected table was dropped or renamed: rollback, then investigate")
     if b.get("md5") != a.get("md5"):
         return Check("users-fingerprint", Status.FAIL, f"the content of {a.get('table')} changed ({b.get('count')} rows before, {a.get('count')} now)",
                      "a migration or a writer changed user rows: rollback, then investigate")
+    how = "md5 in key order" if a.get("method", "key-order-md5") == "key-order-md5" else "row hash"
     return Check("users-fingerprint", Status.OK, f"{a.get('table')}: same {a.get('count')} rows, same content in its "
-                 f"{len(a.get('columns', []))} pre-existing columns (md5 in key order)")
+                 f"{len(a.get('columns', []))} pre-existing columns ({how})")
 
 
 def _api(i: ValidationInputs) -> Check:

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from pgrunbook.config import Expectations, MigratePolicy
-from pgrunbook.models import IndexFacts, RoleCounts, SequenceState
+from pgrunbook.models import IndexFacts, RoleCounts, SequenceState, TableFacts
 from pgrunbook.outcome import Status
 from pgrunbook.verify import VerifyReport, evaluate
 
@@ -46,8 +46,16 @@ CASES = {
     "roles-ok": (inputs(), "users-by-role", OK, "fbo 60, manager 8; total 68"),
     "roles-uncountable": (inputs(roles=RoleCounts("users", "kind", None, "public.users.kind does not exist")), "users-by-role", FAIL,
                           "cannot count users by role: public.users.kind does not exist"),
-    "roles-expected-role-missing": (inputs(exp=Expectations(tables=[], roles=["admin"])), "users-by-role", FAIL,
-                                    "no users with role admin"),
+    # issue 12: an expected role with zero rows is a count of 0 (a new app), not a failure
+    "roles-expected-role-without-rows": (inputs(exp=Expectations(tables=[], roles=["admin"])), "users-by-role", OK,
+                                         "users.role: fbo 60, manager 8, admin 0; total 68"),
+    "roles-null-labelled": (inputs(roles=RoleCounts("users", "role", {"(no role: NULL)": 2, "fbo": 1})), "users-by-role", OK,
+                            "(no role: NULL) 2, fbo 1, manager 0; total 3"),
+    "expected-table-in-another-schema": (inputs(exp=Expectations(tables=["auth.users", "users"]),
+                                                tables=(TableFacts("users", 3, 0, 0), TableFacts("users", 3, 0, 0, "auth"))),
+                                         "expected-tables", OK, "2 of 2 expected tables present (1 tables in public, 1 in the other"),
+    "expected-table-not-in-public": (inputs(exp=Expectations(tables=["auth.users"]), tables=(TableFacts("users", 3, 0, 0),)),
+                                     "expected-tables", FAIL, "missing: auth.users"),
     # drizzle tracking: case A or B
     "tracking-case-a": (inputs(), "drizzle-tracking", OK, "case A: drizzle tracking present, 3 rows"),
     "tracking-empty-table": (inputs(rows=[]), "drizzle-tracking", WARN, "case B: drizzle's tracking table exists but is empty"),

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import ConnectionFailure, RuntimeFailure
+from ..names import qualified, split_table
+
+NULL_ROLE = "(no role: NULL)"  # the group of rows whose role is NULL (facts.NULL_ROLE: the same label)
 
 if TYPE_CHECKING:
     import psycopg
@@ -86,7 +89,7 @@ def count_rows_shared(snap: Snapshot, db: DatabaseSettings, role_count: RoleCoun
 
     started = time.monotonic()
     tables = _tables(snap.conn, only)
-    shares = _deal(tables, max(1, connections), f"public.{role_count.table}")
+    shares = _deal(tables, max(1, connections), qualified(role_count.table))
     results: list[tuple[dict[str, int], dict[str, int] | None]] = [({}, None)] * len(shares)
     failures: list[BaseException] = []
 
@@ -152,7 +155,7 @@ def _count(conn: psycopg.Connection, tables: list[tuple[str, str]], role_count: 
     """Exact counts of `tables` in one statement; the role table by role (its total is their sum)."""
     from psycopg import sql
 
-    role_label = f"public.{role_count.table}"
+    role_label = qualified(role_count.table)
     by_role = _by_role(conn, role_count) if any(f"{a}.{b}" == role_label for a, b in tables) else None
     counts: dict[str, int] = {}
     if by_role is not None:
@@ -181,9 +184,9 @@ def _by_role(conn: psycopg.Connection, role_count: RoleCount) -> dict[str, int] 
     from psycopg import sql
 
     query = sql.SQL("SELECT {col}::text, count(*) FROM {tbl} GROUP BY 1 ORDER BY 1").format(
-        col=sql.Identifier(role_count.column), tbl=sql.Identifier("public", role_count.table))
+        col=sql.Identifier(role_count.column), tbl=sql.Identifier(*split_table(role_count.table)))
     try:
         with conn.transaction():  # a savepoint: a missing column must not abort the snapshot
-            return {str(role): int(n) for role, n in conn.execute(query)}
+            return {NULL_ROLE if role is None else str(role): int(n) for role, n in conn.execute(query)}
     except Exception:  # noqa: BLE001 - the column may not exist; verify reports that
         return None
