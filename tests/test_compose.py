@@ -8,6 +8,7 @@ fail with the reason. Kept few: each container start/stop costs ~1-2 s.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -166,3 +167,26 @@ def test_compose_over_ssh_stops_and_starts_the_service(compose_app, sshd):  # no
         assert health_status("127.0.0.1", app.port) == 200
     finally:
         ctl.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv to become a user outside group docker")
+def test_compose_user_without_access_to_the_docker_socket_is_a_no_go(docker_engine, tmp_path, monkeypatch):  # noqa: F811
+    """The real client against the real engine's socket (0660 root:docker), run as `nobody` (not in
+    group docker): the `docker` first on PATH only drops privileges before exec'ing the real one."""
+    real = shutil.which("docker")
+    shim = tmp_path / "bin" / "docker"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups {real} "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_HOST", docker_engine.host)
+    file = write_compose_file(tmp_path / "c", port=free_port(), dsn="postgresql://postgres@127.0.0.1:1/x", passfile=tmp_path / "pass")
+    app = AppSettings.model_validate({"controller": "compose", "compose": {"file": str(file), "service": SERVICE, "binary": BINARY}})
+    ctl = build_controller(app)
+    pre = ctl.preflight()
+    assert not pre.ok
+    assert "this user may not use the docker engine on this machine" in pre.reason and "permission denied" in pre.reason
+    assert "group docker" in pre.next_step or "docker group" in pre.next_step
+    with pytest.raises(ControllerError) as caught:
+        ctl.start()
+    assert caught.value.changed == "nothing was changed: the app was not started"

@@ -450,7 +450,8 @@ class ComposeController(Controller):
         return {"stop": (*self.base, "stop", self.service), "start": (*self.base, "start", self.service), "health": listing}
 
     def engine_argv(self) -> tuple[str, ...]:
-        return ("docker", "info", "--format", "{{.ServerVersion}}")
+        # `version`, not `info --format`: a 20.10 client turns an unreachable engine into a template error there.
+        return ("docker", "version", "--format", "{{.Server.Version}}")
 
     # ------------------------------------------------------------------ preflight
 
