@@ -126,8 +126,12 @@ def test_missing_expected_table_fails_naming_it(app_db):
 def test_orphan_file_and_missing_file(app_db):
     db = app_db("legacy")
     (db.drizzle_dir / "0012_not_in_journal.sql").write_text("SELECT 1;")
-    report = run_verify(db)
-    assert check(report, "local-journal").status is Status.FAIL
+    report = run_verify(db)  # drizzle ignores the file: a WARN naming it, verify still passes (issue 12 item 2)
+    journal = check(report, "local-journal")
+    assert journal.status is Status.WARN and "0012_not_in_journal.sql" in journal.summary and report.ok
+    (db.drizzle_dir / "0011_add_performance_indexes.sql").unlink()  # a journal entry without its file: drizzle fails
+    journal = check(run_verify(db), "local-journal")
+    assert journal.status is Status.FAIL and "0011_add_performance_indexes" in journal.summary
 
 
 def test_wrong_password_is_a_clear_connection_failure_without_the_password(app_db, monkeypatch):

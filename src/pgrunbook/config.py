@@ -241,6 +241,9 @@ class Expectations(_Model):
                           "false: no content fingerprint (row counts are still compared)")
     index_prefix: str = "idx_"
     performance_indexes: int | None = Field(None, description="idx_* count expected after migration (43 in the seed)")
+    files_not_in_journal: Literal["warn", "fail"] = Field(
+        "warn", description="a .sql file of the migrations folder that meta/_journal.json does not list: drizzle never runs it "
+                            "(warn, the default), or verify fails (fail: teams that want the folder and journal to agree)")
 
     @model_validator(mode="after")
     def _critical_from_own_tables(self) -> Expectations:

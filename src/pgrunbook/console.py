@@ -46,9 +46,9 @@ def show_checks(checks: tuple[Check, ...] | list[Check], *, title: str) -> None:
     table.add_column("", width=1)
     table.add_column("check")
     table.add_column("result", overflow="fold")
-    for check in checks:
-        text = check.summary + (f"\n[dim]{check.detail}[/]" if check.detail and check.status in (Status.WARN, Status.FAIL) else "")
-        table.add_row(_MARK[check.status], check.id, text)
+    for check in checks:  # our text is data, not markup: `[ban-drop]` must print as written
+        text = escape(check.summary) + (f"\n[dim]{escape(check.detail)}[/]" if check.detail and check.status in (Status.WARN, Status.FAIL) else "")
+        table.add_row(_MARK[check.status], escape(check.id), text)
     out.print(table)
 
 
@@ -293,9 +293,9 @@ def show_analysis(report: Any) -> None:
     baseline = report.plan.baseline
     if baseline:
         span = baseline[0].tag if len(baseline) == 1 else f"{baseline[0].tag} … {baseline[-1].tag} ({len(baseline)})"
-        plan.add_row(span, "baseline", baseline[0].why)
+        plan.add_row(escape(span), "baseline", escape(baseline[0].why))
     for step in report.plan.apply:
-        plan.add_row(step.tag, "apply", step.why)
+        plan.add_row(escape(step.tag), "apply", escape(step.why))
     if not report.plan.steps:
         plan.add_row("—", "nothing", "every journal entry is recorded as applied")
     out.print(plan)
@@ -321,11 +321,12 @@ def _show_findings(migrations: list[dict]) -> None:
                 continue
             verdict = "allowed (excepted: " + f["excepted"] + ")" if f["excepted"] else f["verdict"]
             style = {"forbidden": "red", "review": "yellow"}.get(f["verdict"], "green")
-            table.add_row(f"{f['file']}:{f['line']}", f"[{style}]{verdict}[/]", f["rule"], f"{f['message']}\n[dim]{f['help']}[/]")
+            table.add_row(escape(f"{f['file']}:{f['line']}"), f"[{style}]{escape(verdict)}[/]", escape(f["rule"]),
+                          f"{escape(f['message'])}\n[dim]{escape(f['help'])}[/]")
         for rule, found in info.items():
             example = found[0]  # rules list their worst case first (e.g. the largest table)
             where = f"{migration['file']} ×{len(found)}" if len(found) > 1 else f"{example['file']}:{example['line']}"
-            table.add_row(where, "[dim]info[/]", rule, f"{example['message']}\n[dim]{example['help']}[/]")
+            table.add_row(escape(where), "[dim]info[/]", escape(rule), f"{escape(example['message'])}\n[dim]{escape(example['help'])}[/]")
     if table.row_count:
         out.print(table)
 
@@ -429,7 +430,7 @@ def show_gate(run: Any, decision: Any) -> None:
         if record is not None and record.extra.get("database"):
             show_rehearsal(record.data())
     verdict_line(decision.go, good="GO: every criterion holds",
-                 bad="NO-GO: " + ", ".join(c.id for c in decision.checks if c.status is Status.FAIL))
+                 bad="NO-GO: " + escape(", ".join(c.id for c in decision.checks if c.status is Status.FAIL)))
 
 
 def show_validation(run: Any, report: Any) -> None:

@@ -111,7 +111,7 @@ def evaluate(facts: Facts, local: LocalMigrations, state: TrackingState, tools: 
         _connection(facts),
         _roles(facts, exp),
         _tracking(facts, state),
-        _journal(local),
+        _journal(local, exp),
         _drizzle_format(local, state),
         _applied(state),
         _ledger_gaps(state, local, preapplied),
@@ -181,14 +181,19 @@ def _tracking(f: Facts, s: TrackingState) -> Check:
                  "`inv analyze` plans the baseline with evidence that its objects exist")
 
 
-def _journal(local: LocalMigrations) -> Check:
-    problems = []
-    if local.files_not_in_journal:
-        problems.append(f"files not in the journal (drizzle never runs them): {', '.join(local.files_not_in_journal)}")
+def _journal(local: LocalMigrations, exp: Expectations) -> Check:
+    """drizzle runs what meta/_journal.json lists: an entry without its file makes it fail; a file it does not list, it ignores."""
     if local.entries_without_file:
-        problems.append(f"journal entries without a .sql file (drizzle fails): {', '.join(local.entries_without_file)}")
-    if problems:
-        return Check("local-journal", Status.FAIL, "; ".join(problems), "regenerate the journal with drizzle-kit or restore the files")
+        return Check("local-journal", Status.FAIL,
+                     f"journal entries without a .sql file (drizzle fails): {', '.join(local.entries_without_file)}",
+                     "regenerate the journal with drizzle-kit or restore the files")
+    stray = local.files_not_in_journal
+    if stray:
+        summary = (f"{len(local.entries)} local migrations; {'file' if len(stray) == 1 else 'files'} not in the journal, which drizzle "
+                   f"never runs (nor does pgrunbook): {', '.join(stray)}")
+        why = ("if it was meant to be a migration, its changes will never reach the database: generate it with drizzle-kit so the "
+               "journal lists it; if it is a leftover, delete it. expectations.files_not_in_journal: fail makes this a failure")
+        return Check("local-journal", Status.FAIL if exp.files_not_in_journal == "fail" else Status.WARN, summary, why)
     return Check("local-journal", Status.OK, f"{len(local.entries)} local migrations in {local.dir}")
 
 

@@ -63,8 +63,11 @@ CASES = {
     "tracking-no-schema": (inputs(rows=None, drizzle_schema=False), "drizzle-tracking", WARN, "case B: schema `drizzle` is absent"),
     # the local journal
     "journal-ok": (inputs(), "local-journal", OK, "3 local migrations in /drizzle"),
-    "journal-file-not-listed": (inputs(local_migrations=local(M0, M1, M2, files_not_in_journal=("0003_x.sql",))), "local-journal", FAIL,
-                                "files not in the journal (drizzle never runs them): 0003_x.sql"),
+    # issue 12 item 2: drizzle ignores a file its journal does not list: a WARN naming it, a FAIL only if the playbook says so
+    "journal-file-not-listed": (inputs(local_migrations=local(M0, M1, M2, files_not_in_journal=("0003_x.sql",))), "local-journal", WARN,
+                                "file not in the journal, which drizzle never runs (nor does pgrunbook): 0003_x.sql"),
+    "journal-file-not-listed-fail": (inputs(local_migrations=local(M0, M1, M2, files_not_in_journal=("0003_x.sql",)),
+                                            exp=Expectations(tables=[], files_not_in_journal="fail")), "local-journal", FAIL, "0003_x.sql"),
     "journal-entry-without-file": (inputs(local_migrations=local(M0, M1, M2, entries_without_file=("0003_x",))), "local-journal", FAIL,
                                    "journal entries without a .sql file (drizzle fails): 0003_x"),
     # which drizzle reads the ledger next, and what drizzle 1.0 would get wrong
@@ -138,7 +141,7 @@ CASES = {
 
 CHECKS = {
     "app-left-stopped": {FAIL}, "connection": {OK}, "users-by-role": {OK, FAIL}, "drizzle-tracking": {OK, WARN},
-    "local-journal": {OK, FAIL}, "drizzle-format": {OK, WARN, FAIL}, "applied-migrations": {OK, INFO, WARN, FAIL},
+    "local-journal": {OK, WARN, FAIL}, "drizzle-format": {OK, WARN, FAIL}, "applied-migrations": {OK, INFO, WARN, FAIL},
     "ledger-consistent": {OK, WARN, FAIL},
     "pending-migrations": {OK, INFO}, "stranded-migrations": {OK, WARN}, "tracking-created-at": {OK, FAIL},
     "tracking-sequence": {OK, INFO, FAIL}, "indexes": {INFO, WARN}, "expected-tables": {OK, FAIL}, "client-tools": {OK, FAIL},
