@@ -200,6 +200,8 @@ def _plan_check(plan: MigrationPlan, baseline_source: str) -> Check:
     if plan.baseline:
         source = {"evidence": "auto-detected from the evidence", "playbook": "from the playbook", "option": "from --baseline-until"}.get(baseline_source, "")
         parts.append(f"baseline {plan.baseline[0].tag}..{plan.baseline[-1].tag} ({len(plan.baseline)}, {source})")
+    elif plan.scenario == "B" and baseline_source == "new database":
+        parts.append("a new database: nothing to baseline, every migration applied from the first")
     if plan.apply:
         parts.append(f"apply {', '.join(s.tag for s in plan.apply)}")
     return Check("plan", Status.INFO, f"scenario {plan.scenario}: " + "; ".join(parts))

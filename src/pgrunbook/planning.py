@@ -31,7 +31,7 @@ class Observed:
     facts: Facts
     state: TrackingState
     plan: MigrationPlan
-    baseline_source: str  # "option" | "playbook" | "evidence" | ""
+    baseline_source: str  # "option" | "playbook" | "evidence" | "new database" | ""
     evidence: Evidence | None
     analyses: tuple[FileAnalysis, ...]  # every journal entry, in order (one sequence)
     catalog: CodeCatalog | None = None  # the code already in the database (functions, triggers, rules...)
@@ -53,7 +53,7 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
     source = ""
     if not (state.tracking_present and state.rows) and not only:
         baseline_until, source = _baseline_choice(conn, local, analyses, baseline_until, pb.migrate.baseline_until)
-    plan = make_plan(local, state, baseline_until=baseline_until, only=only,
+    plan = make_plan(local, state, baseline_until=baseline_until, only=only, fresh=source == "new database",
                      tracking_schema=inv.migrations.tracking_schema, tracking_table=inv.migrations.tracking_table)
     _refuse_invalid_utf8(local, plan)
     _refuse_unparsed(local, analyses, plan)
@@ -100,18 +100,33 @@ def lint_policy(cfg: Config) -> Policy:
     return Policy.from_dict(cfg.playbook.policy).with_tracking_table(migrations.tracking_schema, migrations.tracking_table)
 
 
-def _baseline_choice(conn, local, analyses, option: str | None, playbook: str | None) -> tuple[str, str]:
+def _baseline_choice(conn, local, analyses, option: str | None, playbook: str | None) -> tuple[str | None, str]:
     if option:
         return option, "option"
     if playbook:
         return playbook, "playbook"
     detected = detect_baseline(conn, local, analyses)
     if detected is None:
+        if is_new_database(conn, analyses):
+            return None, "new database"  # a plan too: apply everything from the first migration
         raise CheckFailed(
-            "no drizzle tracking table, and not even the first migration's objects all exist: nothing can be baselined",
+            "no drizzle tracking rows, and some but not all of the first migration's objects exist: neither a baseline nor a "
+            "new database",
             next_step="check that migrations.dir is this database's app, or name the baseline with --baseline-until TAG",
         )
     return detected, "evidence"
+
+
+def is_new_database(conn: psycopg.Connection, analyses: tuple[FileAnalysis, ...]) -> bool:
+    """No object named by any migration exists (and there is at least one to look up): nothing of this app is here yet.
+
+    One object found means part of the app is here: applying from the first migration would collide
+    with it (or worse, run a data statement twice), so that case stays a refusal.
+    """
+    named = [o for a in analyses for o in a.created if not o.implicit]
+    evidence = check_objects(conn, named)
+    verifiable = [o for o in named if o not in evidence.unverifiable]
+    return bool(verifiable) and len(evidence.missing) == len(verifiable)
 
 
 def detect_baseline(conn: psycopg.Connection, local: LocalMigrations, analyses: tuple[FileAnalysis, ...]) -> str | None:

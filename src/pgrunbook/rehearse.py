@@ -590,7 +590,7 @@ class _Rehearsal:
                 "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"))
         state = reconcile(local, rows)
         baseline = self.plan.baseline[-1].tag if self.plan.baseline and not (state.tracking_present and state.rows) and not self.only else None
-        plan = make_plan(local, state, baseline_until=baseline, only=self.only,
+        plan = make_plan(local, state, baseline_until=baseline, only=self.only, fresh=self.plan.scenario == "B" and not self.plan.baseline,
                          tracking_schema=inv.migrations.tracking_schema, tracking_table=inv.migrations.tracking_table)
         return SimpleNamespace(plan=plan, local=local, existing_tables=tables)
 

@@ -6,6 +6,9 @@
   create drizzle's tracking table if needed, *baseline* the migrations the old
   hand-written schema already contains (record them without running them, once the
   evidence shows their objects exist), then apply the rest.
+  A new database (none of the objects any migration creates exists, no tracking rows) is
+  scenario B with nothing to baseline: create the tracking table and apply everything from
+  the first migration (`fresh`).
 - **C** — one named migration only (the seed's manual `psql -f 0011…`), recorded properly.
 
 Every tracking row is planned as drizzle itself writes it: `(hash, created_at = when)`,
@@ -80,8 +83,10 @@ def make_plan(
     only: str | None = None,
     tracking_schema: str = "drizzle",
     tracking_table: str = "__drizzle_migrations",
+    fresh: bool = False,
 ) -> MigrationPlan:
-    """The plan for this database; `baseline_until` is required in scenario B."""
+    """The plan for this database; in scenario B, `baseline_until` is required unless the database is `fresh`
+    (none of the migrations' objects exist: apply them all, baseline nothing)."""
     _refuse_v1_traps(state)
     pending = [m for m in local.entries if m.tag in state.pending]
     stranded = set(state.stranded)
@@ -98,6 +103,8 @@ def make_plan(
         if baseline_until:
             raise UsageError("--baseline-until is for a database without drizzle tracking (scenario B); this one has it")
         return MigrationPlan("A", False, tuple(_step(m, "apply", m.tag in stranded) for m in pending), **names)
+    if fresh and not baseline_until:
+        return MigrationPlan("B", True, tuple(_step(m, "apply", False) for m in pending), **names)
     if not baseline_until:
         raise UsageError(
             "no drizzle tracking table (scenario B): name the last migration the existing schema already contains",
