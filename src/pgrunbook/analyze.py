@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .drizzle.plan import MigrationPlan
 from .models import Evidence, TableFacts
 from .outcome import Check, Status, failed
-from .sqlcheck import FileAnalysis, Finding, ObjectState, Operation, Verdict
+from .sqlcheck import FileAnalysis, Finding, ObjectState, Operation, Verdict, plan_contains
 
 if TYPE_CHECKING:  # an adapter's result type: analyze only reads what it measured
     from .preflight import PreflightReport
@@ -92,6 +92,7 @@ def _analysis_json(a: FileAnalysis) -> dict[str, Any]:
         "statements": len(a.statements),
         "findings": [_finding_json(f) for f in a.findings],
         "exceptions": [_finding_json(f) for f in a.exceptions],
+        "contains": dict(plan_contains((a,))),
     }
 
 
@@ -185,6 +186,10 @@ def evaluate(plan: MigrationPlan, analyses: tuple[FileAnalysis, ...], evidence: 
         checks.append(_evidence_check(evidence))
     for analysis in analyses:
         checks.append(_lint_check(analysis))
+    stale = getattr(analyses, "stale_exceptions", ())  # a PlanLint (planning.lint_plan) carries them
+    if stale:
+        checks.append(Check("exceptions", Status.WARN, "; ".join(stale),
+                            "remove or fix the playbook exceptions that match nothing (a stale exception hides intent)"))
     stranded = [s.tag for s in plan.apply if s.stranded]
     if stranded:
         checks.append(Check("stranded-planned", Status.WARN, f"stranded, planned anyway: {', '.join(stranded)}",

@@ -249,7 +249,7 @@ def _gate(cfg: Config, emit: Emit, run: Run, *, backup_ref: str | None, baseline
         database={"name": inv.database.dbname, "host": inv.database.url.host, "port": inv.database.url.port},
         backup=backup, backup_max_age_minutes=pb.backup.max_age_minutes, min_copies=inv.backup.min_copies,
         plan=seen.plan, evidence=seen.evidence,
-        analyses=lint_plan(seen, cfg),
+        analyses=lint_plan(seen, cfg, online=online),  # the lint analyze showed for this plan and options
         privileges=Privileges(**privs), activity=activity, controller=_controller_status(cfg),
         protected=protected,
         expected=ExpectedState.from_objects(objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)),

@@ -334,9 +334,22 @@ class RollbackPolicy(_Model):
                                       "database) or in place (a safety dump first; for managed servers without CREATEDB)")
 
 
+class ReviewedExceptionSpec(_Model):
+    """A reviewed exception pinned to one migration file (see pgrunbook.sqlcheck.exceptions)."""
+
+    migration: str = Field(description="the migration's journal tag, e.g. 0133_drop_legacy_flag")
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="drizzle's hash of the file as reviewed (`inv analyze --json`)")
+    rules: list[str] = Field(min_length=1, description="rule ids it may break (ours, or squawk's as squawk:<rule>)")
+    objects: list[str] = Field([], description="only findings about these objects (schema.table, schema.table.column)")
+    reason: str = Field(min_length=1)
+    reviewed_by: str = Field(min_length=1)
+
+
 class Playbook(_Model):
     expectations: Expectations
     policy: dict[str, Any] = Field({}, description="safety policy for analysis (see pgrunbook.sqlcheck.Policy)")
+    exceptions: list[ReviewedExceptionSpec] = Field(
+        [], description="reviewed exceptions, each pinned to a migration's tag and sha256 (see pgrunbook.sqlcheck.exceptions)")
     backup: BackupPolicy = BackupPolicy()
     gate: GatePolicy = GatePolicy()
     migrate: MigratePolicy = MigratePolicy()

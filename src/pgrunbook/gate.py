@@ -19,7 +19,7 @@ from .backup.manifest import Manifest
 from .drizzle.plan import MigrationPlan
 from .models import Activity, Evidence, Privileges  # Activity, Privileges: also imported from here by callers
 from .outcome import Check, Status, failed
-from .sqlcheck import FileAnalysis
+from .sqlcheck import FileAnalysis, plan_contains
 
 if TYPE_CHECKING:  # adapters' result types: the gate only reads what they measured
     from .preflight import PreflightReport
@@ -147,10 +147,19 @@ def _policy(i: GateInputs) -> Check:
     if blocking:
         listed = "; ".join(f"{file}:{f.line} [{f.rule_id}]" for file, f in blocking[:6])
         return Check("migrations-allowed", Status.FAIL, f"not allowed by policy: {listed}", "run `inv analyze` for the details and remedies")
-    excepted = sum(len(a.exceptions) for a in i.analyses)
-    suffix = f" ({excepted} reviewed exception(s) in the SQL)" if excepted else ""
-    return Check("migrations-allowed", Status.OK, f"{len(i.analyses)} migration(s) to apply, all allowed: no DROP, DELETE, "
-                 f"TRUNCATE, UPDATE or seeding{suffix}")
+    # Say what the plan contains (issue 12 item 5), never a fixed "no DROP...": allowed ones and exceptions included.
+    contains = plan_contains(i.analyses)
+    what = ("runs " + ", ".join(f"{verb} ×{n}" for verb, n in contains)) if contains else "no DROP, DELETE, TRUNCATE, UPDATE or seeding"
+    exceptions = [f for a in i.analyses for f in a.exceptions]
+    if exceptions:
+        playbook = sum(1 for f in exceptions if "(playbook exception" in (f.excepted or ""))
+        ids = ", ".join(sorted({f.rule_id for f in exceptions}))
+        what += f"; {len(exceptions)} reviewed exception(s) ({playbook} from the playbook, {len(exceptions) - playbook} in the SQL): {ids}"
+    stale = getattr(i.analyses, "stale_exceptions", ())
+    if stale:
+        return Check("migrations-allowed", Status.WARN, f"{len(i.analyses)} migration(s) to apply, all allowed: {what}; "
+                     + "; ".join(stale), "remove or fix the playbook exceptions that match nothing")
+    return Check("migrations-allowed", Status.OK, f"{len(i.analyses)} migration(s) to apply, all allowed: {what}")
 
 
 def _privileges(i: GateInputs) -> Check:

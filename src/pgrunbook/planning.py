@@ -17,7 +17,18 @@ from .errors import CheckFailed
 from .evidence import Evidence, check_objects
 from .facts import Facts, gather
 from .catalog import read_code_catalog
-from .sqlcheck import CodeCatalog, FileAnalysis, Policy, analyze_files, objects_after
+from .sqlcheck import (
+    CodeCatalog,
+    FileAnalysis,
+    PinnedFile,
+    PlanLint,
+    Policy,
+    ReviewedException,
+    analyze_files,
+    apply_exceptions,
+    objects_after,
+    parse_exceptions,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -155,30 +166,68 @@ def existing_tables(facts: Facts) -> frozenset[str]:
 SQUAWK_EXCLUDED = ("ban-concurrent-index-creation-in-transaction",)
 
 
-def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool = True) -> tuple[FileAnalysis, ...]:
+def lint_exceptions(cfg: Config) -> tuple[ReviewedException, ...]:
+    """The playbook's reviewed exceptions (rule ids checked: ConfigError)."""
+    return parse_exceptions(e.model_dump() for e in getattr(cfg.playbook, "exceptions", ()))
+
+
+# The plan's lint, computed once: analyze and the gate of one migrate-prod (one process) get the very same
+# result for the same plan and inputs, instead of two computations that might disagree.
+_LINTS: dict[object, PlanLint] = {}
+_LINTS_KEPT = 8
+
+
+def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool = True) -> PlanLint:
     """The one lint of the migrations a plan applies, for analyze and the gate alike.
 
     Our parse-tree rules (with the live catalog of existing code and the journal), squawk's
-    findings and the lock-time estimates (measured by a rehearsal when there is one), merged
-    per file. The gate calls it
-    with the defaults (squawk on, `online` off: the strictest reading), so it refuses
-    whatever `inv analyze` refuses.
+    findings (their verdicts set by the playbook's `rules` like ours) and the lock-time
+    estimates (measured by a rehearsal when there is one), merged per file; then the
+    playbook's reviewed exceptions, each pinned to its file's hash (a changed file voids it,
+    one that lifts nothing is stale). Computed once per plan and inputs (`_LINTS`). The gate
+    calls it with migrate's options, so it decides on what analyze showed.
     """
     from .analyze import lock_estimates
+    from .gate import plan_fingerprint
     from .sqlcheck import run_squawk, with_findings
 
     policy = lint_policy(cfg)
+    exceptions = lint_exceptions(cfg)
     to_apply = [seen.local.by_tag(s.tag) for s in seen.plan.apply]
+    measured = rehearsed_measures(cfg, seen.plan, online=online)
     journal = tuple((m.hash, m.when) for m in seen.local.entries)
+    key = _lint_key(plan_fingerprint(seen.plan), tuple((m.tag, m.hash, m.text, str(m.path)) for m in to_apply), journal, online, squawk,
+                    policy, exceptions, seen.catalog, measured, tuple(seen.facts.tables))
+    if key is not None and key in _LINTS:
+        return _LINTS[key]
     analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, catalog=seen.catalog, journal=journal)
     lock_findings = run_squawk([m.path for m in to_apply], in_transaction=not online, exclude=SQUAWK_EXCLUDED) if squawk and to_apply else ()
     new_tables = {f"{o.schema}.{o.name}" for a in analyses for o in a.created if o.kind == "table"}
-    measured = rehearsed_measures(cfg, seen.plan, online=online)
-    return tuple(
+    merged = tuple(
         with_findings(a, [f for f in lock_findings if f.file.endswith(a.file)] + list(lock_estimates(a, seen.facts.tables, new_tables, measured)),
                       policy)
         for a in analyses
     )
+    pinned = tuple(PinnedFile(m.tag, m.filename, m.hash) for m in to_apply)
+    lifted, stale = apply_exceptions(merged, pinned, exceptions)
+    result = PlanLint(lifted, stale)
+    if key is not None:
+        while len(_LINTS) >= _LINTS_KEPT:
+            _LINTS.pop(next(iter(_LINTS)))
+        _LINTS[key] = result
+    return result
+
+
+def _lint_key(*parts: object) -> object | None:
+    """A hashable key of every input of the lint, None when one of them is not hashable (then: no cache)."""
+    import json
+
+    try:
+        key = tuple(json.dumps(p, sort_keys=True, default=str) if isinstance(p, dict) else p for p in parts)
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def rehearsed_measures(cfg: Config, plan: MigrationPlan, *, online: bool) -> dict:

@@ -15,6 +15,7 @@ from pgrunbook.gate import GateDecision, decide, plan_fingerprint, plan_steps, w
 from pgrunbook.outcome import Status
 from pgrunbook.preflight import CheckResult, DataCheck, PreflightReport
 from pgrunbook.rehearse import Drift, RehearsalResult, StatementMeasure
+from pgrunbook.sqlcheck import Policy, analyze_sql
 from pgrunbook.verify import statement_bounds
 
 from .factories import (
@@ -75,7 +76,11 @@ CASES = {
     # migrations allowed by the policy
     "allowed": ({}, "migrations-allowed", OK, "1 migration(s) to apply, all allowed"),
     "allowed-with-exception": ({"analyses": (analysis("-- pgrunbook: allow review-select checked by hand\nSELECT 1;"),)},
-                               "migrations-allowed", OK, "(1 reviewed exception(s) in the SQL)"),
+                               "migrations-allowed", OK, "1 reviewed exception(s) (0 from the playbook, 1 in the SQL): review-select"),
+    "allowed-destructive-listed": ({"analyses": (analysis("-- pgrunbook: allow review-select checked\nSELECT 1;"),
+                                                 analyze_sql("DROP INDEX IF EXISTS i;", file="0012_x.sql",
+                                                             policy=Policy.from_dict({"rules": {"ban-drop": "off"}})))},
+                                   "migrations-allowed", OK, "runs DROP ×1"),
     "forbidden-statement": ({"analyses": (analysis("TRUNCATE daily_bonus;"),)}, "migrations-allowed", FAIL,
                             "not allowed by policy: 0011_indexes.sql:1 [ban-truncate]"),
     "review-statement": ({"analyses": (analysis("ALTER TABLE users RENAME TO people;"),)}, "migrations-allowed", FAIL,

@@ -25,6 +25,7 @@ Design, one module per step:
 - `policy`: the verdict of each kind (the runbook's FORBIDDEN/ALLOWED lists, everything
   else review), adjustable from the playbook with a plain dict.
 - `comments`: reviewed exceptions written in the file, `-- pgrunbook: allow <rule> <why>`.
+- `exceptions`: reviewed exceptions in the playbook, pinned to a migration's tag and sha256.
 - `objects`: the objects migrations create, and the state after a migration set.
 - `analysis`: `analyze_sql` / `analyze_files`, which tie the above together.
 - `squawk`: the one module doing I/O, an adapter running the `squawk` linter, whose
@@ -73,6 +74,7 @@ from .catalog_model import (
 )
 from .classify import KINDS, FunctionDef
 from .comments import AllowComment
+from .exceptions import PinnedFile, PlanLint, ReviewedException, apply_exceptions, parse_exceptions, plan_contains
 from .model import CreatedObject, Finding, Operation, Verdict
 from .objects import ObjectState, created_objects, objects_after
 from .policy import DEFAULT_POLICY, Policy
@@ -99,15 +101,21 @@ __all__ = [
     "Finding",
     "FunctionDef",
     "ObjectState",
+    "PinnedFile",
+    "PlanLint",
+    "ReviewedException",
     "Operation",
     "Policy",
     "Rule",
     "Verdict",
     "analyze_files",
+    "apply_exceptions",
     "analyze_sql",
     "created_objects",
     "journal_pairs",
     "objects_after",
+    "parse_exceptions",
+    "plan_contains",
     "run_squawk",
     "with_findings",
 ]

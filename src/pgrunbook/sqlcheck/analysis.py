@@ -153,7 +153,14 @@ def unparsed(file: str, error: SqlParseError) -> FileAnalysis:
 def with_findings(analysis: FileAnalysis, extra: Iterable[Finding], policy: Policy = DEFAULT_POLICY) -> FileAnalysis:
     """The analysis with findings from another tool (squawk) merged in: `squawk:` allow
     comments are applied to them, and the verdict is recomputed."""
-    located = [(_statement_of(analysis, finding), finding) for finding in extra]
+    located = []
+    for finding in extra:
+        if finding.rule_id.startswith(SQUAWK_PREFIX):  # the playbook's `rules` set squawk's verdicts like ours
+            verdict = policy.tool_verdict(finding.rule_id, finding.verdict)
+            if verdict is Verdict.ALLOWED:
+                continue
+            finding = replace(finding, verdict=verdict)
+        located.append((_statement_of(analysis, finding), finding))
     located = _apply_allow_comments(located, analysis.allow_comments, policy, analysis.file, squawk=True)
     findings = analysis.findings + tuple(finding for _, finding in located)
     return replace(analysis, findings=findings, verdict=Verdict.worst(f.verdict for f in findings))
@@ -226,8 +233,9 @@ class _Analyzer:
                     uncapped, verdict = verdict, Verdict.REVIEW
                 message += f" It runs later, {op.runs}, not during this migration." if op.runs else NOT_EXECUTED_NOTE
             waivable = not (op.implicit and op.executed and verdict is Verdict.FORBIDDEN)
+            objects = (op.target.qualified,) if op.target is not None else ()
             yield Finding(rule.id, verdict, message, rule.help, file, op.line, statement, waivable=waivable,
-                          uncapped=uncapped)
+                          uncapped=uncapped, objects=objects)
 
     def _remember_new_tables(self, operations: Iterable[Operation]) -> None:
         # CREATE TABLE IF NOT EXISTS may meet a table that exists, with rows: not new.

@@ -133,6 +133,8 @@ class Finding:
     the reason and `lifted_from` set to the verdict it would have had: the report shows it
     so that a human sees every exception taken.
 
+    `objects` names what the operation acts on (`public.users.legacy_flag`), when known.
+
     `waivable` is False for findings no inline comment may lift whatever the policy says
     (forbidden findings of code the run executes). `uncapped` is the verdict a finding
     of code created for later would have had if it ran now (its `verdict` is then capped
@@ -150,6 +152,7 @@ class Finding:
     lifted_from: Verdict | None = None
     waivable: bool = True
     uncapped: Verdict | None = None
+    objects: tuple[str, ...] = ()  # the qualified object(s) the finding is about (playbook exceptions match them)
 
     @property
     def location(self) -> str:

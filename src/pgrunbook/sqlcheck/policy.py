@@ -23,7 +23,8 @@ A playbook adjusts it with a plain dict (every key optional; `{}` is the default
       "forbid": ["create-extension"], # kinds to forbid
       "rules": {                      # per-rule verdict: forbidden/review/info/allowed/off
         "non-concurrent-index": "review",
-        "create-index-without-if-not-exists": "off"
+        "create-index-without-if-not-exists": "off",
+        "squawk:prefer-text-field": "off"   # squawk's rules too, by their `squawk:` id
       },
       "inline_allow": "review",       # the worst verdict a `-- pgrunbook: allow` comment
                                       #   may lift: "review" (default) or "forbidden"
@@ -32,7 +33,9 @@ A playbook adjusts it with a plain dict (every key optional; `{}` is the default
 
 Kinds are those of `classify.KINDS`; a kind may appear in only one of the three lists;
 unknown kinds, rules or keys are configuration errors. A rule's verdict in `rules` wins
-over the verdict of its kind. `"allowed"` and `"off"` silence a rule.
+over the verdict of its kind. `"allowed"` and `"off"` silence a rule. Squawk's rules are
+set the same way (`squawk:<rule>`; any name, as squawk's rule set changes with its
+versions): the verdict replaces the adapter's default (review or info).
 
 By default an inline comment may only lift `review` (and `info`) findings: the runbook's
 FORBIDDEN list is not something a line in the migration itself can waive. A team that
@@ -50,6 +53,8 @@ from .classify import KINDS
 from .model import Operation, Verdict
 from .names import DEFAULT_SCHEMA
 from .rules import RULES, Rule
+
+SQUAWK_PREFIX = "squawk:"  # squawk's rules, as `squawk:<rule>` (sqlcheck.squawk's prefix)
 
 DEFAULT_ALLOW = frozenset({"create-index", "add-column", "analyze", "insert-tracking", "do-block"})
 DEFAULT_FORBID = frozenset(
@@ -119,6 +124,13 @@ class Policy:
             return rule.verdict
         return self.kind_verdict(operation.kind) if operation is not None else Verdict.REVIEW
 
+    def tool_verdict(self, rule_id: str, default: Verdict) -> Verdict:
+        """The verdict of another tool's finding (`squawk:<rule>`): the playbook's `rules` entry, else `default`."""
+        for known, verdict in self.rule_verdicts:
+            if known == rule_id:
+                return verdict
+        return default
+
     def with_tracking_table(self, schema: str, table: str) -> Policy:
         """This policy, also knowing `schema.table` as a tracking table (the inventory's)."""
         return replace(self, tracking_tables=self.tracking_tables | {(schema, table)})
@@ -163,8 +175,10 @@ def _rule_verdicts(value: object) -> tuple[tuple[str, Verdict], ...]:
         raise ConfigError("`rules` must map rule ids to forbidden/review/info/allowed/off", source=_SOURCE)
     verdicts = []
     for rule_id, verdict in value.items():
-        if rule_id not in RULES:
-            raise ConfigError(f"`rules`: unknown rule {rule_id!r}", source=_SOURCE)
+        squawk = isinstance(rule_id, str) and rule_id.startswith(SQUAWK_PREFIX) and len(rule_id) > len(SQUAWK_PREFIX)
+        if rule_id not in RULES and not squawk:
+            raise ConfigError(f"`rules`: unknown rule {rule_id!r} (squawk's rules are written squawk:<rule>)",
+                              source=_SOURCE)
         if verdict not in _RULE_VERDICTS:
             choices = ", ".join(_RULE_VERDICTS)
             raise ConfigError(f"`rules`: {rule_id}: {verdict!r} is not one of {choices}", source=_SOURCE)

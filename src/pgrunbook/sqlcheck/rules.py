@@ -918,6 +918,18 @@ register(
     )
 )
 
+register(
+    Rule(
+        "exception-file-changed",
+        "A playbook exception pinned to another sha256 than the file's: the file changed since it was reviewed.",
+        frozenset(),
+        Verdict.REVIEW,
+        "Review the file as it is now; if the exception still holds, pin its new sha256 in the playbook "
+        "(`inv analyze --json` shows each migration's hash); otherwise remove the exception.",
+        _never,
+    )
+)
+
 COMMENT_RULES = frozenset({"unused-allow-comment", "allow-comment-missing-reason"})
 
 _BY_KIND: dict[str, tuple[Rule, ...]] = {}
