@@ -30,7 +30,7 @@ def test_schema_qualified_tables_through_verify_backup_gate_migrate_validate(app
     pb = playbook(tmp_path, tables=["auth.users", "accounts", "users"], role_count={"table": "auth.users", "column": "role"},
                   roles=["admin", "member", "owner"], critical_tables=["auth.users", "accounts"],
                   fingerprint={"table": "auth.users"})
-    cfg = load_config(db.inventory(), pb)
+    cfg = load_config(db.inventory(environment="staging"), pb)
     report = commands.verify(cfg)
     checks = by_id(report.checks)
     assert checks["expected-tables"].status is Status.OK, checks["expected-tables"]
@@ -50,6 +50,15 @@ def test_schema_qualified_tables_through_verify_backup_gate_migrate_validate(app
     before = run.read().migration_start.before
     assert before["tables"] == {"auth.users": 200, "accounts": 500}
     assert before["users_by_role"]["by_role"]["(no role: NULL)"] == 17
+    # the inventory names the target: backup file, report title; no seed endpoint in a report without an API
+    assert backup.manifest.id.startswith(f"{db.name}_staging_backup_")
+    from pgrunbook.report import render_markdown, report_data
+
+    data = report_data(run, cfg)
+    for lang in ("en", "fr"):
+        text = render_markdown(data, lang)
+        assert text.splitlines()[0].endswith("- staging") and "Production" not in text.splitlines()[0]
+        assert "/users/all-members" not in text and "/campaigns" not in text and "api:" in text
 
 
 def test_a_playbook_with_only_tables_demands_only_its_own_tables_in_the_backup(app_db, tmp_path):

@@ -194,6 +194,19 @@ class ApiSettings(_Model):
 class Inventory(_Model):
     name: str
     sandbox: bool = Field(False, description="true only for the embedded sandbox: no confirmation needed")
+    environment: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="the target's label: backups are named <db>_<environment>_backup_<stamp> (default `prod`, the seed's names, "
+                    "so existing backup names and globs keep working) and the report's title names it (default: `name`)")
+
+    @property
+    def backup_label(self) -> str:
+        return self.environment or "prod"
+
+    @property
+    def title(self) -> str:
+        """What the report calls this target: its environment, else the inventory's name."""
+        return self.environment or self.name
     database: DatabaseSettings
     migrations: MigrationsSettings
     tools: ToolsSettings = ToolsSettings()

@@ -40,6 +40,7 @@ def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
         "run": run.id,
         "journal": str(run.journal),
         "target": opened.target,
+        "environment": cfg.inventory.title if cfg else "",  # the report's title: the inventory's, never a fixed "Production"
         "date": j.records[0].ts if j.records else "",
         "operator": opened.operator,
         "duration_minutes": None if seconds is None else round(seconds / 60, 1),  # a run still open has no duration yet
@@ -70,7 +71,8 @@ def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
         "table_rows": _table_rows(before, after, cfg),
         "expected_performance_indexes": cfg.playbook.expectations.performance_indexes if cfg else None,
         "validation": {"ok": validate.get("ok"), "drift": validate.get("drift"), "checks": validate.get("checks", [])},
-        "api": {"before": migrate_start.get("api_before"), "after": validate.get("api_after")},
+        "api": {"before": migrate_start.get("api_before"), "after": validate.get("api_after"),
+                "configured": [e.path for e in cfg.inventory.api.endpoints] if cfg and cfg.inventory.api else []},
         "gate": {"decision": gate.get("decision"), "checks": gate.get("checks", [])},
         "rehearsal": _rehearsal(_data(j.last(RehearsalEnded))),
         "rollback": rollback_end or None,

@@ -103,7 +103,7 @@ class _Emitter:
 
 def _backup_id(inv: Inventory, backup_dir: Path, fmt: str) -> str:
     stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
-    base = f"{inv.database.dbname}_prod_backup_{stamp}"
+    base = f"{inv.database.dbname}_{inv.backup_label}_backup_{stamp}"  # inventory.environment (default: the seed's `prod`)
     candidate, n = base, 1
     while any((backup_dir / f"{candidate}.{ext}").exists() for ext in EXTENSIONS.values()) or manifest_path(backup_dir, candidate).exists():
         n += 1
