@@ -33,14 +33,14 @@ BINARY = "docker-compose"  # Debian's v1, the seed's spelling
 class ComposeApp:
     """One compose project running the sandbox API on its own port; `down` at teardown."""
 
-    def __init__(self, engine, db, folder, *, project: str) -> None:
-        self.engine, self.port, self.project = engine, free_port(), project
-        dsn = f"postgresql://postgres@127.0.0.1:{db.cluster.port}/{db.name}"  # the password is in the passfile
+    def __init__(self, engine, db, folder, *, project: str, db_port: int | None = None) -> None:
+        self.engine, self.port, self.project, self.db = engine, free_port(), project, db
+        dsn = f"postgresql://postgres@127.0.0.1:{db_port or db.cluster.port}/{db.name}"  # the password is in the passfile
         self.file = write_compose_file(folder, port=self.port, dsn=dsn, passfile=db.cluster.passfile)
 
     def compose(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([BINARY, "-f", str(self.file), "-p", self.project, *args], capture_output=True, text=True,
-                              timeout=timeout, env={**__import__("os").environ, **self.engine.env()})
+                              timeout=timeout, env={**os.environ, **self.engine.env()})
 
     def up(self) -> None:
         done = self.compose("up", "-d", SERVICE)
@@ -60,8 +60,9 @@ def compose_app(docker_engine, app_db, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("DOCKER_HOST", docker_engine.host)
     apps: list[ComposeApp] = []
 
-    def make(project: str = "pgrb-test") -> ComposeApp:
-        app = ComposeApp(docker_engine, app_db("tracked"), tmp_path / f"compose-{len(apps)}", project=f"{project}-{len(apps)}-{free_port()}")
+    def make(project: str = "pgrb-test", db_port: int | None = None) -> ComposeApp:
+        app = ComposeApp(docker_engine, app_db("tracked"), tmp_path / f"compose-{len(apps)}", project=f"{project}-{len(apps)}-{free_port()}",
+                         db_port=db_port)
         apps.append(app)
         return app
 
@@ -108,6 +109,32 @@ def test_compose_stop_and_start_for_real_wait_for_the_port_and_the_health_check(
     assert "was started again by something other than pgrunbook" in err.what
     assert "may have served requests and written to the database" in err.changed
     assert "docker events" in err.next_step
+
+
+def test_the_gate_runs_the_compose_preflight(compose_app):
+    """`inv gate`'s rollback-ready check is this preflight: a wrong service name is a NO-GO before
+    any phase changes anything; the right one is ready."""
+    from pgrunbook import commands
+    from pgrunbook.config import load_config
+    from tests.phases import backed_up
+
+    app = compose_app()
+    app.up()
+
+    def gate_says(service: str) -> tuple[bool, str]:
+        inventory = app.db.inventory(app=app.settings(compose={"service": service}).model_dump(exclude_none=True),
+                                     api={"base_url": f"http://127.0.0.1:{app.port}"})
+        backed_up(inventory)
+        _, decision = commands.gate(load_config(inventory))
+        check = next(c for c in decision.checks if c.id == "rollback-ready")
+        return decision.go, check.summary
+
+    go, summary = gate_says("api")
+    assert not go and "app controller not ready" in summary and "service api is not defined" in summary
+    go, summary = gate_says(SERVICE)
+    assert go, summary
+    assert "app controller: compose: docker-compose" in summary and "ready" in summary
+    assert health_status("127.0.0.1", app.port) == 200  # the gate only looked
 
 
 def test_compose_preflight_catches_what_would_fail_before_anything_changes(compose_app, monkeypatch):
@@ -190,3 +217,31 @@ def test_compose_user_without_access_to_the_docker_socket_is_a_no_go(docker_engi
     with pytest.raises(ControllerError) as caught:
         ctl.start()
     assert caught.value.changed == "nothing was changed: the app was not started"
+
+
+@pytest.mark.slow
+def test_compose_start_that_never_gets_healthy_and_stop_that_leaves_the_port_open_fail_clearly(compose_app):
+    """After the preflight passed: the service starts but its health check never passes (its
+    database is unreachable: /health says 503), and a stop after which the API's port still
+    accepts connections (another program holds it). Both are errors saying what changed."""
+    import socket
+
+    app = compose_app(db_port=free_port())  # nothing listens there
+    ctl = app.controller(app={"health_timeout": 3})
+    app.up()
+    ctl.stop()
+    with pytest.raises(ControllerError) as caught:
+        ctl.start()
+    assert "did not become healthy within 3s" in caught.value.what and "running (" in caught.value.what
+    assert caught.value.changed == "the start command ran: the app may be running but is not healthy"
+    assert health_status("127.0.0.1", app.port) == 503  # it runs, and says why it is not healthy
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        holder = build_controller(app.settings(health_timeout=1), listen=("127.0.0.1", port), poll_interval=0.2)
+        with pytest.raises(ControllerError) as caught:
+            holder.stop()
+    assert f"127.0.0.1:{port} still accepts connections 1s after the app was stopped" in caught.value.what
+    assert "clients can still connect" in caught.value.changed and "ss -ltnp" in caught.value.next_step

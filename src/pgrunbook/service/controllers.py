@@ -205,6 +205,7 @@ class Controller:
         """Poll `health()` until it says `want` (or cannot tell), at most `timeout` seconds."""
         started = time.monotonic()
         deadline = started + timeout
+        said, said_at = "", 0.0
         while True:
             health = self._health_bounded(max(1.0, min(self.probe_timeout, deadline - time.monotonic())))
             if health.ok is None or health.ok == want:
@@ -212,8 +213,11 @@ class Controller:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return health, time.monotonic() - started
-            self._say("progress", f"waiting for the app to {'answer its health check' if want else 'stop'}: {health.detail}",
-                      waited=round(time.monotonic() - started, 1), timeout=timeout)
+            # Say it when the state changes, else every 5 s: fast polling must not flood the output.
+            if health.detail != said or time.monotonic() - said_at >= 5:
+                self._say("progress", f"waiting for the app to {'answer its health check' if want else 'stop'}: {health.detail}",
+                          waited=round(time.monotonic() - started, 1), timeout=timeout)
+                said, said_at = health.detail, time.monotonic()
             time.sleep(min(self.poll_interval, remaining))
 
     def _health_bounded(self, timeout: float) -> Health:
