@@ -144,3 +144,19 @@ def test_a_pending_body_our_parser_cannot_read_is_a_review_finding_naming_line_a
     allow = "-- pgrunbook: allow review-create-function,review-unanalysable-body read by JD: sets a local only\n"
     path.write_text(text.replace("CREATE OR REPLACE FUNCTION", allow + "CREATE OR REPLACE FUNCTION"))
     assert analyze(db).ok
+
+
+def test_create_table_if_not_exists_absent_from_the_database_is_new_for_its_fk_and_index(app_db):
+    """Issue 12 item 7: drizzle-kit's older output, on a table the live database does not hold."""
+    db = app_db("tracked")
+    path = db.drizzle_dir / f"{INDEXES}.sql"
+    path.write_text(path.read_text() + '\n--> statement-breakpoint\nCREATE TABLE IF NOT EXISTS "badges" (\n\t"id" serial '
+                    'PRIMARY KEY NOT NULL,\n\t"user_id" integer NOT NULL\n);\n--> statement-breakpoint\nDO $$ BEGIN\n ALTER '
+                    'TABLE "badges" ADD CONSTRAINT "badges_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES '
+                    '"public"."users"("id") ON DELETE cascade ON UPDATE no action;\nEXCEPTION\n WHEN duplicate_object THEN '
+                    'null;\nEND $$;\n--> statement-breakpoint\nCREATE INDEX "badges_user_idx" ON "badges" USING btree ("user_id");\n')
+    report = analyze(db)
+    assert report.analyses[0].rule_ids() == ("review-create-table",)
+    with db.connect() as conn:
+        conn.execute("CREATE TABLE badges (id serial PRIMARY KEY, user_id integer NOT NULL)")
+    assert {"review-add-constraint-validating", "review-fk-on-delete-cascade"} <= set(analyze(db).analyses[0].rule_ids())

@@ -46,6 +46,8 @@ class Observed:
     evidence: Evidence | None
     analyses: tuple[FileAnalysis, ...]  # every journal entry, in order (one sequence)
     catalog: CodeCatalog | None = None  # the code already in the database (functions, triggers, rules...)
+    # Tables a pending CREATE TABLE IF NOT EXISTS names that the database lacks: new and empty, as without IF NOT EXISTS.
+    absent_tables: frozenset[tuple[str, str]] = frozenset()
 
 
 def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: str | None = None, only: str | None = None) -> Observed:
@@ -72,7 +74,8 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
     if plan.baseline:
         tags = {s.tag for s in plan.baseline}
         evidence = check_objects(conn, objects_after(a for m, a in zip(local.entries, analyses) if m.tag in tags).present)
-    return Observed(local, facts, state, plan, source, evidence, analyses, catalog)
+    return Observed(local, facts, state, plan, source, evidence, analyses, catalog,
+                    absent_tables(conn, [a for m, a in zip(local.entries, analyses) if m.tag in {s.tag for s in plan.apply}]))
 
 
 def _refuse_entries_without_file(local: LocalMigrations) -> None:
@@ -95,6 +98,18 @@ def _refuse_invalid_utf8(local: LocalMigrations, plan: MigrationPlan) -> None:
             line, column = migration.invalid_utf8
             raise SqlParseError("not valid UTF-8 text: drizzle would run it with the bytes replaced by U+FFFD",
                                 file=str(migration.path), line=line, column=column)
+
+
+def absent_tables(conn: psycopg.Connection, analyses: list[FileAnalysis]) -> frozenset[tuple[str, str]]:
+    """The tables the analyses create with IF NOT EXISTS that do not exist in the database now (one query)."""
+    wanted = sorted({(op.target.schema, op.target.name) for a in analyses for op in a.operations
+                     if op.kind == "create-table" and op.has("if_not_exists") and op.target is not None and op.executed})
+    if not wanted:
+        return frozenset()
+    rows = conn.execute("SELECT s, t FROM unnest(%s::text[], %s::text[]) AS w(s, t) "
+                        "WHERE to_regclass(format('%%I.%%I', s, t)) IS NULL",
+                        ([s for s, _ in wanted], [t for _, t in wanted])).fetchall()
+    return frozenset((s, t) for s, t in rows)
 
 
 def _refuse_unparsed(local: LocalMigrations, analyses: tuple[FileAnalysis, ...], plan: MigrationPlan) -> None:
@@ -197,10 +212,11 @@ def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool
     measured = rehearsed_measures(cfg, seen.plan, online=online)
     journal = tuple((m.hash, m.when) for m in seen.local.entries)
     key = _lint_key(plan_fingerprint(seen.plan), tuple((m.tag, m.hash, m.text, str(m.path)) for m in to_apply), journal, online, squawk,
-                    policy, exceptions, seen.catalog, measured, tuple(seen.facts.tables))
+                    policy, exceptions, seen.catalog, measured, tuple(seen.facts.tables), seen.absent_tables)
     if key is not None and key in _LINTS:
         return _LINTS[key]
-    analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, catalog=seen.catalog, journal=journal)
+    analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, catalog=seen.catalog, journal=journal,
+                             absent_tables=seen.absent_tables)
     lock_findings = run_squawk([m.path for m in to_apply], in_transaction=not online, exclude=SQUAWK_EXCLUDED) if squawk and to_apply else ()
     new_tables = {f"{o.schema}.{o.name}" for a in analyses for o in a.created if o.kind == "table"}
     merged = tuple(

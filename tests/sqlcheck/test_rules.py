@@ -71,6 +71,10 @@ CASES = {
     "review-function-call": ("SELECT recompute_totals();", R, None),
     "review-vacuum": ("VACUUM users;", R, None),
     "review-unanalysable-body": ("DO $$ DECLARE r users%ROWTYPE; BEGIN r.id := 1; END $$;", R, None),
+    "review-row-level-security": ('ALTER TABLE "posts" ENABLE ROW LEVEL SECURITY;', R, None),
+    "review-index-rebuild": ('DROP INDEX IF EXISTS "i";\nCREATE INDEX IF NOT EXISTS "i" ON "users" ("a","b");', R, None),
+    "review-constraint-replacement": ('ALTER TABLE "p" DROP CONSTRAINT "fk";\nALTER TABLE "p" ADD CONSTRAINT "fk" '
+                                      'FOREIGN KEY ("u") REFERENCES "users"("id") ON DELETE set null NOT VALID;', R, None),
     "review-unclassified": ("LOCK TABLE users IN ACCESS EXCLUSIVE MODE;", R, None),
     "create-index-without-if-not-exists": ("CREATE INDEX i ON users (a);", R, None),
     "non-concurrent-index": ("CREATE INDEX IF NOT EXISTS i ON users (a);", I, None),

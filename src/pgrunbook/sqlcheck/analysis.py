@@ -115,6 +115,7 @@ def analyze_files(
     catalog: CodeCatalog | None = None,
     journal: Journal = (),
     strict: bool = True,
+    absent_tables: Iterable[tuple[str, str]] = (),
 ) -> tuple[FileAnalysis, ...]:
     """Analyse a migration set in order: paths (read as UTF-8) or (name, text) pairs.
 
@@ -129,8 +130,11 @@ def analyze_files(
     (`parse_error`, one `unparsable-file` finding, nothing created). Planning reads the
     files already applied that way: PostgreSQL ran them, so one our parser rejects must
     not block the migrations still to apply (those are always analysed strictly).
+
+    `absent_tables`: (schema, table) the live database does not hold; a CREATE TABLE IF NOT
+    EXISTS of one of them creates a new, empty table (else it may meet one with rows).
     """
-    analyzer = _Analyzer(policy, catalog, journal)
+    analyzer = _Analyzer(policy, catalog, journal, absent_tables)
     analyses = []
     for item in migrations:
         name, text = _read(item)
@@ -172,8 +176,10 @@ def with_findings(analysis: FileAnalysis, extra: Iterable[Finding], policy: Poli
 class _Analyzer:
     """Analyses the files of one migration set in order, sharing what earlier files created."""
 
-    def __init__(self, policy: Policy, catalog: CodeCatalog | None = None, journal: Journal = ()) -> None:
+    def __init__(self, policy: Policy, catalog: CodeCatalog | None = None, journal: Journal = (),
+                 absent_tables: Iterable[tuple[str, str]] = ()) -> None:
         self.policy = policy
+        self.absent_tables = frozenset(absent_tables)
         self.functions: dict[tuple[str, str], FunctionDef] = {}
         self.new_tables: set[tuple[str, str]] = set()
         self.code = CodeRegistry(catalog if catalog is not None else EMPTY_CATALOG)
@@ -185,8 +191,9 @@ class _Analyzer:
             file=file, tracking_tables=self.policy.tracking_tables, functions=self.functions, code=self.code
         )
         statements, located = [], []
-        for statement in split.statements:
-            operations = classifier.statement(statement)
+        classified = _replacements([classifier.statement(statement) for statement in split.statements],
+                                   self.policy.tracking_tables)
+        for statement, operations in zip(split.statements, classified):
             statements.append(
                 AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations)
             )
@@ -238,10 +245,46 @@ class _Analyzer:
                           uncapped=uncapped, objects=objects)
 
     def _remember_new_tables(self, operations: Iterable[Operation]) -> None:
-        # CREATE TABLE IF NOT EXISTS may meet a table that exists, with rows: not new.
+        # CREATE TABLE IF NOT EXISTS may meet a table that exists, with rows: not new, unless the live
+        # database said it is absent (`absent_tables`).
         for op in operations:
-            if op.executed and op.kind == "create-table" and op.target is not None and not op.has("if_not_exists"):
-                self.new_tables.add((op.target.schema, op.target.name))
+            if op.executed and op.kind == "create-table" and op.target is not None:
+                key = (op.target.schema, op.target.name)
+                if not op.has("if_not_exists") or key in self.absent_tables:
+                    self.new_tables.add(key)
+
+
+def _replacements(classified: list[tuple[Operation, ...]], tracking_tables: Iterable[tuple[str, str]] = ()
+                  ) -> list[tuple[Operation, ...]]:
+    """drizzle-kit changes an index or a constraint by dropping it and creating it again under the same name,
+    in one file: such a DROP is a rebuild (`rebuild-index`) or a replacement (`replace-constraint`), not a loss.
+
+    Only the file's own statements (executed, not found inside code), a DROP without CASCADE (CASCADE also
+    drops what depends on the object: still `drop`), and a re-creation later in the same file on the same
+    table; never on the tracking table (nothing but pgrunbook's recorder may act on it)."""
+    tracking = frozenset(tracking_tables)
+
+    def own(op: Operation) -> bool:
+        return op.executed and not op.via and not op.implicit and op.target is not None
+
+    def key(op: Operation) -> tuple[str, str, str | None, str]:
+        return (op.target.kind, op.target.schema, op.target.table if op.target.kind == "constraint" else None,
+                op.target.name)
+
+    result = [list(ops) for ops in classified]
+    for i, ops in enumerate(result):
+        for j, op in enumerate(ops):
+            if op.kind != "drop" or not own(op) or op.has("cascade") or op.target.kind not in ("index", "constraint"):
+                continue
+            wanted = "create-index" if op.target.kind == "index" else "add-constraint"
+            later = [o for ops_after in result[i:] for o in ops_after if o is not op]
+            again = next((o for o in later if o.kind == wanted and own(o) and key(o) == key(op)), None)
+            if again is None or (again.target.schema, again.target.table) in tracking:
+                continue
+            kind = "rebuild-index" if op.target.kind == "index" else "replace-constraint"
+            target = again.target if op.target.kind == "index" else op.target  # the index's table is on the CREATE
+            ops[j] = replace(op, kind=kind, target=target, flags=op.flags | {"replaced"})
+    return [tuple(ops) for ops in result]
 
 
 # --------------------------------------------------------------------------- allow comments

@@ -95,7 +95,8 @@ KINDS = frozenset(
         "set-default", "drop-default", "rename", "drop", "truncate", "delete", "update",
         "insert-tracking", "insert-seed", "select", "grant", "revoke", "transaction-control",
         "do-block", "create-function", "create-trigger", "call", "dangerous-call",
-        "dynamic-sql", "set", "comment-on", "create-view", "unanalysable-body", "other",
+        "dynamic-sql", "set", "comment-on", "create-view", "unanalysable-body", "row-security",
+        "rebuild-index", "replace-constraint", "other",
     }
 )  # fmt: skip
 
@@ -106,7 +107,7 @@ WRITE_EVENTS = {"insert-seed": "insert", "insert-tracking": "insert", "update": 
 # Kinds of schema change that may touch the tracking table (see `_mark_tracking_ddl`).
 TRACKING_DDL_KINDS = frozenset({
     "add-column", "set-default", "drop-default", "add-constraint", "validate-constraint", "alter-column-type",
-    "set-not-null", "drop-not-null", "rename", "create-index", "other",
+    "set-not-null", "drop-not-null", "rename", "create-index", "row-security", "other",
 })
 MAX_FIRE_DEPTH = 4  # triggers firing triggers: enough to see a chain, bounded for cycles
 

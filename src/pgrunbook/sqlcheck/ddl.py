@@ -275,7 +275,23 @@ def _drop_flags(cmd: ast.AlterTableCmd) -> set[str]:
     return flags
 
 
+_ROW_SECURITY = {
+    AlterTableType.AT_EnableRowSecurity: "ENABLE ROW LEVEL SECURITY",
+    AlterTableType.AT_DisableRowSecurity: "DISABLE ROW LEVEL SECURITY",
+    AlterTableType.AT_ForceRowSecurity: "FORCE ROW LEVEL SECURITY",
+    AlterTableType.AT_NoForceRowSecurity: "NO FORCE ROW LEVEL SECURITY",
+}
+
+
+def _row_security(cmd, schema, table, subject, scope):
+    action = _ROW_SECURITY[cmd.subtype]
+    flag = action.lower().replace(" row level security", "").replace(" ", "_")  # enable, disable, force, no_force
+    yield scope.op("row-security", f"{subject} {action}", target=CreatedObject("table", schema, None, table),
+                   flags={flag})
+
+
 _ALTER_HANDLERS = {
+    **dict.fromkeys(_ROW_SECURITY, _row_security),
     AlterTableType.AT_AddColumn: _add_column,
     AlterTableType.AT_ColumnDefault: _column_default,
     AlterTableType.AT_SetNotNull: _column_op("set-not-null", "SET NOT NULL"),

@@ -101,7 +101,8 @@ _DROP_CONSEQUENCES = {
     "table": "deletes the table and every row in it; real users' data would be lost",
     "column": "deletes the column and its value in every row; real users' data would be lost",
     "schema": "deletes the schema (with CASCADE, every table in it and all their rows)",
-    "index": "removes the index: queries that use it slow down, and a unique index stops preventing duplicates",
+    "index": "removes the index: queries that use it slow down (and if it is a unique index, duplicates can then be "
+             "written)",
     "constraint": (
         "removes the constraint: data breaking it can then be written, and foreign keys stop protecting references"
     ),
@@ -396,8 +397,15 @@ _REVIEWED = {
 }
 
 
+# Kinds that cost nothing on a table created earlier in the same pending set (empty: no row to validate,
+# no lock anyone waits on): drizzle-kit adds every foreign key of a new table as its own ALTER TABLE.
+_NOTHING_ON_A_NEW_TABLE = frozenset({"add-constraint", "validate-constraint"})
+
+
 def _reviewed_kind(kind: str, rule_id: str, consequence: str, remedy: str) -> None:
-    def check(op: Operation, ctx: RuleContext) -> str:
+    def check(op: Operation, ctx: RuleContext) -> str | None:
+        if kind in _NOTHING_ON_A_NEW_TABLE and op.executed and ctx.is_new(op):
+            return None
         return f"{op.where} {consequence}."
 
     check.__doc__ = f"{kind}: {consequence}."
@@ -425,6 +433,68 @@ def review_unanalysable_body(op: Operation, ctx: RuleContext) -> str:
     )
 
 
+_ROW_SECURITY_CONSEQUENCES = {
+    "enable": "turns row-level security on: with no policy for it, every role but the table's owner, superusers and "
+              "BYPASSRLS roles sees no row of it and can write none (the application too, unless it connects as the "
+              "owner)",
+    "force": "applies row-level security to the table's owner too: an application connecting as the owner sees only "
+             "the rows its policies allow (none without a policy)",
+    "disable": "turns row-level security off: every role with privileges on the table sees and writes every row, "
+               "whatever the policies say",
+    "no_force": "exempts the table's owner from row-level security again: it sees and writes every row",
+}
+
+
+@rule(
+    "review-row-level-security",
+    kinds={"row-security"},
+    help=(
+        "Check that the policies the application needs exist (CREATE POLICY, in this migration or before it) and "
+        "which role the application connects as; then allow it (policy or reviewed exception)."
+    ),
+)
+def review_row_level_security(op: Operation, ctx: RuleContext) -> str:
+    """ENABLE / DISABLE / FORCE ROW LEVEL SECURITY: who sees which rows changes at once."""
+    flag = next((f for f in ("no_force", "enable", "disable", "force") if op.has(f)), "enable")
+    return f"{op.where} {_ROW_SECURITY_CONSEQUENCES[flag]}."
+
+
+@rule(
+    "review-index-rebuild",
+    kinds={"rebuild-index"},
+    help=(
+        "A rebuild loses no data. On a big table build the new index CONCURRENTLY under another name, then drop "
+        "the old one and rename (or run `inv migrate --online`)."
+    ),
+)
+def review_index_rebuild(op: Operation, ctx: RuleContext) -> str:
+    """DROP INDEX x then CREATE INDEX x in one migration: drizzle-kit's way to change an index."""
+    table = f" on {op.target.schema}.{op.target.table}" if op.target is not None and op.target.table else ""
+    return (
+        f"{op.where}, then creates it again in the same migration: a rebuild{table}. No row is touched; DROP INDEX "
+        "takes an ACCESS EXCLUSIVE lock and the new index is built under a SHARE lock (writes wait for the whole "
+        "build; the CREATE INDEX statement is judged on its own)."
+    )
+
+
+@rule(
+    "review-constraint-replacement",
+    kinds={"replace-constraint"},
+    help=(
+        "A replacement loses no data. To avoid the validating scan under lock, add the new constraint NOT VALID "
+        "under another name, VALIDATE it, then drop the old one."
+    ),
+)
+def review_constraint_replacement(op: Operation, ctx: RuleContext) -> str:
+    """DROP CONSTRAINT x then ADD CONSTRAINT x in one migration: drizzle-kit's way to change ON DELETE and the like."""
+    return (
+        f"{op.where}, then adds it again in the same migration: a constraint replacement (drizzle-kit's way to change "
+        "a foreign key's ON DELETE / ON UPDATE, or a CHECK). No row is touched; DROP CONSTRAINT takes an ACCESS "
+        "EXCLUSIVE lock on the table until the migration commits, and the new constraint is judged on its own "
+        "(a FOREIGN KEY or CHECK without NOT VALID scans every row under that lock)."
+    )
+
+
 # =========================================================================== qualifiers
 
 
@@ -436,8 +506,8 @@ def review_unanalysable_body(op: Operation, ctx: RuleContext) -> str:
 )
 def create_index_without_if_not_exists(op: Operation, ctx: RuleContext) -> str | None:
     """CREATE INDEX without IF NOT EXISTS: not what the runbook allows."""
-    if op.has("if_not_exists"):
-        return None
+    if op.has("if_not_exists") or (op.executed and ctx.is_new(op)):
+        return None  # on a table this pending set creates, the index cannot exist before the migration
     return (
         f"{op.where} has no IF NOT EXISTS: if the index already exists "
         "(a migration re-run after a partial failure), the migration fails."
@@ -611,7 +681,8 @@ def review_tracking_row_from_journal(op: Operation, ctx: RuleContext) -> str | N
 @rule(
     "ban-tracking-table-code",
     kinds={"create-trigger", "other", "add-column", "set-default", "drop-default", "add-constraint",
-           "validate-constraint", "alter-column-type", "set-not-null", "drop-not-null", "rename", "create-index"},
+           "validate-constraint", "alter-column-type", "set-not-null", "drop-not-null", "rename", "create-index",
+           "row-security"},
     verdict=Verdict.FORBIDDEN,
     caps_later=False,
     help=(

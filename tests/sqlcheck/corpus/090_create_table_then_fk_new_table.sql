@@ -1,4 +1,4 @@
--- expect: review review-add-constraint review-create-table
+-- expect: review review-create-table
 -- The FK is added to a table created just above (empty): no validating scan to fear.
 CREATE TABLE "proofs" ("id" serial PRIMARY KEY NOT NULL, "user_id" integer NOT NULL);
 --> statement-breakpoint

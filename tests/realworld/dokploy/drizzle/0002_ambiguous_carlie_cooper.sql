@@ -1,0 +1,1 @@
+ALTER TABLE "auth" ADD COLUMN "is2FAEnabled" boolean DEFAULT false NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE "registry" ALTER COLUMN "imagePrefix" DROP NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE "ntfy" ALTER COLUMN "accessToken" DROP NOT NULL;
