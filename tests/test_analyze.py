@@ -160,3 +160,14 @@ def test_create_table_if_not_exists_absent_from_the_database_is_new_for_its_fk_a
     with db.connect() as conn:
         conn.execute("CREATE TABLE badges (id serial PRIMARY KEY, user_id integer NOT NULL)")
     assert {"review-add-constraint-validating", "review-fk-on-delete-cascade"} <= set(analyze(db).analyses[0].rule_ids())
+
+
+def test_widening_a_varchar_of_the_live_database_is_not_reviewed(app_db):
+    """Issue 12 item 7: analyze reads the column's live type (users.email is varchar(255))."""
+    db = app_db("tracked")
+    path = db.drizzle_dir / f"{INDEXES}.sql"
+    original = path.read_text()
+    path.write_text(original + '\n--> statement-breakpoint\nALTER TABLE "users" ALTER COLUMN "email" SET DATA TYPE varchar(320);\n')
+    assert analyze(db, squawk=True).ok  # squawk's changing-column-type is only info there
+    path.write_text(original + '\n--> statement-breakpoint\nALTER TABLE "users" ALTER COLUMN "email" SET DATA TYPE varchar(100);\n')
+    assert "review-alter-column-type" in analyze(db).analyses[0].rule_ids()

@@ -48,6 +48,8 @@ class Observed:
     catalog: CodeCatalog | None = None  # the code already in the database (functions, triggers, rules...)
     # Tables a pending CREATE TABLE IF NOT EXISTS names that the database lacks: new and empty, as without IF NOT EXISTS.
     absent_tables: frozenset[tuple[str, str]] = frozenset()
+    # The live types (text / varchar / varchar(n)) of the columns a pending ALTER COLUMN TYPE changes.
+    column_types: tuple[tuple[tuple[str, str, str], str], ...] = ()
 
 
 def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: str | None = None, only: str | None = None) -> Observed:
@@ -74,8 +76,9 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
     if plan.baseline:
         tags = {s.tag for s in plan.baseline}
         evidence = check_objects(conn, objects_after(a for m, a in zip(local.entries, analyses) if m.tag in tags).present)
-    return Observed(local, facts, state, plan, source, evidence, analyses, catalog,
-                    absent_tables(conn, [a for m, a in zip(local.entries, analyses) if m.tag in {s.tag for s in plan.apply}]))
+    pending = [a for m, a in zip(local.entries, analyses) if m.tag in {s.tag for s in plan.apply}]
+    return Observed(local, facts, state, plan, source, evidence, analyses, catalog, absent_tables(conn, pending),
+                    column_types(conn, pending))
 
 
 def _refuse_entries_without_file(local: LocalMigrations) -> None:
@@ -110,6 +113,22 @@ def absent_tables(conn: psycopg.Connection, analyses: list[FileAnalysis]) -> fro
                         "WHERE to_regclass(format('%%I.%%I', s, t)) IS NULL",
                         ([s for s, _ in wanted], [t for _, t in wanted])).fetchall()
     return frozenset((s, t) for s, t in rows)
+
+
+def column_types(conn: psycopg.Connection, analyses: list[FileAnalysis]) -> tuple[tuple[tuple[str, str, str], str], ...]:
+    """The live string types of the columns the analyses change with ALTER COLUMN TYPE (one query)."""
+    from .sqlcheck.ddl import catalog_type
+
+    wanted = sorted({(op.target.schema, op.target.table, op.target.name) for a in analyses for op in a.operations
+                     if op.kind == "alter-column-type" and op.target is not None and op.target.table})
+    if not wanted:
+        return ()
+    rows = conn.execute(
+        "SELECT w.s, w.t, w.c, format_type(a.atttypid, a.atttypmod) FROM unnest(%s::text[], %s::text[], %s::text[]) AS w(s, t, c) "
+        "JOIN pg_namespace n ON n.nspname = w.s JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.t "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = w.c AND a.attnum > 0 AND NOT a.attisdropped",
+        ([s for s, _, _ in wanted], [t for _, t, _ in wanted], [c for _, _, c in wanted])).fetchall()
+    return tuple(sorted(((s, t, c), kind) for s, t, c, formatted in rows if (kind := catalog_type(formatted)) is not None))
 
 
 def _refuse_unparsed(local: LocalMigrations, analyses: tuple[FileAnalysis, ...], plan: MigrationPlan) -> None:
@@ -212,11 +231,12 @@ def lint_plan(seen: Observed, cfg: Config, *, online: bool = False, squawk: bool
     measured = rehearsed_measures(cfg, seen.plan, online=online)
     journal = tuple((m.hash, m.when) for m in seen.local.entries)
     key = _lint_key(plan_fingerprint(seen.plan), tuple((m.tag, m.hash, m.text, str(m.path)) for m in to_apply), journal, online, squawk,
-                    policy, exceptions, seen.catalog, measured, tuple(seen.facts.tables), seen.absent_tables)
+                    policy, exceptions, seen.catalog, measured, tuple(seen.facts.tables), seen.absent_tables,
+                    seen.column_types)
     if key is not None and key in _LINTS:
         return _LINTS[key]
     analyses = analyze_files([(m.filename, m.text) for m in to_apply], policy, catalog=seen.catalog, journal=journal,
-                             absent_tables=seen.absent_tables)
+                             absent_tables=seen.absent_tables, column_types=dict(seen.column_types))
     lock_findings = run_squawk([m.path for m in to_apply], in_transaction=not online, exclude=SQUAWK_EXCLUDED) if squawk and to_apply else ()
     new_tables = {f"{o.schema}.{o.name}" for a in analyses for o in a.created if o.kind == "table"}
     merged = tuple(

@@ -99,3 +99,40 @@ def test_the_tracking_table_is_never_rebuilt_quietly():
 def test_a_constraint_on_an_existing_table_is_still_reviewed():
     sql = 'ALTER TABLE "users" ADD CONSTRAINT "users_org_fk" FOREIGN KEY ("org_id") REFERENCES "orgs"("id");'
     assert {"review-add-constraint", "review-add-constraint-validating"} <= blocking(analyze_sql(sql, file="x.sql"))
+
+
+WIDEN = """ALTER TABLE "posts" ALTER COLUMN "title" SET DATA TYPE text;--> statement-breakpoint
+ALTER TABLE "posts" ALTER COLUMN "slug" SET DATA TYPE varchar(512);"""
+LIVE = {("public", "posts", "title"): "varchar(255)", ("public", "posts", "slug"): "varchar(256)"}
+
+
+def test_a_binary_coercible_type_change_does_not_rewrite_and_is_not_reviewed():
+    [analysis] = analyze_files([("0006_widen.sql", WIDEN)], column_types=LIVE)
+    assert analysis.verdict is Verdict.ALLOWED
+
+
+def test_squawk_type_change_finding_on_a_binary_coercible_change_is_only_info():
+    from pgrunbook.sqlcheck import Finding, with_findings
+
+    [analysis] = analyze_files([("0006_widen.sql", WIDEN)], column_types=LIVE)
+    squawk = Finding("squawk:changing-column-type", Verdict.REVIEW, "Changing a column type...", "h", "0006_widen.sql", 1, "")
+    merged = with_findings(analysis, [squawk])
+    assert merged.verdict is Verdict.ALLOWED and "no table rewrite" in merged.findings[-1].message
+
+
+def test_type_changes_that_rewrite_or_may_fail_stay_reviewed():
+    cases = {
+        'ALTER TABLE "posts" ALTER COLUMN "slug" SET DATA TYPE varchar(100);': LIVE,  # narrowing: may fail
+        'ALTER TABLE "posts" ALTER COLUMN "title" SET DATA TYPE varchar(10);': {("public", "posts", "title"): "text"},
+        'ALTER TABLE "posts" ALTER COLUMN "n" SET DATA TYPE text;': {("public", "posts", "n"): None},  # integer -> text
+        'ALTER TABLE "posts" ALTER COLUMN "title" SET DATA TYPE text USING upper("title");': LIVE,
+        'ALTER TABLE "posts" ALTER COLUMN "title" SET DATA TYPE text;': {},  # type before unknown
+        'ALTER TABLE "posts" ALTER COLUMN "title" SET DATA TYPE text[];': LIVE,
+    }
+    for sql, live in cases.items():
+        [analysis] = analyze_files([("x.sql", sql)], column_types={k: v for k, v in live.items() if v})
+        assert "review-alter-column-type" in blocking(analysis), sql
+    # a chain in the set: widened then narrowed again
+    [analysis] = analyze_files([("x.sql", WIDEN + '--> statement-breakpoint\nALTER TABLE "posts" ALTER COLUMN "slug" '
+                                 'SET DATA TYPE varchar(300);')], column_types=LIVE)
+    assert [f.line for f in analysis.blocking] == [3]

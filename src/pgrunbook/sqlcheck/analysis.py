@@ -25,7 +25,7 @@ Two optional inputs make the analysis see what the files do not hold: `catalog` 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from pgrunbook.errors import SqlParseError
 from .catalog_model import EMPTY_CATALOG, CodeCatalog
 from .classify import Classifier, FunctionDef
 from .comments import AllowComment, allow_comments
+from .ddl import no_rewrite
 from .model import CreatedObject, Finding, Operation, Verdict
 from .objects import created_objects
 from .policy import DEFAULT_POLICY, Policy
@@ -116,6 +117,7 @@ def analyze_files(
     journal: Journal = (),
     strict: bool = True,
     absent_tables: Iterable[tuple[str, str]] = (),
+    column_types: Mapping[tuple[str, str, str], str] | None = None,
 ) -> tuple[FileAnalysis, ...]:
     """Analyse a migration set in order: paths (read as UTF-8) or (name, text) pairs.
 
@@ -133,8 +135,11 @@ def analyze_files(
 
     `absent_tables`: (schema, table) the live database does not hold; a CREATE TABLE IF NOT
     EXISTS of one of them creates a new, empty table (else it may meet one with rows).
+    `column_types`: (schema, table, column) -> `text` / `varchar` / `varchar(n)`, the live
+    database's types of the columns the set changes (`ddl.catalog_type`): a change PostgreSQL
+    makes without a rewrite (varchar(n) -> text, a wider varchar) is then not reviewed.
     """
-    analyzer = _Analyzer(policy, catalog, journal, absent_tables)
+    analyzer = _Analyzer(policy, catalog, journal, absent_tables, column_types)
     analyses = []
     for item in migrations:
         name, text = _read(item)
@@ -164,7 +169,12 @@ def with_findings(analysis: FileAnalysis, extra: Iterable[Finding], policy: Poli
             if verdict is Verdict.ALLOWED:
                 continue
             finding = replace(finding, verdict=verdict)
-        located.append((_statement_of(analysis, finding), finding))
+        index = _statement_of(analysis, finding)
+        if finding.rule_id == SQUAWK_TYPE_CHANGE and finding.verdict.rank > Verdict.INFO.rank and _no_rewrite(analysis, index):
+            # squawk cannot know the column's type before; we do: no rewrite, no scan, only a brief lock.
+            finding = replace(finding, verdict=Verdict.INFO, message=finding.message + " (pgrunbook: binary-coercible "
+                              "from the column's current type: no table rewrite nor scan)")
+        located.append((index, finding))
     located = _apply_allow_comments(located, analysis.allow_comments, policy, analysis.file, squawk=True)
     findings = analysis.findings + tuple(finding for _, finding in located)
     return replace(analysis, findings=findings, verdict=Verdict.worst(f.verdict for f in findings))
@@ -177,9 +187,11 @@ class _Analyzer:
     """Analyses the files of one migration set in order, sharing what earlier files created."""
 
     def __init__(self, policy: Policy, catalog: CodeCatalog | None = None, journal: Journal = (),
-                 absent_tables: Iterable[tuple[str, str]] = ()) -> None:
+                 absent_tables: Iterable[tuple[str, str]] = (),
+                 column_types: Mapping[tuple[str, str, str], str] | None = None) -> None:
         self.policy = policy
         self.absent_tables = frozenset(absent_tables)
+        self.column_types = dict(column_types or {})
         self.functions: dict[tuple[str, str], FunctionDef] = {}
         self.new_tables: set[tuple[str, str]] = set()
         self.code = CodeRegistry(catalog if catalog is not None else EMPTY_CATALOG)
@@ -193,6 +205,7 @@ class _Analyzer:
         statements, located = [], []
         classified = _replacements([classifier.statement(statement) for statement in split.statements],
                                    self.policy.tracking_tables)
+        classified = [self._type_changes(operations) for operations in classified]
         for statement, operations in zip(split.statements, classified):
             statements.append(
                 AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations)
@@ -243,6 +256,24 @@ class _Analyzer:
             objects = (op.target.qualified,) if op.target is not None else ()
             yield Finding(rule.id, verdict, message, rule.help, file, op.line, statement, waivable=waivable,
                           uncapped=uncapped, objects=objects)
+
+    def _type_changes(self, operations: tuple[Operation, ...]) -> tuple[Operation, ...]:
+        """Mark `no_rewrite` the type changes PostgreSQL makes without rewriting or scanning the table
+        (varchar(n) -> text, a wider varchar...), from the column's type before: the live database's
+        (`column_types`) or an earlier change of the set; and remember each new type."""
+        result = []
+        for op in operations:
+            if op.kind == "alter-column-type" and op.executed and op.target is not None:
+                key = (op.target.schema, op.target.table or "", op.target.name)
+                new = next((f[3:] for f in op.flags if f.startswith("to:")), None)
+                if not (op.has("using") or op.has("collate")) and no_rewrite(self.column_types.get(key), new):
+                    op = replace(op, flags=op.flags | {"no_rewrite"})
+                if new is None or op.has("using") or op.has("collate"):
+                    self.column_types.pop(key, None)
+                else:
+                    self.column_types[key] = new
+            result.append(op)
+        return tuple(result)
 
     def _remember_new_tables(self, operations: Iterable[Operation]) -> None:
         # CREATE TABLE IF NOT EXISTS may meet a table that exists, with rows: not new, unless the live
@@ -387,6 +418,15 @@ def _may_lift(finding: Finding, policy: Policy) -> bool:
 
 
 # --------------------------------------------------------------------------- helpers
+
+SQUAWK_TYPE_CHANGE = "squawk:changing-column-type"
+
+
+def _no_rewrite(analysis: FileAnalysis, index: int | None) -> bool:
+    """Every type change of that statement is one PostgreSQL makes without a rewrite (and there is one)."""
+    changes = [op for s in analysis.statements if s.index == index for op in s.operations if op.kind == "alter-column-type"]
+    return bool(changes) and all(op.has("no_rewrite") for op in changes)
+
 
 
 def _statement_of(analysis: FileAnalysis, finding: Finding) -> int | None:

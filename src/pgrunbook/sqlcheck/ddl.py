@@ -225,6 +225,69 @@ def _column_op(kind: str, words: str):
     return handler
 
 
+def _alter_column_type(cmd, schema, table, subject, scope):
+    """ALTER COLUMN TYPE, with what decides whether PostgreSQL rewrites the table: the new type
+    (`to:<type>` for the string types `simple_type` knows), a USING expression, a COLLATE."""
+    definition = cmd.def_
+    flags = set()
+    if isinstance(definition, ast.ColumnDef):
+        new = simple_type(definition.typeName)
+        if new is not None:
+            flags.add(f"to:{new}")
+        if definition.raw_default is not None:
+            flags.add("using")
+        if definition.collClause is not None:
+            flags.add("collate")
+    target = CreatedObject("column", schema, table, cmd.name)
+    yield scope.op("alter-column-type", f"{subject} ALTER COLUMN {display(None, cmd.name)} TYPE", target=target,
+                   flags=flags)
+
+
+_STRING_TYPES = {"varchar": "varchar", "text": "text", "character varying": "varchar"}
+
+
+def simple_type(type_name: object) -> str | None:
+    """`text`, `varchar` or `varchar(n)` for those built-in types (unqualified or pg_catalog: pg_catalog is
+    searched first), None for anything else (arrays, other types, a %TYPE)."""
+    if not isinstance(type_name, ast.TypeName) or type_name.arrayBounds or type_name.setof or type_name.pct_type:
+        return None
+    names = [n.sval for n in type_name.names or ()]
+    if len(names) == 2 and names[0] == "pg_catalog":
+        names = names[1:]
+    if len(names) != 1 or names[0] not in _STRING_TYPES:
+        return None
+    base = _STRING_TYPES[names[0]]
+    mods = list(type_name.typmods or ())
+    if not mods:
+        return base
+    if base != "varchar" or len(mods) != 1 or not isinstance(mods[0], ast.A_Const) or not isinstance(mods[0].val, ast.Integer):
+        return None
+    return f"varchar({mods[0].val.ival})"
+
+
+def catalog_type(formatted: str) -> str | None:
+    """`format_type()`'s spelling (`character varying(255)`, `text`) as `simple_type` spells it, else None."""
+    if formatted == "text":
+        return "text"
+    if formatted == "character varying":
+        return "varchar"
+    if formatted.startswith("character varying(") and formatted.endswith(")") and formatted[18:-1].isdigit():
+        return f"varchar({formatted[18:-1]})"
+    return None
+
+
+def no_rewrite(old: str | None, new: str | None) -> bool:
+    """Whether changing a column from `old` to `new` is binary-coercible with no check: PostgreSQL neither
+    rewrites the table nor scans it (varchar(n) -> text / varchar / a wider varchar, varchar <-> text)."""
+    if old is None or new is None:
+        return False
+    if new in ("text", "varchar"):
+        return old in ("text", "varchar") or old.startswith("varchar(")
+    if new.startswith("varchar(") and old.startswith("varchar("):
+        return int(new[8:-1]) >= int(old[8:-1])
+    return False
+
+
 def _drop_column(cmd, schema, table, subject, scope):
     flags = _drop_flags(cmd)
     target = CreatedObject("column", schema, table, cmd.name)
@@ -296,7 +359,7 @@ _ALTER_HANDLERS = {
     AlterTableType.AT_ColumnDefault: _column_default,
     AlterTableType.AT_SetNotNull: _column_op("set-not-null", "SET NOT NULL"),
     AlterTableType.AT_DropNotNull: _column_op("drop-not-null", "DROP NOT NULL"),
-    AlterTableType.AT_AlterColumnType: _column_op("alter-column-type", "TYPE"),
+    AlterTableType.AT_AlterColumnType: _alter_column_type,
     AlterTableType.AT_DropColumn: _drop_column,
     AlterTableType.AT_AddConstraint: _add_constraint,
     AlterTableType.AT_ValidateConstraint: _validate_constraint,

@@ -399,12 +399,14 @@ _REVIEWED = {
 
 # Kinds that cost nothing on a table created earlier in the same pending set (empty: no row to validate,
 # no lock anyone waits on): drizzle-kit adds every foreign key of a new table as its own ALTER TABLE.
-_NOTHING_ON_A_NEW_TABLE = frozenset({"add-constraint", "validate-constraint"})
+_NOTHING_ON_A_NEW_TABLE = frozenset({"add-constraint", "validate-constraint", "alter-column-type", "set-not-null"})
 
 
 def _reviewed_kind(kind: str, rule_id: str, consequence: str, remedy: str) -> None:
     def check(op: Operation, ctx: RuleContext) -> str | None:
         if kind in _NOTHING_ON_A_NEW_TABLE and op.executed and ctx.is_new(op):
+            return None
+        if op.has("no_rewrite"):  # varchar(n) -> text, a wider varchar: binary-coercible, no rewrite nor scan
             return None
         return f"{op.where} {consequence}."
 
