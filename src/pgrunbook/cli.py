@@ -46,7 +46,9 @@ def _translate_database_error(exc: Exception) -> PgRunbookError:
     """A database error no phase expected (a privilege, a dropped connection): said plainly."""
     import psycopg
 
-    message = (getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)).strip()
+    from .pg import error_message
+
+    message = error_message(exc)
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         hint = "run as a role with the privileges the message names (phase 1 only needs SELECT; migrate needs ownership)"
     elif isinstance(exc, psycopg.OperationalError):

@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
 
@@ -17,8 +17,39 @@ from .errors import PgRunbookError
 from .events import Event
 from .outcome import Check, Status
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+PIPED_WIDTH = 200  # tables' width when the output is a pipe or a log file
+
+
+class _Console(Console):
+    """A terminal gets lines wrapped to its width. A pipe, a log file or a test's capture gets each
+    line whole (soft wrap) and tables laid out PIPED_WIDTH wide, whatever COLUMNS says: a command
+    cut in two no longer greps, nor pastes back into a shell.
+
+    Decided at each print, from where the output goes now (`sys.stdout` may be replaced)."""
+
+    def _on_tty(self) -> bool:
+        isatty = getattr(self.file, "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # closed
+            return False
+
+    @property  # type: ignore[override]
+    def soft_wrap(self) -> bool:
+        return self._soft_wrap or not self._on_tty()
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        self._soft_wrap = value
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        measured = super().size
+        return measured if self._on_tty() else ConsoleDimensions(PIPED_WIDTH, measured.height)
+
+
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False)
 
 _MARK = {Status.OK: "[green]✔[/]", Status.INFO: "[blue]•[/]", Status.WARN: "[yellow]![/]", Status.FAIL: "[red]✘[/]"}
 

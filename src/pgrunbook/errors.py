@@ -17,9 +17,21 @@
 Third-party errors (psycopg, paramiko, botocore, pydantic, yaml) are translated into
 these where they are caught, so nothing above the adapters sees a foreign exception.
 Messages never contain secrets: build them from redacted values only.
+
+`changed` is required wherever an error can be raised after something was done: a default
+"nothing was changed" would be a lie there. Only the classes raised, by construction, before
+anything changes default it: UsageError (and ConfigError), CheckFailed (read-only checks;
+one raised mid-operation says what changed) and LockHeld (refused before acting).
+RuntimeFailure's own default, NOT_STATED, is transitional (see there).
 """
 
 from __future__ import annotations
+
+NOTHING_CHANGED = "nothing was changed"
+# RuntimeFailure's default while some of its raisers do not pass `changed` yet (issue 10):
+# requiring it now would turn their errors into TypeErrors. It claims nothing. Once they all
+# pass it, RuntimeFailure.__init__ and this go, and `changed` is required as for the root.
+NOT_STATED = "not stated where this failed: check the state (`inv verify`) before going on"
 
 
 class PgRunbookError(Exception):
@@ -31,7 +43,7 @@ class PgRunbookError(Exception):
 
     exit_code = 1
 
-    def __init__(self, what: str, *, changed: str = "nothing was changed", next_step: str = "") -> None:
+    def __init__(self, what: str, *, changed: str, next_step: str = "") -> None:
         super().__init__(what)
         self.what = what
         self.changed = changed
@@ -42,7 +54,12 @@ class PgRunbookError(Exception):
 
 
 class UsageError(PgRunbookError):
+    """Bad options, a refused confirmation: raised before anything is done."""
+
     exit_code = 2
+
+    def __init__(self, what: str, *, changed: str = NOTHING_CHANGED, next_step: str = "") -> None:
+        super().__init__(what, changed=changed, next_step=next_step)
 
 
 class ConfigError(UsageError):
@@ -54,7 +71,12 @@ class ConfigError(UsageError):
 
 
 class RuntimeFailure(PgRunbookError):
+    """Something outside us failed, before or after acting: the raiser says what `changed`."""
+
     exit_code = 1
+
+    def __init__(self, what: str, *, changed: str = NOT_STATED, next_step: str = "") -> None:
+        super().__init__(what, changed=changed, next_step=next_step)
 
 
 class ConnectionFailure(RuntimeFailure):
@@ -74,7 +96,10 @@ class ControllerError(RuntimeFailure):
 
 
 class LockHeld(RuntimeFailure):
-    pass
+    """Another run holds the database's lock: refused before acting, so nothing changed."""
+
+    def __init__(self, what: str, *, changed: str = NOTHING_CHANGED, next_step: str = "") -> None:
+        super().__init__(what, changed=changed, next_step=next_step)
 
 
 class MigrationFailed(RuntimeFailure):
@@ -86,7 +111,12 @@ class MigrationFailed(RuntimeFailure):
 
 
 class CheckFailed(PgRunbookError):
+    """An expectation does not hold. Read-only checks change nothing; one raised mid-operation passes `changed`."""
+
     exit_code = 3
+
+    def __init__(self, what: str, *, changed: str = NOTHING_CHANGED, next_step: str = "") -> None:
+        super().__init__(what, changed=changed, next_step=next_step)
 
 
 class SqlParseError(CheckFailed):

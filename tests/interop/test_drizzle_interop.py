@@ -27,12 +27,22 @@ HERE = Path(__file__).parent
 INDEXES = "0011_add_performance_indexes"
 
 
+@pytest.fixture(autouse=True)
+def _drizzle_installed() -> None:
+    """Fail, not skip: CI installs the npm packages, and a missing install step must stay red.
+    Fail first, with how to get them, rather than midway through a test."""
+    if shutil.which("node") is None:
+        pytest.fail("Node.js is not installed: these tests run drizzle-orm's own migrator with it. Install node and npm "
+                    "(apt-get install nodejs npm), then `cd tests/interop && npm ci`", pytrace=False)
+    if not (HERE / "node_modules" / "drizzle-orm").is_dir():
+        pytest.fail("the npm packages of the interop tests are missing (tests/interop/node_modules): "
+                    "run `cd tests/interop && npm ci` (`bash .ci/run` does it too)", pytrace=False)
+
+
 def drizzle(command: str, folder: Path, url: str = "") -> object:
-    node = shutil.which("node")
-    if node is None or not (HERE / "node_modules" / "drizzle-orm").is_dir():
-        pytest.fail("drizzle-orm is not installed for the interop tests: run `bash .ci/run` (npm ci in tests/interop)")
     env = {**os.environ, "DATABASE_URL": url}
-    done = subprocess.run([node, str(HERE / "drizzle.mjs"), command, str(folder)], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([shutil.which("node"), str(HERE / "drizzle.mjs"), command, str(folder)], capture_output=True, text=True,
+                          env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

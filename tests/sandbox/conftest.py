@@ -6,6 +6,8 @@ import itertools
 
 import pytest
 
+from tests.servers import spawned  # noqa: F401 - fixture
+
 _names = itertools.count()
 
 

@@ -1,4 +1,8 @@
-"""The sandbox HTTP API, started and stopped as the runbook's command controller does: shell commands."""
+"""The sandbox HTTP API, started and stopped as the runbook's command controller does: shell commands.
+
+Every server a test starts is stopped when the test ends, passed or failed (`stop_sandbox_api`,
+`spawned`): a failed assertion must not leave an API server running for hours.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,12 +20,15 @@ import pytest
 from pgrunbook.sandbox.cluster import free_port
 from pgrunbook.sandbox.data import SANDBOX_FBO_LOGIN, SANDBOX_LOGIN
 
+from ..servers import alive, stop_sandbox_api, wait_for
 from .conftest import loaded_database
 
 DSN_ENV = "PGRUNBOOK_API_DSN"
 
 
-def api(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+# Longer than `start`'s own deadline (30 s for /health, then 10 s to stop what did not answer):
+# `start` reports its own failure instead of being killed mid-way, its server left behind.
+def api(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pgrunbook.sandbox.api", *args], capture_output=True, text=True,
                           env=env, timeout=timeout)
 
@@ -39,14 +45,6 @@ def request(port: int, method: str, path: str, *, body: dict | None = None, toke
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State:"))
-    except (OSError, StopIteration):
-        return False
-    return "Z" not in state.split()[1]
 
 
 @pytest.fixture(scope="module")
@@ -70,17 +68,21 @@ def _start(app_url: str, pidfile: Path):
 @pytest.fixture
 def running_api(app_url, run_dir):
     """A server of its own (the test may stop it)."""
-    port, pidfile, pid = _start(app_url, run_dir / "api.pid")
-    yield port, pidfile, pid
-    api("stop", "--pidfile", str(pidfile))
+    pidfile = run_dir / "api.pid"
+    try:
+        yield _start(app_url, pidfile)
+    finally:
+        stop_sandbox_api(pidfile)
 
 
 @pytest.fixture(scope="module")
 def shared_api(app_url, tmp_path_factory):
     """A server shared by the tests that leave it running."""
-    port, pidfile, pid = _start(app_url, tmp_path_factory.mktemp("shared-api") / "api.pid")
-    yield port, pidfile, pid
-    api("stop", "--pidfile", str(pidfile))
+    pidfile = tmp_path_factory.mktemp("shared-api") / "api.pid"
+    try:
+        yield _start(app_url, pidfile)
+    finally:
+        stop_sandbox_api(pidfile)
 
 
 def test_full_cycle(running_api, sandbox_cluster):
@@ -174,8 +176,11 @@ def test_start_without_the_dsn_variable_fails(run_dir):
 def test_start_fails_and_cleans_up_when_the_database_is_down(run_dir):
     pidfile = run_dir / "api.pid"
     dead = f"postgresql://postgres:whatever@127.0.0.1:{free_port()}/nothing"
-    result = api("start", "--port", str(free_port()), "--pidfile", str(pidfile), "--timeout", "2",
-                 env={**os.environ, DSN_ENV: dead})
+    try:
+        result = api("start", "--port", str(free_port()), "--pidfile", str(pidfile), "--timeout", "2",
+                     env={**os.environ, DSN_ENV: dead})
+    finally:
+        stop_sandbox_api(pidfile)
     assert result.returncode == 1 and "not healthy" in result.stderr
     # it answered 503, or (on a loaded machine) had not answered yet: either way it was stopped
     assert "answered 503" in result.stderr or "nothing answered" in result.stderr
@@ -186,7 +191,7 @@ def test_start_fails_and_cleans_up_when_the_database_is_down(run_dir):
     assert "whatever" not in result.stderr + result.stdout
 
 
-def test_serve_reports_503_and_stops_on_sigterm(run_dir, app_url, sandbox_cluster, tmp_path):
+def test_serve_reports_503_and_stops_on_sigterm(run_dir, app_url, sandbox_cluster, tmp_path, spawned):
     """Foreground `serve` with a passfile for the password; 503 while the URL is wrong; SIGTERM stops it."""
     port = free_port()
     pidfile = run_dir / "serve.pid"
@@ -197,30 +202,27 @@ def test_serve_reports_503_and_stops_on_sigterm(run_dir, app_url, sandbox_cluste
            "DEAD_DB": f"postgresql://postgres@127.0.0.1:{free_port()}/x"}
 
     def serve(dsn_env: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+        return spawned(
             [sys.executable, "-m", "pgrunbook.sandbox.api", "--port", str(port), "--dsn-env", dsn_env,
              "--pidfile", str(pidfile), "--passfile", str(passfile)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def wait_status() -> int:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-                    return response.status
-            except urllib.error.HTTPError as exc:
-                return exc.code
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("the server never answered")
+    def health(server: subprocess.Popen[bytes]) -> int | None:
+        assert server.poll() is None, f"the server exited ({server.returncode}): {server.communicate()[1].decode()[-2000:]}"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return None  # not listening yet
 
     for dsn_env, expected in (("DEAD_DB", 503), ("APP_DB", 200)):
         server = serve(dsn_env)
-        try:
-            assert wait_status() == expected
-            assert int(pidfile.read_text()) == server.pid
-        finally:
-            server.send_signal(signal.SIGTERM)
-            _, err = server.communicate(timeout=15)
+        assert wait_for(lambda: health(server), what=f"the server ({dsn_env}) to answer /health") == expected
+        assert int(pidfile.read_text()) == server.pid
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)  # on failure, `spawned` ends it by pid
         assert server.returncode == 0, err
         assert not pidfile.exists()
         assert b"stopped" in err and sandbox_cluster.password.encode() not in err

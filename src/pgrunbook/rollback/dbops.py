@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConnectionFailure, RuntimeFailure
+from ..errors import NOTHING_CHANGED, ConnectionFailure, RuntimeFailure
 from ..owned import OwnedDatabase, adopt, drop_owned, release
-from ..pg import connect
+from ..pg import connect, error_message
 
 if TYPE_CHECKING:
     import psycopg
@@ -79,7 +79,9 @@ def privileges(conn: psycopg.Connection, dbname: str) -> Privileges:
                   r.rolsuper OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
            FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = %s""", [dbname]).fetchone()
     if row is None:
-        raise RuntimeFailure(f"database {dbname!r} does not exist on this server", next_step="check database.url in the inventory")
+        # read first, before the rollback acts
+        raise RuntimeFailure(f"database {dbname!r} does not exist on this server", changed=NOTHING_CHANGED,
+                             next_step="check database.url in the inventory")
     return Privileges(row[0], bool(row[1]), bool(row[2]), bool(row[3]), row[4], bool(row[5]))
 
 
@@ -97,7 +99,8 @@ def database_profile(conn: psycopg.Connection, dbname: str) -> dict[str, Any]:
     """What CREATE DATABASE needs to reproduce the original: encoding, locale, owner, settings, ACL, comment."""
     (row,) = conn.execute("SELECT to_jsonb(d) FROM pg_database d WHERE datname = %s", [dbname]).fetchone() or (None,)
     if row is None:
-        raise RuntimeFailure(f"database {dbname!r} does not exist on this server")
+        # Read mid-rollback too (the app may be stopped already): this says only what the read did.
+        raise RuntimeFailure(f"database {dbname!r} does not exist on this server", changed="no database was changed (only the catalog was read)")
     encoding = conn.execute("SELECT pg_encoding_to_char(%s)", [row["encoding"]]).fetchone()[0]
     settings = conn.execute(
         """SELECT coalesce(pg_get_userbyid(s.setrole), ''), s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
@@ -150,7 +153,7 @@ def copy_database_settings(conn: psycopg.Connection, name: str, profile: dict[st
         try:
             conn.execute(statement)
         except errors.Error as exc:
-            problems.append(f"{statement.as_string(conn)}: {(exc.diag.message_primary or str(exc)).strip()}")
+            problems.append(f"{statement.as_string(conn)}: {error_message(exc)}")
     return problems
 
 
@@ -211,7 +214,8 @@ def rename(conn: psycopg.Connection, old: str, new: str, *, attempts: int = 6, w
                 left = sessions(conn, old)
                 raise RuntimeFailure(
                     f"cannot rename {old}: {len(left)} session(s) still connected after {attempts} attempts: "
-                    + ", ".join(f"pid {p} ({u}{', ' + a if a else ''})" for p, u, a in left[:5])) from None
+                    + ", ".join(f"pid {p} ({u}{', ' + a if a else ''})" for p, u, a in left[:5]),
+                    changed=f"{old} was not renamed; {ended} session(s) connected to it were terminated") from None
             time.sleep(wait * attempt)
     return ended
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RuntimeFailure
+from ..errors import NOTHING_CHANGED, RuntimeFailure
 from ..pg import default_bin_dir
 
 SERVICE_USER = "embedded_postgres"
@@ -97,6 +97,7 @@ class Cluster:
             tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-15:])
             raise RuntimeFailure(
                 f"the embedded PostgreSQL did not start on 127.0.0.1:{self.port}:\n{tail}",
+                changed=f"the cluster's data in {self.data_dir} is kept; its server is not running",
                 next_step=f"is port {self.port} taken? (`ss -ltnp | grep {self.port}`); set PGRUNBOOK_SANDBOX_PORT to another port",
             )
 
@@ -141,7 +142,7 @@ def wait_until_accepting(port: int, *, timeout: float = 30) -> None:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise RuntimeFailure(f"nothing accepts connections on 127.0.0.1:{port} after {timeout:.0f}s")
+    raise RuntimeFailure(f"nothing accepts connections on 127.0.0.1:{port} after {timeout:.0f}s", changed=NOTHING_CHANGED)  # it only waited
 
 
 # ------------------------------------------------------------------ running as the service user
@@ -168,7 +169,8 @@ def _run_pg(argv: list[str], *, check: bool = True) -> subprocess.CompletedProce
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/", **kwargs)  # type: ignore[call-overload]
     if check and result.returncode != 0:
-        raise RuntimeFailure(f"{Path(argv[0]).name} failed: {(result.stderr or result.stdout).strip()}")
+        raise RuntimeFailure(f"{Path(argv[0]).name} failed: {(result.stderr or result.stdout).strip()}",
+                             changed="only the sandbox cluster's own files, if anything (`inv sandbox.down --purge` starts it afresh)")
     return result
 
 

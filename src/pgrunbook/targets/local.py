@@ -104,7 +104,8 @@ class LocalDirTarget:
         try:
             shutil.copyfile(self.root / name, dest)
         except OSError as exc:
-            raise TargetError(f"target {self.name}: cannot read {self.root / name}: {exc.strerror}") from None
+            raise TargetError(f"target {self.name}: cannot read {self.root / name}: {exc.strerror}",
+                              changed=f"nothing on the target; {dest} may hold part of the copy") from None
         return dest
 
     def close(self) -> None:

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import TargetError
-from ..ssh import open_connection
+from ..errors import NOTHING_CHANGED, TargetError
+from ..ssh import map_errors, open_connection
 from .base import Progress, Verification, no_progress
 
 if TYPE_CHECKING:
@@ -55,24 +55,22 @@ class SftpTarget:
             self._conn = open_connection(self.host, what=f"target {self.name}")
         return self._conn
 
-    def _run(self, command: str, *, timeout: int = 3600) -> Any:
-        from invoke.exceptions import CommandTimedOut
-
-        try:
+    def _run(self, command: str, *, changed: str, timeout: int = 3600) -> Any:
+        """`command` on the host; `changed` says what it may have done there if it fails midway."""
+        with map_errors(f"target {self.name}: `{command}`", self.address, changed=changed):
             return self.connection().run(command, hide=True, warn=True, in_stream=False, timeout=timeout)
-        except CommandTimedOut:
-            raise TargetError(f"target {self.name}: `{command}` timed out on {self.address} after {timeout}s",
-                              next_step=f"check the host {self.host.host} (load, disk), then run again") from None
-        except (OSError, EOFError) as exc:
-            raise TargetError(f"target {self.name}: the SSH connection to {self.address} failed: {exc}",
-                              next_step="check the network and the host, then run again") from None
+
+    def _mkdir_changed(self, folder: str) -> str:
+        return f"at most the folder {folder} was created on {self.host.host}"
 
     def check(self) -> None:
-        result = self._run(f"umask 077 && mkdir -p -- {shlex.quote(self.root)} && test -w {shlex.quote(self.root)} && command -v sha256sum", timeout=60)
+        result = self._run(f"umask 077 && mkdir -p -- {shlex.quote(self.root)} && test -w {shlex.quote(self.root)} && command -v sha256sum",
+                           changed=self._mkdir_changed(self.root), timeout=60)
         if result.exited != 0:
             problem = result.stderr.strip() or ("sha256sum is missing" if "sha256sum" not in result.stdout else "not writable")
             raise TargetError(
                 f"target {self.name}: {self.root} on {self.address} cannot receive backups: {problem or 'not writable, or sha256sum is missing'}",
+                changed=self._mkdir_changed(self.root),
                 next_step=f"create {self.root} on {self.host.host}, writable by {self.host.user}, with coreutils' sha256sum installed; then run `inv backup` again",
             )
 
@@ -83,12 +81,10 @@ class SftpTarget:
         part = remote + ".part"
         parent = remote.rsplit("/", 1)[0]
         if parent != self.root:
-            self._run(f"umask 077 && mkdir -p -- {shlex.quote(parent)}", timeout=60)
-        try:
+            self._run(f"umask 077 && mkdir -p -- {shlex.quote(parent)}", changed=self._mkdir_changed(parent), timeout=60)
+        with map_errors(f"target {self.name}: opening SFTP for {remote}", self.address, changed="nothing was written to this target"):
             sftp = self.connection().sftp()
             sftp.get_channel().settimeout(IO_TIMEOUT)  # a host that stops answering fails, it does not hang
-        except Exception as exc:  # noqa: BLE001 - paramiko raises several unrelated types here
-            raise self._translate(exc, remote, "nothing was written to this target") from None
         try:
             with open(src, "rb") as source, sftp.open(part, "wb") as handle:
                 handle.chmod(0o600)
@@ -112,7 +108,7 @@ class SftpTarget:
         remote = f"{self.root}/{name}"
         location = self.location(name)
         try:
-            result = self._run(f"sha256sum -b -- {shlex.quote(remote)} && stat -c %s -- {shlex.quote(remote)}")
+            result = self._run(f"sha256sum -b -- {shlex.quote(remote)} && stat -c %s -- {shlex.quote(remote)}", changed=NOTHING_CHANGED)
         except TargetError as exc:
             return Verification(False, "sha256sum", "", location, exc.what)
         if result.exited != 0:
