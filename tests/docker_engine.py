@@ -83,6 +83,20 @@ def _log_tail(root: Path, lines: int = 8) -> str:
     return " / ".join(line.strip() for line in text.splitlines()[-lines:])
 
 
+def _unmount_under(root: Path) -> None:
+    """dockerd leaves its default network namespace (an nsfs mount under --exec-root) mounted
+    when it exits: unmount whatever is still mounted under `root`, deepest first, so that the
+    folder can be removed and sessions do not pile up mounts."""
+    prefix = str(root.resolve()) + "/"
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return
+    points = [line.split()[4] for line in lines if len(line.split()) > 4 and line.split()[4].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", point], capture_output=True, timeout=30)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM by pid (dockerd then stops its containers and containerd), SIGKILL after 30 s."""
     if proc.poll() is not None:
@@ -107,12 +121,14 @@ def docker_engine():
     except (EngineUnavailable, OSError, subprocess.SubprocessError, RuntimeError) as exc:
         if proc is not None:
             _stop(proc)
+        _unmount_under(root)
         shutil.rmtree(root, ignore_errors=True)
         pytest.fail(f"the Docker engine for the tests marked `docker` could not start: {exc}", pytrace=False)
     try:
         yield DockerEngine(f"unix://{sock}", sock, root, proc.pid)
     finally:
         _stop(proc)
+        _unmount_under(root)
         shutil.rmtree(root, ignore_errors=True)
 
 
