@@ -13,7 +13,6 @@ from invoke.exceptions import CommandTimedOut
 from pgrunbook import pg, ssh
 from pgrunbook.conninfo import DatabaseUrl
 from pgrunbook.errors import (
-    NOT_STATED,
     NOTHING_CHANGED,
     CheckFailed,
     ConnectionFailure,
@@ -88,7 +87,9 @@ def test_changed_is_required_where_an_error_may_follow_a_change():
         RolledBack("rolled back")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         MigrationFailed("failed", next_step="x")  # type: ignore[call-arg]
-    assert RuntimeFailure("failed").changed == NOT_STATED != NOTHING_CHANGED  # never claims nothing changed by default
+    for raised_after_acting in (RuntimeFailure, ConnectionFailure, ControllerError):
+        with pytest.raises(TypeError):  # only the raiser knows what it had done: never "nothing was changed" by default
+            raised_after_acting("failed")  # type: ignore[call-arg]
     for before_acting in (UsageError("bad option"), CheckFailed("NO-GO"), LockHeld("held")):
         assert before_acting.changed == NOTHING_CHANGED
 

@@ -22,16 +22,11 @@ Messages never contain secrets: build them from redacted values only.
 "nothing was changed" would be a lie there. Only the classes raised, by construction, before
 anything changes default it: UsageError (and ConfigError), CheckFailed (read-only checks;
 one raised mid-operation says what changed) and LockHeld (refused before acting).
-RuntimeFailure's own default, NOT_STATED, is transitional (see there).
 """
 
 from __future__ import annotations
 
 NOTHING_CHANGED = "nothing was changed"
-# RuntimeFailure's default while some of its raisers do not pass `changed` yet (issue 10):
-# requiring it now would turn their errors into TypeErrors. It claims nothing. Once they all
-# pass it, RuntimeFailure.__init__ and this go, and `changed` is required as for the root.
-NOT_STATED = "not stated where this failed: check the state (`inv verify`) before going on"
 
 
 class PgRunbookError(Exception):
@@ -74,9 +69,6 @@ class RuntimeFailure(PgRunbookError):
     """Something outside us failed, before or after acting: the raiser says what `changed`."""
 
     exit_code = 1
-
-    def __init__(self, what: str, *, changed: str = NOT_STATED, next_step: str = "") -> None:
-        super().__init__(what, changed=changed, next_step=next_step)
 
 
 class ConnectionFailure(RuntimeFailure):

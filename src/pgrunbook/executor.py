@@ -429,6 +429,8 @@ class Executor:
     def _with_retries(self, what: str, action):
         import psycopg
 
+        from .pg import error_message
+
         attempts = self.policy.lock_retries + 1
         for attempt in range(1, attempts + 1):
             try:
@@ -445,7 +447,7 @@ class Executor:
                 self.emit(Event("migrate", "warn", f"{what}: lock_timeout, blocked by {blockers}; retry {attempt}/{attempts - 1} in {delay:.1f}s"))
                 time.sleep(delay)
             except psycopg.Error as exc:
-                raise self._failure(what, _pg_message(exc),
+                raise self._failure(what, error_message(exc, detail=True),
                                     "fix the migration, then run `inv migrate` again (it resumes after the recorded ones), "
                                     "or `inv rollback`") from None
         raise AssertionError("unreachable")
@@ -494,10 +496,3 @@ class Executor:
             raise MigrationFailed(f"after the run, these planned migrations are not recorded: {', '.join(missing)}",
                                   changed="see the progress above for what ran",
                                   next_step="run `inv verify` to see the tracking table, then `inv migrate` again")
-
-
-def _pg_message(exc: Exception) -> str:
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) or str(exc).strip()
-    detail = getattr(diag, "message_detail", None)
-    return primary + (f" ({detail})" if detail else "")

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .drizzle.recorder import Recorder
-from .errors import RuntimeFailure
+from .errors import NOTHING_CHANGED, RuntimeFailure
 # The values gathered here live in `models` (the pure core imports them from there); re-exported.
 from .models import Facts, IndexFacts, RoleCounts, ServerFacts, SettingOverride, TableFacts
 from .backup.snapshot import NULL_ROLE
@@ -64,7 +64,7 @@ def setting_overrides(conn: psycopg.Connection) -> tuple[SettingOverride, ...]:
 
 def _require_read_only(conn: psycopg.Connection) -> None:
     if conn.execute("SHOW transaction_read_only").fetchone()[0] != "on":
-        raise RuntimeFailure("internal error: facts must be gathered in a READ ONLY transaction")
+        raise RuntimeFailure("internal error: facts must be gathered in a READ ONLY transaction", changed=NOTHING_CHANGED)
 
 
 def _server(conn: psycopg.Connection) -> ServerFacts:

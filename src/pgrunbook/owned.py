@@ -54,13 +54,13 @@ def drop_owned(conn: psycopg.Connection, owned: OwnedDatabase, *, pattern: re.Pa
 
     name = owned.name
     if _CREATED.get(name) != owned.token or not pattern.match(name) or name in set(protect):
-        raise RuntimeFailure(f"refusing to drop {name!r}: it is not a {owned.purpose} database this run created")
+        raise RuntimeFailure(f"refusing to drop {name!r}: it is not a {owned.purpose} database this run created", changed=f"{name!r} was not dropped")
     row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]).fetchone()
     if row is None:  # already gone
         _CREATED.pop(name, None)
         return
     if row[0] != owned.comment:
-        raise RuntimeFailure(f"refusing to drop {name!r}: its comment is not this run's token")
+        raise RuntimeFailure(f"refusing to drop {name!r}: its comment is not this run's token", changed=f"{name!r} was not dropped")
     statement = "DROP DATABASE {} WITH (FORCE)" if force else "DROP DATABASE {}"
     conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
     _CREATED.pop(name, None)

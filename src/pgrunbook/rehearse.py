@@ -530,7 +530,7 @@ class _Rehearsal:
         url = db.url.with_dbname(name)
         with connect(db, url=url, autocommit=True) as conn:
             if conn.execute("SELECT current_database()").fetchone()[0] != name:  # never run the plan anywhere else
-                raise RuntimeFailure(f"internal error: the rehearsal's connection is not on the scratch database {name}")
+                raise RuntimeFailure(f"internal error: the rehearsal's connection is not on the scratch database {name}", changed=f"the plan was not run (on {name} or elsewhere)")
             seen = self._plan_on_copy(conn)
             from .gate import plan_fingerprint
 

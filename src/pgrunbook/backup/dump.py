@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ToolError
+from ..errors import NOTHING_CHANGED, ToolError
 from ..pg import Tool, dies_with_parent, redact, tool_env
 from .manifest import FileEntry
 from .stream import PlainScan, StreamSink
@@ -88,7 +88,7 @@ def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapsh
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_env(db), bufsize=0, umask=0o077, cwd="/", preexec_fn=dies_with_parent)
     except OSError as exc:
-        raise ToolError(f"cannot start {pg_dump.path}: {exc.strerror}", next_step="check tools.bin_dir in the inventory") from None
+        raise ToolError(f"cannot start {pg_dump.path}: {exc.strerror}", changed=NOTHING_CHANGED, next_step="check tools.bin_dir in the inventory") from None
     _grow_pipe(proc.stdout.fileno())
     stderr = _Drain(proc.stderr)
     return _consume(proc.stdout.fileno(), proc.wait, proc.kill, stderr, dest, fmt, pg_dump, pg_restore, part_sizes, progress, started,
@@ -98,35 +98,37 @@ def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapsh
 def run_remote_dump(db: DatabaseSettings, host: HostSettings, host_name: str, pg_restore: Tool, snapshot: str, dest: Path, fmt: str, *,
                     part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None, compress: str | None = None) -> DumpOutcome:
     """pg_dump on `host` (its own `pg_dump` on PATH), streamed back over SSH."""
-    from ..ssh import open_connection
+    from ..ssh import map_errors, open_connection
 
     if fmt == "directory":
-        raise ToolError("backup.run_on a host supports the custom and plain formats, not directory",
+        raise ToolError("backup.run_on a host supports the custom and plain formats, not directory", changed=NOTHING_CHANGED,
                         next_step="use --format custom (or run the directory dump locally)")
     started = time.monotonic()
     conn = open_connection(host, what=f"backup.run_on {host_name}")
     try:
-        version = conn.run("pg_dump --version", hide=True, warn=True, in_stream=False)
-        if version.exited != 0:
-            raise ToolError(f"pg_dump is not available on {host.host} ({version.stderr.strip()[:200]})",
-                            next_step=f"install the PostgreSQL client on {host.host} (same major version or newer than the server)")
-        argv = dump_argv("pg_dump", db, fmt, snapshot, compress=compress)
-        script = "IFS= read -r PGPASSWORD; export PGPASSWORD; umask 077; exec " + " ".join(shlex.quote(a) for a in argv)
-        channel = conn.client.get_transport().open_session()
-        channel.exec_command("sh -c " + shlex.quote(script))
-        channel.sendall((remote_password(db) + "\n").encode())
-        channel.shutdown_write()
-        stderr_file = channel.makefile_stderr("rb")
-        stderr = _Drain(stderr_file)
+        with map_errors(f"backup.run_on {host_name}: pg_dump", f"{host.user}@{host.host}:{host.port}", error=ToolError,
+                        changed="the database was only read; no dump was kept"):
+            version = conn.run("pg_dump --version", hide=True, warn=True, in_stream=False)
+            if version.exited != 0:
+                raise ToolError(f"pg_dump is not available on {host.host} ({version.stderr.strip()[:200]})", changed=NOTHING_CHANGED,
+                                next_step=f"install the PostgreSQL client on {host.host} (same major version or newer than the server)")
+            argv = dump_argv("pg_dump", db, fmt, snapshot, compress=compress)
+            script = "IFS= read -r PGPASSWORD; export PGPASSWORD; umask 077; exec " + " ".join(shlex.quote(a) for a in argv)
+            channel = conn.client.get_transport().open_session()
+            channel.exec_command("sh -c " + shlex.quote(script))
+            channel.sendall((remote_password(db) + "\n").encode())
+            channel.shutdown_write()
+            stderr_file = channel.makefile_stderr("rb")
+            stderr = _Drain(stderr_file)
 
-        def read(n: int) -> bytes:
-            return channel.recv(n)
+            def read(n: int) -> bytes:
+                return channel.recv(n)
 
-        def wait() -> int:
-            return channel.recv_exit_status()
+            def wait() -> int:
+                return channel.recv_exit_status()
 
-        outcome = _consume(None, wait, channel.close, stderr, dest, fmt, None, pg_restore, part_sizes, progress, started, reader=read,
-                           redact_url=db, tool_version=version.stdout.split()[-1], tool_path=f"{host.host}:pg_dump")
+            outcome = _consume(None, wait, channel.close, stderr, dest, fmt, None, pg_restore, part_sizes, progress, started, reader=read,
+                               redact_url=db, tool_version=version.stdout.split()[-1], tool_path=f"{host.host}:pg_dump")
     finally:
         conn.close()
     return outcome
@@ -171,7 +173,7 @@ def _consume(fd_in: int | None, wait: Callable[[], int], kill: Callable[[], None
         out_fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         kill()
-        raise ToolError(f"cannot create the dump file {dest}: {exc.strerror}", next_step=f"check that {dest.parent} is writable") from None
+        raise ToolError(f"cannot create the dump file {dest}: {exc.strerror}", changed="nothing was written; the database was only read", next_step=f"check that {dest.parent} is writable") from None
     sink = StreamSink(out_fd, part_sizes=part_sizes, plain=fmt == "plain", progress=progress)
     read = reader or (lambda n: os.read(fd_in, n))  # type: ignore[arg-type]
     try:
@@ -206,7 +208,7 @@ def _directory_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snaps
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=tool_env(db), umask=0o077, cwd="/", preexec_fn=dies_with_parent)
     except OSError as exc:
-        raise ToolError(f"cannot start {pg_dump.path}: {exc.strerror}", next_step="check tools.bin_dir in the inventory") from None
+        raise ToolError(f"cannot start {pg_dump.path}: {exc.strerror}", changed=NOTHING_CHANGED, next_step="check tools.bin_dir in the inventory") from None
     stderr = _Drain(proc.stderr)
     while proc.poll() is None:
         time.sleep(0.2)
@@ -234,7 +236,7 @@ def full_read(pg_restore: Tool, path: Path) -> ValidatorResult:
         check = subprocess.run([str(pg_restore.path), "--file=/dev/null", "--verbose", str(path)], capture_output=True, text=True,
                                env=_clean_env(), cwd="/")
     except OSError as exc:
-        raise ToolError(f"cannot start {pg_restore.path}: {exc.strerror}") from None
+        raise ToolError(f"cannot start {pg_restore.path}: {exc.strerror}", changed=NOTHING_CHANGED) from None
     return ValidatorResult(check.returncode, _tables_read(check.stderr), _errors(check.stderr))
 
 
@@ -254,7 +256,7 @@ def listing(pg_restore: Tool, path: Path) -> tuple[int, str, str]:
     try:
         result = subprocess.run([str(pg_restore.path), "--list", str(path)], capture_output=True, text=True, env=_clean_env(), cwd="/", timeout=600)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise ToolError(f"pg_restore --list {path} could not run: {exc}") from None
+        raise ToolError(f"pg_restore --list {path} could not run: {exc}", changed=NOTHING_CHANGED) from None
     return result.returncode, result.stdout, result.stderr
 
 

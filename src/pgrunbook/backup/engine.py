@@ -393,7 +393,7 @@ def _s3_parts(target: Target, path: Path, size: int, sha: str, parts: dict[int, 
         return part_size, tuple(parts[part_size])
     digest, digests, _ = local_part_digests(path, size, target.cfg.multipart_threshold_mb)  # type: ignore[attr-defined]
     if digest != sha:
-        raise TargetError(f"target {target.name}: the local dump {path} changed since it was written (sha256 differs)",
+        raise TargetError(f"target {target.name}: the local dump {path} changed since it was written (sha256 differs)", changed=f"nothing was copied to {target.name}",
                           next_step="the primary dump is corrupt: run `inv backup` again")
     return part_size, tuple(digests)
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import RuntimeFailure, ToolError
+from ..errors import NOTHING_CHANGED, RuntimeFailure, ToolError
 from ..owned import OwnedDatabase, adopt, drop_owned
 from ..pg import Tool, connect, restore_argv, run_restore
 from .manifest import RestoreVerification
@@ -48,7 +48,7 @@ def create_scratch(db: DatabaseSettings) -> Scratch:
         try:
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
         except errors.InsufficientPrivilege:
-            raise ToolError(f"--verify-restore: {db.url.user} may not create a scratch database on {db.url.host}",
+            raise ToolError(f"--verify-restore: {db.url.user} may not create a scratch database on {db.url.host}", changed=NOTHING_CHANGED,
                             next_step="grant CREATEDB to this user, or run without --verify-restore (and test a restore elsewhere)") from None
         return adopt(admin, name, "scratch")
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import ConnectionFailure, RuntimeFailure
+from ..errors import ConnectionFailure, NOTHING_CHANGED, RuntimeFailure
 from ..names import qualified, split_table
 
 NULL_ROLE = "(no role: NULL)"  # the group of rows whose role is NULL (facts.NULL_ROLE: the same label)
@@ -35,21 +35,17 @@ class Snapshot:
 
 @contextmanager
 def exported_snapshot(db: DatabaseSettings) -> Iterator[Snapshot]:
-    import psycopg
-
-    from ..pg import connect, read_only
+    from ..pg import connect, map_errors, read_only
 
     with connect(db) as conn, read_only(conn, repeatable_read=True):
-        try:
+        with map_errors(f"cannot export a snapshot from {db.url.dbname!r} on {db.url.host}", error=ConnectionFailure, changed=NOTHING_CHANGED,
+                        next_step="check that the user may connect and read; then run `inv backup` again"):
             snap_id, version, version_num, ro = conn.execute(
                 "SELECT pg_export_snapshot(), current_setting('server_version'), current_setting('server_version_num')::int, "
                 "current_setting('transaction_read_only')"
             ).fetchone()
-        except psycopg.Error as exc:
-            raise ConnectionFailure(f"cannot export a snapshot from {db.url.dbname!r} on {db.url.host}: {exc}".strip(),
-                                    next_step="check that the user may connect and read; then run `inv backup` again") from None
         if ro != "on":
-            raise RuntimeFailure("internal error: the snapshot transaction is not READ ONLY")
+            raise RuntimeFailure("internal error: the snapshot transaction is not READ ONLY", changed=NOTHING_CHANGED)
         yield Snapshot(snap_id, version.split()[0], int(version_num), conn)
 
 
@@ -147,7 +143,7 @@ def _importing(db: DatabaseSettings, snapshot_id: str) -> Iterator[psycopg.Conne
     with connect(db) as conn, read_only(conn, repeatable_read=True):
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot_id)))
         if conn.execute("SELECT current_setting('transaction_read_only')").fetchone()[0] != "on":
-            raise RuntimeFailure("internal error: a counting transaction is not READ ONLY")
+            raise RuntimeFailure("internal error: a counting transaction is not READ ONLY", changed=NOTHING_CHANGED)
         yield conn
 
 

@@ -31,7 +31,7 @@ from ..config import Config, Inventory
 from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailure, ToolError, UsageError
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
-from ..pg import restore_argv, run_restore
+from ..pg import error_message, restore_argv, run_restore
 from ..journal import Journal, MigrationStarted, RollbackStarted, RollbackStep, RollbackStopped
 from ..runs import Run, list_runs, start_run, writable
 from . import dbops
@@ -475,10 +475,10 @@ class _Swap(_Work):
 
     def go(self) -> RollbackResult:
         db, restore, kept, database = self.db, self.restore, self.kept, self.inv.database
-        self.stop_app()
         created: dbops.RestoreDb | None = None
         with dbops.admin(database) as conn:
-            profile = dbops.database_profile(conn, db)
+            profile = dbops.database_profile(conn, db)  # before stopping the app: a failure here must leave it running
+            self.stop_app()
             try:
                 t = self.step("create-restore-db", name=restore)
                 created = dbops.create_restore_db(conn, restore, profile, set_owner=self.privs.superuser)
@@ -507,8 +507,8 @@ class _Swap(_Work):
                 if isinstance(exc, PgRunbookError):
                     exc.changed = changed
                     raise
-                if isinstance(exc, Exception) and _is_db_error(exc):
-                    raise RuntimeFailure(f"database error while preparing the restore: {exc}", changed=changed,
+                if _is_db_error(exc):
+                    raise RuntimeFailure(f"database error while preparing the restore: {error_message(exc)}", changed=changed,
                                          next_step="fix the cause, then run `inv rollback --full` again") from None
                 raise
 
@@ -616,7 +616,7 @@ class _Swap(_Work):
                     undo.append(f"connections to {db} are allowed again")
             except Exception as undo_exc:  # noqa: BLE001
                 raise RuntimeFailure(
-                    f"the swap failed ({_text(exc)}) and could not be undone ({_text(undo_exc)})",
+                    f"the swap failed ({error_message(exc)}) and could not be undone ({error_message(undo_exc)})",
                     changed=f"the previous database is {'named ' + kept if renamed else 'still ' + db} (connections may be blocked); "
                             f"the restored backup is in {restore}",
                     next_step=f'by hand: ALTER DATABASE "{kept}" RENAME TO "{db}"; ALTER DATABASE "{db}" ALLOW_CONNECTIONS true; '
@@ -625,7 +625,7 @@ class _Swap(_Work):
             again = self.restart_after_failure()
             changed = f"{db} is unchanged: " + ", ".join(undo or ["nothing was renamed"]) + f"; {left}; {again}"
             if isinstance(exc, Exception):
-                raise RuntimeFailure(f"the swap of {db} failed: {_text(exc)}", changed=changed,
+                raise RuntimeFailure(f"the swap of {db} failed: {error_message(exc)}", changed=changed,
                                      next_step="end the sessions named above (or ask their owners), then run `inv rollback --full` again") from None
             raise
         dbops.forget(created)
@@ -667,8 +667,8 @@ class _InPlace(_Work):
             changed = f"{db} was not changed (the restore is one transaction); {again}"
             if isinstance(exc, PgRunbookError):
                 exc.changed = changed
-            elif isinstance(exc, Exception) and _is_db_error(exc):
-                raise RuntimeFailure(f"database error during the in-place restore: {_text(exc)}", changed=changed,
+            elif _is_db_error(exc):
+                raise RuntimeFailure(f"database error during the in-place restore: {error_message(exc)}", changed=changed,
                                      next_step="fix the cause, then run `inv rollback --full --in-place` again") from None
             raise
         safety_id = safety.manifest.id
@@ -741,10 +741,3 @@ def _is_db_error(exc: BaseException) -> bool:
     import psycopg
 
     return isinstance(exc, psycopg.Error)
-
-
-def _text(exc: BaseException) -> str:
-    if isinstance(exc, PgRunbookError):
-        return exc.what
-    diag = getattr(exc, "diag", None)
-    return (getattr(diag, "message_primary", None) or str(exc) or type(exc).__name__).strip()

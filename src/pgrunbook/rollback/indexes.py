@@ -26,6 +26,7 @@ from ..errors import CheckFailed, RuntimeFailure, UsageError
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
 from ..journal import Journal, MigrationStarted, MigrationStopped, RollbackStarted, RollbackStep, RollbackStopped
+from ..pg import error_message
 from ..runs import Run, writable
 from .result import RollbackResult, ended
 
@@ -193,12 +194,12 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
             left = [n for n in present if n not in dropped]
             changed = (f"dropped {len(dropped)} index(es) ({', '.join(dropped) or 'none'}); not dropped: {', '.join(left) or 'none'}; "
                        "no tracking row was removed")
-            run.append(RollbackStopped(status="failed", mode="indexes-only", error=_text(exc), extra={"dropped": dropped, "left": left}))
+            run.append(RollbackStopped(status="failed", mode="indexes-only", error=error_message(exc), extra={"dropped": dropped, "left": left}))
             if isinstance(exc, Exception):
                 import psycopg
 
                 if isinstance(exc, (psycopg.Error, RuntimeFailure, CheckFailed)):
-                    raise RuntimeFailure(f"index-only rollback failed: {_text(exc)}", changed=changed,
+                    raise RuntimeFailure(f"index-only rollback failed: {error_message(exc)}", changed=changed,
                                          next_step="fix the cause, then run `inv rollback --indexes-only` again (it resumes: IF EXISTS)") from None
             raise
         finally:
@@ -230,15 +231,6 @@ def _drop(conn, name: str, retries: int, backoff: float, say) -> None:  # noqa: 
             return
         except psycopg.errors.LockNotAvailable:
             if attempt > retries:
-                raise RuntimeFailure(f"DROP INDEX CONCURRENTLY {name}: lock_timeout after {attempt} attempts (a long transaction holds it)") from None
+                raise RuntimeFailure(f"DROP INDEX CONCURRENTLY {name}: lock_timeout after {attempt} attempts (a long transaction holds it)", changed=f"{name} was not dropped (the indexes dropped before it stay dropped)") from None
             say("warn", f"{name}: lock_timeout; retry {attempt}/{retries}")
             time.sleep(backoff * 2 ** (attempt - 1))
-
-
-def _text(exc: BaseException) -> str:
-    from ..errors import PgRunbookError
-
-    if isinstance(exc, PgRunbookError):
-        return exc.what
-    diag = getattr(exc, "diag", None)
-    return (getattr(diag, "message_primary", None) or str(exc) or type(exc).__name__).strip()

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import ControllerError
+from ..errors import ControllerError, NOTHING_CHANGED
 
 if TYPE_CHECKING:
     from fabric import Connection
@@ -103,10 +103,10 @@ def _check_env(env: Mapping[str, str] | None) -> dict[str, str]:
     env = dict(env or {})
     for name, value in env.items():
         if not _ENV_NAME.match(name):
-            raise ControllerError(f"invalid environment variable name {name!r} for the app controller",
+            raise ControllerError(f"invalid environment variable name {name!r} for the app controller", changed=NOTHING_CHANGED,
                                   next_step="use names made of letters, digits and _")
         if "\n" in value or "\0" in value:
-            raise ControllerError(f"the value of environment variable {name} contains a newline or NUL, which cannot be passed",
+            raise ControllerError(f"the value of environment variable {name} contains a newline or NUL, which cannot be passed", changed=NOTHING_CHANGED,
                                   next_step=f"remove the newline from {name}")
     return env
 
@@ -217,8 +217,9 @@ class SshRunner:
     def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None) -> Completed:
         import io
 
-        import paramiko
         from invoke.exceptions import CommandTimedOut
+
+        from ..ssh import map_errors
 
         env = _check_env(env)
         self.connect()
@@ -227,19 +228,20 @@ class SshRunner:
         stdin: Any = io.StringIO("".join(value + "\n" for value in env.values())) if env else False
         started = time.monotonic()
         try:
-            result = self._conn.run(remote_command(list(argv), list(env)), hide=True, warn=True, in_stream=stdin,
-                                    echo_stdin=False, timeout=timeout)
-        except CommandTimedOut as exc:
-            out = getattr(exc.result, "stdout", "") or ""
-            err = getattr(exc.result, "stderr", "") or ""
-            return Completed(command, None, self.redact(out[-MAX_OUTPUT:]), self.redact(err[-MAX_OUTPUT:]), time.monotonic() - started)
-        except (OSError, EOFError, paramiko.SSHException) as exc:
+            with map_errors(f"running `{command}`", self.where, error=ControllerError, redact=self.redact,
+                            changed=f"unknown: `{command}` may or may not have run on {self.host.host}",
+                            next_step=f"check the host and the app's state there (`ssh -p {self.host.port} {self.host.user}@{self.host.host}`), "
+                                      "then run again"):
+                try:
+                    result = self._conn.run(remote_command(list(argv), list(env)), hide=True, warn=True, in_stream=stdin,
+                                            echo_stdin=False, timeout=timeout)
+                except CommandTimedOut as exc:  # a timeout is an answer here (the caller says what it means), not a failure
+                    out = getattr(exc.result, "stdout", "") or ""
+                    err = getattr(exc.result, "stderr", "") or ""
+                    return Completed(command, None, self.redact(out[-MAX_OUTPUT:]), self.redact(err[-MAX_OUTPUT:]), time.monotonic() - started)
+        except ControllerError:
             self.close()
-            raise ControllerError(
-                f"the SSH connection to {self.where} failed while running `{command}`: {self.redact(str(exc)) or type(exc).__name__}",
-                changed=f"unknown: `{command}` may or may not have run on {self.host.host}",
-                next_step=f"check the host and the app's state there (`ssh -p {self.host.port} {self.host.user}@{self.host.host}`), then run again",
-            ) from None
+            raise
         return Completed(command, result.exited, self.redact(result.stdout[-MAX_OUTPUT:]), self.redact(result.stderr[-MAX_OUTPUT:]),
                          time.monotonic() - started)
 

@@ -35,7 +35,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from pgrunbook.errors import ToolError
+from pgrunbook.errors import NOTHING_CHANGED, ToolError
 
 from .model import Finding, Verdict
 
@@ -76,7 +76,7 @@ def find_squawk() -> str:
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
     raise ToolError(
-        "the squawk linter is not installed (no `squawk` on PATH nor next to the Python interpreter)",
+        "the squawk linter is not installed (no `squawk` on PATH nor next to the Python interpreter)", changed=NOTHING_CHANGED,
         next_step="pip install squawk-cli, then run the analysis again",
     )
 
@@ -126,12 +126,12 @@ def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError:
         raise ToolError(
-            f"the squawk linter could not be started: {command[0]} not found", next_step="pip install squawk-cli"
+            f"the squawk linter could not be started: {command[0]} not found", changed=NOTHING_CHANGED, next_step="pip install squawk-cli"
         ) from None
     except subprocess.TimeoutExpired:
-        raise ToolError(f"squawk did not finish within {timeout:g} s") from None
+        raise ToolError(f"squawk did not finish within {timeout:g} s", changed=NOTHING_CHANGED) from None
     except OSError as error:
-        raise ToolError(f"the squawk linter could not be started: {error}") from None
+        raise ToolError(f"the squawk linter could not be started: {error}", changed=NOTHING_CHANGED) from None
 
 
 def _findings(result: subprocess.CompletedProcess[str]) -> list[Finding]:
@@ -142,7 +142,7 @@ def _findings(result: subprocess.CompletedProcess[str]) -> list[Finding]:
         reports = None
     if result.returncode not in (0, 1) or not isinstance(reports, list):
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise ToolError(f"squawk failed (exit status {result.returncode}): {detail[0] if detail else 'no output'}")
+        raise ToolError(f"squawk failed (exit status {result.returncode}): {detail[0] if detail else 'no output'}", changed=NOTHING_CHANGED)
     lines_cache: dict[str, list[str]] = {}
     return [_finding(report, lines_cache) for report in reports]
 
