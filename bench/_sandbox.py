@@ -49,6 +49,26 @@ def cluster_url(cluster: Cluster, dbname: str = "") -> str:
     return f"{base}/{dbname}" if dbname else base
 
 
+def inv_json(inventory: Path, env: dict[str, str], *argv: str) -> dict:
+    """`inv <argv> -i inventory --json` in a subprocess (process start included, as an operator runs it)."""
+    import json
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "invoke", *argv, "-i", str(inventory), "--json"], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"inv {' '.join(argv)} failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
+def psql(bin_dir: Path, url: str, env: dict[str, str], command: str) -> None:
+    """One SQL command through the raw client, quietly, stopping on error."""
+    import subprocess
+
+    subprocess.run([str(bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", command], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 @dataclass(frozen=True)
 class Loaded:
     cluster: Cluster

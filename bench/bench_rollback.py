@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pgrunbook.pg import default_bin_dir  # noqa: E402
-from _sandbox import bench_arguments, client_env, cluster_url, load_sandbox  # noqa: E402
+from _sandbox import bench_arguments, client_env, cluster_url, inv_json, load_sandbox  # noqa: E402
+from _sandbox import psql as raw_psql  # noqa: E402
 
 BIN = default_bin_dir()
 DB = "bench_db"
@@ -55,15 +56,10 @@ backup: {{dir: "{work / 'backups'}", min_copies: 0, jobs: 2}}
 """)
 
         def inv(*argv: str) -> dict:
-            out = subprocess.run([sys.executable, "-m", "invoke", *argv, "-i", str(inventory), "--json"], cwd=ROOT, env=env,
-                                 capture_output=True, text=True)
-            if out.returncode != 0:
-                raise SystemExit(f"inv {' '.join(argv)} failed: {out.stderr[-2000:]}")
-            return json.loads(out.stdout)
+            return inv_json(inventory, env, *argv)
 
         def psql(dbname: str, command: str) -> None:
-            subprocess.run([str(BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", f"{base}/{dbname}", "-c", command], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+            raw_psql(BIN, f"{base}/{dbname}", env, command)
 
         manifest = inv("backup")["manifest"]
         dump = work / "backups" / manifest["dump"]["file"]

@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from pgrunbook.pg import default_bin_dir  # noqa: E402
 from pgrunbook.sandbox.cluster import free_port  # noqa: E402
 from pgrunbook.service.sandbox_compose import SERVICE, create_service, default_binary, write_compose_file  # noqa: E402
-from _sandbox import bench_arguments, client_env, cluster_url, load_sandbox  # noqa: E402
+from _sandbox import bench_arguments, client_env, cluster_url, inv_json, load_sandbox  # noqa: E402
+from _sandbox import psql as raw_psql  # noqa: E402
 
 BIN = default_bin_dir()
 DB = "bench_db"
@@ -69,15 +70,10 @@ api: {{base_url: "http://127.0.0.1:{port}"}}
 """)
 
         def inv(*argv: str) -> dict:
-            out = subprocess.run([sys.executable, "-m", "invoke", *argv, "-i", str(inventory), "--json"], cwd=ROOT, env=env,
-                                 capture_output=True, text=True)
-            if out.returncode != 0:
-                raise SystemExit(f"inv {' '.join(argv)} failed: {out.stderr[-2000:]}")
-            return json.loads(out.stdout)
+            return inv_json(inventory, env, *argv)
 
         def psql(dbname: str, command: str) -> None:
-            subprocess.run([str(BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", f"{base}/{dbname}", "-c", command], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+            raw_psql(BIN, f"{base}/{dbname}", env, command)
 
         manifest = inv("backup")["manifest"]
         dump = work / "backups" / manifest["dump"]["file"]
