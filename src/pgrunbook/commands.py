@@ -221,7 +221,7 @@ def _gate(cfg: Config, emit: Emit, run: Run, *, backup_ref: str | None, baseline
     from .backup.snapshot import count_rows
     from .executor import compile_migration, lock_holder
     from .facts import blocking_sessions, privileges, protected_counts
-    from .gate import Activity, GateInputs, Privileges, decide
+    from .gate import Activity, GateInputs, decide
     from .pg import connect, read_only
     from .planning import lint_plan, observe_and_plan
     from .sqlcheck import objects_after
@@ -250,7 +250,7 @@ def _gate(cfg: Config, emit: Emit, run: Run, *, backup_ref: str | None, baseline
         backup=backup, backup_max_age_minutes=pb.backup.max_age_minutes, min_copies=inv.backup.min_copies,
         plan=seen.plan, evidence=seen.evidence,
         analyses=lint_plan(seen, cfg, online=online),  # the lint analyze showed for this plan and options
-        privileges=Privileges(**privs), activity=activity, controller=_controller_status(cfg),
+        privileges=privs, activity=activity, controller=_controller_status(cfg),
         protected=protected,
         expected=ExpectedState.from_objects(objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)),
         now=datetime.now(timezone.utc), preflight=data, statement_bounds=statement_bounds(pb.migrate),

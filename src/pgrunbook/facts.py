@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .drizzle.recorder import Recorder
 from .errors import NOTHING_CHANGED, RuntimeFailure
 # The values gathered here live in `models` (the pure core imports them from there); re-exported.
-from .models import Facts, IndexFacts, RoleCounts, ServerFacts, SettingOverride, TableFacts
+from .models import Facts, IndexFacts, Privileges, RoleCounts, ServerFacts, SettingOverride, TableFacts
 from .backup.snapshot import NULL_ROLE
 from .names import split_table
 from .session_settings import WATCHED_SETTINGS
@@ -230,9 +230,9 @@ def rows_up_to(conn: psycopg.Connection, table: str, key: str | list[str], max_p
     return conn.execute(query, [max_pk]).fetchone()[0]
 
 
-def privileges(conn: psycopg.Connection, tables: list[str]) -> dict:
-    """The keyword arguments of `models.Privileges`: the role's attributes (the phase-1 query) and the
-    tables among `tables` (schema-qualified) it does not own."""
+def privileges(conn: psycopg.Connection, tables: list[str]) -> Privileges:
+    """What the migration needs of the role: its attributes (the phase-1 query) and the tables among
+    `tables` (schema-qualified) it does not own."""
     server = _server(conn)
     unowned = [
         t for (t,) in conn.execute(
@@ -241,9 +241,9 @@ def privileges(conn: psycopg.Connection, tables: list[str]) -> dict:
             [tables],
         )
     ]
-    return {"user": server.user, "superuser": server.superuser, "createdb": server.createdb,
-            "create_on_database": server.can_create_in_database, "create_on_public": server.can_create_in_public,
-            "unowned_tables": tuple(sorted(unowned))}
+    return Privileges(user=server.user, superuser=server.superuser, createdb=server.createdb,
+                      create_on_database=server.can_create_in_database, create_on_public=server.can_create_in_public,
+                      unowned_tables=tuple(sorted(unowned)))
 
 
 _DESCRIBE = ("a.pid, a.state, extract(epoch FROM now() - a.xact_start)::int, "

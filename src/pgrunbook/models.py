@@ -119,7 +119,8 @@ class Facts:
 
 @dataclass(frozen=True)
 class Privileges:
-    """What the login role may do, for the migration and a full rollback (`facts.privileges`)."""
+    """What the login role may do for the migration (`facts.privileges`); its rights over the database itself, for a
+    full rollback, are `DatabaseRights`."""
 
     user: str
     superuser: bool
@@ -127,6 +128,27 @@ class Privileges:
     create_on_database: bool  # needed for CREATE SCHEMA drizzle (scenario B)
     create_on_public: bool
     unowned_tables: tuple[str, ...]  # tables to index we do not own (CREATE INDEX needs ownership)
+
+
+@dataclass(frozen=True)
+class DatabaseRights:
+    """What the login role may do to the database itself, for a full rollback (`rollback.dbops.privileges`):
+    create one beside it, rename it and block its connections, end other roles' sessions."""
+
+    user: str
+    superuser: bool
+    createdb: bool
+    owner: bool  # owns the target database (or is a member of its owner)
+    db_owner: str
+    can_signal: bool  # pg_signal_backend or superuser: may terminate other roles' sessions
+
+    def full_missing(self) -> list[str]:
+        missing = []
+        if not (self.superuser or self.createdb):
+            missing.append("CREATEDB (to restore into a new database)")
+        if not (self.superuser or self.owner):
+            missing.append(f"ownership of the database (it belongs to {self.db_owner}; to rename it and block connections)")
+        return missing
 
 
 @dataclass(frozen=True)

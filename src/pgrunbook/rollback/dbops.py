@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NOTHING_CHANGED, ConnectionFailure, RuntimeFailure
+from ..models import DatabaseRights
 from ..owned import OwnedDatabase, adopt, drop_owned, release
 from ..pg import connect, error_message
 
@@ -55,25 +55,7 @@ def admin(db: DatabaseSettings) -> psycopg.Connection:
             raise first from None
 
 
-@dataclass(frozen=True)
-class Privileges:
-    user: str
-    superuser: bool
-    createdb: bool
-    owner: bool  # owns the target database (or is a member of its owner)
-    db_owner: str
-    can_signal: bool  # pg_signal_backend or superuser: may terminate other roles' sessions
-
-    def full_missing(self) -> list[str]:
-        missing = []
-        if not (self.superuser or self.createdb):
-            missing.append("CREATEDB (to restore into a new database)")
-        if not (self.superuser or self.owner):
-            missing.append(f"ownership of the database (it belongs to {self.db_owner}; to rename it and block connections)")
-        return missing
-
-
-def privileges(conn: psycopg.Connection, dbname: str) -> Privileges:
+def privileges(conn: psycopg.Connection, dbname: str) -> DatabaseRights:
     row = conn.execute(
         """SELECT current_user, r.rolsuper, r.rolcreatedb, pg_has_role(current_user, d.datdba, 'MEMBER'), pg_get_userbyid(d.datdba),
                   r.rolsuper OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
@@ -82,7 +64,7 @@ def privileges(conn: psycopg.Connection, dbname: str) -> Privileges:
         # read first, before the rollback acts
         raise RuntimeFailure(f"database {dbname!r} does not exist on this server", changed=NOTHING_CHANGED,
                              next_step="check database.url in the inventory")
-    return Privileges(row[0], bool(row[1]), bool(row[2]), bool(row[3]), row[4], bool(row[5]))
+    return DatabaseRights(row[0], bool(row[1]), bool(row[2]), bool(row[3]), row[4], bool(row[5]))
 
 
 def exists(conn: psycopg.Connection, name: str) -> bool:

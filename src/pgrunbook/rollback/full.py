@@ -32,6 +32,7 @@ from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailur
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
 from ..pg import error_message, restore_argv, run_restore
+from ..models import DatabaseRights
 from ..journal import Journal, MigrationStarted, RollbackStarted, RollbackStep, RollbackStopped
 from ..runs import Run, list_runs, start_run, writable
 from . import dbops
@@ -340,7 +341,7 @@ def _protected(cfg: Config) -> tuple[str, ...]:
 
 
 class _Work:
-    def __init__(self, cfg: Config, app, run: Run, manifest, dump: Path, argv: list[str], say, privs: dbops.Privileges,  # noqa: ANN001
+    def __init__(self, cfg: Config, app, run: Run, manifest, dump: Path, argv: list[str], say, privs: DatabaseRights,  # noqa: ANN001
                  restore: str, kept: str, pg_restore) -> None:  # noqa: ANN001
         self.cfg, self.inv, self.app, self.run, self.manifest, self.dump, self.argv, self.say = cfg, cfg.inventory, app, run, manifest, dump, argv, say
         self.db = cfg.inventory.database.dbname
