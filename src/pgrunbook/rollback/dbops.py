@@ -71,6 +71,12 @@ def exists(conn: psycopg.Connection, name: str) -> bool:
     return conn.execute("SELECT EXISTS (SELECT FROM pg_database WHERE datname = %s)", [name]).fetchone()[0]
 
 
+def oid(conn: psycopg.Connection, name: str) -> int | None:
+    """The database's identity: a rename keeps it, a new database never has it."""
+    row = conn.execute("SELECT oid FROM pg_database WHERE datname = %s", [name]).fetchone()
+    return None if row is None else int(row[0])
+
+
 # --------------------------------------------------------------------------- create / drop
 
 

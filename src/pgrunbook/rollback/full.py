@@ -501,6 +501,7 @@ class _Swap(_Work):
                     raise CheckFailed(f"the restored database {restore} does not match the manifest of {self.manifest.id}: {'; '.join(bad[:5])}",
                                       next_step="`inv backup.verify ID` re-checks the backup; try another with --backup ID")
                 self.say("done", f"{restore}: all {len(restored)} table counts match the manifest")
+                counted = dbops.oid(conn, restore)
             except BaseException as exc:
                 left = self._drop(conn, created)
                 again = self.restart_after_failure()
@@ -517,7 +518,8 @@ class _Swap(_Work):
             t = self.step("swap", db=db, kept=kept, restored=restore)
             ended = self._swap(conn, created, profile)
             self.took("swap", t)
-        return self.after_swap(restored, ended)
+            same = counted is not None and dbops.oid(conn, db) == counted
+        return self.after_swap(restored, ended, counted_is_db=same)
 
     def resume(self, action: str) -> RollbackResult:
         """Finish a swap an interrupted run began (`recover`): the restored copy was counted before it."""
@@ -532,7 +534,12 @@ class _Swap(_Work):
         self.stopped = True  # the interrupted run stopped the app; it is started below
         return self.after_swap(self.counts(db), 0)
 
-    def after_swap(self, restored: dict[str, int], ended: int) -> RollbackResult:
+    def after_swap(self, restored: dict[str, int], ended: int, *, counted_is_db: bool = False) -> RollbackResult:
+        """Start the app, then ANALYZE and count the kept database (rows written after the backup) side by side.
+
+        `counted_is_db`: the database now named `db` is the very one counted against the manifest
+        before the swap (same oid; renames keep it, and no session could write to it before the app
+        started): its counts are not taken a second time, on the app's downtime-critical path."""
         db, kept = self.db, self.kept
         self.say("done", f"{db} is now the restored backup {self.manifest.id}; the previous database is kept as {kept}"
                          + (f" ({ended} session(s) ended)" if ended else ""))
@@ -543,8 +550,9 @@ class _Swap(_Work):
         t = self.step("analyze-and-count")
         with ThreadPoolExecutor(max_workers=3) as pool:
             analyzed = pool.submit(self.analyze)
-            after_f, before_f = pool.submit(self.counts, db), pool.submit(self.counts, kept)
-            after, before = after_f.result(), before_f.result()
+            after_f = None if counted_is_db else pool.submit(self.counts, db)
+            before = pool.submit(self.counts, kept).result()
+            after = restored if after_f is None else after_f.result()
             self.took("count_after", t)
             analyzed.result()
         checks, api = self.after_checks(after, holder=kept)
