@@ -87,7 +87,7 @@ class Run:
         closed = self.read().closed
         if closed is not None:
             raise UsageError(f"run {self.id} is closed ({closed.status}): its journal is read-only",
-                             changed="nothing was changed", next_step="run the task without --run (a new run starts)")
+                             changed="nothing was changed", next_step="run the task again without --run or --resume: a new run starts (`inv runs` lists them)")
         record = replace(record, ts=now().isoformat(timespec="milliseconds"))
         try:
             _append_whole(self.journal, encode_line(record, self.id))
