@@ -102,16 +102,17 @@ def sandbox_down(purge: bool) -> int:
     return guarded(action)
 
 
-def sandbox_reset(state: str, scale: int) -> int:
+def sandbox_reset(state: str, scale: int, drizzle: str = "0.45") -> int:
     def action() -> int:
         import time
 
         from . import console, sandbox
 
         started = time.monotonic()
-        rows = sandbox.reset(state, scale=scale)  # type: ignore[arg-type]
+        rows = sandbox.reset(state, scale=scale, drizzle=drizzle)  # type: ignore[arg-type]
         took = time.monotonic() - started
-        console.out.print(f"sandbox database {sandbox.APP_DB} reset to state [bold]{state}[/] (scale {scale}) in {took:.1f}s: "
+        console.out.print(f"sandbox database {sandbox.APP_DB} reset to state [bold]{state}[/] (drizzle {drizzle}, scale {scale}) "
+                          f"in {took:.1f}s: "
                           + ", ".join(f"{t} {n}" for t, n in rows.items()))
         return EXIT_OK
 
@@ -248,12 +249,12 @@ def migrate_prod(inventory: str | None, playbook: str | None, *, resume: str | N
     return guarded(action)
 
 
-def demo(break_it: bool, scale: int, as_json: bool, app: str = "command") -> int:
+def demo(break_it: bool, scale: int, as_json: bool, app: str = "command", drizzle: str = "0.45") -> int:
     def action() -> int:
         from . import console
         from .demo import run_demo
 
-        return _show_prod(run_demo(console.discard_if(as_json), break_it=break_it, scale=scale, app_kind=app), as_json)
+        return _show_prod(run_demo(console.discard_if(as_json), break_it=break_it, scale=scale, app_kind=app, drizzle=drizzle), as_json)
 
     return guarded(action)
 

@@ -107,11 +107,13 @@ def demo_inventory(root: Path = sandbox.SANDBOX_ROOT, app: str = "command") -> P
     return path
 
 
-def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1, app_kind: str = "command") -> ProdResult:
+def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1, app_kind: str = "command",
+             drizzle: str = "0.45") -> ProdResult:
     from .service import controller_for
 
     # The fixture login is published on purpose (sandbox only); it still travels as a secret.
     os.environ.setdefault("PGRUNBOOK_DEMO_API_PASSWORD", SANDBOX_LOGIN[1])
+    sandbox.fixture_folder(drizzle)  # an unknown --drizzle is a usage error before anything starts
     sandbox.up()
     cfg = load_config(demo_inventory(app=app_kind))
     if app_kind == "compose":
@@ -121,8 +123,9 @@ def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1, ap
     with controller_for(cfg.inventory, emit=emit, listen=None) as app:
         app.stop()  # a previous demo's API holds connections to the database we recreate
         _require_free_port(api_port())
-        emit(Event("demo", "step", "sandbox: PostgreSQL 18 on 127.0.0.1, legacy state (scenario B: no drizzle tracking)"))
-        sandbox.reset("legacy", scale=scale)
+        emit(Event("demo", "step", "sandbox: PostgreSQL 18 on 127.0.0.1, legacy state (scenario B: no drizzle tracking), "
+                                   f"drizzle {drizzle} migrations folder"))
+        sandbox.reset("legacy", scale=scale, drizzle=drizzle)
         emit(Event("demo", "step", f"starting the sandbox API on port {api_port()} ({app_kind} controller)"))
         app.start()
     options = ProdOptions(yes=True, after_migrate=_inject_drift(cfg, emit) if break_it else None)

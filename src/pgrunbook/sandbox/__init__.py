@@ -8,6 +8,13 @@
 - `tracked`: migrations 0000-0010 applied and recorded by drizzle (case A), where
              0011, hand-written later with an older journal `when`, is stranded.
 
+`drizzle` picks the app's migrations folder: `0.45` (default, `fixture/drizzle/`, the journal
+format) or `1.0` (`fixture/drizzle-1.0/`, the same folder converted by the real `drizzle-kit up`
+of drizzle-kit 1.0.0-rc.5; see its README). With `1.0`, `tracked` records 0000-0010 as drizzle
+1.0's migrator does (its table shape with `name` and `applied_at`; rows `(hash, created_at =
+the folder's second, name = the folder)`); 0011, moved one second after 0010 by `drizzle-kit up`,
+is then plainly pending (1.0 picks by name: nothing strands).
+
 Both load the fixture data (8 managers and 60 FBOs at scale 1, as in the real
 production), multiplied by `scale` for benchmarks. Everything here acts only on the
 sandbox's own cluster, never on an inventory's database.
@@ -33,6 +40,8 @@ SANDBOX_ROOT = Path(os.environ.get("PGRUNBOOK_SANDBOX_DIR") or PROJECT_ROOT / ".
 APP_DB = "htf_sunup_db"
 FIXTURE = Path(__file__).parent / "fixture"
 FIXTURE_DRIZZLE = FIXTURE / "drizzle"
+FIXTURE_DRIZZLE_V1 = FIXTURE / "drizzle-1.0"
+DRIZZLE_FOLDERS = {"0.45": FIXTURE_DRIZZLE, "1.0": FIXTURE_DRIZZLE_V1}
 BASELINE_UNTIL = "0010"  # the last migration the old migrate.ts also created
 
 State = Literal["legacy", "tracked"]
@@ -74,10 +83,18 @@ def stop_demo_api(root: Path = SANDBOX_ROOT) -> None:
                        capture_output=True, timeout=60, check=False)
 
 
-def reset(state: State = "legacy", *, scale: int = 1, root: Path = SANDBOX_ROOT) -> dict[str, int]:
-    """Recreate the sandbox's app database in `state`; returns rows per table."""
+def fixture_folder(drizzle: str = "0.45") -> Path:
+    """The fixture's migrations folder for drizzle `0.45` (journal) or `1.0` (one folder per migration)."""
+    if drizzle not in DRIZZLE_FOLDERS:
+        raise UsageError(f"unknown drizzle version {drizzle!r}: use 0.45 or 1.0")
+    return DRIZZLE_FOLDERS[drizzle]
+
+
+def reset(state: State = "legacy", *, scale: int = 1, root: Path = SANDBOX_ROOT, drizzle: str = "0.45") -> dict[str, int]:
+    """Recreate the sandbox's app database in `state`, the app's folder in `drizzle`'s format; returns rows per table."""
+    source = fixture_folder(drizzle)
     c = up(root)
-    return build_app_database(c, APP_DB, state, scale=scale, drizzle_dir=fresh_app_copy(root / "app"))
+    return build_app_database(c, APP_DB, state, scale=scale, drizzle_dir=fresh_app_copy(root / "app", source))
 
 
 def build_app_database(c: Cluster, dbname: str, state: State, *, scale: int = 1, drizzle_dir: Path) -> dict[str, int]:
@@ -115,25 +132,32 @@ def apply_fixture_migrations(conn: psycopg.Connection, drizzle_dir: Path = FIXTU
     """Run the migrations up to `until` chunk by chunk, as drizzle's migrator does.
 
     `record=True` is what `drizzle-kit migrate` did in production: drizzle's tracking table
-    and a row `(hash, created_at = when)` per migration.
+    and a row `(hash, created_at = when)` per migration. On a drizzle 1.0 folder, drizzle 1.0's
+    table (plus `name`, `applied_at`) and rows `(hash, created_at = the folder's second, name)`,
+    as its migrator inserts them (`Recorder`, which quotes it). `until` counts migrations in the
+    folder's order (0.45: the journal's `NNNN`; 1.0: the position by name, same order here).
     """
+    from ..drizzle.recorder import Recorder
+
+    local = load_migrations(drizzle_dir)
+    v1 = local.format == "1.0"
+    recorder = Recorder(conn)
     if record:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS drizzle")
-        conn.execute("CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)")
-    for migration in load_migrations(drizzle_dir).entries:
-        if migration.tag[:4] > until:
+        recorder.ensure_table(v1=v1)
+    for position, migration in enumerate(local.entries):
+        if (position if v1 else int(migration.tag[:4])) > int(until):
             break
         for chunk in migration.chunks():
             if chunk.strip():
                 conn.execute(chunk)
         if record:
-            conn.execute("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (%s, %s)", [migration.hash, migration.when])
+            recorder.record(migration.hash, migration.when, migration.name_v1 if v1 else None)
 
 
-def fresh_app_copy(app_dir: Path) -> Path:
-    """A private copy of the fixture's drizzle folder under `app_dir`: tests and users may edit it."""
+def fresh_app_copy(app_dir: Path, source: Path = FIXTURE_DRIZZLE) -> Path:
+    """A private copy of a fixture drizzle folder (0.45's by default) under `app_dir`: tests and users may edit it."""
     target = app_dir / "drizzle"
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(FIXTURE_DRIZZLE, target, ignore=shutil.ignore_patterns("README.md"))
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("README.md"))
     return target
 
