@@ -4,7 +4,16 @@ Heavy libraries are imported inside the tasks, so `inv --list` stays fast.
 Exit codes: 0 ok / GO, 1 runtime error, 2 usage or config error, 3 check failed / NO-GO, 4 rolled back.
 """
 
-from invoke import Collection, Exit, task
+from functools import partial
+
+from invoke import Collection, Exit
+from invoke import task as invoke_task
+
+from pgrunbook.program import GrammarTask, install_into_invoke
+
+# One grammar (issue 14): short flags only for -i/-p/-j/-r/-y, did-you-mean and exit 2 on a typo.
+task = partial(invoke_task, klass=GrammarTask)
+install_into_invoke()
 
 INVENTORY_HELP = "inventory YAML (default: inventory/sandbox.yml, never production)"
 PLAYBOOK_HELP = "playbook YAML (default: playbooks/runbook.yml)"
@@ -20,7 +29,10 @@ def _exit(code: int) -> None:
 
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
 def verify(c, inventory=None, playbook=None, json=False):
-    """Phase 1: read-only verification (READ ONLY transaction) against the playbook's expectations."""
+    """Phase 1: read-only verification (READ ONLY transaction) against the playbook's expectations.
+
+    Example: inv verify -i inventory/production.yml --json
+    """
     from pgrunbook import cli
 
     _exit(cli.verify(inventory, playbook, json))
@@ -33,7 +45,10 @@ def verify(c, inventory=None, playbook=None, json=False):
             "single_transaction": "plan everything in one transaction (drizzle's own behaviour)",
             "sql": "print the exact SQL migrate would run (the dry run), nothing else"})
 def analyze(c, inventory=None, playbook=None, baseline_until=None, only=None, online=False, single_transaction=False, sql=False, json=False):
-    """Phase 3: pending migrations, safety lint (parse tree + squawk + lock estimates), plan, exact SQL."""
+    """Phase 3: pending migrations, safety lint (parse tree + squawk + lock estimates), plan, exact SQL.
+
+    Example: inv analyze --sql --online
+    """
     from pgrunbook import cli
 
     _exit(cli.analyze(inventory, playbook, baseline_until=baseline_until, only=only, online=online,
@@ -48,7 +63,10 @@ def analyze(c, inventory=None, playbook=None, baseline_until=None, only=None, on
             "baseline_until": "scenario B: as for analyze", "only": "scenario C: as for analyze"})
 def gate(c, inventory=None, playbook=None, run=None, new_run=False, backup=None, baseline_until=None, only=None, rehearse=False,
          online=False, json=False):
-    """Phase 4: go / no-go, every criterion evaluated with its reason (exit 0 GO, 3 NO-GO)."""
+    """Phase 4: go / no-go, every criterion evaluated with its reason (exit 0 GO, 3 NO-GO).
+
+    Example: inv gate --rehearse --online
+    """
     from pgrunbook import cli
 
     _exit(cli.gate(inventory, playbook, run_id=run, backup=backup, baseline_until=baseline_until, only=only, rehearse=rehearse,
@@ -65,7 +83,10 @@ def gate(c, inventory=None, playbook=None, run=None, new_run=False, backup=None,
             "baseline_until": "scenario B: as for analyze", "only": "scenario C: as for analyze"})
 def migrate(c, inventory=None, playbook=None, run=None, new_run=False, backup=None, online=False, single_transaction=False,
             dry_run=False, yes=False, baseline_until=None, only=None, json=False):
-    """Phase 5: apply the plan a GO approved, under an advisory lock, lock_timeout and retries."""
+    """Phase 5: apply the plan a GO approved, under an advisory lock, lock_timeout and retries.
+
+    Example: inv migrate --dry-run --online
+    """
     from pgrunbook import cli
 
     _exit(cli.migrate(inventory, playbook, run_id=run, backup=backup, online=online, single_transaction=single_transaction,
@@ -75,7 +96,10 @@ def migrate(c, inventory=None, playbook=None, run=None, new_run=False, backup=No
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
             "run": "the run to validate (default: the open run of this database)", "new_run": NEW_RUN_HELP})
 def validate(c, inventory=None, playbook=None, run=None, new_run=False, json=False):
-    """Phase 6: indexes by name and valid, tracking rows, protected counts vs before, API, hot queries."""
+    """Phase 6: indexes by name and valid, tracking rows, protected counts vs before, API, hot queries.
+
+    Example: inv validate -r 20261125_162112_853ce9
+    """
     from pgrunbook import cli
 
     _exit(cli.validate(inventory, playbook, run_id=run, as_json=json, new_run=new_run))
@@ -89,7 +113,10 @@ def validate(c, inventory=None, playbook=None, run=None, new_run=False, json=Fal
     "rehearse": "the gate rehearses the plan on a restored copy first (default: playbook migrate.rehearse)"})
 def migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False, online=False, single_transaction=False, rehearse=False,
                  json=False):
-    """The whole runbook: verify, backup, analyze, gate, migrate, validate, post-backup, report; auto-rollback on drift (exit 4)."""
+    """The whole runbook: verify, backup, analyze, gate, migrate, validate, post-backup, report; auto-rollback on drift (exit 4).
+
+    Example: inv migrate-prod -i inventory/production.yml --resume 20261125_162112_853ce9
+    """
     from pgrunbook import cli
 
     _exit(cli.migrate_prod(inventory, playbook, resume=resume, yes=yes, online=online, single_transaction=single_transaction,
@@ -99,7 +126,10 @@ def migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False, onlin
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
             "run": "the run (default: the newest closed run of this database)", "lang": "en or fr (the seed's template)"})
 def report(c, inventory=None, playbook=None, run=None, lang="en", json=False):
-    """The seed's migration report, filled from a run journal (Markdown en/fr, JSON)."""
+    """The seed's migration report, filled from a run journal (Markdown en/fr, JSON).
+
+    Example: inv report -r 20261125_162112_853ce9 --lang fr
+    """
     from pgrunbook import cli
 
     _exit(cli.report(inventory, playbook, run_id=run, lang=lang, as_json=json))
@@ -108,18 +138,23 @@ def report(c, inventory=None, playbook=None, run=None, lang="en", json=False):
 @task(name="demo", help={"break": "inject user-count drift after migrate: watch the automatic rollback (exit 4)",
                          "scale": "fixture scale (1 = 68 users)", "json": JSON_HELP,
                          "app": "how the sandbox API runs: command (a local process, default) or compose (Docker Compose service "
-                                "`backend`; needs a running docker engine)",
-                         "drizzle": "the app's migrations folder: 0.45 (journal, default) or 1.0 (converted by drizzle-kit up)"})
-def demo(c, break_=False, scale=1, json=False, app="command", drizzle="0.45"):
-    """The main job on the sandbox: from nothing, the whole runbook end to end, then the report."""
+                                "`backend`; needs a running docker engine)"})
+def demo(c, break_=False, scale=1, json=False, app="command"):
+    """The main job on the sandbox: from nothing, the whole runbook end to end, then the report.
+
+    Example: inv demo --break
+    """
     from pgrunbook import cli
 
-    _exit(cli.demo(break_, int(scale), json, app, drizzle))
+    _exit(cli.demo(break_, int(scale), json, app))
 
 
 @task(name="up")
 def sandbox_up(c):
-    """Start the embedded PostgreSQL 18 sandbox on 127.0.0.1 (data in .sandbox/)."""
+    """Start the embedded PostgreSQL 18 sandbox on 127.0.0.1 (data in .sandbox/).
+
+    Example: inv sandbox.up
+    """
     from pgrunbook import cli
 
     _exit(cli.sandbox_up())
@@ -127,25 +162,33 @@ def sandbox_up(c):
 
 @task(name="down", help={"purge": "also delete .sandbox/ (the cluster and its data)"})
 def sandbox_down(c, purge=False):
-    """Stop the sandbox."""
+    """Stop the sandbox.
+
+    Example: inv sandbox.down --purge
+    """
     from pgrunbook import cli
 
     _exit(cli.sandbox_down(purge))
 
 
 @task(name="reset", help={"state": "legacy (no drizzle tracking, scenario B) or tracked (0000-0010 recorded, scenario A)",
-                          "scale": "multiply every table's rows (15000 ≈ one million users)",
-                          "drizzle": "the app's migrations folder: 0.45 (journal, default) or 1.0 (converted by drizzle-kit up)"})
-def sandbox_reset(c, state="legacy", scale=1, drizzle="0.45"):
-    """Recreate the sandbox app database in a given state, with fixture data."""
+                          "scale": "multiply every table's rows (15000 ≈ one million users)"})
+def sandbox_reset(c, state="legacy", scale=1):
+    """Recreate the sandbox app database in a given state, with fixture data.
+
+    Example: inv sandbox.reset --state tracked --scale 10
+    """
     from pgrunbook import cli
 
-    _exit(cli.sandbox_reset(state, int(scale), drizzle))
+    _exit(cli.sandbox_reset(state, int(scale)))
 
 
 @task(help={"k": "only tests matching this pytest -k expression", "x": "stop at the first failure"})
 def test(c, k="", x=False):
-    """Run the test suite (unit + integration against real servers on 127.0.0.1)."""
+    """Run the test suite (unit + integration against real servers on 127.0.0.1).
+
+    Example: inv test -k verify -x
+    """
     args = ["python", "-m", "pytest", "-q"]
     if k:
         args += ["-k", k]
@@ -169,7 +212,10 @@ def _quote(arg: str) -> str:
     "run": RUN_HELP, "new_run": NEW_RUN_HELP})
 def backup_run(c, inventory=None, playbook=None, format=None, verify_restore=False, json=False, compress=None, run=None,  # noqa: A002
                new_run=False):
-    """Phase 2: pg_dump (snapshot-consistent), integrity, manifest, copies verified in 2+ places."""
+    """Phase 2: pg_dump (snapshot-consistent), integrity, manifest, copies verified in 2+ places.
+
+    Example: inv backup --format directory --verify-restore
+    """
     from pgrunbook import cli
 
     _exit(cli.backup(inventory, playbook, format, verify_restore, json, compress, run_id=run, new_run=new_run))
@@ -177,7 +223,10 @@ def backup_run(c, inventory=None, playbook=None, format=None, verify_restore=Fal
 
 @task(name="list", help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
 def backup_list(c, inventory=None, playbook=None, json=False):
-    """List backups: age, size, copies, verified?"""
+    """List backups: age, size, copies, verified?
+
+    Example: inv backup.list --json
+    """
     from pgrunbook import cli
 
     _exit(cli.backup_list(inventory, playbook, json))
@@ -186,7 +235,10 @@ def backup_list(c, inventory=None, playbook=None, json=False):
 @task(name="verify", help={"id": "backup id (or unique prefix, or manifest path)", "inventory": INVENTORY_HELP,
                            "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
 def backup_verify(c, id, inventory=None, playbook=None, json=False):  # noqa: A002
-    """Re-check a backup's primary dump and every copy's checksum now."""
+    """Re-check a backup's primary dump and every copy's checksum now.
+
+    Example: inv backup.verify 20261125_1621
+    """
     from pgrunbook import cli
 
     _exit(cli.backup_verify(inventory, playbook, id, json))
@@ -202,7 +254,10 @@ def backup_verify(c, id, inventory=None, playbook=None, json=False):  # noqa: A0
             "yes": "do not ask for the database name on a non-sandbox target"})
 def rollback(c, inventory=None, playbook=None, full=False, indexes_only=False, backup=None, in_place=False, run=None,
              dry_run=False, yes=False, json=False):
-    """The seed's rollback plan, safely: --full (restore, never drop) or --indexes-only (only this run's)."""
+    """The seed's rollback plan, safely: --full (restore, never drop) or --indexes-only (only this run's).
+
+    Example: inv rollback --full --dry-run
+    """
     from pgrunbook import cli
 
     _exit(cli.rollback(inventory, playbook, full=full, indexes_only=indexes_only, backup=backup, in_place=in_place,
@@ -211,7 +266,10 @@ def rollback(c, inventory=None, playbook=None, full=False, indexes_only=False, b
 
 @task(name="list", default=True, help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
 def runs_list(c, inventory=None, playbook=None, json=False):
-    """Every run of this database, newest first: id, kind, started, duration, phases, outcome."""
+    """Every run of this database, newest first: id, kind, started, duration, phases, outcome.
+
+    Example: inv runs -i inventory/production.yml
+    """
     from pgrunbook import cli
 
     _exit(cli.runs(inventory, playbook, as_json=json))
@@ -220,7 +278,10 @@ def runs_list(c, inventory=None, playbook=None, json=False):
 @task(name="show", help={"id": "the run id (`inv runs` lists them)", "inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP,
                          "json": JSON_HELP})
 def runs_show(c, id, inventory=None, playbook=None, json=False):  # noqa: A002
-    """One run: its summary and its journal, record by record."""
+    """One run: its summary and its journal, record by record.
+
+    Example: inv runs.show 20261125_162112_853ce9 --json
+    """
     from pgrunbook import cli
 
     _exit(cli.runs_show(inventory, playbook, id, as_json=json))
