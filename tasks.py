@@ -138,15 +138,16 @@ def report(c, inventory=None, playbook=None, run=None, lang="en", json=False):
 @task(name="demo", help={"break": "inject user-count drift after migrate: watch the automatic rollback (exit 4)",
                          "scale": "fixture scale (1 = 68 users)", "json": JSON_HELP,
                          "app": "how the sandbox API runs: command (a local process, default) or compose (Docker Compose service "
-                                "`backend`; needs a running docker engine)"})
-def demo(c, break_=False, scale=1, json=False, app="command"):
+                                "`backend`; needs a running docker engine)",
+                         "drizzle": "the app's migrations folder: 0.45 (journal, default) or 1.0 (converted by drizzle-kit up)"})
+def demo(c, break_=False, scale=1, json=False, app="command", drizzle="0.45"):
     """The main job on the sandbox: from nothing, the whole runbook end to end, then the report.
 
     Example: inv demo --break
     """
     from pgrunbook import cli
 
-    _exit(cli.demo(break_, int(scale), json, app))
+    _exit(cli.demo(break_, int(scale), json, app, drizzle))
 
 
 @task(name="up")
@@ -172,15 +173,16 @@ def sandbox_down(c, purge=False):
 
 
 @task(name="reset", help={"state": "legacy (no drizzle tracking, scenario B) or tracked (0000-0010 recorded, scenario A)",
-                          "scale": "multiply every table's rows (15000 ≈ one million users)"})
-def sandbox_reset(c, state="legacy", scale=1):
+                          "scale": "multiply every table's rows (15000 ≈ one million users)",
+                          "drizzle": "the app's migrations folder: 0.45 (journal, default) or 1.0 (converted by drizzle-kit up)"})
+def sandbox_reset(c, state="legacy", scale=1, drizzle="0.45"):
     """Recreate the sandbox app database in a given state, with fixture data.
 
     Example: inv sandbox.reset --state tracked --scale 10
     """
     from pgrunbook import cli
 
-    _exit(cli.sandbox_reset(state, int(scale)))
+    _exit(cli.sandbox_reset(state, int(scale), drizzle))
 
 
 @task(help={"k": "only tests matching this pytest -k expression", "x": "stop at the first failure"})
