@@ -69,6 +69,20 @@ def psql(bin_dir: Path, url: str, env: dict[str, str], command: str) -> None:
                    stdout=subprocess.DEVNULL)
 
 
+def raw_restore_seconds(bin_dir: Path, cluster: Cluster, env: dict[str, str], dump: Path, target: str) -> float:
+    """The raw tools' recovery time: `createdb` + `pg_restore -j 2 --no-owner` of `dump` into a new
+    database `target` (what a rollback runs, without any check), then drop it (not timed)."""
+    import subprocess
+
+    base = cluster_url(cluster)
+    started = time.perf_counter()
+    subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", target], env=env, check=True)
+    subprocess.run([str(bin_dir / "pg_restore"), "-j", "2", "--no-owner", "-d", f"{base}/{target}", str(dump)], env=env, check=True)
+    seconds = time.perf_counter() - started
+    psql(bin_dir, f"{base}/postgres", env, f'DROP DATABASE "{target}"')
+    return seconds
+
+
 @dataclass(frozen=True)
 class Loaded:
     cluster: Cluster

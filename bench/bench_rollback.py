@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pgrunbook.pg import default_bin_dir  # noqa: E402
-from _sandbox import bench_arguments, client_env, cluster_url, inv_json, load_sandbox  # noqa: E402
+from _sandbox import bench_arguments, client_env, cluster_url, inv_json, load_sandbox, raw_restore_seconds  # noqa: E402
 from _sandbox import psql as raw_psql  # noqa: E402
 
 BIN = default_bin_dir()
@@ -72,12 +72,7 @@ backup: {{dir: "{work / 'backups'}", min_copies: 0, jobs: 2}}
         times: dict[str, list[float]] = {k: [] for k in names}
         breakdowns: list[dict] = []
         for round_no in range(args.rounds):
-            target = f"raw_restore_{round_no}"
-            started = time.perf_counter()
-            subprocess.run([str(BIN / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", target], env=env, check=True)
-            subprocess.run([str(BIN / "pg_restore"), "-j", "2", "--no-owner", "-d", f"{base}/{target}", str(dump)], env=env, check=True)
-            times["raw_pg_restore_j2"].append(time.perf_counter() - started)
-            psql("postgres", f'DROP DATABASE "{target}"')
+            times["raw_pg_restore_j2"].append(raw_restore_seconds(BIN, cluster, env, dump, f"raw_restore_{round_no}"))
 
             seed = f"seed_copy_{round_no}"
             psql("postgres", f'CREATE DATABASE "{seed}"')  # stands for the production database the seed drops

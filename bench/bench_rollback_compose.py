@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from pgrunbook.pg import default_bin_dir  # noqa: E402
 from pgrunbook.sandbox.cluster import free_port  # noqa: E402
 from pgrunbook.service.sandbox_compose import SERVICE, create_service, default_binary, write_compose_file  # noqa: E402
-from _sandbox import bench_arguments, client_env, cluster_url, inv_json, load_sandbox  # noqa: E402
+from _sandbox import bench_arguments, client_env, cluster_url, inv_json, load_sandbox, raw_restore_seconds  # noqa: E402
 from _sandbox import psql as raw_psql  # noqa: E402
 
 BIN = default_bin_dir()
@@ -80,12 +80,7 @@ api: {{base_url: "http://127.0.0.1:{port}"}}
         names = ("raw_pg_restore_j2", "inv_rollback_full", "downtime", "database_part", "compose_part", "stop_app", "start_app", "restore")
         times: dict[str, list[float]] = {k: [] for k in names}
         for round_no in range(args.rounds):
-            target = f"raw_restore_{round_no}"
-            started = time.perf_counter()
-            subprocess.run([str(BIN / "createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", target], env=env, check=True)
-            subprocess.run([str(BIN / "pg_restore"), "-j", "2", "--no-owner", "-d", f"{base}/{target}", str(dump)], env=env, check=True)
-            times["raw_pg_restore_j2"].append(time.perf_counter() - started)
-            psql("postgres", f'DROP DATABASE "{target}"')
+            times["raw_pg_restore_j2"].append(raw_restore_seconds(BIN, cluster, env, dump, f"raw_restore_{round_no}"))
 
             started = time.perf_counter()
             result = inv("rollback", "--full", "--yes", "--backup", manifest["id"])
