@@ -80,3 +80,14 @@ def test_client_tools_die_with_pgrunbook():
     else:
         os.kill(child, signal.SIGKILL)
         pytest.fail("the child outlived its parent")
+
+
+def test_runs_opened_in_the_same_second_list_newest_first(tmp_path):
+    """Run ids share the second and end with a random tail: the order is the first record's time, not the name."""
+    from pgrunbook.journal import RunOpened, encode
+
+    runs = tmp_path / "backups" / "runs"
+    for name, ts in (("20261202_000000_ffffff", "2026-12-02T00:00:00.100+00:00"), ("20261202_000000_000000", "2026-12-02T00:00:00.900+00:00")):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "journal.jsonl").write_bytes(encode(RunOpened(target="t", ts=ts), name))
+    assert [r.id for r in list_runs(tmp_path / "backups")] == ["20261202_000000_000000", "20261202_000000_ffffff"]

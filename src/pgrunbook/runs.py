@@ -227,8 +227,14 @@ def list_runs(backup_dir: Path, target: str | None = None) -> list[Run]:
     runs = backup_dir / RUNS
     if not runs.is_dir():
         return []
-    found = [Run(p.name, p) for p in sorted(runs.iterdir(), reverse=True) if (p / JOURNAL).exists()]
+    found = [Run(p.name, p) for p in runs.iterdir() if (p / JOURNAL).exists()]
+    found.sort(key=_opened_at, reverse=True)  # ids share a second's prefix with a random tail: order by the first record
     return [r for r in found if target is None or r.read().target == target]
+
+
+def _opened_at(run: Run) -> tuple[str, str]:
+    records = run.read().records
+    return (records[0].ts if records else "", run.id)
 
 
 def _runs_dir(backup_dir: Path) -> Path:
