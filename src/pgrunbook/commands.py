@@ -19,7 +19,7 @@ from .events import Emit, Event, discard
 from .journal import (AnalyzeEnded, BackupEnded, GateDecided, MigrationEnded, MigrationStarted, MigrationStopped, PhaseStarted,
                       PlanStep, RehearsalEnded, RehearsalStarted, RehearsalStopped, Validated, VerifyEnded)
 from .outcome import failed
-from .runs import Run, close, join, observed, start_run
+from .runs import Run, close, join, migrated_runs, observed, start_run
 from .verify import VerifyReport, evaluate
 
 
@@ -438,7 +438,7 @@ def validate(cfg: Config, emit: Emit = discard, *, run: Run | None = None, run_i
     run = run or phase_run(cfg, "validate", run_id=run_id, new_run=new_run)
     source = run
     if alone and run.read().migration_start is None:
-        source = next(iter(migrated_runs(cfg)), run)
+        source = next(iter(migrated_runs(cfg.inventory.backup.dir, cfg.inventory.database.url.key)), run)
     report = _validation(cfg, emit, run, source)
     if alone:
         close(run, "ok" if report.ok else "failed" if report.drift else "warnings")
@@ -505,7 +505,7 @@ def rollback(cfg: Config, emit: Emit = discard, *, full: bool, backup_ref: str |
         restore_in_place = in_place or cfg.playbook.rollback.strategy == "in-place"  # the playbook's strategy is the default
         result = full_rollback(cfg, emit, backup_ref=backup_ref, in_place=restore_in_place, run=run, yes=yes, confirm=confirm, dry_run=dry_run)
     else:
-        run = run or next(iter(migrated_runs(cfg)), None)
+        run = run or next(iter(migrated_runs(inv.backup.dir, inv.database.url.key)), None)
         if run is None:
             raise UsageError(f"no run of {inv.database.url} migrated anything: nothing for --indexes-only to undo",
                              next_step="`inv runs` lists the runs; `inv rollback --full --dry-run` shows a restore of the newest backup")
@@ -513,14 +513,6 @@ def rollback(cfg: Config, emit: Emit = discard, *, full: bool, backup_ref: str |
     if not result.dry_run and result.run_id:
         close(open_run(inv.backup.dir, result.run_id), "rolled-back" if result.ok else "failed", f"rollback ({result.mode})")
     return result
-
-
-def migrated_runs(cfg: Config) -> list[Run]:
-    """The runs of this database that migrated, newest first."""
-    from .runs import list_runs
-
-    inv = cfg.inventory
-    return [r for r in list_runs(inv.backup.dir, inv.database.url.key) if r.read().migration_start is not None]
 
 
 def report_run(cfg: Config, run_id: str | None) -> Run:

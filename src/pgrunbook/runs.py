@@ -34,7 +34,7 @@ from typing import TypeVar
 from . import faults
 from .errors import CheckFailed, RuntimeFailure, UsageError
 from .journal import (FORMAT, Journal, JournalFormatError, MigrationStarted, Record, RollbackStarted, RunClosed, RunOpened,
-                      RunState, StateObserved, state_changes)
+                      RunState, StateObserved, encode, state_changes)
 
 RUNS = "runs"
 JOURNAL = "journal.jsonl"
@@ -90,7 +90,7 @@ class Run:
                              changed="nothing was changed", next_step="run the task again without --run or --resume: a new run starts (`inv runs` lists them)")
         record = replace(record, ts=now().isoformat(timespec="milliseconds"))
         try:
-            _append_whole(self.journal, encode_line(record, self.id))
+            _append_whole(self.journal, encode(record, self.id))
         except OSError as exc:
             raise RuntimeFailure(
                 f"cannot write the run journal {self.journal}: {exc.strerror or exc}",
@@ -101,12 +101,6 @@ class Run:
         if record.status:
             faults.reached(f"{record.phase}:{record.event}:{record.status}")
         return record
-
-
-def encode_line(record: Record, run_id: str) -> bytes:
-    from .journal import encode
-
-    return encode(record, run_id)
 
 
 def _append_whole(path: Path, line: bytes) -> None:
@@ -188,7 +182,7 @@ def open_run(backup_dir: Path, run_id: str) -> Run:
     return Run(run_id, path)
 
 
-def join(backup_dir: Path, target: str, state: RunState | None, *, phase: str, run_id: str | None = None,
+def join(backup_dir: Path, target: str, state: RunState, *, phase: str, run_id: str | None = None,
          new_run: bool = False, tolerance: int = 0) -> Run:
     """The run a phase run alone journals into (see the module docstring): named, joined, or new."""
     if new_run:
@@ -199,27 +193,19 @@ def join(backup_dir: Path, target: str, state: RunState | None, *, phase: str, r
             raise UsageError(f"run {run_id} is closed ({run.read().outcome}): a closed run is read-only",
                              changed="nothing was changed", next_step=f"`inv {phase} --new-run` starts a new run")
     else:
-        run = newest_open(backup_dir, target)
+        run = next((r for r in list_runs(backup_dir, target) if not r.read().is_closed), None)
         if run is None:
             return start_run(backup_dir, target, kind="phases")
     recorded = run.read().state
-    changes = state_changes(recorded, state, tolerance=tolerance) if recorded is not None and state is not None else []
-    if recorded is None and state is not None and not run_id:
-        return start_run(backup_dir, target, kind="phases")  # a run from before states were recorded: not joinable
+    if recorded is None:  # a run from before states were recorded: joined only when named
+        return run if run_id else start_run(backup_dir, target, kind="phases")
+    changes = state_changes(recorded, state, tolerance=tolerance)
     if changes:
         raise CheckFailed(f"the database changed since run {run.id} observed it: " + "; ".join(changes),
                           changed="nothing was changed",
                           next_step=f"`inv {phase} --new-run` starts a new run (then back it up and gate it again: "
                                     f"`inv verify`, `inv backup`, `inv gate`)")
     return run
-
-
-def newest_open(backup_dir: Path, target: str) -> Run | None:
-    for run in list_runs(backup_dir):
-        journal = run.read()
-        if journal.target == target and not journal.is_closed:
-            return run
-    return None
 
 
 def list_runs(backup_dir: Path, target: str | None = None) -> list[Run]:
@@ -230,6 +216,11 @@ def list_runs(backup_dir: Path, target: str | None = None) -> list[Run]:
     found = [Run(p.name, p) for p in runs.iterdir() if (p / JOURNAL).exists()]
     found.sort(key=_opened_at, reverse=True)  # ids share a second's prefix with a random tail: order by the first record
     return [r for r in found if target is None or r.read().target == target]
+
+
+def migrated_runs(backup_dir: Path, target: str) -> list[Run]:
+    """The runs of `target` that started a migration, newest first (what a rollback or a second validate undoes or checks)."""
+    return [r for r in list_runs(backup_dir, target) if r.read().migration_start is not None]
 
 
 def _opened_at(run: Run) -> tuple[str, str]:

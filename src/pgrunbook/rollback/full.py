@@ -34,7 +34,7 @@ from ..outcome import Check, Status
 from ..pg import error_message, restore_argv, run_restore
 from ..models import DatabaseRights
 from ..journal import Journal, MigrationStarted, RollbackStarted, RollbackStep, RollbackStopped
-from ..runs import Run, list_runs, start_run, writable
+from ..runs import Run, list_runs, migrated_runs, start_run, writable
 from . import dbops
 from .result import RollbackResult, api_check
 
@@ -110,7 +110,7 @@ def pre_migration_backup(inv: Inventory, run: Run | None) -> tuple[str | None, s
     a run's GO relied on was taken before that run migrated; without --run, the newest run
     of this database that migrated is the one being rolled back.
     """
-    runs = [run] if run is not None else _migrated_runs(inv)
+    runs = [run] if run is not None else migrated_runs(inv.backup.dir, inv.database.url.key)
     for candidate in runs:
         go = candidate.read().go
         backup_id = go.backup_id if go else None
@@ -119,11 +119,6 @@ def pre_migration_backup(inv: Inventory, run: Run | None) -> tuple[str | None, s
     if run is not None:
         return None, f"run {run.id} has no GO naming a backup: the newest backup of this database"
     return None, "no pgrunbook run migrated this database: the newest backup of this database"
-
-
-def _migrated_runs(inv: Inventory) -> list[Run]:
-    """The runs of this database that migrated, newest first."""
-    return [r for r in list_runs(inv.backup.dir, inv.database.url.key) if r.read().first(MigrationStarted) is not None]
 
 
 def restore_tools(inv: Inventory, fmt: str, server_major: int, manifest) -> tuple[Any, Any]:  # noqa: ANN001
@@ -274,7 +269,7 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
         if not pre.ok:
             raise ControllerError(f"the app controller is not ready: {pre.reason}", changed="nothing was changed",
                                   next_step=pre.next_step or "fix app: in the inventory, or run with controller none and stop the app yourself")
-        source = run if run is not None else next(iter(_migrated_runs(inv)), None)  # the run whose migration this undoes
+        source = run if run is not None else next(iter(migrated_runs(inv.backup.dir, inv.database.url.key)), None)  # the run whose migration this undoes
         run = writable(source, inv.database.url.key) if source is not None else start_run(inv.backup.dir, inv.database.url.key, kind="rollback")
         run.append(RollbackStarted(mode=mode, backup=manifest.id, backup_why=why, dump=str(dump), restore_db=None if in_place else restore,
                                    kept_db=None if in_place else kept, plan=tuple(plan), target=str(inv.database.url), resumed=resume))
