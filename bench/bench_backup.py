@@ -76,7 +76,8 @@ backup:
 
         def clean() -> None:
             for p in (work / "backups").glob("*"):
-                p.unlink()
+                if p.is_file():  # backups/runs holds the run journals, kept
+                    p.unlink()
             for p in (work / "copies").rglob("*.dump"):
                 p.unlink()
 

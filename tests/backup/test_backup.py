@@ -102,11 +102,15 @@ def test_backup_to_local_ssh_and_s3_then_recheck(app_db, sshd, s3_env, capsys):
 def test_truncated_dump_is_caught(app_db, tmp_path):
     db = app_db("legacy")
     bin_dir = fake_tools(tmp_path, '"$REAL/pg_dump" "$@" | head -c 20000\nexit 0')
-    cfg = load_config(db.inventory(tools={"bin_dir": str(bin_dir)}))
+    copies = tmp_path / "copies"
+    cfg = load_config(db.inventory(tools={"bin_dir": str(bin_dir)},
+                                   backup={"min_copies": 1, "targets": [local("disk2", copies / "d2"), local("disk3", copies / "d3")]}))
     result = commands.backup(cfg)
     failed = {c.id: c for c in result.checks if c.status.value == "fail"}
     assert "dump-complete" in failed and not result.ok and result.manifest.status == "failed"
     assert result.manifest.copies == ()
+    # the copies written from the dump's stream while it ran were removed with it
+    assert [p for p in copies.rglob("*") if p.is_file()] == []
 
 
 def test_dataless_dump_and_stderr_errors_are_caught(app_db, tmp_path):

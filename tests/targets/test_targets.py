@@ -103,6 +103,42 @@ def test_local_out_of_space_names_target_and_cleans_up(mount, payload):
     assert list(point.iterdir()) == []
 
 
+def test_a_staged_copy_is_the_streamed_bytes_0600_once_committed(tmp_path, payload):
+    src, size, digest = payload
+    target = LocalDirTarget("disk2", tmp_path / "copies")
+    staged = target.stage("x.dump")
+    data = src.read_bytes()
+    for at in range(0, len(data), 65536):
+        staged.write(data[at:at + 65536])
+    assert not (tmp_path / "copies" / "x.dump").exists()  # not under its name before the commit
+    assert staged.commit() == str(tmp_path / "copies" / "x.dump")
+    landed = tmp_path / "copies" / "x.dump"
+    assert landed.stat().st_mode & 0o777 == 0o600 and target.verify("x.dump", size, digest).verified
+    assert not list(landed.parent.glob("*.part"))
+
+
+def test_a_discarded_staged_copy_leaves_nothing(tmp_path):
+    target = LocalDirTarget("disk2", tmp_path / "copies")
+    staged = target.stage("x.dump")
+    staged.write(b"partial")
+    staged.discard()
+    assert list((tmp_path / "copies").iterdir()) == []
+    with pytest.raises(TargetError, match="discarded"):
+        staged.commit()
+
+
+def test_a_full_disk_while_staging_stops_that_copy_only(mount, payload):
+    src, _, _ = payload
+    point = mount("size=64k")
+    staged = LocalDirTarget("tiny", point).stage("x.dump")
+    staged.write(src.read_bytes())  # ENOSPC: kept for commit, never raised into the dump's loop
+    staged.write(b"more")
+    with pytest.raises(TargetError) as err:
+        staged.commit()
+    assert "tiny" in err.value.what and "no space" in err.value.what and "removed" in err.value.changed
+    assert list(point.iterdir()) == []
+
+
 def test_local_without_write_permission(immutable, tmp_path):
     folder = immutable(tmp_path / "locked")
     with pytest.raises(TargetError) as err:

@@ -80,7 +80,7 @@ def dump_argv(tool: str, db: DatabaseSettings, fmt: str, snapshot: str, *, jobs:
 
 def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapshot: str, dest: Path, fmt: str, *,
                    jobs: int = 1, part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None,
-                   compress: str | None = None) -> DumpOutcome:
+                   compress: str | None = None, tee: Callable[[bytes], None] | None = None) -> DumpOutcome:
     started = time.monotonic()
     if fmt == "directory":
         return _directory_dump(db, pg_dump, pg_restore, snapshot, dest, jobs, progress, started, compress)
@@ -92,11 +92,12 @@ def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapsh
     _grow_pipe(proc.stdout.fileno())
     stderr = _Drain(proc.stderr)
     return _consume(proc.stdout.fileno(), proc.wait, proc.kill, stderr, dest, fmt, pg_dump, pg_restore, part_sizes, progress, started,
-                    redact_url=db)
+                    redact_url=db, tee=tee)
 
 
 def run_remote_dump(db: DatabaseSettings, host: HostSettings, host_name: str, pg_restore: Tool, snapshot: str, dest: Path, fmt: str, *,
-                    part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None, compress: str | None = None) -> DumpOutcome:
+                    part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None, compress: str | None = None,
+                    tee: Callable[[bytes], None] | None = None) -> DumpOutcome:
     """pg_dump on `host` (its own `pg_dump` on PATH), streamed back over SSH."""
     from ..ssh import map_errors, open_connection
 
@@ -128,7 +129,7 @@ def run_remote_dump(db: DatabaseSettings, host: HostSettings, host_name: str, pg
                 return channel.recv_exit_status()
 
             outcome = _consume(None, wait, channel.close, stderr, dest, fmt, None, pg_restore, part_sizes, progress, started, reader=read,
-                               redact_url=db, tool_version=version.stdout.split()[-1], tool_path=f"{host.host}:pg_dump")
+                               redact_url=db, tool_version=version.stdout.split()[-1], tool_path=f"{host.host}:pg_dump", tee=tee)
     finally:
         conn.close()
     return outcome
@@ -168,13 +169,14 @@ def remote_password(db: DatabaseSettings) -> str:
 
 def _consume(fd_in: int | None, wait: Callable[[], int], kill: Callable[[], None], stderr: _Drain, dest: Path, fmt: str,
              pg_dump: Tool | None, pg_restore: Tool, part_sizes: Iterable[int], progress: Callable[[int], None], started: float, *,
-             reader: Callable[[int], bytes] | None = None, redact_url: DatabaseSettings, tool_version: str = "", tool_path: str = "") -> DumpOutcome:
+             reader: Callable[[int], bytes] | None = None, redact_url: DatabaseSettings, tool_version: str = "", tool_path: str = "",
+             tee: Callable[[bytes], None] | None = None) -> DumpOutcome:
     try:
         out_fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         kill()
         raise ToolError(f"cannot create the dump file {dest}: {exc.strerror}", changed="nothing was written; the database was only read", next_step=f"check that {dest.parent} is writable") from None
-    sink = StreamSink(out_fd, part_sizes=part_sizes, plain=fmt == "plain", progress=progress)
+    sink = StreamSink(out_fd, part_sizes=part_sizes, plain=fmt == "plain", progress=progress, tee=tee)
     read = reader or (lambda n: os.read(fd_in, n))  # type: ignore[arg-type]
     try:
         try:

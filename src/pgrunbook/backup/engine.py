@@ -7,8 +7,10 @@
 Order of work: preflight the targets (concurrently; fewer ready than `min_copies` stops
 before anything is dumped) → export a snapshot (REPEATABLE READ, READ ONLY) → pg_dump
 `--snapshot` streamed into `<backup dir>/<id>.<ext>` (0600) while the same transaction
-counts every table's rows → integrity checks → copies to every ready target, concurrently,
-each verified where it landed → optional restore into a scratch database → manifest.
+counts every table's rows (local targets' copies are written from the same stream as it comes,
+`_stage_copies`) → integrity checks → copies to every ready target, concurrently (a staged copy
+is only fsynced and renamed), each verified where it landed → optional restore into a scratch
+database → manifest.
 The engine never prints: it emits `Event`s (progress events carry `task`, `done`, `total`).
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +32,7 @@ from ..outcome import Check, Status
 from ..pg import locate_tool, server_major_of
 from ..targets import Target, open_target
 from ..targets.base import Verification
+from ..targets.local import LocalDirTarget, StagedCopy
 from .manifest import (
     EXTENSIONS,
     CopyRecord,
@@ -195,6 +198,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
     psql = locate_tool("psql", inv.tools.bin_dir, server_major=major) if verify and fmt == "plain" else None
 
     targets = _targets(inv)
+    staged: dict[str, StagedCopy] = {}
     try:
         problems = _preflight(targets, say)
         ready = [t for t in targets if t.name not in problems]
@@ -230,13 +234,15 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
             counter = threading.Thread(target=count, daemon=True)
             counter.start()
             meter = say.meter("dump", f"pg_dump {inv.database.dbname}", None)
+            staged = _stage_copies(ready, dest.name, fmt, say)
+            tee = _tee(staged.values()) if staged else None
             try:
                 if run_on == "local":
                     outcome = run_local_dump(inv.database, pg_dump, pg_restore, snap.id, dest, fmt, jobs=jobs,
-                                             part_sizes=_part_sizes(inv), progress=meter, compress=compress)
+                                             part_sizes=_part_sizes(inv), progress=meter, compress=compress, tee=tee)
                 else:
                     outcome = run_remote_dump(inv.database, inv.hosts[run_on], run_on, pg_restore, snap.id, dest, fmt,
-                                              part_sizes=_part_sizes(inv), progress=meter, compress=compress)
+                                              part_sizes=_part_sizes(inv), progress=meter, compress=compress, tee=tee)
             finally:
                 counter.join()
         say("progress", f"pg_dump {inv.database.dbname}", task="dump", done=outcome.size, total=outcome.size)
@@ -286,7 +292,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
         say("done", "integrity: " + "; ".join(c.summary for c in checks if c.id in ("dump-complete", "critical-table-data")))
 
         # ----------------------------------------------------------- copies
-        copies = _copy_all(ready, manifest, backup_dir, outcome.parts, say)
+        copies = _copy_all(ready, manifest, backup_dir, outcome.parts, say, staged)
         copies += [CopyRecord(t.name, t.type, t.location(dest.name), outcome.size, outcome.sha256, False, error=problems[t.name])
                    for t in targets if t.name in problems]
         copies.sort(key=lambda c: [t.name for t in targets].index(c.target))
@@ -310,6 +316,8 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
         say("done" if manifest.ok else "warn", f"backup {backup_id}: {manifest.status} ({manifest.verified_copies} verified copies)")
         return BackupResult(manifest, tuple(checks))
     finally:
+        for copy in staged.values():  # a dump that failed or was not kept: its staged copies go too
+            copy.discard()
         for target in targets:
             try:
                 target.close()
@@ -345,7 +353,34 @@ def _items(manifest: Manifest, backup_dir: Path) -> list[tuple[Path, str, int, s
     return [(backup_dir / dump["file"], dump["file"], dump["size"], dump["sha256"])]
 
 
-def _copy_all(targets: list[Target], manifest: Manifest, backup_dir: Path, parts: dict[int, list[str]], say: _Emitter) -> list[CopyRecord]:
+def _stage_copies(ready: list[Target], name: str, fmt: str, say: _Emitter) -> dict[str, StagedCopy]:
+    """Local copies written from the dump's stream as it is produced: one read of the bytes, and
+    the kernel flushes them during the dump instead of after it. A target that cannot stage is
+    copied afterwards the usual way (`put`), which reports its error."""
+    if fmt == "directory":  # pg_dump writes the files itself: nothing streams through us
+        return {}
+    staged: dict[str, StagedCopy] = {}
+    for target in ready:
+        if isinstance(target, LocalDirTarget):
+            try:
+                staged[target.name] = target.stage(name)
+            except TargetError as exc:
+                say("warn", f"target {target.name}: cannot write while dumping ({exc.what}); it will be copied after the dump")
+    return staged
+
+
+def _tee(copies: Iterable[StagedCopy]) -> Callable[[bytes], None]:
+    copies = tuple(copies)
+
+    def write(chunk: bytes) -> None:
+        for copy in copies:
+            copy.write(chunk)
+
+    return write
+
+
+def _copy_all(targets: list[Target], manifest: Manifest, backup_dir: Path, parts: dict[int, list[str]], say: _Emitter,
+              staged: dict[str, StagedCopy] | None = None) -> list[CopyRecord]:
     if not targets:
         return []
     items = _items(manifest, backup_dir)
@@ -359,7 +394,10 @@ def _copy_all(targets: list[Target], manifest: Manifest, backup_dir: Path, parts
             results: list[Verification] = []
             part_size, part_digests = None, ()
             for path, name, size, sha in items:
-                target.put(path, name, lambda done, base=sent: meter(base + done))
+                if staged and target.name in staged:
+                    staged.pop(target.name).commit()
+                else:
+                    target.put(path, name, lambda done, base=sent: meter(base + done))
                 sent += size
                 if target.type == "s3":
                     part_size, part_digests = _s3_parts(target, path, size, sha, parts)

@@ -2,6 +2,11 @@
 
 `put` copies to `<dir>/<name>.part` (0600, in a 0700 folder), fsyncs, then renames;
 `verify` re-hashes the landed file. A failed copy leaves nothing behind.
+
+`stage` opens the same `.part` file while the dump is still streaming (the backup engine
+writes each chunk there as it writes its own file, so the bytes are read once and the
+kernel flushes the copy during the dump); `StagedCopy.commit` then fsyncs and renames it,
+and `verify` re-hashes it exactly as after `put`.
 """
 
 from __future__ import annotations
@@ -54,6 +59,17 @@ class LocalDirTarget:
             probe.unlink()
         except OSError as exc:
             raise self._fail(exc, self.root) from None
+
+    def stage(self, name: str) -> StagedCopy:
+        """A copy of `name` written chunk by chunk while the dump streams (see `StagedCopy`)."""
+        dest = self.root / name
+        part = dest.with_name(dest.name + ".part")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise self._fail(exc, dest.parent) from None
+        return StagedCopy(self, dest, part, fd)
 
     def put(self, src: Path, name: str, progress: Progress = no_progress) -> str:
         dest = self.root / name
@@ -110,6 +126,53 @@ class LocalDirTarget:
 
     def close(self) -> None:
         pass
+
+
+class StagedCopy:
+    """A `.part` file filled while the dump streams. A write error stops this copy only (it is
+    removed and the error kept for `commit` to raise): a full copy disk must never fail the dump
+    or the other copies."""
+
+    def __init__(self, target: LocalDirTarget, dest: Path, part: Path, fd: int) -> None:
+        self.target, self.dest, self.part, self._fd = target, dest, part, fd
+        self.error: TargetError | None = None
+
+    def write(self, chunk: bytes) -> None:
+        if self._fd is None:
+            return
+        try:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError as exc:
+            self.error = self.target._fail(exc, self.dest, changed=f"the partial copy {self.part} was removed")
+            self.discard()
+
+    def commit(self) -> str:
+        """fsync, rename to the final name, fsync the folder; returns the copy's location."""
+        if self.error is not None:
+            raise self.error
+        if self._fd is None:
+            raise TargetError(f"target {self.target.name}: the staged copy {self.part} was discarded", changed="nothing was kept on this target")
+        try:
+            try:
+                os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+            os.replace(self.part, self.dest)
+            _fsync_dir(self.dest.parent)
+        except OSError as exc:
+            self.part.unlink(missing_ok=True)
+            raise self.target._fail(exc, self.dest, changed=f"the partial copy {self.part} was removed") from None
+        return str(self.dest)
+
+    def discard(self) -> None:
+        """Close and remove the `.part` file (a dump that failed, or was not kept)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.part.unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:
