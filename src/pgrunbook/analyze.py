@@ -78,6 +78,11 @@ class AnalysisReport:
                 "tables": list(self.expected.tables),
                 "columns": list(self.expected.columns),
             },
+            "ledger_upgrade": None if not self.plan.upgrade else {
+                "table": self.plan.ledger, "columns": ["name", "applied_at"],
+                "rows": [{"id": m.row.id, "hash": m.row.hash, "created_at": m.row.created_at, "name": m.name,
+                          "matched_by": m.why, "why": m.explained} for m in self.plan.upgrade],
+            },
             "sql": self.sql,
             "checks": [c.as_dict() for c in self.checks],
             "preflight": None if self.preflight is None else self.preflight.as_json(),
@@ -180,6 +185,8 @@ def _duration(seconds: float) -> str:
 def evaluate(plan: MigrationPlan, analyses: tuple[FileAnalysis, ...], evidence: Evidence | None, baseline_source: str,
              preflight: PreflightReport | None = None) -> tuple[Check, ...]:
     checks = [_plan_check(plan, baseline_source)]
+    if plan.upgrade:
+        checks.append(upgrade_check(plan))
     if preflight is not None:
         checks.append(preflight.as_check())
     if evidence is not None:
@@ -207,9 +214,20 @@ def _plan_check(plan: MigrationPlan, baseline_source: str) -> Check:
         parts.append(f"baseline {plan.baseline[0].tag}..{plan.baseline[-1].tag} ({len(plan.baseline)}, {source})")
     elif plan.scenario == "B" and baseline_source == "new database":
         parts.append("a new database: nothing to baseline, every migration applied from the first")
+    if plan.upgrade:
+        parts.append(f"upgrade the ledger to drizzle 1.0's shape ({len(plan.upgrade)} row(s) named)")
     if plan.apply:
         parts.append(f"apply {', '.join(s.tag for s in plan.apply)}")
     return Check("plan", Status.INFO, f"scenario {plan.scenario}: " + "; ".join(parts))
+
+
+def upgrade_check(plan: MigrationPlan) -> Check:
+    """drizzle 1.0's ledger upgrade, planned: every old row, the name it gets and why (the UPDATEs are in the plan's SQL)."""
+    rows = "; ".join(f"id {m.row.id} -> {m.name} ({m.explained})" for m in plan.upgrade)
+    return Check("ledger-upgrade", Status.INFO, f"{plan.ledger} is drizzle 0.45's ledger and drizzle 1.0 runs next: first "
+                 f"ADD COLUMN name, applied_at, then {len(plan.upgrade)} row(s) named: {rows}",
+                 "the ledger's own change, done by pgrunbook's recorder in one transaction after the backup; "
+                 "a row matching no folder would have been refused")
 
 
 def _evidence_check(evidence: Evidence) -> Check:

@@ -17,7 +17,7 @@ from .config import Config
 from .drizzle import load_migrations, reconcile
 from .events import Emit, Event, discard
 from .journal import (AnalyzeEnded, BackupEnded, GateDecided, MigrationEnded, MigrationStarted, MigrationStopped, PhaseStarted,
-                      PlanStep, RehearsalEnded, RehearsalStarted, RehearsalStopped, Validated, VerifyEnded)
+                      LedgerUpgraded, PlanStep, RehearsalEnded, RehearsalStarted, RehearsalStopped, Validated, VerifyEnded)
 from .outcome import failed
 from .runs import Run, close, join, migrated_runs, observed, start_run
 from .verify import VerifyReport, evaluate
@@ -332,11 +332,14 @@ def migrate(cfg: Config, emit: Emit = discard, *, run: Run | None = None, run_id
     with connect(inv.database, autocommit=True) as conn:
         from .drizzle.recorder import Recorder
 
-        executor = Executor(conn, Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table), pb.migrate, emit)
+        recorder = Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table)
+        executor = Executor(conn, recorder, pb.migrate, emit, on_ledger_upgraded=lambda named: run.append(ledger_upgraded(recorder, named)))
         executor.acquire_lock()
         with read_only(conn):
             seen = observe_and_plan(conn, cfg, baseline_until=baseline_until, only=only)
-            before = snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries)
+            expected = _expected_changes(seen)
+            before = {**snapshot_protected(conn, pb.expectations, pb.validate_.hot_queries, expected=expected),
+                      "expected": expected.as_json()}
             indexes_before = index_names(conn)  # every index, any name or schema: what a rollback must keep
         if not within_approved(seen.plan, [list(s) for s in go.steps]):
             raise CheckFailed("the plan changed since the GO (a migration was added or edited, or another tool migrated)",
@@ -370,6 +373,26 @@ def migrate(cfg: Config, emit: Emit = discard, *, run: Run | None = None, run_id
                              for s in result.steps)))
         _observe_after(conn, cfg, run)
     return run, result
+
+
+def _expected_changes(seen):  # noqa: ANN001, ANN202
+    """The columns and tables the plan to apply drops or adds (validate.ExpectedChanges): the plan is checked against
+    the GO's approved steps right after, so this is the approved plan's expected post-state."""
+    from .sqlcheck import objects_after
+    from .validate import expected_changes
+
+    tags = {s.tag for s in seen.plan.apply}
+    state = objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)
+    return expected_changes(state.present, state.absent, {t.qualified for t in seen.facts.tables})
+
+
+def ledger_upgraded(recorder, named) -> LedgerUpgraded:  # noqa: ANN001
+    """The journal record of drizzle 1.0's ledger upgrade, committed (`rollback --indexes-only` undoes it from this)."""
+    from .drizzle.recorder import Recorder
+
+    return LedgerUpgraded(status="ok", table=recorder.qualified_name, columns=tuple(c for c, _ in Recorder.V1_COLUMNS),
+                          rows=tuple({"id": m.row.id, "hash": m.row.hash, "created_at": m.row.created_at, "name": m.name,
+                                      "matched_by": m.why} for m in named))
 
 
 def _observe_after(conn, cfg: Config, run: Run) -> None:  # noqa: ANN001
@@ -451,7 +474,7 @@ def _validation(cfg: Config, emit: Emit, run: Run, source: Run):  # noqa: ANN202
     from .facts import index_details, rows_up_to, snapshot_protected
     from .pg import connect, read_only
     from .sqlcheck import Policy, analyze_files, objects_after
-    from .validate import ValidationInputs, evaluate
+    from .validate import ExpectedChanges, ValidationInputs, evaluate
 
     inv, pb = cfg.inventory, cfg.playbook
     start = source.read().migration_start  # the earliest snapshot: a resumed migrate must not move the baseline of the comparison
@@ -480,6 +503,7 @@ def _validation(cfg: Config, emit: Emit, run: Run, source: Run):  # noqa: ANN202
         applied_tags=tuple(p.tag for p in start.plan), recorded_tags=state.applied_tags,
         drift_policy=pb.validate_.drift, before=before, after=after, preexisting_rows_left=left,
         api_before=start.api_before, api_after=api_after, allow_row_loss=tuple(pb.validate_.allow_row_loss),
+        expected=ExpectedChanges.from_json(before.get("expected")),
     ))
     data = report.as_json()
     run.append(Validated(status="ok" if report.ok else "failed", ok=data.get("ok"), drift=data.get("drift"),

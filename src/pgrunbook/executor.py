@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 from .drizzle.journal import LocalMigrations, Migration
 from .drizzle.plan import MigrationPlan, PlannedMigration
 from .drizzle.recorder import Recorder
-from .drizzle.state import reconcile
+from .drizzle.state import UpgradeMatch, reconcile
 from . import faults
 from .errors import LockHeld, MigrationFailed
 from .events import Emit, Event, discard
@@ -239,7 +239,7 @@ class Executor:
     """
 
     def __init__(self, conn: psycopg.Connection, recorder: Recorder, policy: MigratePolicy, emit: Emit = discard,
-                 observer: StepObserver | None = None) -> None:
+                 observer: StepObserver | None = None, on_ledger_upgraded: Callable[[tuple[UpgradeMatch, ...]], None] | None = None) -> None:
         if not conn.autocommit:
             raise ValueError("the executor needs an autocommit connection: it manages transactions itself")
         self.conn, self.recorder, self.policy, self.emit, self.observer = conn, recorder, policy, emit, observer
@@ -253,6 +253,9 @@ class Executor:
         self._statements: Counter[str] = Counter()  # steps per migration, for the progress line
         self._session: dict[str, str | None] = {}
         self._locked = False  # this executor took the run's advisory lock: every statement must leave it held
+        # drizzle 1.0's ledger upgrade committed (its rows): told to `on_ledger_upgraded` (the run journal) before anything else runs
+        self.upgraded: tuple[UpgradeMatch, ...] = ()
+        self._on_ledger_upgraded = on_ledger_upgraded
 
     # ---- locking
 
@@ -312,7 +315,7 @@ class Executor:
 
     def _run_unit(self, unit: Unit) -> None:
         if unit.transactional:
-            self._recorded(self._with_retries(unit.label, lambda: self._transaction(unit)))
+            self._recorded(self._with_retries(unit.label, lambda: self._transaction(unit)), unit)
         else:
             self._autocommit(unit)
 
@@ -367,6 +370,12 @@ class Executor:
         elif statement.kind in ("baseline", "record"):
             self._announce(statement.migration)
             return self.recorder.record(statement.migration.hash, statement.migration.when, statement.migration.name)
+        elif statement.kind == "ledger-alter":
+            self.recorder.add_v1_column(statement.column)
+        elif statement.kind == "ledger-name":
+            if not self.recorder.name_row(statement.match):
+                raise self._failure("ledger upgrade", f"tracking row {statement.match.row.id} changed since it was observed "
+                                    "(another tool wrote the ledger)", "run `inv verify`, then `inv gate` again")
         elif statement.kind == "tracking-table":
             self.recorder.ensure_table(v1="applied_at" in statement.sql)  # the shape the schedule planned (plan.ledger_v1)
         else:
@@ -391,8 +400,14 @@ class Executor:
         self.emit(Event("migrate", "step", f"{planned.tag}: {self._statements[planned.tag]} statements"
                         + (" (stranded: applying it anyway)" if planned.stranded else "")))
 
-    def _recorded(self, rows: tuple[tuple[Statement, int], ...]) -> None:
-        """A unit committed: its tracking rows now hold."""
+    def _recorded(self, rows: tuple[tuple[Statement, int], ...], unit: Unit | None = None) -> None:
+        """A unit committed: its tracking rows (and the ledger upgrade it held) now hold."""
+        named = tuple(s.match for s in (unit.statements if unit else ()) if s.kind == "ledger-name")
+        if named:
+            self.upgraded = named
+            self.emit(Event("migrate", "done", f"ledger upgraded to drizzle 1.0's shape: {len(named)} row(s) named"))
+            if self._on_ledger_upgraded is not None:
+                self._on_ledger_upgraded(named)
         for statement, row_id in rows:
             planned = statement.migration
             if statement.kind == "baseline":
@@ -455,7 +470,8 @@ class Executor:
     def _failure(self, what: str, message: str, next_step: str) -> MigrationFailed:
         committed = ", ".join(self._committed)
         changed = "the failing transaction was rolled back and nothing of it recorded; " + (
-            f"committed and recorded before it: {committed}" if committed else "no migration of this plan was committed")
+            f"committed and recorded before it: {committed}" if committed else "no migration of this plan was committed") + (
+            f"; the ledger was upgraded to drizzle 1.0's shape ({len(self.upgraded)} row(s) named, committed)" if self.upgraded else "")
         return MigrationFailed(f"{what}: {message}", applied=tuple(self._committed), changed=changed, next_step=next_step)
 
     def _blockers(self) -> str:

@@ -65,13 +65,16 @@ class GateDecision:
 
 
 def plan_fingerprint(plan: MigrationPlan) -> str:
-    """What migrate compares: the same steps (tag, action, hash) in the same order."""
+    """What migrate compares: the same steps (tag, action, hash) in the same order (drizzle 1.0's ledger upgrade first)."""
     steps = [(s.tag, s.action, s.hash) for s in plan.steps]
-    return hashlib.sha256(json.dumps([plan.scenario, plan.create_tracking, steps]).encode()).hexdigest()[:16]
+    parts = [plan.scenario, plan.create_tracking, steps] + ([list(plan.upgrade_step)] if plan.upgrade_step else [])
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
 def plan_steps(plan: MigrationPlan) -> list[list]:
-    return [[s.tag, s.action, s.hash] for s in plan.steps]
+    """The steps a GO approves: [tag, action, hash]; the ledger upgrade is [ledger, "upgrade-ledger", digest of its rows]."""
+    upgrade = [list(plan.upgrade_step)] if plan.upgrade_step else []
+    return upgrade + [[s.tag, s.action, s.hash] for s in plan.steps]
 
 
 def within_approved(plan: MigrationPlan, approved_steps: list[list]) -> bool:
@@ -89,6 +92,7 @@ def decide(inputs: GateInputs) -> GateDecision:
         _backup(inputs),
         _protected(inputs),
         _tracking(inputs),
+        *_ledger_upgrade(inputs),
         _policy(inputs),
         _privileges(inputs),
         _rollback_ready(inputs),
@@ -140,6 +144,24 @@ def _tracking(i: GateInputs) -> Check:
                      f"({', '.join(str(o) for o in i.evidence.missing[:5])})", "run `inv analyze` for the list")
     return Check("drizzle-tracking", Status.OK, f"case B: baseline of {len(i.plan.baseline)} migration(s) with evidence "
                  f"({len(i.evidence.checked)} objects present)")
+
+
+def _ledger_upgrade(i: GateInputs) -> tuple[Check, ...]:
+    """drizzle 1.0's ledger upgrade, a step of the plan: the ledger's own change (not a migration, not linted as user data).
+
+    Every row is named by drizzle 1.0's own rule (a row matching nothing was refused by the plan itself);
+    the GO approves these very names (`plan_steps`): a row changed since makes migrate refuse.
+    """
+    p = i.plan
+    if not p.upgrade:
+        return ()
+    by = {}
+    for m in p.upgrade:
+        by[m.why] = by.get(m.why, 0) + 1
+    how = ", ".join(f"{n} by {why}" for why, n in by.items())
+    return (Check("ledger-upgrade", Status.OK, f"{p.ledger} gets drizzle 1.0's columns (name, applied_at) and its {len(p.upgrade)} "
+                  f"row(s) their names ({how}), in one transaction before any migration, after the backup; "
+                  "`inv analyze` shows each UPDATE"),)
 
 
 def _policy(i: GateInputs) -> Check:

@@ -28,6 +28,8 @@ does not know (written by another version) are kept in `extra`, never lost:
     migrate   start     MigrationStarted  plan, scenario, before (the pre-state snapshot), indexes_before, api_before, …
               end       MigrationEnded    baseline / applied as [tag, row id], created_indexes, statements, seconds
               error     MigrationStopped  error, committed (tags), planned
+              ledger    LedgerUpgraded    table, columns, rows [{id, hash, created_at, name, matched_by}]: drizzle 1.0's
+                                          ledger upgrade committed (before any migration of the plan)
     break     fact      DriftInjected     note (inv demo --break)
     validate  end       Validated         ok, drift, checks, after, api_after, tracking_rows, of_run
     rollback  decision  RollbackDecided   why, policy                     (status auto | confirmed | declined)
@@ -295,6 +297,25 @@ class MigrationStopped(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LedgerUpgraded(Record):
+    """drizzle 1.0's ledger upgrade, committed by migrate: the columns it added and the name it gave each old row.
+
+    What `rollback --indexes-only` needs to give the ledger 0.45's shape back (`Recorder.restore_v0_shape`).
+    A journal without this record was written by a version without the upgrade step: nothing to undo.
+    """
+
+    phase: str = "migrate"
+    event: str = "ledger"
+    table: str = ""
+    columns: tuple[str, ...] = ()
+    rows: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def named(self) -> dict[int, str]:
+        return {int(r["id"]): str(r["name"]) for r in self.rows}
+
+
+@dataclass(frozen=True, kw_only=True)
 class DriftInjected(Record):
     phase: str = "break"
     event: str = "fact"
@@ -378,7 +399,7 @@ _TYPES: dict[tuple[str, str], type[Record]] = {
     (kind().phase, kind().event): kind for kind in (
         RunOpened, RunResumed, StateObserved, RunFailed, RunClosed, VerifyEnded, AnalyzeEnded, BackupEnded, GateDecided,
         RehearsalStarted, RehearsalStopped, RehearsalEnded, MigrationStarted, MigrationEnded, MigrationStopped,
-        DriftInjected, Validated, RollbackDecided, RollbackStarted, RollbackStep, RollbackStopped, RollbackEnded)
+        LedgerUpgraded, DriftInjected, Validated, RollbackDecided, RollbackStarted, RollbackStep, RollbackStopped, RollbackEnded)
 } | {("post-backup", "end"): BackupEnded}
 
 
@@ -565,6 +586,11 @@ class Journal:
     def committed_tags(self) -> list[str]:
         """Migrations a failed migrate committed before it stopped (every stop of the run)."""
         return list(dict.fromkeys(t for s in self.all(MigrationStopped) for t in s.committed))
+
+    @property
+    def ledger_upgrade(self) -> LedgerUpgraded | None:
+        """drizzle 1.0's ledger upgrade this run's migrate committed, if it did."""
+        return self.last(LedgerUpgraded)
 
     def backup(self, phase: str = "backup") -> BackupEnded | None:
         return self.last(BackupEnded, phase=phase)

@@ -23,6 +23,11 @@ Facts relied on:
   nothing.
 - The pinned values hold no backslash: their literals read the same whatever
   `standard_conforming_strings` the session had before they are pinned.
+- The 0.45 → 1.0 ledger upgrade (`plan.upgrade`) is sent by `Recorder` too: its two ALTERs as
+  written here, and one `UPDATE … SET "name" = $1, "applied_at" = NULL WHERE "id" = $2 AND
+  "hash" = $3 AND "created_at" IS NOT DISTINCT FROM $4` per row (`Recorder.NAME_ROW`), here with
+  its parameters written as literals. It is a transaction of its own, after the session and
+  before any migration (with --single-transaction: the start of the one transaction).
 - Consecutive steps that may run in a transaction share one; the tracking row goes in the
   migration's last transaction, or a transaction of its own when the migration ends with
   autocommit statements: a migration is recorded only once all its statements succeeded.
@@ -34,7 +39,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from .drizzle.plan import MigrationPlan, PlannedMigration
-from .drizzle.recorder import TRACKING_DDL, TRACKING_DDL_V1
+from .drizzle.state import UpgradeMatch
+from .drizzle.recorder import TRACKING_DDL, TRACKING_DDL_V1, Recorder
 from .errors import UsageError
 from .pg import PINNED_SETTINGS  # a pure constant; pg imports psycopg only when a function needs it
 
@@ -46,8 +52,12 @@ if TYPE_CHECKING:
 # every statement must find); begin / commit; bound: a bound again, LOCAL to the transaction
 # (then the session is checked); tracking-table: drizzle's DDL; baseline / record: a tracking
 # row (of a migration recorded, not run / of one just run); step: a migration's statement.
-Kind = Literal["pin", "set", "begin", "bound", "tracking-table", "baseline", "step", "record", "commit"]
+# ledger-alter / ledger-name: drizzle 1.0's ledger upgrade (a column added / one old row named).
+Kind = Literal["pin", "set", "begin", "bound", "tracking-table", "ledger-alter", "ledger-name", "baseline", "step", "record", "commit"]
 SINGLE = "all migrations (one transaction)"
+UPGRADE = "ledger upgrade"
+UPGRADE_COMMENT = ("drizzle 1.0's ledger upgrade, as its migrator would do it on its first run: two columns, then each old row "
+                   "named\n(done by pgrunbook's recorder, checked against the row as observed; one transaction)")
 # READ WRITE: what `inv migrate` and the rehearsal always sent (psycopg's BEGIN on the connection
 # the plan was observed on READ ONLY); a database's default_transaction_read_only cannot turn
 # a migration's transaction read-only.
@@ -61,6 +71,8 @@ class Statement:
     note: str = ""  # the comment the dry run prints above it
     migration: PlannedMigration | None = None  # whose statement or tracking row it is
     step: Step | None = None  # kind "step": the compiled statement (its sql is `sql`)
+    column: str = ""  # kind "ledger-alter": the column added
+    match: UpgradeMatch | None = None  # kind "ledger-name": the row and the name it gets
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,8 @@ def schedule(plan: MigrationPlan, compiled: dict[str, tuple[Step, ...]], policy:
         check_single_transaction([s for p in plan.apply for s in compiled[p.tag]])
         return session(policy), _single(plan, compiled, policy)
     units = [session(policy)]
+    if plan.upgrade:
+        units.append(_transaction(UPGRADE, _ledger_upgrade(plan), policy, comment=UPGRADE_COMMENT))
     if plan.create_tracking or plan.baseline:
         units.append(_transaction("baseline", _tracking_table(plan) + tuple(_row(plan, p) for p in plan.baseline), policy,
                                   comment="baseline: the migrations already in the database, recorded, not run"))
@@ -155,7 +169,7 @@ def _migration(plan: MigrationPlan, planned: PlannedMigration, steps: tuple[Step
 
 
 def _single(plan: MigrationPlan, compiled: dict[str, tuple[Step, ...]], policy: MigratePolicy) -> Unit:
-    body = _tracking_table(plan) + tuple(_row(plan, p) for p in plan.baseline)
+    body = _ledger_upgrade(plan) + _tracking_table(plan) + tuple(_row(plan, p) for p in plan.baseline)
     for planned in plan.apply:
         body += tuple(_step(s, planned) for s in compiled[planned.tag]) + (_row(plan, planned),)
     return _transaction(SINGLE, body, policy, comment="--single-transaction: everything in one transaction, as drizzle does")
@@ -194,6 +208,24 @@ def _tracking_table(plan: MigrationPlan) -> tuple[Statement, ...]:
     return (Statement("tracking-table", ddl, "drizzle's tracking table, as drizzle-orm's migrator creates it"),)
 
 
+def _ledger_upgrade(plan: MigrationPlan) -> tuple[Statement, ...]:
+    """drizzle 1.0's two ALTERs, then one UPDATE per old row with the name drizzle 1.0's rule gives it (and why)."""
+    if not plan.upgrade:
+        return ()
+    table = f"{quote_ident(plan.tracking_schema)}.{quote_ident(plan.tracking_table)}"
+    out = [Statement("ledger-alter", f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {quote_ident(column)} {kind}",
+                     f"drizzle 1.0's column {column}" if position else
+                     "the ledger holds 0.45's columns and drizzle 1.0 runs next: its upgrade, planned and approved", column=column)
+           for position, (column, kind) in enumerate(Recorder.V1_COLUMNS)]
+    for m in plan.upgrade:
+        literals = (quote_literal(m.name or ""), str(int(m.row.id)), quote_literal(m.row.hash),
+                    "NULL" if m.row.created_at is None else str(int(m.row.created_at)))
+        sql = Recorder.NAME_ROW.format(table) % literals
+        out.append(Statement("ledger-name", sql, f"row {m.row.id} is {m.name}: {m.explained} (matched by {m.why}); "
+                             "it must still hold the hash and created_at observed", match=m))
+    return tuple(out)
+
+
 def _row(plan: MigrationPlan, planned: PlannedMigration) -> Statement:
     """The tracking row as drizzle writes it: (hash, created_at = the journal's when), the id from the sequence."""
     table = f"{quote_ident(plan.tracking_schema)}.{quote_ident(plan.tracking_table)}"
@@ -213,6 +245,8 @@ def plan_sql(plan: MigrationPlan, compiled: dict[str, tuple[Step, ...]], policy:
     """The exact SQL `inv migrate` runs for `plan`, in order, tracking rows included: its schedule, rendered."""
     units = schedule(plan, compiled, policy, single_transaction=single_transaction)
     header = f"-- pgrunbook migrate plan: scenario {plan.scenario}; {len(plan.baseline)} baseline, {len(plan.apply)} to apply"
+    if plan.upgrade:
+        header += f"; drizzle 1.0's ledger upgrade first ({len(plan.upgrade)} row(s) named)"
     return "\n".join([header, *render(units)]) + "\n"
 
 

@@ -24,12 +24,14 @@ anything runs.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import CheckFailed, UsageError
 from .journal import Format, LocalMigrations, Migration
-from .state import TrackingState, ledger_gaps
+from .state import TrackingState, UpgradeMatch, ledger_gaps
 
 Scenario = Literal["A", "B", "C"]
 
@@ -61,6 +63,23 @@ class MigrationPlan:
     tracking_table: str = "__drizzle_migrations"
     drizzle: Format = "0.45"  # the migrator whose rules the plan follows
     ledger_v1: bool = False  # rows are written in drizzle 1.0's shape (with `name`)
+    # drizzle 1.0's ledger upgrade, done first (a 0.45 ledger, drizzle 1.0 next): how each row is named (`state.upgrade_matches`)
+    upgrade: tuple[UpgradeMatch, ...] = ()
+
+    @property
+    def ledger(self) -> str:
+        return f"{self.tracking_schema}.{self.tracking_table}"
+
+    @property
+    def upgrade_step(self) -> tuple[str, str, str] | None:
+        """The upgrade as the gate approves it: (ledger, "upgrade-ledger", digest of every row's id, hash, created_at, name).
+
+        A row changed or named otherwise since the GO changes the digest: migrate then refuses the plan.
+        """
+        if not self.upgrade:
+            return None
+        rows = [[m.row.id, m.row.hash, m.row.created_at, m.name] for m in self.upgrade]
+        return self.ledger, "upgrade-ledger", hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
     @property
     def baseline(self) -> tuple[PlannedMigration, ...]:
@@ -72,7 +91,7 @@ class MigrationPlan:
 
     @property
     def empty(self) -> bool:
-        return not self.steps and not self.create_tracking
+        return not self.steps and not self.create_tracking and not self.upgrade
 
 
 def make_plan(
@@ -90,8 +109,11 @@ def make_plan(
     _refuse_v1_traps(state)
     pending = [m for m in local.entries if m.tag in state.pending]
     stranded = set(state.stranded)
-    v1 = state.ledger_version == 1 or (state.drizzle == "1.0" and not state.tracking_present)
-    names = {"tracking_schema": tracking_schema, "tracking_table": tracking_table, "drizzle": state.drizzle, "ledger_v1": v1}
+    # a 0.45 ledger with drizzle 1.0 next is upgraded first (the plan's own step): every row written after it has a name
+    upgrade = state.upgrade if state.needs_upgrade else ()
+    v1 = state.ledger_version == 1 or (state.drizzle == "1.0" and not state.tracking_present) or bool(upgrade)
+    names = {"tracking_schema": tracking_schema, "tracking_table": tracking_table, "drizzle": state.drizzle, "ledger_v1": v1,
+             "upgrade": upgrade}
     if only:
         target = _find(local, only)
         if target.tag not in state.pending:
@@ -124,9 +146,9 @@ def _refuse_v1_traps(state: TrackingState) -> None:
                           "their SQL again", changed="nothing was changed",
                           next_step="give each folder back the name its row holds (git mv), then run `inv verify` again")
     if state.upgrade_blocked:
-        ids = ", ".join(str(u.row.id) for u in state.upgrade if u.name is None)
-        raise CheckFailed(f"tracking row(s) {ids} match no migration folder (by created_at second, then hash): drizzle 1.0's "
-                          "ledger upgrade throws on them", changed="nothing was changed",
+        rows = "; ".join(f"id {u.row.id} (hash {u.row.hash[:12]}…, created_at {u.row.created_at})" for u in state.upgrade if u.name is None)
+        raise CheckFailed(f"tracking row(s) {rows} match no migration folder (by created_at second, then hash): drizzle 1.0's "
+                          "ledger upgrade throws on them, and so does pgrunbook's", changed="nothing was changed",
                           next_step="restore the missing migration folders (another branch, a deleted folder), then run `inv verify`")
 
 
@@ -154,18 +176,3 @@ def _find(local: LocalMigrations, name: str) -> Migration:
             return m
     known = ", ".join(m.tag for m in local.entries)
     raise UsageError(f"no migration named {name!r} in the journal (known: {known})")
-
-
-def upgrade_sql(state: TrackingState, schema: str = "drizzle", table: str = "__drizzle_migrations") -> tuple[str, ...]:
-    """drizzle 1.0's ledger upgrade as the recorder runs it, for display: the ALTERs, one UPDATE per row and why."""
-    qualified = f'"{schema}"."{table}"'
-    statements = [f'ALTER TABLE {qualified} ADD COLUMN IF NOT EXISTS "name" text',
-                  f'ALTER TABLE {qualified} ADD COLUMN IF NOT EXISTS "applied_at" timestamp with time zone DEFAULT now()']
-    for m in state.upgrade:
-        if m.name is None:
-            statements.append(f"-- id {m.row.id} (hash {m.row.hash[:12]}…, created_at {m.row.created_at}): REFUSED, {m.explained}")
-            continue
-        name = m.name.replace("'", "''")
-        statements.append(f"UPDATE {qualified} SET \"name\" = '{name}', \"applied_at\" = NULL WHERE \"id\" = {m.row.id}"
-                          f"  -- {m.explained}")
-    return tuple(statements)

@@ -120,6 +120,28 @@ class Recorder:
         query = sql.SQL('INSERT INTO {} ("hash", "created_at", "name") VALUES (%s, %s, %s) RETURNING id').format(self._qualified)
         return int(self.conn.execute(query, [hash_, when, name]).fetchone()[0])
 
+    # drizzle 1.0's two ALTERs (`up-migrations/pg.ts`), in the order it runs them: the schedule prints these very texts.
+    V1_COLUMNS = (("name", "text"), ("applied_at", "timestamp with time zone DEFAULT now()"))
+    NAME_ROW = 'UPDATE {} SET "name" = %s, "applied_at" = NULL WHERE "id" = %s AND "hash" = %s AND "created_at" IS NOT DISTINCT FROM %s'
+
+    def add_v1_column(self, column: str) -> None:
+        """One of drizzle 1.0's ALTERs (`ADD COLUMN IF NOT EXISTS`), inside the caller's transaction."""
+        from psycopg import sql
+
+        kind = dict(self.V1_COLUMNS)[column]
+        self.conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + kind).format(self._qualified, sql.Identifier(column)))
+
+    def name_row(self, match: UpgradeMatch) -> bool:
+        """drizzle 1.0's UPDATE of one old row, which must still hold the hash and created_at it was observed with.
+
+        False: the row changed (or is gone) since it was observed; the caller rolls the upgrade back.
+        """
+        from psycopg import sql
+
+        done = self.conn.execute(sql.SQL(self.NAME_ROW).format(self._qualified),
+                                 [match.name, match.row.id, match.row.hash, match.row.created_at])
+        return done.rowcount == 1
+
     def upgrade_to_v1(self, matches: tuple[UpgradeMatch, ...]) -> int:
         """drizzle 1.0's ledger upgrade, done by us: its two ALTERs, then one UPDATE per row, one transaction.
 
@@ -127,9 +149,8 @@ class Recorder:
         Each UPDATE also requires the row's observed hash and created_at: a row changed since it was
         observed stops the whole upgrade (nothing changed) instead of naming the wrong migration.
         A row matching nothing is refused, as drizzle 1.0 throws on it. Returns the rows named.
+        `inv migrate` runs the same statements as a unit of its schedule (`add_v1_column`, `name_row`).
         """
-        from psycopg import sql
-
         from ..errors import CheckFailed
 
         unmatched = [str(m.row.id) for m in matches if m.name is None]
@@ -138,18 +159,38 @@ class Recorder:
                               "drizzle 1.0's upgrade would throw on them", changed="nothing: the ledger was not upgraded",
                               next_step="restore the missing migration folders, then run `inv verify`")
         with self.conn.transaction():
-            for column, kind in (("name", "text"), ("applied_at", "timestamp with time zone DEFAULT now()")):
-                self.conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} " + kind).format(self._qualified, sql.Identifier(column)))
+            for column, _ in self.V1_COLUMNS:
+                self.add_v1_column(column)
             for m in matches:
-                done = self.conn.execute(
-                    sql.SQL('UPDATE {} SET "name" = %s, "applied_at" = NULL WHERE "id" = %s AND "hash" = %s '
-                            'AND "created_at" IS NOT DISTINCT FROM %s').format(self._qualified),
-                    [m.name, m.row.id, m.row.hash, m.row.created_at])
-                if done.rowcount != 1:
+                if not self.name_row(m):
                     raise CheckFailed(f"tracking row {m.row.id} of {self.qualified_name} changed since it was observed",
                                       changed="nothing: the upgrade was rolled back",
                                       next_step="run `inv verify` and `inv analyze` again")
         return len(matches)
+
+    def restore_v0_shape(self, named: dict[int, str]) -> str | None:
+        """Undo this run's ledger upgrade (`rollback --indexes-only`): drop `name` and `applied_at` again, or say why not.
+
+        `named` ({id: name}) is what the run's upgrade wrote (journal `LedgerUpgraded`). The columns
+        go only if they hold nothing else: every row is one the upgrade named, with that name and
+        `applied_at` NULL. A row written since in 1.0's shape (drizzle 1.0 ran, or another run) is
+        data: the shape is kept and the reason returned. One transaction; None: restored.
+        """
+        from psycopg import sql
+
+        if self.ledger_version() != 1:
+            return None  # already 0.45's shape
+        with self.conn.transaction():
+            self.conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(self._qualified))
+            rows = self.conn.execute(sql.SQL('SELECT id, name, applied_at IS NULL FROM {} ORDER BY id').format(self._qualified)).fetchall()
+            other = [f"id {i}" + ("" if i in named else " (not named by this run's upgrade)")
+                     for i, n, unset in rows if i not in named or named[i] != n or not unset]
+            if other:
+                return (f"row(s) {', '.join(other[:5])}{' …' if len(other) > 5 else ''} hold a name or applied_at this run's "
+                        "upgrade did not write: the ledger keeps drizzle 1.0's shape (dropping the columns would lose them)")
+            for column, _ in reversed(self.V1_COLUMNS):
+                self.conn.execute(sql.SQL("ALTER TABLE {} DROP COLUMN IF EXISTS {}").format(self._qualified, sql.Identifier(column)))
+        return None
 
     def _regclass(self) -> str:
         from psycopg import sql

@@ -5,7 +5,9 @@ Here the run journal says what this run created (`MigrationEnded`: `created_inde
 the tracking rows it recorded, `baseline` + `applied` as (tag, row id)); only those are
 touched: `DROP INDEX CONCURRENTLY IF EXISTS` one by one (no write is blocked), then the
 tracking rows are deleted through `Recorder.remove_rows` (hash-checked against the plan the
-run journaled). The plan is shown and confirmed first. Re-running is harmless (idempotent).
+run journaled), and drizzle 1.0's ledger upgrade the run did (`LedgerUpgraded`) is undone
+(`Recorder.restore_v0_shape`: only when the two columns hold nothing but what it wrote; else
+kept, and the rollback says so with a WARN). The plan is shown and confirmed first. Re-running is harmless (idempotent).
 
 A migration that did more than build indexes (a column, a table) cannot be undone this way:
 refused, with `--full` as the next step. After a migrate that failed halfway (no "end"
@@ -154,6 +156,7 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
     applied_tags = sorted({t for t, _ in rows if t in hashes} - set(journal.last(MigrationStarted).tags("baseline")))
     _refuse_non_index(cfg, applied_tags)
     ids = [i for _, i in rows]
+    upgraded = journal.ledger_upgrade
     row_hashes = {i: hashes[t] for t, i in rows if t in hashes}
     with connect(inv.database, autocommit=True) as conn:
         recorder = Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table)
@@ -167,6 +170,9 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
             [f"DROP INDEX CONCURRENTLY IF EXISTS {sql.Identifier(*n.split('.', 1)).as_string(conn)};" for n in present]
             + ([f"DELETE FROM {table} WHERE id IN ({', '.join(map(str, rows_now))});  -- rows this run recorded: "
                 + ", ".join(f"{t} (id {i})" for t, i in rows if i in existing_rows)] if rows_now else [])
+            + ([f"ALTER TABLE {table} DROP COLUMN applied_at, DROP COLUMN name;  -- undo this run's drizzle 1.0 ledger upgrade "
+                f"({len(upgraded.rows)} row(s) it named), only if they hold nothing else: else the 1.0 shape is kept and said"]
+               if upgraded is not None and recorder.ledger_version() == 1 else [])
             + [f"left alone: {others} other {pb.expectations.index_prefix}* index(es) that this run did not create"
                + (f"; already absent: {', '.join(absent)}" if absent else "")]
         )
@@ -182,6 +188,7 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
         run.append(RollbackStarted(mode="indexes-only", plan=tuple(plan), extra={"source": source, "indexes": present, "absent": absent,
                                                                                  "rows": ids, "rolls_back": source_run.id}))
         dropped: list[str] = []
+        removed: list[int] | None = None
         try:
             conn.execute("SELECT set_config('lock_timeout', %s, false)", [pb.migrate.lock_timeout])
             for name in present:
@@ -190,10 +197,12 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
                 run.append(RollbackStep(status="dropped-index", extra={"index": name}))
             removed = recorder.remove_rows(ids, hashes=row_hashes)
             run.append(RollbackStep(status="removed-tracking-rows", extra={"ids": removed}))
+            kept = _ledger_shape(recorder, upgraded, run, say)
         except BaseException as exc:
             left = [n for n in present if n not in dropped]
             changed = (f"dropped {len(dropped)} index(es) ({', '.join(dropped) or 'none'}); not dropped: {', '.join(left) or 'none'}; "
-                       "no tracking row was removed")
+                       + ("no tracking row was removed" if removed is None else
+                          f"tracking row(s) {', '.join(map(str, removed)) or 'none'} removed; the ledger's columns unchanged"))
             run.append(RollbackStopped(status="failed", mode="indexes-only", error=error_message(exc), extra={"dropped": dropped, "left": left}))
             if isinstance(exc, Exception):
                 import psycopg
@@ -211,11 +220,35 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
                     f"dropped {len(dropped)} index(es) this run created" + (f"; {len(absent)} were already absent" if absent else "")),
               Check("tracking-rows-removed", Status.OK, f"removed tracking row(s) {', '.join(map(str, removed)) or 'none (already gone)'}"),
               Check("other-indexes-kept", Status.OK, f"{others} other {pb.expectations.index_prefix}* index(es) left alone")]
+    if upgraded is not None:
+        checks.append(Check("ledger-shape", Status.WARN, kept, "drizzle 0.45's migrator still works on this ledger; its new rows "
+                            "would have no name, which drizzle 1.0 re-runs: deploy drizzle 1.0 next, not 0.45")
+                      if kept else Check("ledger-shape", Status.OK, "the ledger has drizzle 0.45's shape again (this run's upgrade "
+                                         "undone: columns name and applied_at dropped)"))
     say("done", f"index-only rollback: {len(dropped)} index(es) dropped, {len(removed)} tracking row(s) removed")
     result = RollbackResult(dropped_indexes=tuple(dropped), removed_tracking_rows=tuple(removed), checks=tuple(checks),
                             seconds=time.monotonic() - started, **base)
     run.append(ended(result))
     return result
+
+
+def _ledger_shape(recorder, upgraded, run: Run, say) -> str | None:  # noqa: ANN001
+    """Undo this run's drizzle 1.0 ledger upgrade (journal `LedgerUpgraded`) once its rows are removed: the app rolled back
+    may be drizzle 0.45, whose rows in a 1.0-shaped ledger would have no name (drizzle 1.0 re-runs those later).
+
+    The columns are dropped only when they hold nothing but what the upgrade wrote; otherwise kept, and the
+    reason returned (and journaled). None: nothing to undo, or undone.
+    """
+    if upgraded is None:
+        return None
+    kept = recorder.restore_v0_shape(upgraded.named)
+    if kept:
+        run.append(RollbackStep(status="ledger-shape-kept", extra={"why": kept}))
+        say("warn", f"ledger kept in drizzle 1.0's shape: {kept}")
+    else:
+        run.append(RollbackStep(status="ledger-shape-restored", extra={"columns": list(upgraded.columns)}))
+        say("progress", "ledger upgrade undone: drizzle 0.45's shape again")
+    return kept
 
 
 def _drop(conn, name: str, retries: int, backoff: float, say) -> None:  # noqa: ANN001
