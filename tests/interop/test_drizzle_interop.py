@@ -270,7 +270,10 @@ def test_v1_b_c_our_ledger_upgrade_equals_drizzle_1s_own_and_drizzle_1_then_appl
     with ours.connect() as conn:
         state = reconcile(load_migrations(v1_folder), Recorder(conn).rows())
         assert state.needs_upgrade and state.pending == () and [u.why for u in state.upgrade][-1] == "hash"
-        assert Recorder(conn).upgrade_to_v1(state.upgrade) == 12
+        plan = make_plan(load_migrations(v1_folder), state)
+        assert len(plan.upgrade) == 12 and plan.steps == ()  # the upgrade is the plan's one step
+        result = apply(conn, v1_folder)  # the planned upgrade, run by the executor through the recorder
+        assert result.applied == ()
         upgraded = full_ledger(conn)
         drizzle("migrate1", v1_folder, ours.url)
         assert full_ledger(conn) == upgraded
