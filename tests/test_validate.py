@@ -237,3 +237,39 @@ def test_allow_row_loss_entries_must_name_one_qualified_table(tmp_path):
     for bad in ("sessions", "public.*", "public.", ".x", "a.b.c", "public.sess ions"):
         with pytest.raises(ValueError, match="schema-qualified"):
             ValidatePolicy(allow_row_loss=[bad])
+
+
+# --------------------------------------------------------------------------- the approved plan's expected post-state (issue 12 item 6)
+
+
+def approved_drop_of_a_users_column(db, tmp_path):
+    """0011 also drops users.updated_at, approved by a reviewed exception pinned to the file's hash."""
+    from pgrunbook.drizzle import load_migrations
+
+    path = db.drizzle_dir / "0011_add_performance_indexes.sql"
+    path.write_text(path.read_text() + '\n--> statement-breakpoint\nALTER TABLE "users" DROP COLUMN "updated_at";\n'
+                    '--> statement-breakpoint\nALTER TABLE "users" ADD COLUMN "nickname" varchar(50);\n')
+    sha = load_migrations(db.drizzle_dir).by_tag("0011_add_performance_indexes").hash
+    return write_playbook(tmp_path / "playbook.yml", exceptions=[{
+        "migration": "0011_add_performance_indexes", "sha256": sha, "rules": ["ban-drop", "squawk:ban-drop-column"],
+        "reason": "updated_at is unused", "reviewed_by": "jd"}])
+
+
+def test_a_column_the_approved_plan_drops_from_the_protected_table_is_not_drift(app_db, tmp_path):
+    db = app_db("tracked")
+    cfg, _ = gone_through_gate(db.inventory(), approved_drop_of_a_users_column(db, tmp_path))
+    commands.migrate(cfg, yes=True)
+    _, report = commands.validate(cfg)
+    assert report.ok and not report.drift, failures(report)
+    fingerprint = next(c for c in report.checks if c.id == "users-fingerprint")
+    assert "updated_at dropped by the approved plan" in fingerprint.summary and "nickname added" in fingerprint.summary
+
+
+def test_a_column_dropped_outside_the_approved_plan_is_still_drift(app_db, tmp_path):
+    db = app_db("tracked")
+    cfg, _ = gone_through_gate(db.inventory(), approved_drop_of_a_users_column(db, tmp_path))
+    commands.migrate(cfg, yes=True)
+    with db.connect() as conn:
+        conn.execute("ALTER TABLE users DROP COLUMN phone")
+    _, report = commands.validate(cfg)
+    assert "phone" in failures(report)["users-fingerprint"] and report.drift

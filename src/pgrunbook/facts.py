@@ -16,7 +16,7 @@ from .errors import NOTHING_CHANGED, RuntimeFailure
 # The values gathered here live in `models` (the pure core imports them from there); re-exported.
 from .models import Facts, IndexFacts, Privileges, RoleCounts, ServerFacts, SettingOverride, TableFacts
 from .backup.snapshot import NULL_ROLE
-from .names import split_table
+from .names import qualified, split_table
 from .session_settings import WATCHED_SETTINGS
 
 if TYPE_CHECKING:
@@ -212,6 +212,14 @@ def table_fingerprint(conn: psycopg.Connection, table: str, columns: list[str] |
     return {**base, "count": count, "max_pk": _high_water_mark(conn, rel, regclass, key), "md5": digest}
 
 
+def _columns(conn: psycopg.Connection, table: str) -> list[str]:
+    from psycopg import sql
+
+    regclass = sql.Identifier(*split_table(table)).as_string(conn)
+    return [c for (c,) in conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum", [regclass])]
+
+
 def _high_water_mark(conn: psycopg.Connection, rel, regclass: str, key: list[str]) -> object:  # noqa: ANN001
     """max(key) for a single sequence-backed key (serial, identity), else None: other keys do not only grow."""
     from psycopg import sql
@@ -314,7 +322,7 @@ def _index_names(node: dict) -> list[str]:
 
 
 def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot_queries: list[str], *,
-                       like: dict | None = None) -> dict:
+                       like: dict | None = None, expected=None) -> dict:  # noqa: ANN001
     """What validation compares before and after: counts, the protected table's fingerprint, indexes, hot queries.
 
     `all_tables` holds the exact rows of every table of every non-system schema (the backup's
@@ -322,7 +330,9 @@ def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot
     in this one READ ONLY snapshot: validation says which tables lost rows. `fingerprint` is
     None when the playbook turned it off (`expectations.fingerprint: false`). `like`: the snapshot
     taken before the migration; the fingerprint is then taken exactly as it was (same table,
-    columns and method, whatever the playbook says now), so the two compare.
+    columns and method, whatever the playbook says now), so the two compare. `expected` (a
+    `validate.ExpectedChanges`, before the migration): the fingerprint leaves out the columns the
+    approved plan drops, so that validation can compare the columns it keeps.
     """
     from .backup.snapshot import count_rows
 
@@ -331,16 +341,21 @@ def snapshot_protected(conn: psycopg.Connection, expectations: Expectations, hot
     return {
         **protected_counts(conn, expectations),
         "all_tables": count_rows(conn, expectations.role_count)["tables"],
-        "fingerprint": _fingerprint_as(conn, expectations, like),
+        "fingerprint": _fingerprint_as(conn, expectations, like, expected),
         "performance_indexes": [i.name for i in performance],
         "hot_queries": [explain(conn, q) for q in hot_queries],
     }
 
 
-def _fingerprint_as(conn: psycopg.Connection, expectations: Expectations, like: dict | None) -> dict | None:
+def _fingerprint_as(conn: psycopg.Connection, expectations: Expectations, like: dict | None, expected=None) -> dict | None:  # noqa: ANN001
     if like is None:
         spec = expectations.fingerprinted
-        return None if spec is None else table_fingerprint(conn, spec.table, spec.columns)
+        if spec is None:
+            return None
+        columns = spec.columns
+        if expected is not None and expected.dropped_of(qualified(spec.table)):
+            columns = expected.kept(qualified(spec.table), columns or _columns(conn, spec.table))
+        return table_fingerprint(conn, spec.table, columns)
     before = like.get("fingerprint")
     if not before:
         return None

@@ -13,6 +13,13 @@ ignored; growth is never drift here); the API (median and p95 over N requests, a
 measurement before); and the hot queries' plans before and after.
 
 `ValidationReport.drift` is what triggers the automatic rollback of `inv migrate-prod`.
+
+Validation compares against the *expected* post-state (`ExpectedChanges`): the columns the plan
+the gate approved drops or adds, and the tables it drops. migrate computes them from the
+approved migrations (`expected_changes`) and records them in its snapshot (`before["expected"]`),
+taking the protected table's fingerprint over the columns the plan keeps; a dropped column of the
+plan is then named as expected, not drift, and so is a table the plan drops. Anything else (a
+column dropped by someone else, a changed row) is still drift.
 """
 
 from __future__ import annotations
@@ -20,9 +27,57 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .names import qualified
 from .outcome import Check, Status, failed
 
 DRIFT_CHECKS = frozenset({"protected-counts", "users-fingerprint", "table-rows"})
+
+
+@dataclass(frozen=True)
+class ExpectedChanges:
+    """What the approved plan changes in the tables' shape: columns dropped and added (`schema.table.column`),
+    tables dropped (`schema.table`). Empty: the plan changes no existing column (or the journal predates this)."""
+
+    dropped_columns: tuple[str, ...] = ()
+    added_columns: tuple[str, ...] = ()
+    dropped_tables: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"dropped_columns": list(self.dropped_columns), "added_columns": list(self.added_columns),
+                "dropped_tables": list(self.dropped_tables)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ExpectedChanges:
+        data = data or {}
+        return cls(*(tuple(data.get(k) or ()) for k in ("dropped_columns", "added_columns", "dropped_tables")))
+
+    def dropped_of(self, table: str) -> tuple[str, ...]:
+        """The columns the plan drops from `table` (`schema.table`)."""
+        return tuple(c.rpartition(".")[2] for c in self.dropped_columns if c.rpartition(".")[0] == table)
+
+    def added_to(self, table: str) -> tuple[str, ...]:
+        return tuple(c.rpartition(".")[2] for c in self.added_columns if c.rpartition(".")[0] == table)
+
+    def kept(self, table: str, columns: list[str]) -> list[str]:
+        """`columns` of `table` without those the plan drops: what a fingerprint taken before it can compare after."""
+        dropped = set(self.dropped_of(table))
+        return [c for c in columns if c not in dropped]
+
+
+def expected_changes(present: Any, absent: Any, existing_tables: Any = ()) -> ExpectedChanges:
+    """From the object state after the approved migrations (`sqlcheck.objects_after(...).present / .absent`):
+    columns absent afterwards are dropped (or renamed away), columns present are added; a table absent
+    afterwards is dropped. `existing_tables` (`schema.table`): only columns of tables that exist before the
+    plan are reported as added (a new table's columns are not a change of anything)."""
+    existing = set(existing_tables)
+
+    def name(o: Any) -> str:
+        return f"{o.schema}.{o.table}.{o.name}"
+
+    dropped = sorted({name(o) for o in absent if o.kind == "column"})
+    added = sorted({name(o) for o in present if o.kind == "column" and (not existing or f"{o.schema}.{o.table}" in existing)})
+    tables = sorted({f"{o.schema}.{o.name}" for o in absent if o.kind == "table"})
+    return ExpectedChanges(tuple(dropped), tuple(added), tuple(tables))
 
 
 @dataclass(frozen=True)
@@ -40,6 +95,7 @@ class ValidationInputs:
     api_before: dict | None
     api_after: dict | None
     allow_row_loss: tuple[str, ...] = ()  # playbook validate.allow_row_loss: schema.table names that may lose rows
+    expected: ExpectedChanges = ExpectedChanges()  # what the approved plan changes (from migrate's snapshot in the journal)
 
 
 @dataclass(frozen=True)
@@ -144,27 +200,32 @@ class TableChange:
     before: int
     after: int | None  # None: the table is gone (dropped, or renamed: rows under this name are lost)
     allowed: bool = False  # listed in validate.allow_row_loss
+    planned: bool = False  # the approved plan drops the table
 
     @property
     def lost(self) -> bool:
         return self.after is None or self.after < self.before
 
     def describe(self) -> str:
-        return f"{self.table} {self.before} → {'dropped' if self.after is None else self.after}" + (" (allowed)" if self.allowed else "")
+        note = " (dropped by the approved plan)" if self.planned and self.after is None else " (allowed)" if self.allowed else ""
+        return f"{self.table} {self.before} → {'dropped' if self.after is None else self.after}" + note
 
 
-def table_changes(before: dict[str, int], after: dict[str, int], allow_row_loss: tuple[str, ...] | list[str] = ()) -> tuple[TableChange, ...]:
+def table_changes(before: dict[str, int], after: dict[str, int], allow_row_loss: tuple[str, ...] | list[str] = (),
+                  dropped_tables: tuple[str, ...] | list[str] = ()) -> tuple[TableChange, ...]:
     """The tables of `before` whose row count differs in `after` (or that are gone), by name.
 
     A table only in `after` was created by the run: it has no "before" and is not a change.
-    A dropped table is gone even when it was empty (safer: the DROP itself is the loss).
+    A dropped table is gone even when it was empty (safer: the DROP itself is the loss), unless the
+    approved plan drops it (`dropped_tables`): then it is expected (its rows are in the backup).
     """
     allowed = set(allow_row_loss)
+    planned = set(dropped_tables)
     changes = []
     for table, n in sorted(before.items()):
         now = after.get(table)
         if now != n:
-            changes.append(TableChange(table, n, now, table in allowed))
+            changes.append(TableChange(table, n, now, table in allowed or (now is None and table in planned), now is None and table in planned))
     return tuple(changes)
 
 
@@ -173,9 +234,10 @@ def _table_rows(i: ValidationInputs) -> Check:
     if before is None or after is None:
         return Check("table-rows", Status.INFO, "every table's rows not compared: the pre-migration snapshot has no per-table counts",
                      "journaled by an older pgrunbook; only the protected counts were compared")
-    changes = table_changes(before, after, i.allow_row_loss)
+    changes = table_changes(before, after, i.allow_row_loss, i.expected.dropped_tables)
     lost = [c for c in changes if c.lost and not c.allowed]
-    waived = [c for c in changes if c.lost and c.allowed]
+    waived = [c for c in changes if c.lost and c.allowed and not c.planned]
+    planned = [c for c in changes if c.planned]
     grown = [c for c in changes if not c.lost]
     if lost:
         return Check("table-rows", Status.FAIL, f"rows lost in {len(lost)} table(s): " + ", ".join(c.describe() for c in lost),
@@ -186,7 +248,9 @@ def _table_rows(i: ValidationInputs) -> Check:
         parts.append("grew: " + ", ".join(c.describe() for c in grown[:10]) + (" …" if len(grown) > 10 else ""))
     if waived:
         parts.append("lost, allowed by validate.allow_row_loss: " + ", ".join(c.describe() for c in waived))
-    return Check("table-rows", Status.WARN if waived else Status.OK, "; ".join(parts))
+    if planned:
+        parts.append("expected: " + ", ".join(c.describe() for c in planned))
+    return Check("table-rows", Status.WARN if waived or planned else Status.OK, "; ".join(parts))
 
 
 def _flat(snapshot: dict[str, Any]) -> dict[str, int]:
@@ -201,15 +265,20 @@ def _fingerprint(i: ValidationInputs) -> Check:
     if b is None:
         return Check("users-fingerprint", Status.INFO, "no content fingerprint (expectations.fingerprint: false in the playbook); "
                      "row counts are still compared")
+    table = qualified(str(a.get("table") or b.get("table") or ""))
     if a.get("missing_columns"):
-        return Check("users-fingerprint", Status.FAIL, f"columns of {a.get('table')} gone since before: {', '.join(a['missing_columns'])}",
-                     "a column of the protected table was dropped or renamed: rollback, then investigate")
+        return Check("users-fingerprint", Status.FAIL, f"columns of {a.get('table')} gone since before: {', '.join(a['missing_columns'])}"
+                     + (" (the approved plan drops none of them)" if i.expected.dropped_columns else ""),
+                     "a column of the protected table was dropped or renamed outside the approved plan: rollback, then investigate")
     if b.get("md5") != a.get("md5"):
         return Check("users-fingerprint", Status.FAIL, f"the content of {a.get('table')} changed ({b.get('count')} rows before, {a.get('count')} now)",
                      "a migration or a writer changed user rows: rollback, then investigate")
     how = "md5 in key order" if a.get("method", "key-order-md5") == "key-order-md5" else "row hash"
+    planned = [f"{', '.join(cols)} {verb} by the approved plan" for verb, cols in
+               (("dropped", i.expected.dropped_of(table)), ("added", i.expected.added_to(table))) if cols]
     return Check("users-fingerprint", Status.OK, f"{a.get('table')}: same {a.get('count')} rows, same content in its "
-                 f"{len(a.get('columns', []))} pre-existing columns ({how})")
+                 f"{len(a.get('columns', []))} pre-existing columns ({how})"
+                 + (f"; expected: {'; '.join(planned)} (not compared)" if planned else ""))
 
 
 def _api(i: ValidationInputs) -> Check:

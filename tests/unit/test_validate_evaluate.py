@@ -187,3 +187,63 @@ def test_table_changes(case):
                                               (TableChange("a", 3, 5), False), (TableChange("a", 3, 3), False)])
 def test_table_change_lost(change, lost):
     assert change.lost is lost
+
+
+# --------------------------------------------------------------------------- the approved plan's expected post-state (issue 12 item 6)
+
+from pgrunbook.sqlcheck import analyze_files, objects_after  # noqa: E402
+from pgrunbook.validate import ExpectedChanges, expected_changes  # noqa: E402
+
+DROPS_PHONE = ExpectedChanges(dropped_columns=("public.users.phone",), added_columns=("public.users.nickname",))
+# migrate took the fingerprint over the columns the plan keeps: id, email (phone left out)
+KEPT = {**FINGERPRINT, "columns": ["id", "email"]}
+
+
+def test_a_column_the_approved_plan_drops_from_the_protected_table_is_expected_not_drift():
+    report = evaluate(validation_inputs(before=snapshot(fingerprint=KEPT), after=snapshot(fingerprint=KEPT), expected=DROPS_PHONE))
+    check = by_id(report)["users-fingerprint"]
+    assert report.ok and not report.drift
+    assert check.status is OK and "expected: phone dropped by the approved plan; nickname added by the approved plan" in check.summary
+
+
+def test_a_column_gone_that_the_plan_does_not_drop_is_still_drift():
+    gone = {**KEPT, "md5": None, "missing_columns": ["email"]}
+    report = evaluate(validation_inputs(before=snapshot(fingerprint=KEPT), after=snapshot(fingerprint=gone), expected=DROPS_PHONE))
+    check = by_id(report)["users-fingerprint"]
+    assert check.status is FAIL and "email" in check.summary and "the approved plan drops none of them" in check.summary
+    assert report.drift
+
+
+def test_a_changed_row_is_still_drift_when_the_plan_drops_a_column():
+    changed = {**KEPT, "md5": "0" * 32}
+    report = evaluate(validation_inputs(before=snapshot(fingerprint=KEPT), after=snapshot(fingerprint=changed), expected=DROPS_PHONE))
+    assert by_id(report)["users-fingerprint"].status is FAIL and report.drift
+
+
+def test_a_table_the_approved_plan_drops_is_expected_any_other_gone_table_is_drift():
+    after = snapshot(all_tables=rows({"public.campaigns": None}))
+    planned = evaluate(validation_inputs(after=after, expected=ExpectedChanges(dropped_tables=("public.campaigns",))))
+    check = by_id(planned)["table-rows"]
+    assert check.status is WARN and "public.campaigns 10 → dropped (dropped by the approved plan)" in check.summary
+    assert not planned.drift
+    other = evaluate(validation_inputs(after=after, expected=ExpectedChanges(dropped_tables=("public.other",))))
+    assert by_id(other)["table-rows"].status is FAIL and other.drift
+    # a table the plan drops but that only lost rows (still there) is not covered: rows lost stay drift
+    fewer = evaluate(validation_inputs(after=snapshot(all_tables=rows({"public.campaigns": 3})),
+                                       expected=ExpectedChanges(dropped_tables=("public.campaigns",))))
+    assert fewer.drift
+
+
+def test_expected_changes_come_from_the_migrations_operations():
+    files = [("0001.sql", 'ALTER TABLE "users" DROP COLUMN "phone";\n--> statement-breakpoint\n'
+                          'ALTER TABLE "users" ADD COLUMN "nickname" text;\n--> statement-breakpoint\n'
+                          'CREATE TABLE "fresh" ("id" serial PRIMARY KEY, "x" text);\n--> statement-breakpoint\n'
+                          'DROP TABLE "legacy";\n--> statement-breakpoint\n'
+                          'ALTER TABLE "auth"."users" RENAME COLUMN "a" TO "b";')]
+    state = objects_after(analyze_files(files))
+    found = expected_changes(state.present, state.absent, {"public.users", "public.legacy", "auth.users"})
+    assert found.dropped_columns == ("auth.users.a", "public.users.phone")
+    assert found.added_columns == ("auth.users.b", "public.users.nickname")  # fresh's columns are a new table's, not a change
+    assert found.dropped_tables == ("public.legacy",)
+    assert ExpectedChanges.from_json(found.as_json()) == found and ExpectedChanges.from_json(None) == ExpectedChanges()
+    assert found.kept("public.users", ["id", "phone", "email"]) == ["id", "email"]
