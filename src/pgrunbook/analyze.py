@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .drizzle.history import History
 from .drizzle.plan import MigrationPlan
 from .models import Evidence, TableFacts
 from .outcome import Check, Status, failed
+from .units import mib, size
 from .sqlcheck import FileAnalysis, Finding, ObjectState, Operation, Verdict, plan_contains
 
 if TYPE_CHECKING:  # an adapter's result type: analyze only reads what it measured
@@ -53,6 +55,7 @@ class AnalysisReport:
     sql: str
     checks: tuple[Check, ...]
     preflight: PreflightReport | None = None  # the live-data checks of the statements to apply
+    history: History | None = None  # drizzle 1.0's graph of migrations (prevIds): diverging branches
 
     @property
     def ok(self) -> bool:
@@ -86,6 +89,7 @@ class AnalysisReport:
             "sql": self.sql,
             "checks": [c.as_dict() for c in self.checks],
             "preflight": None if self.preflight is None else self.preflight.as_json(),
+            "history": None if self.history is None else self.history.as_json(),
             "verdict": "allowed" if self.ok else "refused",
         }
 
@@ -131,12 +135,12 @@ def lock_estimates(analysis: FileAnalysis, tables: tuple[TableFacts, ...], new_t
             if table is None or op.has("concurrently") or table in new_tables or table not in by_name:
                 continue
             facts = by_name[table]
-            mb = facts.total_bytes / 1024 / 1024
+            mb = mib(facts.total_bytes)
             seconds = mb / INDEX_BUILD_MB_PER_SECOND
             findings.append((seconds, Finding(
                 LOCK_ESTIMATE_RULE, Verdict.INFO,
-                f"{op.summary} blocks writes to {table} ({max(facts.rows_estimate, 0):,} rows, {mb:,.1f} MB) "
-                f"for roughly {_duration(seconds)} (at ~{INDEX_BUILD_MB_PER_SECOND:.0f} MB/s)",
+                f"{op.summary} blocks writes to {table} ({max(facts.rows_estimate, 0):,} rows, {size(facts.total_bytes)}) "
+                f"for roughly {_duration(seconds)} (at ~{INDEX_BUILD_MB_PER_SECOND:.0f} MiB/s)",
                 "`inv migrate --online` builds it with CREATE INDEX CONCURRENTLY: no write is blocked",
                 analysis.file, statement.line, statement.sql,
             )))
@@ -183,8 +187,10 @@ def _duration(seconds: float) -> str:
 
 
 def evaluate(plan: MigrationPlan, analyses: tuple[FileAnalysis, ...], evidence: Evidence | None, baseline_source: str,
-             preflight: PreflightReport | None = None) -> tuple[Check, ...]:
+             preflight: PreflightReport | None = None, history: History | None = None) -> tuple[Check, ...]:
     checks = [_plan_check(plan, baseline_source)]
+    if history is not None:
+        checks.append(history_check(history))
     if plan.upgrade:
         checks.append(upgrade_check(plan))
     if preflight is not None:
@@ -219,6 +225,24 @@ def _plan_check(plan: MigrationPlan, baseline_source: str) -> Check:
     if plan.apply:
         parts.append(f"apply {', '.join(s.tag for s in plan.apply)}")
     return Check("plan", Status.INFO, f"scenario {plan.scenario}: " + "; ".join(parts))
+
+
+def history_check(history: History) -> Check:
+    """drizzle 1.0's history graph: migrations generated on diverging branches refuse the plan (analyze and the gate).
+
+    A NO-GO, not a review: each case means the database would end in a schema no snapshot describes
+    (two branches' SQL, each written without the other's, or a child run before its parent), which
+    drizzle-kit's own CLI refuses and its migrator does not check. The fix is cheap and in the repository.
+    """
+    unchecked = f"; {len(history.unchecked)} folder(s) without a snapshot not checked ({', '.join(history.unchecked[:3])})" \
+        if history.unchecked else ""
+    if history.issues:
+        return Check("migration-history", Status.FAIL, "generated on diverging branches: " + "; ".join(i.message for i in history.issues)
+                     + unchecked, "merge the branches in the repository: `drizzle-kit generate` (1.0) on the merged code writes "
+                     "a merge migration (prevIds: both heads) or reports the conflict; restore a missing folder from git")
+    status = Status.WARN if history.unchecked else Status.OK
+    return Check("migration-history", status, f"one line of history: {history.checked} snapshot(s), head "
+                 f"{history.heads[0] if history.heads else '-'}{unchecked}")
 
 
 def upgrade_check(plan: MigrationPlan) -> Check:

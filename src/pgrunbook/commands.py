@@ -61,6 +61,7 @@ def verify(cfg: Config, emit: Emit = discard, *, run: Run | None = None) -> Veri
 
     stopped = app_left_stopped(inv.backup.dir, inv.database.url.key)
     checks = evaluate(facts, local, state, tools, exp, cfg.playbook.migrate, preapplied=preapplied, app_stopped=stopped)
+    checks += _history_checks(local, state)
     report = VerifyReport(target, facts, local, state, tools, exp, checks)
     data = report.as_json()
     run.append(VerifyEnded(status="ok" if report.ok else "failed", users=data["users"], indexes=data["indexes"],
@@ -68,6 +69,15 @@ def verify(cfg: Config, emit: Emit = discard, *, run: Run | None = None) -> Veri
                            tracking_rows=len(data["drizzle"]["rows"]), scenario=data["drizzle"]["scenario"]))
     observed(run, "verify", seen)
     return report
+
+
+def _history_checks(local, state) -> tuple:  # noqa: ANN001
+    """drizzle 1.0's history graph (prevIds) against the ledger: diverging branches, said in phase 1 already."""
+    from .analyze import history_check
+    from .drizzle.history import history_of
+
+    history = history_of(local, state.applied_tags)
+    return () if history is None else (history_check(history),)
 
 
 def _pending_already_in_schema(conn, local, state) -> tuple[str, ...]:  # noqa: ANN001
@@ -180,7 +190,7 @@ def _analysis(cfg: Config, emit: Emit, *, baseline_until: str | None, only: str 
     return AnalysisReport(
         target, plan, seen.baseline_source, analyses, seen.evidence, expected,
         plan_sql(plan, compiled, cfg.playbook.migrate, single_transaction=single_transaction),
-        evaluate(plan, analyses, seen.evidence, seen.baseline_source, data), data,
+        evaluate(plan, analyses, seen.evidence, seen.baseline_source, data, seen.history), data, seen.history,
     )
 
 
@@ -256,7 +266,7 @@ def _gate(cfg: Config, emit: Emit, run: Run, *, backup_ref: str | None, baseline
         now=datetime.now(timezone.utc), preflight=data, statement_bounds=statement_bounds(pb.migrate),
         live_counts=live, max_rows_changed_since_backup=pb.gate.max_rows_changed_since_backup,
         needs_rollback_db=pb.rollback.strategy == "restore-beside",
-        restore_problem=restore_problem, restore_tools=restore_tools,
+        restore_problem=restore_problem, restore_tools=restore_tools, history=seen.history,
     )
     if rehearse:
         inputs = _rehearsed(cfg, run, emit, inputs, online=online, single_transaction=single_transaction,
@@ -564,6 +574,15 @@ def runs_list(cfg: Config) -> list[dict]:
 
     inv = cfg.inventory
     return [run_summary(r) for r in list_runs(inv.backup.dir, inv.database.url.key)]
+
+
+def runs_history(cfg: Config) -> list[dict]:
+    """`inv runs --html`: every run of this database, newest first, each with the figures the history plots."""
+    from .report import run_metrics
+    from .runs import list_runs
+
+    inv = cfg.inventory
+    return [{**run_summary(r), "metrics": run_metrics(r.read())} for r in list_runs(inv.backup.dir, inv.database.url.key)]
 
 
 def run_summary(run: Run) -> dict:

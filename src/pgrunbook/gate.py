@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .analyze import ExpectedState
+from .analyze import ExpectedState, history_check
+from .drizzle.history import History
 from .backup.manifest import Manifest
 from .drizzle.plan import MigrationPlan
 from .models import Activity, Evidence, Privileges  # Activity, Privileges: also imported from here by callers
@@ -49,6 +50,7 @@ class GateInputs:
     max_rows_changed_since_backup: int = 1000
     restore_problem: str | None = None  # why this server's pg_restore cannot restore the backup (pg.restore_problem), if so
     restore_tools: str = ""  # "pg_restore 15.18 -> PostgreSQL 15": the pair a rollback would use
+    history: History | None = None  # drizzle 1.0's graph of migrations (criterion migration-history); None: a 0.45 folder
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def decide(inputs: GateInputs) -> GateDecision:
         _protected(inputs),
         _tracking(inputs),
         *_ledger_upgrade(inputs),
+        *((history_check(inputs.history),) if inputs.history is not None else ()),
         _policy(inputs),
         _privileges(inputs),
         _rollback_ready(inputs),

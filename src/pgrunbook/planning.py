@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .drizzle import LocalMigrations, TrackingState, load_migrations, reconcile
+from .drizzle.history import History, history_of
 from .drizzle.plan import MigrationPlan, make_plan
 from .errors import CheckFailed
 from .evidence import Evidence, check_objects
@@ -50,6 +51,7 @@ class Observed:
     absent_tables: frozenset[tuple[str, str]] = frozenset()
     # The live types (text / varchar / varchar(n)) of the columns a pending ALTER COLUMN TYPE changes.
     column_types: tuple[tuple[tuple[str, str, str], str], ...] = ()
+    history: History | None = None  # drizzle 1.0's graph (prevIds) against the ledger; None for a 0.45 folder
 
 
 def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: str | None = None, only: str | None = None) -> Observed:
@@ -78,7 +80,7 @@ def observe_and_plan(conn: psycopg.Connection, cfg: Config, *, baseline_until: s
         evidence = check_objects(conn, objects_after(a for m, a in zip(local.entries, analyses) if m.tag in tags).present)
     pending = [a for m, a in zip(local.entries, analyses) if m.tag in {s.tag for s in plan.apply}]
     return Observed(local, facts, state, plan, source, evidence, analyses, catalog, absent_tables(conn, pending),
-                    column_types(conn, pending))
+                    column_types(conn, pending), history_of(local, state.applied_tags))
 
 
 def _refuse_entries_without_file(local: LocalMigrations) -> None:

@@ -138,3 +138,24 @@ def test_a_row_changed_after_the_go_voids_it(app_db):
     with pytest.raises(CheckFailed, match="the plan changed since the GO"):
         commands.migrate(cfg, yes=True)
     assert ledger(db) == before and run.read().ledger_upgrade is None
+
+
+def test_a_branch_merged_in_is_reported_by_verify_analyze_and_the_gate_before_anything_runs(app_db):
+    """Issue 13 item 4: a teammate's migration generated from an older parent, copied in beside the head."""
+    import json
+
+    db = tracked_v1(app_db, ("20990101000000_on_a_branch", 'ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "nickname" text;\n'))
+    parent = load_migrations(db.drizzle_dir).entries[9]
+    (db.drizzle_dir / "20990101000000_on_a_branch" / "snapshot.json").write_text(json.dumps(
+        {"id": "a-branch", "prevIds": [parent.snapshot_id], "version": "9", "dialect": "postgres", "type": "diff"}))
+    before = ledger(db)
+    cfg = backed_up(db.inventory())
+    verified = commands.verify(cfg)
+    check = next(c for c in verified.checks if c.id == "migration-history")
+    assert check.status.name == "FAIL" and "2 open heads" in check.summary and "20990101000000_on_a_branch" in check.summary
+    report = commands.analyze(cfg, squawk=False)
+    assert not report.ok and report.as_json()["history"]["heads"] == ["20250916180725_add_performance_indexes",
+                                                                      "20990101000000_on_a_branch"]
+    _, decision = commands.gate(cfg)
+    assert not decision.go and next(c for c in decision.checks if c.id == "migration-history").status.name == "FAIL"
+    assert ledger(db) == before

@@ -23,6 +23,7 @@ PURE = (
     "pgrunbook.events",
     "pgrunbook.drizzle.state",
     "pgrunbook.drizzle.plan",
+    "pgrunbook.drizzle.history",
     "pgrunbook.drizzle.journal",
     "pgrunbook.models",
     "pgrunbook.session_settings",

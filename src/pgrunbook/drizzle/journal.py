@@ -53,6 +53,7 @@ from ..errors import ConfigError
 
 BREAKPOINT = "--> statement-breakpoint"
 MIGRATION_FILE = "migration.sql"  # drizzle 1.0: <dir>/<name>/migration.sql
+SNAPSHOT_FILE = "snapshot.json"  # beside it: `id` and `prevIds` (the history graph, `history`)
 Format = Literal["0.45", "1.0"]
 _STAMP = re.compile(r"[0-9]{14}")
 
@@ -70,6 +71,8 @@ class Migration:
     invalid_utf8: tuple[int, int] | None = None  # (line, column) of the first byte that is not UTF-8: never applied
     format: Format = "0.45"
     name_v1: str = ""  # the name drizzle 1.0 knows it by: the folder's name (for a 0.45 entry: what drizzle-kit up names it)
+    snapshot_id: str | None = None  # drizzle 1.0: its snapshot.json's `id` (None: no readable snapshot)
+    prev_ids: tuple[str, ...] = ()  # and `prevIds`: its parents in the history graph (`history`)
 
     @property
     def filename(self) -> str:
@@ -183,12 +186,27 @@ def _load_v1(directory: Path) -> LocalMigrations:
                               "after running its SQL", source=str(folder),
                               next_step="rename it as drizzle-kit names folders, <YYYYMMDDHHMMSS>_<name>, before any deploy") from None
         text, hash_, variants, invalid = _read_sql(folder / MIGRATION_FILE)
+        snapshot_id, prev_ids = _snapshot_header(folder / SNAPSHOT_FILE)
         migrations.append(Migration(idx=idx, tag=folder.name, when=when, breakpoints=True, path=folder / MIGRATION_FILE,
                                     text=text, hash=hash_, line_ending_hashes=variants, invalid_utf8=invalid,
-                                    format="1.0", name_v1=folder.name))
+                                    format="1.0", name_v1=folder.name, snapshot_id=snapshot_id, prev_ids=prev_ids))
     extra = sorted([p.name for p in directory.glob("*.sql")]
                    + [f"{p.name}/" for p in directory.iterdir() if p.is_dir() and p.name != "meta" and not (p / MIGRATION_FILE).is_file()])
     return LocalMigrations(directory, tuple(migrations), tuple(extra), (), format="1.0")
+
+
+def _snapshot_header(path: Path) -> tuple[str | None, tuple[str, ...]]:
+    """(id, prevIds) of a 1.0 snapshot.json, as drizzle-kit's `hasHeader` reads it; (None, ()) when absent or unreadable."""
+    try:
+        raw = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None, ()
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        return None, ()
+    prev = raw.get("prevIds", [raw["prevId"]] if isinstance(raw.get("prevId"), str) else [])
+    if not isinstance(prev, list) or not all(isinstance(p, str) for p in prev):
+        return None, ()
+    return raw["id"], tuple(prev)
 
 
 def _load_journal(directory: Path) -> LocalMigrations:
