@@ -20,6 +20,8 @@ PLAYBOOK_HELP = "playbook YAML (default: playbooks/runbook.yml)"
 JSON_HELP = "print machine-readable JSON on stdout"
 RUN_HELP = "record into this open run (default: the open run of this database if it is still the database it observed, else a new one)"
 NEW_RUN_HELP = "start a new run instead of joining the open one (after the database changed since that run observed it)"
+VERBOSE_HELP = "show every event, every statement of every migration included"
+QUIET_HELP = "show nothing while it runs, only the result (the recap)"
 
 
 def _exit(code: int) -> None:
@@ -80,9 +82,10 @@ def gate(c, inventory=None, playbook=None, run=None, new_run=False, backup=None,
             "single_transaction": "everything in one transaction, as drizzle does",
             "dry_run": "print the exact SQL and stop (changes nothing)",
             "yes": "do not ask for the database name on a non-sandbox target",
-            "baseline_until": "scenario B: as for analyze", "only": "scenario C: as for analyze"})
+            "baseline_until": "scenario B: as for analyze", "only": "scenario C: as for analyze",
+            "verbose": VERBOSE_HELP, "quiet": QUIET_HELP})
 def migrate(c, inventory=None, playbook=None, run=None, new_run=False, backup=None, online=False, single_transaction=False,
-            dry_run=False, yes=False, baseline_until=None, only=None, json=False):
+            dry_run=False, yes=False, baseline_until=None, only=None, json=False, verbose=False, quiet=False):
     """Phase 5: apply the plan a GO approved, under an advisory lock, lock_timeout and retries.
 
     Example: inv migrate --dry-run --online
@@ -90,7 +93,8 @@ def migrate(c, inventory=None, playbook=None, run=None, new_run=False, backup=No
     from pgrunbook import cli
 
     _exit(cli.migrate(inventory, playbook, run_id=run, backup=backup, online=online, single_transaction=single_transaction,
-                      dry_run=dry_run, yes=yes, baseline_until=baseline_until, only=only, as_json=json, new_run=new_run))
+                      dry_run=dry_run, yes=yes, baseline_until=baseline_until, only=only, as_json=json, new_run=new_run,
+                      verbose=verbose, quiet=quiet))
 
 
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
@@ -110,9 +114,10 @@ def validate(c, inventory=None, playbook=None, run=None, new_run=False, json=Fal
     "resume": "continue the run RUN_ID from its journal (phases done are skipped; migrate re-plans)",
     "yes": "do not ask for the database name on a non-sandbox target",
     "online": "build indexes CONCURRENTLY", "single_transaction": "all migrations in one transaction",
-    "rehearse": "the gate rehearses the plan on a restored copy first (default: playbook migrate.rehearse)"})
+    "rehearse": "the gate rehearses the plan on a restored copy first (default: playbook migrate.rehearse)",
+    "verbose": VERBOSE_HELP, "quiet": QUIET_HELP})
 def migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False, online=False, single_transaction=False, rehearse=False,
-                 json=False):
+                 json=False, verbose=False, quiet=False):
     """The whole runbook: verify, backup, analyze, gate, migrate, validate, post-backup, report; auto-rollback on drift (exit 4).
 
     Example: inv migrate-prod -i inventory/production.yml --resume 20261125_162112_853ce9
@@ -120,34 +125,36 @@ def migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False, onlin
     from pgrunbook import cli
 
     _exit(cli.migrate_prod(inventory, playbook, resume=resume, yes=yes, online=online, single_transaction=single_transaction,
-                           rehearse=rehearse or None, as_json=json))
+                           rehearse=rehearse or None, as_json=json, verbose=verbose, quiet=quiet))
 
 
 @task(help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
-            "run": "the run (default: the newest closed run of this database)", "lang": "en or fr (the seed's template)"})
-def report(c, inventory=None, playbook=None, run=None, lang="en", json=False):
-    """The seed's migration report, filled from a run journal (Markdown en/fr, JSON).
+            "run": "the run (default: the newest closed run of this database)", "lang": "en or fr (the seed's template)",
+            "html": "also write report.LANG.html beside the journal (one file, charts inline, no network) and print its path"})
+def report(c, inventory=None, playbook=None, run=None, lang="en", json=False, html=False):
+    """The seed's migration report, filled from a run journal (Markdown en/fr, JSON, HTML with charts).
 
-    Example: inv report -r 20261125_162112_853ce9 --lang fr
+    Example: inv report -r 20261125_162112_853ce9 --lang fr --html
     """
     from pgrunbook import cli
 
-    _exit(cli.report(inventory, playbook, run_id=run, lang=lang, as_json=json))
+    _exit(cli.report(inventory, playbook, run_id=run, lang=lang, as_json=json, as_html=html))
 
 
 @task(name="demo", help={"break": "inject user-count drift after migrate: watch the automatic rollback (exit 4)",
                          "scale": "fixture scale (1 = 68 users)", "json": JSON_HELP,
                          "app": "how the sandbox API runs: command (a local process, default) or compose (Docker Compose service "
                                 "`backend`; needs a running docker engine)",
-                         "drizzle": "the app's migrations folder: 0.45 (journal, default) or 1.0 (converted by drizzle-kit up)"})
-def demo(c, break_=False, scale=1, json=False, app="command", drizzle="0.45"):
+                         "drizzle": "the app's migrations folder: 0.45 (journal, default) or 1.0 (converted by drizzle-kit up)",
+                         "verbose": VERBOSE_HELP, "quiet": QUIET_HELP})
+def demo(c, break_=False, scale=1, json=False, app="command", drizzle="0.45", verbose=False, quiet=False):
     """The main job on the sandbox: from nothing, the whole runbook end to end, then the report.
 
     Example: inv demo --break
     """
     from pgrunbook import cli
 
-    _exit(cli.demo(break_, int(scale), json, app, drizzle))
+    _exit(cli.demo(break_, int(scale), json, app, drizzle, verbose=verbose, quiet=quiet))
 
 
 @task(name="up")
@@ -266,15 +273,18 @@ def rollback(c, inventory=None, playbook=None, full=False, indexes_only=False, b
                        run_id=run, dry_run=dry_run, yes=yes, as_json=json))
 
 
-@task(name="list", default=True, help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
-def runs_list(c, inventory=None, playbook=None, json=False):
-    """Every run of this database, newest first: id, kind, started, duration, phases, outcome.
+@task(name="list", default=True, help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+                                       "html": "also write runs/history.LANG.html: backup size and duration, migration duration "
+                                               "and API p95 across runs (one file, no network) and print its path",
+                                       "lang": "en or fr (the --html page)"})
+def runs_list(c, inventory=None, playbook=None, json=False, html=False, lang="en"):
+    """Every run of this database, newest first: id, kind, started, duration, phases, outcome; --html: the history with charts.
 
-    Example: inv runs -i inventory/production.yml
+    Example: inv runs -i inventory/production.yml --html
     """
     from pgrunbook import cli
 
-    _exit(cli.runs(inventory, playbook, as_json=json))
+    _exit(cli.runs(inventory, playbook, as_json=json, as_html=html, lang=lang))
 
 
 @task(name="show", help={"id": "the run id (`inv runs` lists them)", "inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP,
@@ -289,7 +299,52 @@ def runs_show(c, id, inventory=None, playbook=None, json=False):  # noqa: A002
     _exit(cli.runs_show(inventory, playbook, id, as_json=json))
 
 
+FLEET_HELP = "the fleet inventory (instances, targets, policy; see inventory/fleet.example.yml)"
+
+
+@task(name="migrate-prod", help={
+    "inventory": FLEET_HELP, "playbook": PLAYBOOK_HELP + " (default: the fleet's `playbook:`)", "json": JSON_HELP,
+    "resume": "continue the fleet run FLEET_RUN: targets that ended are not run again, one killed mid-run has its run resumed",
+    "yes": "do not ask for the fleet's name (non-sandbox targets)",
+    "online": "build indexes CONCURRENTLY", "single_transaction": "all migrations in one transaction",
+    "rehearse": "each target's gate rehearses the plan on a restored copy first"})
+def fleet_migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False, online=False, single_transaction=False, rehearse=False,
+                       json=False):
+    """The runbook over every database of a fleet, in waves: canary first, failure budget, per-instance limits (exit 3 stopped, 4 failed targets).
+
+    Example: inv fleet.migrate-prod -i inventory/fleet.yml --resume 20261125_162112_853ce9
+    """
+    from pgrunbook import cli
+
+    _exit(cli.fleet_migrate_prod(inventory, playbook, resume=resume, yes=yes, online=online, single_transaction=single_transaction,
+                                 rehearse=rehearse or None, as_json=json))
+
+
+@task(name="verify", help={"inventory": FLEET_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
+def fleet_verify(c, inventory=None, playbook=None, json=False):
+    """Phase 1 on every database of the fleet (read only), then the drift between tenants: behind, unknown ledger rows, stranded.
+
+    Example: inv fleet.verify -i inventory/fleet.yml --json
+    """
+    from pgrunbook import cli
+
+    _exit(cli.fleet_verify(inventory, playbook, as_json=json))
+
+
+@task(name="status", help={"inventory": FLEET_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+                           "run": "the fleet run (default: the newest)"})
+def fleet_status(c, inventory=None, playbook=None, run=None, json=False):
+    """A fleet run from its journal: one line per target, totals per wave, what is left to resume.
+
+    Example: inv fleet.status -i inventory/fleet.yml --json
+    """
+    from pgrunbook import cli
+
+    _exit(cli.fleet_status(inventory, playbook, run_id=run, as_json=json))
+
+
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_reset)
 runs = Collection("runs", runs_list, runs_show)
 backup = Collection("backup", backup_run, backup_list, backup_verify)
-ns = Collection(verify, analyze, gate, migrate, validate, rollback, migrate_prod, report, demo, test, sandbox, backup, runs)
+fleet = Collection("fleet", fleet_migrate_prod, fleet_verify, fleet_status)
+ns = Collection(verify, analyze, gate, migrate, validate, rollback, migrate_prod, report, demo, test, sandbox, backup, runs, fleet)

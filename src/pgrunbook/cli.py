@@ -15,20 +15,23 @@ from .errors import PgRunbookError
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_CHECK, EXIT_ROLLED_BACK = 0, 1, 2, 3, 4
 
 
-def guarded(action: Callable[[], int]) -> int:
-    """Run `action`, turning our errors into their exit codes."""
+def guarded(action: Callable[[], int], flags: str = "") -> int:
+    """Run `action`, turning our errors into their exit codes. `flags` (` -i X -p Y`, as the user
+    gave them) go into every `inv …` command a `next:` names."""
     from . import console
 
     try:
         return action()
     except PgRunbookError as exc:
-        console.show_error(exc)
+        console.show_error(exc, flags=flags)
         return exc.exit_code
     except _database_error() as exc:
-        console.show_error(_translate_database_error(exc))
+        console.show_error(_translate_database_error(exc), flags=flags)
         return EXIT_RUNTIME
-    except KeyboardInterrupt:
-        console.err.print("[yellow]interrupted[/]: stopped where it was; see the messages above for what was done")
+    except KeyboardInterrupt as exc:
+        said = "; ".join(getattr(exc, "__notes__", ()))  # what the interrupted step cleaned up (a partial dump …)
+        console.err.print("[yellow]interrupted[/]: " + (console.escape(said) if said else
+                          "stopped where it was; see the messages above for what was done"))
         return 130
     except Exception:  # noqa: BLE001 - the last line of defence must name the bug, not hide it
         console.err.print("[bold red]internal error[/] (a bug in pgrunbook; please report it with this traceback):")
@@ -77,7 +80,7 @@ def verify(inventory: str | None, playbook: str | None, as_json: bool) -> int:
         report = commands.verify(load_config(inventory, playbook), console.discard_if(as_json))
         return _present(as_json, lambda: report.as_json(), lambda: console.show_verify(report), ok=report.ok)
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def sandbox_up() -> int:
@@ -131,7 +134,7 @@ def backup(inventory: str | None, playbook: str | None, fmt: str | None, verify_
                                      run_id=run_id, new_run=new_run)
         return _present(as_json, lambda: result.as_json(), lambda: console.show_backup(result), ok=result.ok)
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def backup_list(inventory: str | None, playbook: str | None, as_json: bool) -> int:
@@ -147,7 +150,7 @@ def backup_list(inventory: str | None, playbook: str | None, as_json: bool) -> i
             console.show_backup_list(rows, cfg.inventory.backup.dir)
         return EXIT_OK
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def backup_verify(inventory: str | None, playbook: str | None, ref: str, as_json: bool) -> int:
@@ -159,7 +162,7 @@ def backup_verify(inventory: str | None, playbook: str | None, ref: str, as_json
         result = commands.backup_verify(cfg, ref, console.discard_if(as_json))
         return _present(as_json, lambda: result.as_json(), lambda: console.show_backup(result), ok=result.ok)
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def analyze(inventory: str | None, playbook: str | None, *, baseline_until: str | None, only: str | None,
@@ -178,7 +181,7 @@ def analyze(inventory: str | None, playbook: str | None, *, baseline_until: str 
             console.show_analysis(report)
         return EXIT_OK if report.ok else EXIT_CHECK
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def gate(inventory: str | None, playbook: str | None, *, run_id: str | None, backup: str | None,
@@ -192,12 +195,12 @@ def gate(inventory: str | None, playbook: str | None, *, run_id: str | None, bac
                                       backup_ref=backup, baseline_until=baseline_until, only=only, rehearse=rehearse, online=online)
         return _present(as_json, lambda: {"run": run.id, **decision.as_json()}, lambda: console.show_gate(run, decision), ok=decision.go)
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def migrate(inventory: str | None, playbook: str | None, *, run_id: str | None, backup: str | None, online: bool,
             single_transaction: bool, dry_run: bool, yes: bool, baseline_until: str | None, only: str | None, as_json: bool,
-            new_run: bool = False) -> int:
+            new_run: bool = False, verbose: bool = False, quiet: bool = False) -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
@@ -208,7 +211,9 @@ def migrate(inventory: str | None, playbook: str | None, *, run_id: str | None, 
                                       online=online, single_transaction=single_transaction)
             console.print_sql(report.sql)
             return EXIT_OK if report.ok else EXIT_CHECK
-        run, result = commands.migrate(cfg, console.discard_if(as_json), run_id=run_id, new_run=new_run, backup_ref=backup, online=online,
+        level = console.verbosity(verbose, quiet)
+        view = console.discard_if(True) if as_json else console.EventView(level)
+        run, result = commands.migrate(cfg, view, run_id=run_id, new_run=new_run, backup_ref=backup, online=online,
                                        single_transaction=single_transaction, yes=yes, confirm=console.ask_database_name,
                                        baseline_until=baseline_until, only=only)
         if as_json:
@@ -217,10 +222,10 @@ def migrate(inventory: str | None, playbook: str | None, *, run_id: str | None, 
             end = run.read().last(MigrationEnded)
             console.print_json({"run": run.id, **(end.data() if end else {})})
         else:
-            console.show_migrate(run, result)
+            console.show_migrate(run, result, flags=target_flags(inventory, playbook))
         return EXIT_OK
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def validate(inventory: str | None, playbook: str | None, *, run_id: str | None, as_json: bool, new_run: bool = False) -> int:
@@ -231,41 +236,99 @@ def validate(inventory: str | None, playbook: str | None, *, run_id: str | None,
         run, report = commands.validate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id, new_run=new_run)
         return _present(as_json, lambda: {"run": run.id, **report.as_json()}, lambda: console.show_validation(run, report), ok=report.ok)
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def migrate_prod(inventory: str | None, playbook: str | None, *, resume: str | None, yes: bool, online: bool,
-                 single_transaction: bool, as_json: bool, rehearse: bool | None = None) -> int:
+                 single_transaction: bool, as_json: bool, rehearse: bool | None = None, verbose: bool = False, quiet: bool = False) -> int:
+    flags = target_flags(inventory, playbook)
+
     def action() -> int:
         from . import console
         from .config import load_config
         from .runner import ProdOptions, migrate_prod
 
+        view = _run_view(as_json, verbose, quiet)
         options = ProdOptions(resume=resume, yes=yes, confirm=console.ask_database_name, online=online,
-                              single_transaction=single_transaction, ask=console.ask_rollback, rehearse=rehearse)
-        result = migrate_prod(load_config(inventory, playbook), console.discard_if(as_json), options)
+                              single_transaction=single_transaction, ask=console.ask_rollback, rehearse=rehearse,
+                              on_end=None if as_json else _recap_printer("migrate-prod", flags, view))
+        result = migrate_prod(load_config(inventory, playbook), view, options)
         return _show_prod(result, as_json)
 
-    return guarded(action)
+    return guarded(action, flags)
 
 
-def demo(break_it: bool, scale: int, as_json: bool, app: str = "command", drizzle: str = "0.45") -> int:
+def demo(break_it: bool, scale: int, as_json: bool, app: str = "command", drizzle: str = "0.45", *, verbose: bool = False,
+         quiet: bool = False) -> int:
+    """`inv demo`: the run's recap, then the exact commands to look at what it did (they need no -i:
+    the default inventory is the sandbox the demo ran on), and what became of the API it started."""
     def action() -> int:
-        from . import console
-        from .demo import run_demo
+        from . import demo as tour
 
-        return _show_prod(run_demo(console.discard_if(as_json), break_it=break_it, scale=scale, app_kind=app, drizzle=drizzle), as_json)
+        view = _run_view(as_json, verbose, quiet)
+        on_end = None if as_json else _recap_printer("demo", "", view, extra=lambda result: tour.tour_lines(result.run.id))
+        result = tour.run_demo(view, break_it=break_it, scale=scale, app_kind=app, drizzle=drizzle, on_end=on_end)
+        if as_json:
+            from . import console
+
+            console.print_json({**result.as_json(), "look": list(tour.look_commands(result.run.id)), "api": tour.api_note()})
+            return EXIT_OK if result.outcome == "ok" else EXIT_CHECK
+        return EXIT_OK if result.outcome == "ok" else EXIT_CHECK
 
     return guarded(action)
+
+
+def _run_view(as_json: bool, verbose: bool, quiet: bool):
+    """migrate-prod's and the demo's event handler: phase lines, one line per migration, warnings (-v: all, -q: none)."""
+    from . import console
+    from .events import discard
+
+    level = console.verbosity(verbose, quiet)
+    return discard if as_json else console.EventView(level, compact=True)
+
+
+def _recap_printer(label: str, flags: str, view, extra=None):  # noqa: ANN001
+    """The recap of a run that just ended (ok or not): printed before any error, so the error's
+    `next:` is the last line; `next:` and the commands keep the user's -i/-p."""
+    def on_end(result) -> None:  # noqa: ANN001
+        from . import console
+        from .recap import build
+
+        if hasattr(view, "close"):
+            view.close()
+        recap = build(result.run.read(), next_step=_next_after(result, flags), reports=result.report_paths)
+        console.show_recap(recap, label=label, extra=tuple(extra(result)) if extra else (),
+                           error_follows=result.outcome not in ("ok", "warnings"))
+
+    return on_end
+
+
+def _next_after(result, flags: str) -> str:  # noqa: ANN001
+    run = result.run.id
+    if result.outcome == "ok":
+        return f"nothing left to run: read and sign the report (`inv report -r {run}{flags} --lang fr` for the French one)"
+    if result.outcome == "warnings":
+        return f"`inv validate -r {run}{flags}` shows what failed (no drift: nothing was rolled back)"
+    return ""
+
+
+def target_flags(inventory: str | None, playbook: str | None) -> str:
+    """` -i X -p Y` as the user gave them (empty for the defaults): appended to every command we print."""
+    import shlex
+
+    return (f" -i {shlex.quote(inventory)}" if inventory else "") + (f" -p {shlex.quote(playbook)}" if playbook else "")
 
 
 def _show_prod(result, as_json: bool) -> int:
+    """Human output was the recap (printed when the run ended); JSON is the result with its recap."""
     from . import console
 
-    return _present(as_json, lambda: result.as_json(), lambda: console.show_prod(result), ok=result.outcome == "ok")
+    if as_json:
+        console.print_json(result.as_json())
+    return EXIT_OK if result.outcome == "ok" else EXIT_CHECK
 
 
-def report(inventory: str | None, playbook: str | None, *, run_id: str | None, lang: str, as_json: bool) -> int:
+def report(inventory: str | None, playbook: str | None, *, run_id: str | None, lang: str, as_json: bool, as_html: bool = False) -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
@@ -275,16 +338,24 @@ def report(inventory: str | None, playbook: str | None, *, run_id: str | None, l
         cfg = load_config(inventory, playbook)
         if lang not in ("en", "fr"):
             raise UsageError(f"--lang must be en or fr, not {lang!r}")
+        if as_json and as_html:
+            raise UsageError("--json and --html are two renderings: choose one")
         run = commands.report_run(cfg, run_id)
         paths = write_reports(cfg, run)
-        if as_json:
+        if as_html:
+            from .report_html import write_report
+
+            page = write_report(cfg, run, lang)
+            console.err.print(f"written: {', '.join(paths.values())}")
+            console.out.print(page, soft_wrap=True, markup=False)  # the one line a script or a browser wants
+        elif as_json:
             console.print_json(report_data(run, cfg))
         else:
             console.print_sql(render_markdown(report_data(run, cfg), lang))
             console.err.print(f"written: {', '.join(paths.values())}")
         return EXIT_OK
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes_only: bool, backup: str | None, in_place: bool,
@@ -305,18 +376,37 @@ def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes
                                    yes=yes, confirm=console.ask_database_name, dry_run=dry_run)
         return _present(as_json, lambda: result.as_json(), lambda: console.show_rollback(result), ok=result.ok)
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
-def runs(inventory: str | None, playbook: str | None, *, as_json: bool) -> int:
+def runs(inventory: str | None, playbook: str | None, *, as_json: bool, as_html: bool = False, lang: str = "en") -> int:
     def action() -> int:
         from . import commands, console
         from .config import load_config
+        from .errors import UsageError
 
-        rows = commands.runs_list(load_config(inventory, playbook))
+        if lang not in ("en", "fr"):
+            raise UsageError(f"--lang must be en or fr, not {lang!r}")
+        cfg = load_config(inventory, playbook)
+        if as_html:
+            from .folders import ensure_private
+            from .report_html import write_history
+            from .runs import RUNS
+
+            rows = commands.runs_history(cfg)
+            folder = cfg.inventory.backup.dir / RUNS
+            ensure_private(folder)
+            page = write_history(folder, rows, lang, str(cfg.inventory.database.url))
+            if as_json:
+                console.print_json({"html": page, "runs": rows})
+            else:
+                console.show_runs(rows)
+                console.out.print(page, soft_wrap=True, markup=False)
+            return EXIT_OK
+        rows = commands.runs_list(cfg)
         return _present(as_json, lambda: rows, lambda: console.show_runs(rows), ok=True)
 
-    return guarded(action)
+    return guarded(action, target_flags(inventory, playbook))
 
 
 def runs_show(inventory: str | None, playbook: str | None, run_id: str, *, as_json: bool) -> int:
@@ -330,5 +420,61 @@ def runs_show(inventory: str | None, playbook: str | None, run_id: str, *, as_js
         summary = commands.run_summary(run)
         records = [r.line(run.id) for r in run.read().records]
         return _present(as_json, lambda: {**summary, "records": records}, lambda: console.show_run(summary, records), ok=True)
+
+    return guarded(action, target_flags(inventory, playbook))
+
+
+# --------------------------------------------------------------------------- fleets (pgrunbook.fleet)
+
+
+def _fleet(inventory: str | None, playbook: str | None):
+    from .errors import UsageError
+    from .fleet.inventory import load_fleet
+
+    if not inventory:
+        raise UsageError("a fleet task needs its fleet inventory: -i FLEET.yml",
+                         next_step="copy inventory/fleet.example.yml, adapt it, then `inv fleet.verify -i inventory/fleet.yml`")
+    return load_fleet(inventory, playbook)
+
+
+def fleet_migrate_prod(inventory: str | None, playbook: str | None, *, resume: str | None, yes: bool, online: bool,
+                       single_transaction: bool, rehearse: bool | None, as_json: bool) -> int:
+    """Exit 0: every target ok; 3: the fleet stopped (canary, budget, on_failure: stop); 4: it went through with failed targets."""
+    def action() -> int:
+        from . import console
+        from .fleet.rollout import FleetOptions, migrate_prod
+
+        options = FleetOptions(resume=resume, yes=yes, confirm=console.ask_database_name, ask_wave=console.ask_wave,
+                               online=online, single_transaction=single_transaction, rehearse=rehearse)
+        result = migrate_prod(_fleet(inventory, playbook), console.discard_if(as_json), options)
+        if as_json:
+            console.print_json(result.as_json())
+        else:
+            console.show_fleet(result.as_json())
+        return {"ok": EXIT_OK, "stopped": EXIT_CHECK}.get(result.outcome, EXIT_ROLLED_BACK)
+
+    return guarded(action)
+
+
+def fleet_verify(inventory: str | None, playbook: str | None, *, as_json: bool) -> int:
+    """Exit 0: every tenant verified and no drift between them; 3 otherwise."""
+    def action() -> int:
+        from . import console
+        from .fleet.rollout import verify
+
+        data = verify(_fleet(inventory, playbook), console.discard_if(as_json))
+        ok = data["consistent"] and all(t["ok"] for t in data["targets"])
+        return _present(as_json, lambda: data, lambda: console.show_fleet_verify(data), ok=ok)
+
+    return guarded(action)
+
+
+def fleet_status(inventory: str | None, playbook: str | None, *, run_id: str | None, as_json: bool) -> int:
+    def action() -> int:
+        from . import console
+        from .fleet.rollout import status
+
+        data = status(_fleet(inventory, playbook), run_id)
+        return _present(as_json, lambda: data, lambda: console.show_fleet(data), ok=True)
 
     return guarded(action)

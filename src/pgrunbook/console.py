@@ -6,6 +6,7 @@ Errors are rendered as three parts: what failed, what was changed, the next safe
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -65,11 +66,42 @@ def show_event(event: Event) -> None:
     err.print(f"[{style}]{event.phase}: {event.message}[/]")
 
 
-def show_error(error: PgRunbookError) -> None:
+def show_error(error: PgRunbookError, *, flags: str = "") -> None:
     err.print(f"[bold red]error:[/] {error.what}")
     err.print(f"[dim]changed:[/] {error.changed}")
     if error.next_step:
-        err.print(f"[dim]next:[/] {error.next_step}")
+        err.print(f"[dim]next:[/] {with_flags(error.next_step, flags)}")
+
+
+_INV_COMMAND = re.compile(r"`inv ([\w.-]+)([^`]*)`")
+
+
+def with_flags(text: str, flags: str) -> str:
+    """Every `` `inv TASK …` `` in `text` with the user's ` -i X -p Y` (those it lacks), so a next
+    step pasted back runs against the same inventory. Tasks that take no inventory are left alone."""
+    if not flags.strip():
+        return text
+
+    def add(match: re.Match[str]) -> str:
+        task, rest = match.group(1), match.group(2)
+        if task in _NO_INVENTORY or task.startswith(("sandbox.", "fleet.")):
+            return match.group(0)
+        words = rest.split()
+        wanted = [f for f in _flag_pairs(flags) if f[0] not in words and _LONG[f[0]] not in words]
+        return f"`inv {task}" + "".join(f" {name} {value}" for name, value in wanted) + f"{rest}`"
+
+    return _INV_COMMAND.sub(add, text)
+
+
+_NO_INVENTORY = frozenset({"demo", "test", "sandbox"})
+_LONG = {"-i": "--inventory", "-p": "--playbook"}
+
+
+def _flag_pairs(flags: str) -> list[tuple[str, str]]:
+    import shlex
+
+    words = shlex.split(flags)
+    return [(words[i], shlex.quote(words[i + 1])) for i in range(0, len(words) - 1, 2) if words[i] in _LONG]
 
 
 def show_checks(checks: tuple[Check, ...] | list[Check], *, title: str) -> None:
@@ -128,18 +160,183 @@ def show_verify(report: Any) -> None:
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+    from .units import size
+
+    return size(n)  # IEC (KiB, MiB, GiB), as everywhere else
 
 
 def discard_if(quiet: bool):
     """The event handler for a task: silent under --json, progress on stderr otherwise."""
     from .events import discard
 
-    return discard if quiet else show_event
+    return discard if quiet else EventView(NORMAL)
+
+
+# --------------------------------------------------------------------------- events: -v / -q, progress, the recap
+
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+
+
+def verbosity(verbose: bool, quiet: bool) -> int:
+    from .errors import UsageError
+
+    if verbose and quiet:
+        raise UsageError("-v and -q contradict each other: give one of them")
+    return VERBOSE if verbose else QUIET if quiet else NORMAL
+
+
+_CREATE_INDEX = re.compile(r'^CREATE\s+(UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(IF\s+NOT\s+EXISTS\s+)?(\S+)\s+ON\s+(ONLY\s+)?(\S+)', re.I)
+
+
+def shorten_sql(sql: str, width: int = 60) -> str:
+    """One statement on one short line: `CREATE INDEX idx_users_role ON users`, else the text cut
+    at a word before `width` with `…` (quotes dropped, whitespace collapsed)."""
+    text = " ".join(sql.replace('"', "").split()).rstrip(";")
+    index = _CREATE_INDEX.match(text)
+    if index:
+        text = f"CREATE {(index.group(1) or '').upper()}INDEX {(index.group(2) or '').upper()}{index.group(4)} ON {index.group(6)}"
+        text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut) + "…"
+
+
+class EventView:
+    """How events reach the person at the terminal (stderr; stdout stays for results and JSON).
+
+    - VERBOSE (`-v`): every event, one line each (every statement of a migration included);
+    - NORMAL: a task run alone shows its events, but a migration's statements only in passing;
+      `compact` (migrate-prod, the demo) shows only phase lines, summaries (one line per migration
+      applied) and warnings: the recap says the rest;
+    - QUIET (`-q`): nothing; the recap (or the task's result) is printed at the end.
+    "In passing": on a terminal, one status line rewritten in place (statements done / total, the
+    current statement shortened, elapsed, the rate and ETA where a total is known); nothing
+    when the output is a pipe or a file, so logs hold whole lines only. Thread-safe."""
+
+    def __init__(self, level: int = NORMAL, *, compact: bool = False) -> None:
+        import threading
+        import time
+
+        self.level, self.compact = level, compact
+        self._lock = threading.Lock()
+        self._status = ""  # the status line now on the terminal
+        self._started: dict[str, float] = {}  # progress task -> first seen (rate, ETA)
+        self._clock = time.monotonic
+
+    def __call__(self, event: Event) -> None:
+        from .events import DETAIL, PHASE, SUMMARY, level
+
+        with self._lock:
+            if self.level == QUIET:
+                return
+            kind, grade = event.kind, level(event)
+            if self.level == VERBOSE:
+                if not (kind == "progress" and event.data.get("running")):  # its end is the line
+                    self._line(event)
+                return
+            if kind == "warn" or grade in (PHASE, SUMMARY) or (not self.compact and grade != DETAIL and not _measured(event)):
+                self._line(event)
+            else:
+                self._passing(event)
+
+    def close(self) -> None:
+        with self._lock:
+            self._clear()
+
+    # -- output
+
+    def _line(self, event: Event) -> None:
+        from .events import PHASE, level
+
+        self._clear()
+        style = {"warn": "yellow", "done": "green"}.get(event.kind, "dim")
+        text = escape(event.message) if level(event) == PHASE else escape(f"{event.phase}: {event.message}")
+        err.print(f"[{style}]{text}[/]", soft_wrap=True)
+
+    def _passing(self, event: Event) -> None:
+        if not _on_tty(err):
+            return
+        self._status = self._status_text(event)
+        width = max(20, err.size.width - 1)
+        err.file.write("\r\x1b[2K" + self._status[:width])
+        err.file.flush()
+
+    def _clear(self) -> None:
+        if self._status and _on_tty(err):
+            err.file.write("\r\x1b[2K")
+            err.file.flush()
+        self._status = ""
+
+    def _status_text(self, event: Event) -> str:
+        from .units import duration, eta, size
+
+        data = event.data
+        if event.phase == "migrate" and "migration" in data and "statement" in data:
+            total = data.get("total") or "?"
+            return (f"migrate: {data['migration']} {data.get('done', 0)}/{total} · {shorten_sql(str(data['statement']))} · "
+                    f"{duration(data.get('elapsed'))}")
+        if "done" in data:
+            key = str(data.get("task", event.message))
+            first = self._started.setdefault(key, self._clock())
+            elapsed = self._clock() - first
+            done, total = data.get("done") or 0, data.get("total")
+            bytes_like = "task" in data  # the backup's meters count bytes
+            shown = (size(done) + (f" / {size(total)}" if total else "")) if bytes_like else f"{done}" + (f"/{total}" if total else "")
+            rate = f" · {size(done / elapsed)}/s" if bytes_like and elapsed > 0.5 else ""
+            left = eta(done, total, elapsed)
+            return f"{event.phase}: {event.message} · {shown}{rate}" + (f" · ETA {duration(left)}" if left is not None else "")
+        return f"{event.phase}: {event.message}"
+
+
+_VERDICT_STYLE = {True: "green", False: "red", None: "dim"}
+
+
+def show_recap(recap: Any, *, label: str, extra: tuple[str, ...] = (), error_follows: bool = False) -> None:
+    """The recap (`recap.Recap`), as Ansible's PLAY RECAP: one line per phase (verdict, duration,
+    the figure that matters), then the verdict, the next step, the report, and what to look at.
+    Plain lines, never wrapped inside a command: they grep and paste back into a shell."""
+    from .units import duration
+
+    out.print(f"[bold]RECAP[/] run {escape(recap.run_id)} · {escape(recap.target)}", soft_wrap=True)
+    width = max((len(p.phase) for p in recap.phases), default=8)
+    for p in recap.phases:
+        style = _VERDICT_STYLE[p.good]
+        seconds = duration(p.seconds) if p.seconds is not None else ""
+        out.print(f"  {escape(p.phase):<{width}}  [{style}]{escape(p.verdict):<10}[/] {seconds:>6}  {escape(p.figure)}".rstrip(),
+                  soft_wrap=True)
+    style = {"ok": "bold green", "warnings": "bold yellow", "rolled-back": "bold yellow"}.get(recap.outcome, "bold red")
+    took = f" in {duration(recap.seconds)}" if recap.seconds is not None else ""
+    reason = f": {escape(recap.reason)}" if recap.reason and recap.outcome != "ok" else ""
+    out.print(f"[{style}]{escape(label)}: {escape(recap.outcome)}[/]{took} (run {escape(recap.run_id)}){reason}", soft_wrap=True)
+    if recap.next_step and not error_follows:
+        out.print(f"[bold]next:[/] {escape(recap.next_step)}", soft_wrap=True)
+    if recap.reports:
+        main = recap.reports.get("en") or next(iter(recap.reports.values()))
+        others = ", ".join(f"{lang}: {_file_name(path)}" for lang, path in recap.reports.items() if path != main)
+        out.print(escape(f"report: {main}" + (f" ({others})" if others else "")), soft_wrap=True)
+    for line in extra:
+        out.print(escape(line), soft_wrap=True)
+
+
+def _file_name(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).name
+
+
+def _measured(event: Event) -> bool:
+    """A progress event with figures (bytes, statements): a terminal shows it in passing, a log never."""
+    return event.kind == "progress" and "done" in event.data
+
+
+def _on_tty(console: Console) -> bool:
+    isatty = getattr(console.file, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:
+        return False
 
 
 # --------------------------------------------------------------------------- backups
@@ -373,7 +570,7 @@ def ask_database_name(dbname: str, url: str) -> str | None:
         return None
 
 
-def show_migrate(run: Any, result: Any) -> None:
+def show_migrate(run: Any, result: Any, *, flags: str = "") -> None:
     if result is None:
         out.print(f"[green]✔ migrate: nothing to do[/] — every planned migration is already recorded (run {run.id})")
         return
@@ -382,7 +579,7 @@ def show_migrate(run: Any, result: Any) -> None:
               f"{len(result.created_indexes)} indexes created, in {result.seconds:.1f}s (run {run.id})")
     if result.dropped_invalid_indexes:
         out.print(f"[yellow]dropped INVALID indexes this run created:[/] {', '.join(result.dropped_invalid_indexes)}")
-    out.print("next: `inv validate`")
+    out.print(escape(f"next: `inv validate -r {run.id}{flags}`"), soft_wrap=True)
 
 
 def ask_rollback(why: str) -> bool:
@@ -497,3 +694,78 @@ def show_rehearsal(data: dict[str, Any]) -> None:
         out.print(drift)
     if not data.get("dropped", True):
         out.print(f"[yellow]the scratch database {data['database']} was not dropped: drop it by hand[/]")
+
+
+# --------------------------------------------------------------------------- fleets
+
+
+def ask_wave(wave: Any, question: str) -> bool:
+    """`policy.between_waves: confirm`: the operator says whether the next wave starts."""
+    if not sys.stdin.isatty():
+        return False
+    err.print(f"[bold yellow]{escape(question)}[/] [y/N]")
+    try:
+        return input("> ").strip().lower() in ("y", "yes", "o", "oui")
+    except EOFError:
+        return False
+
+
+def show_fleet(data: dict[str, Any]) -> None:
+    """`inv fleet.migrate-prod` / `fleet.status`: one line per target, totals per wave, the fleet's outcome."""
+    table = Table(title=f"Fleet {data['fleet']} — run {data['fleet_run']}", header_style="bold")
+    for col, just in (("wave", "right"), ("target", "left"), ("outcome", "left"), ("duration", "right"), ("users before", "right"),
+                      ("users after", "right"), ("backup", "left"), ("rollback", "left"), ("run", "left")):
+        table.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
+    by_wave: dict[int, list[dict[str, Any]]] = {}
+    for row in data["targets"]:
+        by_wave.setdefault(row.get("wave", -1), []).append(row)
+    for wave in data["waves"]:
+        label = "canary" if wave["canary"] else str(wave["wave"])
+        for row in by_wave.get(wave["wave"], []):
+            _fleet_row(table, label, row)
+        table.add_row("", f"[dim]wave total ({wave['targets']})[/]", escape(", ".join(f"{k} {v}" for k, v in wave["outcomes"].items())),
+                      f"[dim]{wave['target_seconds']:.1f}s[/]", "", "", "", "", "", end_section=True)
+    out.print(table)
+    style = {"ok": "bold green", "failed": "bold yellow"}.get(data["outcome"], "bold red")
+    out.print(f"[{style}]fleet {escape(data['fleet'])}: {escape(data['outcome'])}[/] in {data['seconds']:.1f}s"
+              + (f" — {escape(data['reason'])}" if data["reason"] else ""))
+    if data.get("max_concurrency"):
+        out.print("most runs at once: " + ", ".join(f"{k} {v}" for k, v in sorted(data["max_concurrency"].items()))
+                  + f" (overall {data['max_overall']})")
+    out.print(escape(f"fleet journal: {data['journal']}"), soft_wrap=True)
+    if data["outcome"] in ("stopped", "in progress"):
+        out.print(escape(f"next: `inv fleet.migrate-prod --resume {data['fleet_run']}` runs the targets not ended"), soft_wrap=True)
+
+
+def _fleet_row(table: Table, wave: str, row: dict[str, Any]) -> None:
+    colour = {"ok": "green", "warnings": "yellow", "not started": "dim"}.get(row["outcome"], "red")
+    reason = f"\n[dim]{escape(row['reason'])}[/]" if row.get("reason") else ""
+    seconds = row.get("seconds")
+    table.add_row(wave, escape(row["target"]), f"[{colour}]{escape(row['outcome'])}[/]{reason}",
+                  "" if seconds is None else f"{seconds:.1f}s", _text(row.get("users_before")), _text(row.get("users_after")),
+                  escape(_text(row.get("backup"))), escape(_text(row.get("rollback"))), escape(_text(row.get("run"))))
+
+
+def _text(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def show_fleet_verify(data: dict[str, Any]) -> None:
+    """`inv fleet.verify`: each tenant's ledger, then the drift between tenants."""
+    table = Table(title=f"Fleet {data['fleet']} — verify (read only)", header_style="bold")
+    for col in ("target", "verify", "applied", "pending", "users", "drift"):
+        table.add_column(col, overflow="fold")
+    for t in data["targets"]:
+        drift = []
+        if t["target"] in data["behind"]:
+            drift.append(f"behind: {', '.join(data['behind'][t['target']])}")
+        if t["target"] in data["unknown_rows"]:
+            drift.append(f"{data['unknown_rows'][t['target']]} unknown ledger row(s)")
+        if t["target"] in data["stranded"]:
+            drift.append(f"stranded: {', '.join(data['stranded'][t['target']])}")
+        if t["error"]:
+            drift.append(f"unreachable: {t['error']}")
+        table.add_row(escape(t["target"]), "[green]ok[/]" if t["ok"] else "[red]failed[/]", str(len(t["applied"])), str(len(t["pending"])),
+                      _text(t["users"]), escape("; ".join(drift)) or "[green]none[/]")
+    out.print(table)
+    verdict_line(data["consistent"], good="no drift between tenants", bad="drift between tenants (see the last column)")
