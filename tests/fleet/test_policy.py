@@ -101,3 +101,23 @@ def test_drift_between_tenants():
     assert not drift.consistent
     assert compare([L("a/1", ["0000"]), L("a/2", ["0000"])]).consistent
     assert compare([L("a/1"), L("a/2")]).consistent  # pending everywhere is the next rollout, not drift
+
+
+@pytest.mark.parametrize("module", ["pgrunbook.fleet.policy", "pgrunbook.fleet.drift"])
+def test_the_policy_and_the_drift_comparison_load_no_io(module):
+    from ..unit.test_pure_imports import loaded_after_import
+
+    assert loaded_after_import(module) == []
+
+
+def test_the_example_fleet_inventory_loads_and_plans(monkeypatch):
+    from pathlib import Path
+
+    from pgrunbook.fleet.inventory import load_fleet
+
+    monkeypatch.setenv("EU1_PASSWORD", "x")
+    fleet = load_fleet(Path(__file__).resolve().parents[2] / "inventory" / "fleet.example.yml")
+    names = fleet.target_names({"eu-1": ["tenant_acme", "tenant_hooli", "tenant_test_1"]})
+    assert names == ["eu-1/tenant_acme", "eu-1/tenant_globex", "eu-1/tenant_hooli", "us-1/tenant_initech", "us-1/tenant_umbrella"]
+    assert [len(w.targets) for w in fleet.waves(names)] == [1, 2, 2] and fleet.limits() == {"eu-1": 1, "us-1": 2}
+    assert "x" not in repr(fleet.spec.instances["eu-1"].url)
