@@ -80,4 +80,21 @@ def test_a_missing_table_in_another_schema_is_named_as_written(app_db, tmp_path)
     assert check.status is Status.FAIL and "missing: auth.users" in check.summary and "public.auth" not in check.summary
 
 
+def test_an_app_without_a_role_column_counts_its_protected_table_as_one_group(app_db, tmp_path):
+    """`role_count: {table: accounts, column: null}`: an app whose users have no role (most apps) still gets its
+    protected table counted in verify, the gate and validation, as one group of rows."""
+    db = with_tables(app_db, "tracked")
+    cfg = load_config(db.inventory(), playbook(tmp_path, tables=["accounts"], role_count={"table": "accounts", "column": None},
+                                               fingerprint={"table": "accounts"}))
+    roles = by_id(commands.verify(cfg).checks)["users-by-role"]
+    assert roles.status is Status.OK and "public.accounts: 500 rows (no role column)" in roles.summary, roles
+    assert commands.backup(cfg).ok
+    run, decision = commands.gate(cfg)
+    assert decision.go, decision.as_json()
+    commands.migrate(cfg, yes=True)
+    _, validation = commands.validate(cfg)
+    assert validation.ok, [c.as_dict() for c in validation.checks if c.status is Status.FAIL]
+    assert run.read().migration_start.before["users_by_role"]["total"] == 500
+
+
 assert "auth.users" in TABLES

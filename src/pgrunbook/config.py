@@ -36,10 +36,19 @@ class _Model(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _empty_section_means_defaults(cls, data: Any) -> Any:
-        """`tools:` with only comments under it is YAML null: treat it as "use the defaults"."""
+        """`tools:` with only comments under it is YAML null: treat it as "use the defaults" (unless null is a value
+        the key itself accepts, e.g. `role_count.column: null`)."""
         if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not (v is None and k in cls.model_fields and cls.model_fields[k].default is not None)}
+            return {k: v for k, v in data.items() if not (v is None and k in cls.model_fields and cls.model_fields[k].default is not None
+                                                          and not _accepts_none(cls.model_fields[k].annotation))}
         return data
+
+
+def _accepts_none(annotation: Any) -> bool:
+    import types
+    import typing
+
+    return type(None) in typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else False
 
 
 # --------------------------------------------------------------------------- secrets
@@ -235,7 +244,8 @@ class Inventory(_Model):
 
 class RoleCount(_Model):
     table: str = "users"
-    column: str = "role"
+    column: str | None = Field("role", description="the column holding roles; null: the app has none, the table's rows are "
+                                                   "counted as one group")
 
 
 class FingerprintSpec(_Model):

@@ -15,7 +15,7 @@ from .drizzle.recorder import Recorder
 from .errors import NOTHING_CHANGED, RuntimeFailure
 # The values gathered here live in `models` (the pure core imports them from there); re-exported.
 from .models import Facts, IndexFacts, Privileges, RoleCounts, ServerFacts, SettingOverride, TableFacts
-from .backup.snapshot import NULL_ROLE
+from .backup.snapshot import NULL_ROLE, role_query
 from .names import qualified, split_table
 from .session_settings import WATCHED_SETTINGS
 
@@ -79,23 +79,20 @@ def _server(conn: psycopg.Connection) -> ServerFacts:
     return ServerFacts(*row)
 
 
-def _role_counts(conn: psycopg.Connection, table: str, column: str) -> RoleCounts:
-    from psycopg import sql
-
+def _role_counts(conn: psycopg.Connection, table: str, column: str | None) -> RoleCounts:
+    """Rows of `table` by role (`column`); `column` None: the app has no roles, one group (ALL_ROWS)."""
     schema, name = split_table(table)
     exists = conn.execute(
         """
         SELECT EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                        JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s AND NOT a.attisdropped)
+                       WHERE n.nspname = %s AND c.relname = %s AND (a.attname = %s OR %s::text IS NULL) AND NOT a.attisdropped)
         """,
-        [schema, name, column],
+        [schema, name, column, column],
     ).fetchone()[0]
     if not exists:
-        return RoleCounts(table, column, None, f"{schema}.{name}.{column} does not exist")
-    query = sql.SQL("SELECT {col}::text, count(*) FROM {tbl} GROUP BY 1 ORDER BY 1").format(
-        col=sql.Identifier(column), tbl=sql.Identifier(schema, name)
-    )
+        return RoleCounts(table, column, None, f"{schema}.{name}{'' if column is None else '.' + column} does not exist")
+    query = role_query(table, column)
     # A NULL role is a group of its own: keyed by a label that cannot be a role's text (not "None").
     return RoleCounts(table, column, {NULL_ROLE if role is None else str(role): int(n) for role, n in conn.execute(query)})
 

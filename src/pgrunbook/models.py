@@ -59,7 +59,7 @@ class IndexFacts:
 @dataclass(frozen=True)
 class RoleCounts:
     table: str
-    column: str
+    column: str | None  # None: the app has no role column; by_role is then one group of all rows
     by_role: dict[str, int] | None  # None: the table or column does not exist
     problem: str = ""
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConnectionFailure, NOTHING_CHANGED, RuntimeFailure
 from ..names import qualified, split_table
 
+ALL_ROWS = "(all rows)"  # role_count.column: null: the table's rows as one group
 NULL_ROLE = "(no role: NULL)"  # the group of rows whose role is NULL (facts.NULL_ROLE: the same label)
 
 if TYPE_CHECKING:
@@ -176,11 +177,20 @@ def _result(counts: dict[str, int], by_role: dict[str, int] | None, role_count: 
     }
 
 
+def role_query(table: str, column: str | None):  # noqa: ANN201
+    """Rows of `table` by `column` (its text; NULL its own group); `column` None: one group, ALL_ROWS."""
+    from psycopg import sql
+
+    tbl = sql.Identifier(*split_table(table))
+    if column is None:
+        return sql.SQL("SELECT {label}, count(*) FROM {tbl}").format(label=sql.Literal(ALL_ROWS), tbl=tbl)
+    return sql.SQL("SELECT {col}::text, count(*) FROM {tbl} GROUP BY 1 ORDER BY 1").format(col=sql.Identifier(column), tbl=tbl)
+
+
 def _by_role(conn: psycopg.Connection, role_count: RoleCount) -> dict[str, int] | None:
     from psycopg import sql
 
-    query = sql.SQL("SELECT {col}::text, count(*) FROM {tbl} GROUP BY 1 ORDER BY 1").format(
-        col=sql.Identifier(role_count.column), tbl=sql.Identifier(*split_table(role_count.table)))
+    query = role_query(role_count.table, role_count.column)
     try:
         with conn.transaction():  # a savepoint: a missing column must not abort the snapshot
             return {NULL_ROLE if role is None else str(role): int(n) for role, n in conn.execute(query)}
