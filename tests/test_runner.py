@@ -38,7 +38,7 @@ def test_report_has_every_section_of_the_seed_with_values(app_db):
     db = app_db("legacy")
     result = migrate_prod(load_config(db.inventory(environment="Production")), options=ProdOptions(yes=True))
     fr = open(result.report_paths["fr"]).read()
-    for section in ("# Rapport de Migration Performance - Production", "**Date :**", "**Exécuté par :**", "**Durée totale :**",
+    for section in ("# Rapport de Migration Performance - Production", "| Date |", "| Exécuté par |", "| Durée totale |",
                     "## État Avant Migration", "## Backup", "## Migrations Appliquées", "## État Après Migration",
                     "## Tests de Validation", "## Problèmes Rencontrés", "## Décision Finale", "## Signatures"):
         assert section in fr, section
