@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-AGREED = {"inventory": "-i", "playbook": "-p", "json": "-j", "run": "-r", "yes": "-y"}
+AGREED = {"inventory": "-i", "playbook": "-p", "json": "-j", "run": "-r", "yes": "-y", "verbose": "-v", "quiet": "-q"}
 ONE_LETTER_NAMES = {"test": {"-k", "-x"}}  # pytest's own option names, not short forms of long ones
 
 

@@ -39,11 +39,11 @@ def test_demo_runs_the_whole_runbook_and_prints_the_report(demo_env):
     env, root = demo_env
     done = inv(env, "demo")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "migrate-prod: ok" in done.stdout and "report (fr)" in done.stdout
-    report = next(root.glob("demo/backups/runs/*/report.fr.md")).read_text()
+    assert "migrate-prod: ok" in done.stdout and "report.fr.md" in done.stdout
+    report = next(root.glob("backups/runs/*/report.fr.md")).read_text()
     assert "- [x] ✅ Migration réussie" in report and "Indexes créés : **43**" in report and "- [x] Login fonctionnel" in report
     password = (root / "pg" / "password").read_text().strip()
-    for artefact in root.glob("demo/backups/**/*"):
+    for artefact in root.glob("backups/**/*"):
         if artefact.is_file() and artefact.suffix in (".json", ".jsonl", ".md"):
             assert password not in artefact.read_text(errors="replace"), artefact
 

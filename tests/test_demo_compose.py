@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.slow]
 
 def _rollback_ended(root: Path) -> dict:
     """The data of the journal's rollback `end` record (format 2: one JSON object a line)."""
-    for journal in sorted(root.glob("demo/backups/runs/*/journal.jsonl")):
+    for journal in sorted(root.glob("backups/runs/*/journal.jsonl")):
         for line in journal.read_text().splitlines():
             record = json.loads(line)
             if record.get("phase") == "rollback" and record.get("event") == "end":
@@ -38,13 +38,13 @@ def test_demo_with_compose_then_break_rolls_back_through_compose(demo_env, docke
     port = int(env["PGRUNBOOK_DEMO_API_PORT"])
     compose_file = root / "demo" / "compose" / "docker-compose.yml"
     try:
-        done = inv(env, "demo", "--app", "compose")
+        done = inv(env, "demo", "--app", "compose", "-v")  # -v: every event, the controller's included
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert "migrate-prod: ok" in done.stdout and "(service backend: " in done.stderr
         assert "app started in" in done.stderr and "running (healthy)" in done.stderr
         assert health_status("127.0.0.1", port) == 200
 
-        broken = inv(env, "demo", "--break", "--app", "compose")
+        broken = inv(env, "demo", "--break", "--app", "compose", "-v")
         assert broken.returncode == 4, broken.stdout[-3000:] + broken.stderr[-3000:]
         assert "rolled back: validation found drift" in broken.stderr
         stop_line = next(line for line in broken.stderr.splitlines() if "rollback: app stopped in" in line)

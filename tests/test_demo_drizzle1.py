@@ -27,8 +27,8 @@ def test_demo_drizzle_1_0_runs_the_whole_runbook_and_leaves_a_1_0_ledger(demo_en
     env, root = demo_env
     done = inv(env, "demo", "--drizzle", "1.0")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "migrate-prod: ok" in done.stdout and "report (fr)" in done.stdout
-    report = next(root.glob("demo/backups/runs/*/report.fr.md")).read_text()
+    assert "migrate-prod: ok" in done.stdout and "report.fr.md" in done.stdout
+    report = next(root.glob("backups/runs/*/report.fr.md")).read_text()
     assert "- [x] ✅ Migration réussie" in report and "Indexes créés : **43**" in report
     assert sorted(p.name for p in (root / "app" / "drizzle").iterdir()) == sorted(
         p.name for p in FIXTURE_DRIZZLE_V1.iterdir() if p.is_dir())

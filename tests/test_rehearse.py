@@ -173,7 +173,7 @@ def test_lock_findings_use_the_rehearsal_measures_instead_of_estimates():
     (analysis,) = analyze_files([("0012_x.sql", sql)], Policy.from_dict({}))
     tables = (TableFacts("users", 5, 1_000_000, 200 * 1024 * 1024),)
     (estimate,) = lock_estimates(analysis, tables, set())
-    assert "for roughly 3 s (at ~60 MB/s)" in estimate.message
+    assert "for roughly 3 s (at ~60 MiB/s)" in estimate.message
     measured = {("0012_x.sql", 1): stmt(1, seconds=0.8, lock_seconds=2.5, locks=["ShareLock on public.users"]).as_json(),
                 ("0012_x.sql", 3): stmt(3, locks=["ShareUpdateExclusiveLock on public.users"]).as_json()}
     (finding,) = lock_estimates(analysis, tables, set(), measured)  # ANALYZE blocks no write: no finding

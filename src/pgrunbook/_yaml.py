@@ -35,7 +35,9 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
-def interpolate(value: str, *, env: Mapping[str, str], where: str) -> str:
+def interpolate(value: str, *, env: Mapping[str, str], where: str, missing: list[tuple[str, str]] | None = None) -> str:
+    """`value` with its `${VAR}` expanded. A required variable that is not set raises, or, given
+    `missing`, is noted there (name, where) and left empty, so that a file reports all of them at once."""
     def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
             return "${"
@@ -45,13 +47,24 @@ def interpolate(value: str, *, env: Mapping[str, str], where: str) -> str:
             return found
         if default is not None:
             return default
-        raise ConfigError(
-            f"environment variable {name} is not set",
-            source=where,
-            next_step=f"export {name}=... (or give a default: ${{{name}:-value}}) and run again",
-        )
+        if missing is not None:
+            missing.append((name, where))
+            return ""
+        raise _missing_error([(name, where)])
 
     return _VAR.sub(replace, value)
+
+
+def _missing_error(missing: list[tuple[str, str]]) -> ConfigError:
+    """Every required variable a file needs and the environment lacks, in one error."""
+    names = list(dict.fromkeys(name for name, _ in missing))
+    if len(missing) == 1:
+        name, where = missing[0]
+        return ConfigError(f"environment variable {name} is not set", source=where,
+                           next_step=f"export {name}=... (or give a default: ${{{name}:-value}}) and run again")
+    places = "; ".join(f"{name} ({where})" for name, where in missing)
+    return ConfigError(f"{len(names)} environment variables are not set: {places}",
+                       next_step="export " + " ".join(f"{n}=..." for n in names) + " and run again (or give defaults: ${NAME:-value})")
 
 
 def load_yaml(path: Path, *, env: Mapping[str, str] | None = None) -> tuple[Any, Lines]:
@@ -72,10 +85,14 @@ def load_yaml(path: Path, *, env: Mapping[str, str] | None = None) -> tuple[Any,
     lines: Lines = {}
     if node is None:
         return {}, lines
-    return _build(node, (), lines, path, env), lines
+    missing: list[tuple[str, str]] = []
+    data = _build(node, (), lines, path, env, missing)
+    if missing:
+        raise _missing_error(missing)
+    return data, lines
 
 
-def _build(node: yaml.Node, path: KeyPath, lines: Lines, file: Path, env: Mapping[str, str]) -> Any:
+def _build(node: yaml.Node, path: KeyPath, lines: Lines, file: Path, env: Mapping[str, str], missing: list[tuple[str, str]]) -> Any:
     lines[path] = node.start_mark.line + 1
     where = f"{file}:{node.start_mark.line + 1} {dotted(path)}" if path else str(file)
     if isinstance(node, yaml.MappingNode):
@@ -84,13 +101,13 @@ def _build(node: yaml.Node, path: KeyPath, lines: Lines, file: Path, env: Mappin
             key = str(key_node.value)
             if key in out:
                 raise ConfigError(f"duplicate key {key!r}", source=f"{file}:{key_node.start_mark.line + 1}")
-            out[key] = _build(value_node, (*path, key), lines, file, env)
+            out[key] = _build(value_node, (*path, key), lines, file, env, missing)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), lines, file, env) for i, item in enumerate(node.value)]
+        return [_build(item, (*path, i), lines, file, env, missing) for i, item in enumerate(node.value)]
     value = _scalar(node)
     if isinstance(value, str) and "$" in value:
-        return interpolate(value, env=env, where=where)
+        return interpolate(value, env=env, where=where, missing=missing)
     return value
 
 

@@ -23,7 +23,7 @@ def guarded(action: Callable[[], int], flags: str = "") -> int:
     try:
         return action()
     except PgRunbookError as exc:
-        console.show_error(exc, flags=flags)
+        console.show_error(_fit_target(exc, flags), flags=flags)
         return exc.exit_code
     except _database_error() as exc:
         console.show_error(_translate_database_error(exc), flags=flags)
@@ -37,6 +37,36 @@ def guarded(action: Callable[[], int], flags: str = "") -> int:
         console.err.print("[bold red]internal error[/] (a bug in pgrunbook; please report it with this traceback):")
         console.err.print(traceback.format_exc(), markup=False, highlight=False)
         return EXIT_RUNTIME
+
+
+def _fit_target(exc: PgRunbookError, flags: str) -> PgRunbookError:
+    """A sandbox target gets the sandbox's next step: its server is simply not running (`inv
+    sandbox.up`), not a VPN or a firewall in the way."""
+    from .errors import ConfigError, ConnectionFailure
+
+    unreachable = isinstance(exc, ConnectionFailure) and "VPN" in (exc.next_step or "")
+    no_app = isinstance(exc, ConfigError) and "migrations folder" in exc.what and "does not exist" in exc.what
+    if not (unreachable or no_app) or not _is_sandbox(flags):
+        return exc
+    if unreachable:
+        exc.next_step = ("the sandbox's PostgreSQL is not running: `inv sandbox.up` starts it (then `inv sandbox.reset` if it is new), "
+                         "and run the same command again")
+    else:
+        exc.next_step = "the sandbox has no app yet: `inv sandbox.up` then `inv sandbox.reset` (or `inv demo`, which does both and more)"
+    return exc
+
+
+def _is_sandbox(flags: str) -> bool:
+    import shlex
+
+    words = shlex.split(flags)
+    value = {words[i]: words[i + 1] for i in range(0, len(words) - 1, 2)}
+    try:
+        from .config import load_config
+
+        return bool(load_config(value.get("-i"), value.get("-p")).inventory.sandbox)
+    except Exception:  # noqa: BLE001 - only a better hint was at stake
+        return False
 
 
 def _database_error() -> type[Exception]:
@@ -266,7 +296,7 @@ def demo(break_it: bool, scale: int, as_json: bool, app: str = "command", drizzl
         from . import demo as tour
 
         view = _run_view(as_json, verbose, quiet)
-        on_end = None if as_json else _recap_printer("demo", "", view, extra=lambda result: tour.tour_lines(result.run.id))
+        on_end = None if as_json else _recap_printer("migrate-prod", "", view, extra=lambda result: tour.tour_lines(result.run.id))
         result = tour.run_demo(view, break_it=break_it, scale=scale, app_kind=app, drizzle=drizzle, on_end=on_end)
         if as_json:
             from . import console

@@ -11,6 +11,11 @@
 the seed's phase 6.2 fears ("Si les nombres diffèrent → ROLLBACK IMMÉDIAT"): validation
 sees it and the run rolls back by itself, restoring the backup (the drifted database is
 kept, renamed) and restarting the API.
+
+It ends as a tour: the run's recap, then the exact commands to look at what it did
+(`look_commands`: `inv runs`, `inv report -r RUN`, `inv verify`), which need no `-i`: the
+demo's runs go where the default inventory (`inventory/sandbox.yml`, which follows
+PGRUNBOOK_SANDBOX_DIR) looks for them; and what became of the API it started (`api_note`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import yaml
 from . import sandbox
 from .config import Config, load_config
 from .errors import UsageError
-from .events import Emit, Event, discard
+from .events import SUMMARY, Emit, Event, discard
 from .runner import ProdOptions, ProdResult, migrate_prod
 from .runs import Run
 from .sandbox.data import SANDBOX_LOGIN
@@ -37,12 +42,13 @@ def api_port() -> int:
 
 
 def backup_dir(root: Path) -> Path:
-    """Where the demo's backups and runs go: the default inventory's folder (`backups/`), so that
-    `inv runs`, `inv report` and `inv rollback` find the demo's runs without `-i`; an isolated
-    sandbox (PGRUNBOOK_SANDBOX_DIR, the tests) keeps its own."""
+    """Where the demo's backups and runs go: the default inventory's folder, so that `inv runs`,
+    `inv report` and `inv rollback` find the demo's runs without `-i`: `backups/` for the default
+    sandbox, `<PGRUNBOOK_SANDBOX_DIR>/backups` for an isolated one (inventory/sandbox.yml's
+    `backup.dir` follows that variable)."""
     if root.resolve() == (sandbox.PROJECT_ROOT / ".sandbox").resolve():
         return sandbox.PROJECT_ROOT / "backups"
-    return root / "demo" / "backups"
+    return root / "backups"
 
 
 def compose_project(root: Path) -> str:
@@ -97,7 +103,9 @@ def demo_inventory(root: Path = sandbox.SANDBOX_ROOT, app: str = "command") -> P
         "app": _app_section(app, root, c, dsn, port),
         "api": {
             "base_url": f"http://127.0.0.1:{port}",
-            "login": {"email": SANDBOX_LOGIN[0], "password": "${PGRUNBOOK_DEMO_API_PASSWORD}"},
+            # The fixture's published login (sandbox/fixture/README.md) as the default, so that this
+            # inventory also works with `-i` in a shell that never ran the demo.
+            "login": {"email": SANDBOX_LOGIN[0], "password": "${PGRUNBOOK_DEMO_API_PASSWORD:-" + SANDBOX_LOGIN[1] + "}"},
             "endpoints": [{"path": "/api/users/all-members", "budget_ms": 100}, {"path": "/api/campaigns", "budget_ms": 100}],
             "requests": 20,
         },
@@ -108,7 +116,7 @@ def demo_inventory(root: Path = sandbox.SANDBOX_ROOT, app: str = "command") -> P
 
 
 def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1, app_kind: str = "command",
-             drizzle: str = "0.45") -> ProdResult:
+             drizzle: str = "0.45", on_end=None) -> ProdResult:  # noqa: ANN001 - on_end: ProdOptions.on_end
     from .service import controller_for
 
     # The fixture login is published on purpose (sandbox only); it still travels as a secret.
@@ -124,12 +132,33 @@ def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1, ap
         app.stop()  # a previous demo's API holds connections to the database we recreate
         _require_free_port(api_port())
         emit(Event("demo", "step", "sandbox: PostgreSQL 18 on 127.0.0.1, legacy state (scenario B: no drizzle tracking), "
-                                   f"drizzle {drizzle} migrations folder"))
+                                   f"drizzle {drizzle} migrations folder", {"level": SUMMARY}))
         sandbox.reset("legacy", scale=scale, drizzle=drizzle)
-        emit(Event("demo", "step", f"starting the sandbox API on port {api_port()} ({app_kind} controller)"))
+        emit(Event("demo", "step", f"starting the sandbox API on port {api_port()} ({app_kind} controller)", {"level": SUMMARY}))
         app.start()
-    options = ProdOptions(yes=True, after_migrate=_inject_drift(cfg, emit) if break_it else None)
+    options = ProdOptions(yes=True, after_migrate=_inject_drift(cfg, emit) if break_it else None, on_end=on_end)
     return migrate_prod(cfg, emit, options)
+
+
+def look_commands(run_id: str) -> tuple[str, ...]:
+    """The commands to look at what the demo did, exactly as they run (no -i: the default
+    inventory is the sandbox; tests/test_demo.py runs each)."""
+    return ("inv runs", f"inv report -r {run_id}", "inv verify")
+
+
+def api_note(root: Path = sandbox.SANDBOX_ROOT) -> str:
+    """What became of the API the demo started: it keeps running (the report's API figures can
+    be measured again), and how to stop it."""
+    compose = root / "demo" / "compose"
+    url = f"http://127.0.0.1:{api_port()}"
+    if (root / "demo" / "inventory.yml").exists() and "controller: compose" in (root / "demo" / "inventory.yml").read_text():
+        return (f"the sandbox API keeps running on {url} (compose service backend, project {compose_project(root)}): "
+                f"`docker-compose -p {compose_project(root)} -f {compose}/docker-compose.yml stop backend` stops it")
+    return f"the sandbox API keeps running on {url}: `inv sandbox.down` stops it, with the sandbox"
+
+
+def tour_lines(run_id: str) -> tuple[str, ...]:
+    return ("look at what it did:", *(f"  {command}" for command in look_commands(run_id)), api_note())
 
 
 def _create_compose_service(cfg: Config, emit: Emit) -> None:

@@ -40,7 +40,7 @@ from .drizzle.recorder import Recorder
 from .drizzle.state import UpgradeMatch, reconcile
 from . import faults
 from .errors import LockHeld, MigrationFailed
-from .events import Emit, Event, discard
+from .events import DETAIL, SUMMARY, Emit, Event, discard
 from .schedule import Statement, Unit, plan_sql, schedule, session  # noqa: F401  (plan_sql: the dry run, imported from here)
 
 if TYPE_CHECKING:
@@ -251,6 +251,8 @@ class Executor:
         self._committed: list[str] = []  # migrations committed and recorded so far in this run
         self._announced: set[str] = set()
         self._statements: Counter[str] = Counter()  # steps per migration, for the progress line
+        self._ran: dict[str, set[int]] = {}  # the lines run per migration (a retried transaction runs them again)
+        self._began: dict[str, float] = {}  # when each migration's first statement was sent
         self._session: dict[str, str | None] = {}
         self._locked = False  # this executor took the run's advisory lock: every statement must leave it held
         # drizzle 1.0's ledger upgrade committed (its rows): told to `on_ledger_upgraded` (the run journal) before anything else runs
@@ -397,26 +399,39 @@ class Executor:
         if planned is None or planned.action != "apply" or planned.tag in self._announced:
             return
         self._announced.add(planned.tag)
-        self.emit(Event("migrate", "step", f"{planned.tag}: {self._statements[planned.tag]} statements"
-                        + (" (stranded: applying it anyway)" if planned.stranded else "")))
+        self._began[planned.tag] = time.monotonic()
+        stranded = " (stranded: applying it anyway)" if planned.stranded else ""
+        self.emit(Event("migrate", "warn" if stranded else "step", f"{planned.tag}: {self._statements[planned.tag]} statements{stranded}",
+                        {"level": "" if stranded else DETAIL, "migration": planned.tag, "total": self._statements[planned.tag]}))
 
     def _recorded(self, rows: tuple[tuple[Statement, int], ...], unit: Unit | None = None) -> None:
         """A unit committed: its tracking rows (and the ledger upgrade it held) now hold."""
         named = tuple(s.match for s in (unit.statements if unit else ()) if s.kind == "ledger-name")
         if named:
             self.upgraded = named
-            self.emit(Event("migrate", "done", f"ledger upgraded to drizzle 1.0's shape: {len(named)} row(s) named"))
+            self.emit(Event("migrate", "done", f"ledger upgraded to drizzle 1.0's shape: {len(named)} row(s) named", {"level": SUMMARY}))
             if self._on_ledger_upgraded is not None:
                 self._on_ledger_upgraded(named)
+        baselined = []  # one line for the whole baseline; each row is a detail (`-v`)
         for statement, row_id in rows:
             planned = statement.migration
             if statement.kind == "baseline":
                 self._baseline.append((planned.tag, row_id))
-                self.emit(Event("migrate", "step", f"baseline {planned.tag}: recorded (row {row_id}), not run"))
-            else:
+                baselined.append(planned.tag)
+                self.emit(Event("migrate", "step", f"baseline {planned.tag}: recorded (row {row_id}), not run", {"level": DETAIL}))
+            else:  # one line per migration applied: its statements, its time
                 self._applied.append((planned.tag, row_id))
                 self._committed.append(planned.tag)
-                self.emit(Event("migrate", "done", f"{planned.tag}: applied and recorded (row {row_id}, created_at {planned.when})"))
+                tag = planned.tag
+                elapsed = time.monotonic() - self._began.get(tag, time.monotonic())
+                self.emit(Event("migrate", "done", f"{tag}: {len(self._ran.get(tag, ()))}/{self._statements[tag]} statements in {elapsed:.1f}s, "
+                                f"applied and recorded (row {row_id})",
+                                {"level": SUMMARY, "migration": tag, "done": len(self._ran.get(tag, ())), "total": self._statements[tag],
+                                 "elapsed": round(elapsed, 3), "row": row_id}))
+        if baselined:
+            span = baselined[0] if len(baselined) == 1 else f"{baselined[0]} … {baselined[-1]} ({len(baselined)} migrations)"
+            self.emit(Event("migrate", "done", f"baseline {span}: recorded, not run (the schema already holds them)",
+                            {"level": SUMMARY, "baseline": baselined}))
 
     def _run_sql(self, sql: str) -> None:
         """Exactly one statement, as the schedule wrote it: the extended protocol refuses a string
@@ -430,6 +445,7 @@ class Executor:
     def _execute(self, step: Step) -> None:
         if self.observer is not None:
             self.observer.before(step)
+        self._progress(step, running=True)  # a long statement (an index build) is named while it runs
         started = time.monotonic()
         self._run_sql(step.sql)  # the step's Statement holds this very text
         seconds = time.monotonic() - started
@@ -438,8 +454,19 @@ class Executor:
             self.observer.after(step, seconds)
         self._results.append(StepResult(step.migration, step.line, step.first_line, seconds, step.transactional, step.online))
         faults.reached(f"statement:{len(self._results)}")
+        self._ran.setdefault(step.migration, set()).add(step.line)
         mode = "autocommit, CONCURRENTLY" if step.online else ("" if step.transactional else "autocommit")
-        self.emit(Event("migrate", "progress", f"{step.migration}:{step.line} {step.first_line} — {seconds * 1000:.0f} ms" + (f" ({mode})" if mode else "")))
+        self._progress(step, running=False, message=f"{step.migration}:{step.line} {step.first_line} — {seconds * 1000:.0f} ms"
+                       + (f" ({mode})" if mode else ""), ms=round(seconds * 1000, 1))
+
+    def _progress(self, step: Step, *, running: bool, message: str = "", **data: object) -> None:
+        """The migration's progress (a detail): statements done / total, the current one, elapsed since its first."""
+        tag = step.migration
+        began = self._began.setdefault(tag, time.monotonic())
+        self.emit(Event("migrate", "progress", message or f"{tag}:{step.line} {step.first_line} — running",
+                        {"level": DETAIL, "migration": tag, "done": len(self._ran.get(tag, ())), "total": self._statements[tag] or None,
+                         "statement": step.first_line, "line": step.line, "running": running,
+                         "elapsed": round(time.monotonic() - began, 3), **data}))
 
     def _with_retries(self, what: str, action):
         import psycopg

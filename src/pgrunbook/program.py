@@ -1,7 +1,8 @@
 """pgrunbook's command-line grammar on top of Invoke (issue 14, item 2).
 
-* One meaning per short flag: `-i` inventory, `-p` playbook, `-j` json, `-r` run, `-y` yes, in
-  every task that has the option, and no other short flag (`GrammarTask`, used by tasks.py).
+* One meaning per short flag: `-i` inventory, `-p` playbook, `-j` json, `-r` run, `-y` yes, `-v`
+  verbose, `-q` quiet, in every task that has the option, and no other short flag (`GrammarTask`,
+  used by tasks.py).
 * A usage error (unknown task or option, missing value or argument) says what was meant when a
   close match exists (difflib) and exits 2, as every other usage error of pgrunbook does.
   Invoke itself prints "No idea what '--inventroy' is!" and exits 1: `Program.run` hard-codes 1
@@ -28,7 +29,7 @@ EXIT_USAGE = 2
 # The agreed short flags: an option with one of these names gets that letter, in every task; no
 # other option gets a short flag (long options only). A one-letter option (`inv test -k EXPR -x`,
 # pytest's own names) is its own name, not a short flag.
-SHORT_FLAGS = {"inventory": "i", "playbook": "p", "json": "j", "run": "r", "yes": "y"}
+SHORT_FLAGS = {"inventory": "i", "playbook": "p", "json": "j", "run": "r", "yes": "y", "verbose": "v", "quiet": "q"}
 
 HELP_FLAGS = ("--help", "-h")
 _UNKNOWN = re.compile(r"^No idea what (.+) is!$")
@@ -96,6 +97,7 @@ def explain(error: ParseError, program: Program, prog: str) -> str:
             every = sorted({flag for name in contexts for flag in _long_flags(contexts[name])})
             matches = difflib.get_close_matches(token, every, n=3, cutoff=0.6) or difflib.get_close_matches(
                 token, _long_flags(initial), n=3, cutoff=0.6)
+        matches = _clearly_closest(token, matches)
         if matches:
             return f"{what}\ndid you mean: {' or '.join(matches)}?\nnext: {help_step}"
         return f"{what}\nnext: {help_step}"
@@ -104,6 +106,14 @@ def explain(error: ParseError, program: Program, prog: str) -> str:
     if matches:
         return f"{what}\ndid you mean: {' or '.join(matches)}?\nnext: `{prog} --list` lists the tasks"
     return f"{what}\nnext: `{prog} --list` lists the tasks"
+
+
+def _clearly_closest(token: str, matches: list[str]) -> list[str]:
+    """The close matches that are about as close as the best: `--inventroy` means `--inventory`,
+    not also `--verbose`."""
+    ratio = {m: difflib.SequenceMatcher(None, token, m).ratio() for m in matches}
+    best = max(ratio.values(), default=0.0)
+    return [m for m in matches if ratio[m] >= best - 0.1]
 
 
 def _help_before_positional(program: Program) -> str | None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from .config import Config
 from .errors import CheckFailed, MigrationFailed, PgRunbookError, RolledBack
-from .events import Emit, Event, discard
+from .events import PHASE, SUMMARY, Emit, Event, discard
 from .journal import DriftInjected, RollbackDecided, RunFailed, RunResumed
 from .outcome import failed
 from .runs import Run, close, open_run, start_run
@@ -49,6 +49,7 @@ class ProdOptions:
     after_migrate: Callable[[Run], None] | None = None  # demo --break: inject drift here
     rehearse: bool | None = None  # the gate rehearses the plan on a restored copy (default: playbook migrate.rehearse)
     languages: tuple[str, ...] = ("en", "fr")
+    on_end: Callable[[ProdResult], None] | None = None  # the recap: called once the run ended, reports written, even when it failed
 
 
 @dataclass
@@ -60,8 +61,11 @@ class ProdResult:
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
+        from .recap import build
+
         return {"run": self.run.id, "outcome": self.outcome, "reason": self.reason, "reports": self.report_paths,
-                "seconds": round(self.seconds, 1), "journal": str(self.run.journal)}
+                "seconds": round(self.seconds, 1), "journal": str(self.run.journal),
+                "recap": build(self.run.read(), reports=self.report_paths).as_json()}
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def migrate_prod(cfg: Config, emit: Emit = discard, options: ProdOptions | None 
         if result.outcome in ("ok", "warnings", "rolled-back", "no-go"):
             close(run, result.outcome, result.reason)
         result.report_paths = _write_reports(cfg, run, options.languages)
+        if options.on_end is not None:
+            options.on_end(result)
     return result
 
 
@@ -113,10 +119,11 @@ def _chain(cfg: Config, run: Run, emit: Emit, options: ProdOptions, result: Prod
     numbered = [s for s in steps if s.name != "break"]
     for step in steps:
         if _done(run, step.name):
-            emit(Event(step.name, "done", f"already done in run {run.id}: skipped"))
+            emit(Event(step.name, "done", f"already done in run {run.id}: skipped", {"level": SUMMARY}))
             continue
         if step.name != "break":
-            emit(Event(step.name, "step", f"phase {numbered.index(step) + 1}/{len(numbered) + 1}: {step.name}"))
+            emit(Event(step.name, "step", f"phase {numbered.index(step) + 1}/{len(numbered) + 1}: {step.name}",
+                       {"level": PHASE, "index": numbered.index(step) + 1, "of": len(numbered) + 1}))
         step.act(cfg, run, emit, options, result)
 
 

@@ -152,7 +152,7 @@ MEASURED_USERS = {("0011_indexes.sql", 1): {"locks": ["ShareLock on public.users
 # case id -> (SQL, tables created by the plan, rehearsal measures, [(line, a piece of the message)], longest first)
 LOCK_CASES = {
     "plain-index": ("CREATE INDEX IF NOT EXISTS i ON users (role);", set(), None,
-                    [(1, "blocks writes to public.users (1,000,000 rows, 600.0 MB) for roughly 10 s (at ~60 MB/s)")]),
+                    [(1, "blocks writes to public.users (1,000,000 rows, 600.0 MiB) for roughly 10 s (at ~60 MiB/s)")]),
     "minutes": ("CREATE INDEX IF NOT EXISTS i ON campaigns (x);", set(), None, [(1, "for roughly 3 min")]),
     "under-a-second": ("CREATE INDEX IF NOT EXISTS i ON small (x);", set(), None, [(1, "for roughly under a second")]),
     "longest-first": ("CREATE INDEX IF NOT EXISTS i ON users (role);\nCREATE INDEX IF NOT EXISTS j ON campaigns (x);", set(), None,

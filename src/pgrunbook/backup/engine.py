@@ -33,6 +33,7 @@ from ..pg import locate_tool, server_major_of
 from ..targets import Target, open_target
 from ..targets.base import Verification
 from ..targets.local import LocalDirTarget, StagedCopy
+from ..units import size
 from .manifest import (
     EXTENSIONS,
     CopyRecord,
@@ -199,6 +200,8 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
 
     targets = _targets(inv)
     staged: dict[str, StagedCopy] = {}
+    dest: Path | None = None
+    kept = False  # the manifest is written: the backup stands even if interrupted after it
     try:
         problems = _preflight(targets, say)
         ready = [t for t in targets if t.name not in problems]
@@ -246,7 +249,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
             finally:
                 counter.join()
         say("progress", f"pg_dump {inv.database.dbname}", task="dump", done=outcome.size, total=outcome.size)
-        say("step", f"dump written: {outcome.size} bytes in {outcome.seconds:.1f}s, sha256 {outcome.sha256[:16]}…")
+        say("step", f"dump written: {size(outcome.size)} in {outcome.seconds:.1f}s, sha256 {outcome.sha256[:16]}…")
         if outcome.returncode != 0:
             _remove(dest)
             from ..errors import ToolError
@@ -312,9 +315,18 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
                 checks.append(Check("restore-verification", Status.FAIL, f"the restore test into {rv.database} failed", detail))
 
         manifest = write_manifest(replace(manifest, finished_at=utcnow()).with_status(), mpath)
+        kept = True
         _push_manifest(ready, manifest, mpath, say)
         say("done" if manifest.ok else "warn", f"backup {backup_id}: {manifest.status} ({manifest.verified_copies} verified copies)")
         return BackupResult(manifest, tuple(checks))
+    except KeyboardInterrupt as interrupted:  # Ctrl-C: say what is left (cli prints the notes)
+        if dest is not None and not kept:
+            _remove(dest)
+            interrupted.add_note(f"backup: the partial dump {dest} was removed, and the copies being written with it; "
+                                 "no manifest was written; the database was only read")
+        elif kept:
+            interrupted.add_note(f"backup: {dest} and its manifest were written before the interrupt: `inv backup.verify` re-checks it")
+        raise
     finally:
         for copy in staged.values():  # a dump that failed or was not kept: its staged copies go too
             copy.discard()

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from ..outcome import Check, Status
+from ..units import size
 from .dump import DumpOutcome
 
 _TOC_DATA = re.compile(r"^\d+;\s+\d+\s+\d+\s+TABLE DATA (\S+) (\S+) ", re.MULTILINE)
@@ -46,7 +47,7 @@ def check_dump(outcome: DumpOutcome, *, listing: str | None, list_error: str, cr
     else:
         checks.append(Check("dump-stderr", Status.OK, "pg_dump printed nothing on stderr"))
 
-    checks.append(Check("dump-size", Status.OK, f"{outcome.size} bytes") if outcome.size > 0
+    checks.append(Check("dump-size", Status.OK, size(outcome.size)) if outcome.size > 0
                   else Check("dump-size", Status.FAIL, "the dump is empty (0 bytes)"))
 
     if outcome.format == "plain":

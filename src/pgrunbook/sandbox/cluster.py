@@ -89,16 +89,27 @@ class Cluster:
         options = f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self.log_file.touch()
         _give_to_service_user(self.log_file)
+        logged_before = self.log_file.stat().st_size  # the log keeps every start: show only this one's lines
         result = _run_pg(
             [self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", str(timeout), "-o", options, "start"],
             check=False,
         )
         if result.returncode != 0:
-            tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-15:])
+            with self.log_file.open("rb") as log:
+                log.seek(logged_before)
+                lines = log.read().decode(errors="replace").splitlines()
+            changed = f"the cluster's data in {self.data_dir} is kept; its server is not running"
+            if any("could not bind" in line or "Address already in use" in line for line in lines):
+                raise RuntimeFailure(f"the sandbox PostgreSQL cannot listen on 127.0.0.1:{self.port}: another program holds that port",
+                                     changed=changed,
+                                     next_step=f"stop that program (`ss -ltnp | grep :{self.port}` names it), or start the sandbox on "
+                                               f"another port: `PGRUNBOOK_SANDBOX_PORT=<free port> inv sandbox.up`")
+            errors = [line for line in lines if any(w in line for w in ("FATAL", "ERROR", "PANIC"))] or lines
             raise RuntimeFailure(
-                f"the embedded PostgreSQL did not start on 127.0.0.1:{self.port}:\n{tail}",
-                changed=f"the cluster's data in {self.data_dir} is kept; its server is not running",
-                next_step=f"is port {self.port} taken? (`ss -ltnp | grep {self.port}`); set PGRUNBOOK_SANDBOX_PORT to another port",
+                f"the embedded PostgreSQL did not start on 127.0.0.1:{self.port}: " + "; ".join(errors[-3:] or ["no message in its log"]),
+                changed=changed,
+                next_step=f"its whole log is {self.log_file}; is port {self.port} taken? (`ss -ltnp | grep :{self.port}`); "
+                          "set PGRUNBOOK_SANDBOX_PORT to another port",
             )
 
     def stop(self) -> None:
