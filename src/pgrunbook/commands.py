@@ -359,7 +359,8 @@ def migrate(cfg: Config, emit: Emit = discard, *, run: Run | None = None, run_id
             plan=tuple(PlanStep(s.tag, s.action, s.when, s.hash) for s in seen.plan.steps), scenario=seen.plan.scenario,
             online=online, single_transaction=single_transaction, before=before,
             tracking_rows_before=len(seen.facts.tracking_rows or ()), indexes_total_before=seen.facts.indexes_total,
-            indexes_before=tuple(sorted(indexes_before)), api_before=_measure_api(cfg)))
+            indexes_before=tuple(sorted(indexes_before)), api_before=_measure_api(cfg),
+            ledger_upgrade=_upgrade_rows(seen.plan.upgrade)))
         if seen.plan.empty:
             run.append(MigrationEnded(status="ok", nothing_to_do=True))
             return run, None
@@ -401,8 +402,12 @@ def ledger_upgraded(recorder, named) -> LedgerUpgraded:  # noqa: ANN001
     from .drizzle.recorder import Recorder
 
     return LedgerUpgraded(status="ok", table=recorder.qualified_name, columns=tuple(c for c, _ in Recorder.V1_COLUMNS),
-                          rows=tuple({"id": m.row.id, "hash": m.row.hash, "created_at": m.row.created_at, "name": m.name,
-                                      "matched_by": m.why} for m in named))
+                          rows=_upgrade_rows(named))
+
+
+def _upgrade_rows(matches) -> tuple[dict, ...]:  # noqa: ANN001
+    return tuple({"id": m.row.id, "hash": m.row.hash, "created_at": m.row.created_at, "name": m.name, "matched_by": m.why}
+                 for m in matches)
 
 
 def _observe_after(conn, cfg: Config, run: Run) -> None:  # noqa: ANN001

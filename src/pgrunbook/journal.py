@@ -258,6 +258,9 @@ class MigrationStarted(Record):
     indexes_total_before: int | None = None
     indexes_before: tuple[str, ...] | None = None  # every index (schema.name); None in journals older than it
     api_before: Mapping[str, Any] | None = None
+    # drizzle 1.0's ledger upgrade the plan does first, as planned ({id, hash, created_at, name, matched_by}); () when none.
+    # Written before it runs: a crash between its commit and `LedgerUpgraded` still leaves what to undo.
+    ledger_upgrade: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def hashes(self) -> dict[str, str]:
@@ -591,6 +594,15 @@ class Journal:
     def ledger_upgrade(self) -> LedgerUpgraded | None:
         """drizzle 1.0's ledger upgrade this run's migrate committed, if it did."""
         return self.last(LedgerUpgraded)
+
+    @property
+    def ledger_upgrade_names(self) -> dict[int, str] | None:
+        """{row id: name} of the ledger upgrade this run committed, or planned (a crash may have kept it from journaling
+        its commit); None: this run planned none."""
+        if self.ledger_upgrade is not None:
+            return self.ledger_upgrade.named
+        planned = [r for s in self.all(MigrationStarted) for r in s.ledger_upgrade]
+        return {int(r["id"]): str(r["name"]) for r in planned} if planned else None
 
     def backup(self, phase: str = "backup") -> BackupEnded | None:
         return self.last(BackupEnded, phase=phase)

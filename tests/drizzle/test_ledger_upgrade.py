@@ -159,3 +159,29 @@ def test_a_branch_merged_in_is_reported_by_verify_analyze_and_the_gate_before_an
     _, decision = commands.gate(cfg)
     assert not decision.go and next(c for c in decision.checks if c.id == "migration-history").status.name == "FAIL"
     assert ledger(db) == before
+
+
+def test_an_upgrade_committed_but_not_journaled_is_still_undone_from_the_plan(app_db):
+    """A crash between the upgrade's commit and its journal record: MigrationStarted holds the rows as planned."""
+    from pgrunbook.journal import MigrationStarted
+
+    db = tracked_v1(app_db)
+    before = ledger(db)
+    cfg, run = gone_through_gate(db.inventory())
+    commands.migrate(cfg, yes=True)
+    lines = [line for line in run.journal.read_text().splitlines() if '"event": "ledger"' not in line]
+    run.journal.write_text("\n".join(lines) + "\n")  # as if the process died right after the upgrade's COMMIT
+    journal = run.read()
+    assert journal.ledger_upgrade is None and len(journal.last(MigrationStarted).ledger_upgrade) == 11
+    result = indexes_only_rollback(cfg, run=run, yes=True)
+    assert result.ok and ledger(db) == before
+
+
+def test_the_rehearsal_runs_the_upgrade_on_the_restored_copy_too(app_db):
+    db = tracked_v1(app_db)
+    before = ledger(db)
+    cfg = backed_up(db.inventory())
+    _, decision = commands.gate(cfg, rehearse=True)
+    check = next(c for c in decision.checks if c.id == "rehearsal")
+    assert decision.go and check.status.name == "OK", check
+    assert ledger(db) == before  # the production ledger is untouched

@@ -156,7 +156,7 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
     applied_tags = sorted({t for t, _ in rows if t in hashes} - set(journal.last(MigrationStarted).tags("baseline")))
     _refuse_non_index(cfg, applied_tags)
     ids = [i for _, i in rows]
-    upgraded = journal.ledger_upgrade
+    upgraded = journal.ledger_upgrade_names  # committed (LedgerUpgraded), else as planned (MigrationStarted)
     row_hashes = {i: hashes[t] for t, i in rows if t in hashes}
     with connect(inv.database, autocommit=True) as conn:
         recorder = Recorder(conn, inv.migrations.tracking_schema, inv.migrations.tracking_table)
@@ -171,7 +171,7 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
             + ([f"DELETE FROM {table} WHERE id IN ({', '.join(map(str, rows_now))});  -- rows this run recorded: "
                 + ", ".join(f"{t} (id {i})" for t, i in rows if i in existing_rows)] if rows_now else [])
             + ([f"ALTER TABLE {table} DROP COLUMN applied_at, DROP COLUMN name;  -- undo this run's drizzle 1.0 ledger upgrade "
-                f"({len(upgraded.rows)} row(s) it named), only if they hold nothing else: else the 1.0 shape is kept and said"]
+                f"({len(upgraded)} row(s) it named), only if they hold nothing else: else the 1.0 shape is kept and said"]
                if upgraded is not None and recorder.ledger_version() == 1 else [])
             + [f"left alone: {others} other {pb.expectations.index_prefix}* index(es) that this run did not create"
                + (f"; already absent: {', '.join(absent)}" if absent else "")]
@@ -197,7 +197,7 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
                 run.append(RollbackStep(status="dropped-index", extra={"index": name}))
             removed = recorder.remove_rows(ids, hashes=row_hashes)
             run.append(RollbackStep(status="removed-tracking-rows", extra={"ids": removed}))
-            kept = _ledger_shape(recorder, upgraded, run, say)
+            ledger = _ledger_shape(recorder, upgraded, run, say)
         except BaseException as exc:
             left = [n for n in present if n not in dropped]
             changed = (f"dropped {len(dropped)} index(es) ({', '.join(dropped) or 'none'}); not dropped: {', '.join(left) or 'none'}; "
@@ -220,11 +220,8 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
                     f"dropped {len(dropped)} index(es) this run created" + (f"; {len(absent)} were already absent" if absent else "")),
               Check("tracking-rows-removed", Status.OK, f"removed tracking row(s) {', '.join(map(str, removed)) or 'none (already gone)'}"),
               Check("other-indexes-kept", Status.OK, f"{others} other {pb.expectations.index_prefix}* index(es) left alone")]
-    if upgraded is not None:
-        checks.append(Check("ledger-shape", Status.WARN, kept, "drizzle 0.45's migrator still works on this ledger; its new rows "
-                            "would have no name, which drizzle 1.0 re-runs: deploy drizzle 1.0 next, not 0.45")
-                      if kept else Check("ledger-shape", Status.OK, "the ledger has drizzle 0.45's shape again (this run's upgrade "
-                                         "undone: columns name and applied_at dropped)"))
+    if ledger is not None:
+        checks.append(ledger)
     say("done", f"index-only rollback: {len(dropped)} index(es) dropped, {len(removed)} tracking row(s) removed")
     result = RollbackResult(dropped_indexes=tuple(dropped), removed_tracking_rows=tuple(removed), checks=tuple(checks),
                             seconds=time.monotonic() - started, **base)
@@ -232,23 +229,29 @@ def indexes_only_rollback(cfg: Config, emit: Emit = discard, *, run: Run, yes: b
     return result
 
 
-def _ledger_shape(recorder, upgraded, run: Run, say) -> str | None:  # noqa: ANN001
-    """Undo this run's drizzle 1.0 ledger upgrade (journal `LedgerUpgraded`) once its rows are removed: the app rolled back
-    may be drizzle 0.45, whose rows in a 1.0-shaped ledger would have no name (drizzle 1.0 re-runs those later).
+def _ledger_shape(recorder, upgraded: dict[int, str] | None, run: Run, say) -> Check | None:  # noqa: ANN001
+    """Undo this run's drizzle 1.0 ledger upgrade ({row id: name}, journal `LedgerUpgraded`, else as `MigrationStarted`
+    planned it) once its rows are removed: the app rolled back may be drizzle 0.45, whose rows in a 1.0-shaped ledger
+    would have no name (drizzle 1.0 re-runs those later).
 
     The columns are dropped only when they hold nothing but what the upgrade wrote; otherwise kept, and the
-    reason returned (and journaled). None: nothing to undo, or undone.
+    reason journaled and said (WARN). None: the run planned no upgrade.
     """
     if upgraded is None:
         return None
-    kept = recorder.restore_v0_shape(upgraded.named)
+    if recorder.ledger_version() != 1:
+        return Check("ledger-shape", Status.OK, "the ledger has drizzle 0.45's shape (this run's upgrade undone before, "
+                     "or never committed)")
+    kept = recorder.restore_v0_shape(upgraded)
     if kept:
         run.append(RollbackStep(status="ledger-shape-kept", extra={"why": kept}))
         say("warn", f"ledger kept in drizzle 1.0's shape: {kept}")
-    else:
-        run.append(RollbackStep(status="ledger-shape-restored", extra={"columns": list(upgraded.columns)}))
-        say("progress", "ledger upgrade undone: drizzle 0.45's shape again")
-    return kept
+        return Check("ledger-shape", Status.WARN, kept, "drizzle 0.45's migrator still works on this ledger, but its new rows "
+                     "would have no name, which drizzle 1.0 re-runs: deploy drizzle 1.0 next, not 0.45")
+    run.append(RollbackStep(status="ledger-shape-restored", extra={"columns": ["applied_at", "name"]}))
+    say("progress", "ledger upgrade undone: drizzle 0.45's shape again")
+    return Check("ledger-shape", Status.OK, "the ledger has drizzle 0.45's shape again (this run's upgrade undone: columns "
+                 "name and applied_at dropped)")
 
 
 def _drop(conn, name: str, retries: int, backoff: float, say) -> None:  # noqa: ANN001
