@@ -19,7 +19,10 @@ For a drizzle 1.0 folder the same scenarios hold with 1.0's rules (`state`): pen
 nothing stranded, `created_at` = the folder's second, and `name` in every row of a 1.0 ledger
 (a new table is created in 1.0's shape). A renamed folder (drizzle would re-run SQL already
 applied) or a ledger drizzle 1.0 cannot upgrade (a row matching no folder) is refused before
-anything runs.
+anything runs. A 0.45 ledger with drizzle 1.0 next is upgraded first (`MigrationPlan.upgrade`:
+drizzle 1.0's own naming of each row, `state.upgrade_matches`), in any scenario and even with
+nothing to apply: it is the plan's first step, which the gate approves (`upgrade_step`) and
+migrate runs through the recorder, instead of the app's first boot doing it unreviewed.
 """
 
 from __future__ import annotations

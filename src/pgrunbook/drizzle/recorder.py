@@ -17,6 +17,12 @@ drizzle 1.0 (1.0.0-rc.5, `src/pg-core/async/session.ts`, `src/up-migrations/pg.t
 and tells the two shapes apart by the `name` column alone (`GET_VERSION_FOR.pg`: `columns.includes('name')`).
 The recorder does the same: it reads `name` when the table has it and writes the row in the
 table's shape — with the name drizzle 1.0 looks for, else 1.0 would re-run the migration.
+
+drizzle 1.0's upgrade of an old ledger is a step of pgrunbook's plan (`plan.upgrade`), run by the
+executor through `add_v1_column` and `name_row` (each UPDATE guarded by the row as observed), the
+statements `schedule` prints. `restore_v0_shape` undoes it for `rollback --indexes-only`: DROP COLUMN
+of the two columns, only when they hold nothing but what the upgrade wrote (the only DROP on the
+ledger, as `remove_rows` is the only DELETE).
 """
 
 from __future__ import annotations
