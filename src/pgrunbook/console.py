@@ -518,13 +518,16 @@ def show_analysis(report: Any) -> None:
     plan = Table(title=f"Plan (phase 3, scenario {data['scenario']})", header_style="bold")
     for col in ("migration", "action", "why"):
         plan.add_column(col)
+    if report.plan.upgrade:  # drizzle 1.0's ledger upgrade, the plan's first step
+        plan.add_row(escape(report.plan.ledger), "upgrade ledger",
+                     escape(f"drizzle 1.0's columns, then {len(report.plan.upgrade)} row(s) named (check ledger-upgrade; --sql)"))
     baseline = report.plan.baseline
     if baseline:
         span = baseline[0].tag if len(baseline) == 1 else f"{baseline[0].tag} … {baseline[-1].tag} ({len(baseline)})"
         plan.add_row(escape(span), "baseline", escape(baseline[0].why))
     for step in report.plan.apply:
         plan.add_row(escape(step.tag), "apply", escape(step.why))
-    if not report.plan.steps:
+    if not report.plan.steps and not report.plan.upgrade:
         plan.add_row("—", "nothing", "every journal entry is recorded as applied")
     out.print(plan)
     _show_findings(data["migrations"])

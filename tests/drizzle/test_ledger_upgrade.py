@@ -185,3 +185,12 @@ def test_the_rehearsal_runs_the_upgrade_on_the_restored_copy_too(app_db):
     check = next(c for c in decision.checks if c.id == "rehearsal")
     assert decision.go and check.status.name == "OK", check
     assert ledger(db) == before  # the production ledger is untouched
+
+
+def test_inv_analyze_prints_the_upgrade_in_the_plan_and_its_rows_in_the_checks(app_db, capsys):
+    from pgrunbook.console import show_analysis
+
+    db = tracked_v1(app_db)
+    show_analysis(commands.analyze(load_config(db.inventory()), squawk=False))
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "upgrade ledger" in shown and "11 row(s) named" in shown and "ledger-upgrade" in shown
