@@ -51,6 +51,21 @@ def test_report_has_every_section_of_the_seed_with_values(app_db):
     assert data["before"]["by_role"] == {"fbo": 60, "manager": 8} and data["after"]["total"] == 68
 
 
+def test_a_crash_is_never_closed_ok(app_db):
+    """An unexpected exception (a bug) mid-run: the run is failed in its journal, report and `inv runs`, never "ok"."""
+    db = app_db("legacy")
+
+    def crash(run):
+        raise TypeError("a bug")
+
+    with pytest.raises(TypeError):
+        migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True, after_migrate=crash))
+    journal = next((db.workdir / "backups" / "runs").iterdir()) / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert ("run", "end", "ok") not in [(r["phase"], r["event"], r["status"]) for r in records]
+    assert records[-1]["event"] == "error" and records[-1]["status"] == "failed" and "TypeError: a bug" in records[-1]["data"]["error"]
+
+
 def test_a_no_go_stops_before_any_change(app_db):
     db = app_db("tracked")
     path = db.drizzle_dir / "0011_add_performance_indexes.sql"

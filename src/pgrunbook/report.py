@@ -31,23 +31,23 @@ LANGUAGES = ("en", "fr")
 # "Utilisateurs FBOs" is the seed's own wording; in English a role names the users ("FBO users", never "FBOs users").
 ROLE_LABELS = {"fr": {"manager": "managers", "fbo": "FBOs"}, "en": {"manager": "Manager", "fbo": "FBO"}}
 MISSING = "—"
+FRENCH_UNITS = {"B": "o", "KiB": "Kio", "MiB": "Mio", "GiB": "Gio", "TiB": "Tio", "PiB": "Pio"}  # octets, IEC
 
 
 # --------------------------------------------------------------------------- human units (pure)
 
 
 def human_size(size: int | float | None, lang: str = "en") -> str:
-    """Bytes in binary units, one system everywhere: 52.4 KiB (fr: 52,4 Kio); None: —."""
+    """Bytes in IEC units, as everywhere (`units.size`): 52.4 KiB; in French 52,4 Kio; None: —."""
+    from . import units
+
     if size is None:
         return MISSING
-    units = ("o", "Kio", "Mio", "Gio", "Tio") if lang == "fr" else ("B", "KiB", "MiB", "GiB", "TiB")
-    value = float(size)
-    for unit in units:
-        if abs(value) < 1024 or unit == units[-1]:
-            text = f"{value:.0f} {unit}" if unit == units[0] else f"{value:.1f} {unit}"
-            return _decimal(text, lang)
-        value /= 1024
-    return str(size)  # pragma: no cover - the loop always returns
+    text = units.size(size)
+    if lang == "fr":
+        number, unit = text.split(" ")
+        text = f"{number} {FRENCH_UNITS.get(unit, unit)}"
+    return _decimal(text, lang)
 
 
 def human_duration(seconds: float | None, lang: str = "en") -> str:

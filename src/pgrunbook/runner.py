@@ -104,6 +104,10 @@ def migrate_prod(cfg: Config, emit: Emit = discard, options: ProdOptions | None 
         result.outcome = "interrupted"
         run.append(RunFailed(status="interrupted", next_step=f"inv migrate-prod --resume {run.id}"))
         raise
+    except Exception as exc:  # a bug: the run failed, it is never closed "ok" (its report and `inv runs` would say so)
+        result.outcome, result.reason = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        run.append(RunFailed(status="failed", error=result.reason, next_step=f"report the bug; then `inv migrate-prod --resume {run.id}`"))
+        raise
     finally:
         result.seconds = time.monotonic() - started
         if result.outcome in ("ok", "warnings", "rolled-back", "no-go"):
