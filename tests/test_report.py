@@ -261,3 +261,25 @@ def test_history_metrics_and_the_final_checklist(ok_run, rolled_back_run, tmp_pa
                                               "post_backup": True}
     rolled = checklist(report_data(rolled_back_run))
     assert not rolled["users_identical"] and not rolled["post_backup"]
+
+
+def test_a_run_rolled_back_later_by_inv_rollback_says_so_both_ways(tmp_path, ok_run):
+    """`inv rollback --full` after a closed run is a run of its own (`rolls_back`): each report names the other."""
+    lines = [json.loads(line) for line in (JOURNALS / "demo_rolled_back.jsonl").read_text().splitlines()]
+    opened = {**lines[0], "run": "later", "ts": "2026-12-02T16:00:00.000+00:00",
+              "data": {**lines[0]["data"], "kind": "rollback", "rolls_back": OK_RUN}}
+    steps = [{**r, "run": "later"} for r in lines if r["phase"] == "rollback" and r["event"] in ("start", "step", "end")]
+    closed = {**lines[-1], "run": "later", "status": "rolled-back", "data": {"reason": "rollback (full)", "seconds": 3.6}}
+    folder = tmp_path / "runs" / "later"
+    folder.mkdir(parents=True)
+    (folder / "journal.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [opened, *steps, closed]))
+    later = Run("later", folder)
+
+    original = render_markdown(report_data(ok_run), "en")
+    assert f"| Rolled back later by | run `later` (undone by a rollback); kept database `{KEPT_DB}` |" in original
+    assert "- [ ] ✅ Migration succeeded - In production" in original and "- [x] ❌ Rollback performed" in original
+    assert "**pgrunbook's decision (automatic):** GO: migration applied and validated; then undone by run `later`" in original
+    rollback = render_markdown(report_data(later), "fr")
+    assert f"| Annule le run | `{OK_RUN}` |" in rollback and "| Décidé | à la main (`inv rollback`) |" in rollback
+    assert f"| Base conservée | `{KEPT_DB}` (l'ancienne base, renommée, jamais supprimée) |" in rollback
+    assert "**Décision de pgrunbook (automatique) :** ROLLBACK : la migration a été annulée" in rollback

@@ -148,6 +148,8 @@ def report_data(run: Run, cfg: Config | None = None) -> dict[str, Any]:
         "gate": {"decision": gate.get("decision"), "checks": gate.get("checks", [])},
         "rehearsal": _rehearsal(_data(j.last(RehearsalEnded))),
         "rollback": _rollback(j),
+        "rolls_back": opened.rolls_back,  # a rollback run: the run whose migration it undid
+        "rolled_back_by": _rolled_back_by(run),
         "rollback_reason": (_data(j.last(RollbackDecided))).get("why"),
         "problems": _problems(j),
         "outcome": outcome,
@@ -342,6 +344,20 @@ def _problems(j: Journal) -> list[dict[str, str]]:
         if isinstance(r, RollbackDecided):
             problems.append({"phase": "rollback", "message": r.why})
     return problems
+
+
+def _rolled_back_by(run: Run) -> list[dict[str, str]]:
+    """The later runs that rolled this one back (`inv rollback` of a closed run is a run of its own)."""
+    from .runs import list_runs
+
+    later = []
+    for other in list_runs(run.dir.parent.parent):
+        journal = other.read()
+        if other != run and journal.opened is not None and journal.opened.rolls_back == run.id:
+            rollback = _rollback(journal) or {}
+            later.append({"run": other.id, "outcome": journal.outcome, "mode": rollback.get("mode") or "",
+                          "kept_db": rollback.get("kept_db") or ""})
+    return later
 
 
 def _stopped(record: MigrationStopped | None) -> dict[str, Any] | None:
