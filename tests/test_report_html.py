@@ -63,6 +63,7 @@ def test_the_report_holds_the_markdown_report_and_four_charts(pages):
                   "2 copie(s) vérifiée(s) sur 2", "52,4 Kio", "secondes depuis le début du run"):
         assert label in text, label  # chart text is text (svg.fonttype none), in the page's language
     assert KEPT_DB in text and "☑" in text and "☐" in text
+    assert "✅" not in text and "❌" not in text and '<span class="bad">✘</span>' in text  # no emoji font needed
 
 
 def test_a_figure_the_journal_lacks_is_said_missing_not_drawn_as_zero(pages):

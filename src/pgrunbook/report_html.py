@@ -78,6 +78,9 @@ TEXT = {
     },
 }
 
+# The Markdown's emoji, as symbols every text font has (DejaVu: ✔ ✘ ⚠), coloured.
+SYMBOLS = {"✅": '<span class="ok">✔</span>', "❌": '<span class="bad">✘</span>', "⚠️": '<span class="warn">⚠</span>'}
+
 CSS = """
 body { font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; color: #212121; margin: 2em auto; max-width: 1100px;
        padding: 0 1.5em; line-height: 1.45; }
@@ -95,6 +98,8 @@ figure.chart.wide { grid-column: 1 / -1; }
 figure.chart figcaption { font-weight: bold; margin-bottom: .3em; }
 figure.chart svg { width: 100%; height: auto; display: block; }
 figure.chart p.none { color: #757575; font-style: italic; }
+li.check { list-style: none; margin-left: -1.2em; }
+.ok { color: #2e7d32; font-weight: bold; } .bad { color: #c62828; font-weight: bold; } .warn { color: #ef6c00; font-weight: bold; }
 footer { margin-top: 3em; color: #757575; font-size: .85em; }
 @media print { .charts { grid-template-columns: 1fr; } figure.chart { break-inside: avoid; } h2 { break-after: avoid; } }
 """
@@ -163,7 +168,10 @@ def _markdown_html(text: str, lang: str) -> str:
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     out = md.render(text)
     done, todo = TEXT[lang]["box"]
-    return out.replace("<li>[x] ", f'<li class="check done">{done} ').replace("<li>[ ] ", f'<li class="check todo">{todo} ')
+    out = out.replace("<li>[x] ", f'<li class="check done">{done} ').replace("<li>[ ] ", f'<li class="check todo">{todo} ')
+    for emoji, symbol in SYMBOLS.items():  # a page must not depend on an emoji font being installed
+        out = out.replace(emoji, symbol)
+    return out
 
 
 def _figure(caption: str, svg: str | None, lang: str, *, wide: bool = False, name: str = "") -> str:
