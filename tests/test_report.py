@@ -213,10 +213,12 @@ def _stopped_run(tmp_path: Path) -> Run:
 
 
 def test_older_failed_and_open_runs_render_with_dashes_never_crash(tmp_path):
+    empty = run_from(tmp_path, JOURNALS / "demo_ok.jsonl", "empty", lines=0)  # a run folder whose first record never landed
+    assert "| Target | — |" in render_markdown(report_data(empty), "en")
     format1 = run_from(tmp_path, DATA / "journal_format1.jsonl", "format1")
     still_open = run_from(tmp_path, JOURNALS / "demo_ok.jsonl", "open", lines=8)  # up to the gate: no migration yet
     stopped = _stopped_run(tmp_path)
-    for run in (format1, still_open, stopped):
+    for run in (empty, format1, still_open, stopped):
         data = report_data(run)
         for lang in ("fr", "en"):
             text = render_markdown(data, lang)
