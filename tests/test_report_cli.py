@@ -41,7 +41,7 @@ def test_report_and_history_as_html_from_a_real_run(app_db, capsys):
     assert history == cfg.inventory.backup.dir / "runs" / "history.en.html" and os.stat(history).st_mode & 0o777 == 0o600
     row = next(r for r in shown["runs"] if r["id"] == run.id)
     assert row["metrics"]["migration_seconds"] > 0 and row["metrics"]["backup_size"] > 0
-    assert run.id in history.read_text(encoding="utf-8")
+    assert run.id in history.read_text(encoding="utf-8") and TEST_PASSWORD not in history.read_text(encoding="utf-8")
 
     assert cli.report(str(inventory), None, run_id=run.id, lang="en", as_json=True, as_html=True) == 2  # one rendering at a time
     assert cli.runs(str(inventory), None, as_json=False, as_html=True, lang="de") == 2
