@@ -7,6 +7,8 @@ and free ports, so a developer's `.sandbox/` is never touched.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -40,6 +42,25 @@ def test_demo_runs_the_whole_runbook_and_prints_the_report(demo_env):
     done = inv(env, "demo")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "migrate-prod: ok" in done.stdout and "report.fr.md" in done.stdout
+    # Issue 14: one screen (stderr + stdout as a terminal shows them), ending with the recap, then
+    # the tour: the commands to look at what it did, each working exactly as printed.
+    lines = done.stderr.splitlines() + done.stdout.splitlines()
+    assert len(lines) <= 40, "\n".join(lines)
+    recap = done.stdout[done.stdout.index("RECAP"):]
+    for phase in ("verify", "backup", "analyze", "gate", "migrate", "validate", "post-backup"):
+        assert re.search(rf"^  {phase} +(ok|GO) ", recap, re.M), recap
+    assert re.search(r"^  migrate .* 43 indexes created", recap, re.M) and "users 68 → 68" in recap and "API p95 " in recap
+    assert re.search(r"^  backup .* \d+\.\d KiB, 2/2 copies verified", recap, re.M), recap
+    run_id = re.search(r"^RECAP run (\S+)", recap, re.M).group(1)
+    look = re.search(r"^look at what it did:\n((?:  inv .+\n)+)", done.stdout, re.M).group(1).split("\n")
+    commands = [line.strip() for line in look if line.strip()]
+    assert commands == ["inv runs", f"inv report -r {run_id}", "inv verify"]
+    for command in commands:
+        looked = inv(env, *shlex.split(command)[1:])
+        assert looked.returncode == 0, (command, looked.stdout[-2000:], looked.stderr[-2000:])
+    assert run_id in inv(env, "runs").stdout  # the demo's runs are where `inv runs` looks
+    assert "the sandbox API keeps running on http://127.0.0.1:" in done.stdout and "`inv sandbox.down` stops it" in done.stdout
+    assert not [line for line in lines if "CREATE INDEX" in line]  # statements only with -v
     report = next(root.glob("backups/runs/*/report.fr.md")).read_text()
     assert "- [x] ✅ Migration réussie" in report and "Indexes créés : **43**" in report and "- [x] Login fonctionnel" in report
     password = (root / "pg" / "password").read_text().strip()
@@ -50,9 +71,15 @@ def test_demo_runs_the_whole_runbook_and_prints_the_report(demo_env):
 
 def test_demo_break_rolls_back_by_itself_and_exits_4(demo_env):
     env, root = demo_env
-    done = inv(env, "demo", "--break")
+    done = inv(env, "demo", "--break", "-q")
     assert done.returncode == 4, done.stdout[-3000:] + done.stderr[-3000:]
     assert "rolled back: validation found drift" in done.stderr
+    # -q: nothing while it runs; the recap (stdout), then the error's what / changed / next (stderr).
+    assert [line.split(":")[0] for line in done.stderr.splitlines()] == ["error", "changed", "next"], done.stderr
+    assert re.search(r"^  validate +failed .*users 68 → 69", done.stdout, re.M), done.stdout
+    assert re.search(r"^  rollback +ok .*full: the backup restored; replaced database kept as htf_sunup_db_before_rollback_", done.stdout,
+                     re.M), done.stdout
+    assert "migrate-prod: rolled-back" in done.stdout and "\nnext:" not in done.stdout  # the error's next: is the last line
     import psycopg
 
     password = (root / "pg" / "password").read_text().strip()

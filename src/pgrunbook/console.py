@@ -304,8 +304,9 @@ def show_recap(recap: Any, *, label: str, extra: tuple[str, ...] = (), error_fol
     for p in recap.phases:
         style = _VERDICT_STYLE[p.good]
         seconds = duration(p.seconds) if p.seconds is not None else ""
-        out.print(f"  {escape(p.phase):<{width}}  [{style}]{escape(p.verdict):<10}[/] {seconds:>6}  {escape(p.figure)}".rstrip(),
-                  soft_wrap=True)
+        rest = f" {seconds:>6}  {escape(p.figure)}".rstrip() if seconds or p.figure else ""
+        verdict = f"{escape(p.verdict):<10}" if rest else escape(p.verdict)
+        out.print(f"  {escape(p.phase):<{width}}  [{style}]{verdict}[/]{rest}", soft_wrap=True)
     style = {"ok": "bold green", "warnings": "bold yellow", "rolled-back": "bold yellow"}.get(recap.outcome, "bold red")
     took = f" in {duration(recap.seconds)}" if recap.seconds is not None else ""
     reason = f": {escape(recap.reason)}" if recap.reason and recap.outcome != "ok" else ""
