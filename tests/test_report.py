@@ -188,9 +188,16 @@ def _prose_words(markdown: str) -> set[str]:
     return words
 
 
-@pytest.mark.parametrize("journal", ["demo_ok", "demo_rolled_back"])
+@pytest.mark.parametrize("journal", ["demo_ok", "demo_rolled_back", "format1", "open", "stopped"])
 def test_french_is_entirely_french_and_english_entirely_english(tmp_path, journal):
-    data = report_data(run_from(tmp_path, JOURNALS / f"{journal}.jsonl", "x"))
+    if journal == "stopped":
+        run = _stopped_run(tmp_path)
+    elif journal == "format1":
+        run = run_from(tmp_path, DATA / "journal_format1.jsonl", "x")
+    else:
+        run = run_from(tmp_path, JOURNALS / f"{'demo_ok' if journal == 'open' else journal}.jsonl", "x",
+                       lines=8 if journal == "open" else None)
+    data = report_data(run)
     en_words, fr_words = _template_words("en"), _template_words("fr")
     only_en, only_fr = en_words - fr_words, fr_words - en_words
     assert {"users", "before", "after", "identical", "succeeded"} <= only_en and {"utilisateurs", "avant", "après"} <= only_fr
