@@ -92,3 +92,18 @@ def test_the_failure_budget_stops_the_fleet(fleet_env):
     assert len(list_fleet_runs(fleet.dir)) == 1
     started = result.fleet.read().all(TargetStarted)
     assert [s.target for s in started] == env.names[:2]
+
+
+def test_a_tenant_held_by_another_run_fails_and_the_others_proceed(fleet_env):
+    from pgrunbook.executor import LOCK_KEY_SQL, LOCK_NAMESPACE
+
+    env = fleet_env(2)
+    fleet = load_fleet(env.write({"canary": 0, "waves": ["100%"], "max_parallel": 2}))
+    held = env.names[1]
+    with env.connect(held) as other:  # another pgrunbook (or a human) holds the migration lock of this tenant
+        other.execute(f"SELECT pg_advisory_lock({LOCK_KEY_SQL})", [LOCK_NAMESPACE])
+        result = migrate_prod(fleet, options=FleetOptions())
+    assert result.targets[held].outcome == "no-go" and "no-other-run" in result.targets[held].reason
+    assert env.indexes(held) == 0
+    assert all(result.targets[n].outcome == "ok" and env.indexes(n) == 43 for n in env.names if n != held)
+    assert result.outcome == "failed"
