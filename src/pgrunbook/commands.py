@@ -53,6 +53,7 @@ def verify(cfg: Config, emit: Emit = discard, *, run: Run | None = None) -> Veri
         facts = gather(conn, exp, inv.migrations)
         state = reconcile(local, None if facts.tracking_rows is None else list(facts.tracking_rows))
         preapplied = _pending_already_in_schema(conn, local, state)
+        created = _tables_the_plan_creates(conn, local, state, facts, exp)
         seen = run_state(conn, exp, inv.migrations)
     major = server_major(facts.server.version_num)
     tools = tuple(locate_tool(name, inv.tools.bin_dir, server_major=major) for name in ("pg_dump", "pg_restore"))
@@ -60,7 +61,8 @@ def verify(cfg: Config, emit: Emit = discard, *, run: Run | None = None) -> Veri
     from .rollback.recover import app_left_stopped
 
     stopped = app_left_stopped(inv.backup.dir, inv.database.url.key)
-    checks = evaluate(facts, local, state, tools, exp, cfg.playbook.migrate, preapplied=preapplied, app_stopped=stopped)
+    checks = evaluate(facts, local, state, tools, exp, cfg.playbook.migrate, preapplied=preapplied, app_stopped=stopped,
+                      created_by_plan=created)
     checks += _history_checks(local, state)
     report = VerifyReport(target, facts, local, state, tools, exp, checks)
     data = report.as_json()
@@ -78,6 +80,29 @@ def _history_checks(local, state) -> tuple:  # noqa: ANN001
 
     history = history_of(local, state.applied_tags)
     return () if history is None else (history_check(history),)
+
+
+def _tables_the_plan_creates(conn, local, state, facts, exp) -> frozenset[str]:  # noqa: ANN001
+    """The playbook's tables (and role table) that are absent now and that the migrations to apply create: every
+    migration's on a new database (nothing of the app here, no ledger rows), the pending ones' otherwise. Read only
+    when one of them is absent (a parse of the migrations)."""
+    from .names import qualified
+    from .planning import is_new_database
+    from .sqlcheck import analyze_files, objects_after
+
+    present = {t.qualified for t in facts.tables}
+    absent = {qualified(t) for t in (*exp.tables, exp.role_count.table)} - present
+    if not absent:
+        return frozenset()
+    if state.rows:
+        entries = [m for m in local.entries if m.tag in set(state.pending)]
+        analyses = analyze_files([(m.filename, m.text) for m in entries], strict=False)
+    else:
+        analyses = analyze_files([(m.filename, m.text) for m in local.entries], strict=False)
+        if not is_new_database(conn, tuple(analyses)):
+            return frozenset()
+    created = {f"{t.schema}.{t.name}" for t in objects_after(analyses).tables}
+    return frozenset(absent & created)
 
 
 def _pending_already_in_schema(conn, local, state) -> tuple[str, ...]:  # noqa: ANN001
@@ -250,7 +275,7 @@ def _gate(cfg: Config, emit: Emit, run: Run, *, backup_ref: str | None, baseline
         privs = privileges(conn, index_tables)
         long_open, holders = blocking_sessions(conn, index_tables, pb.gate.max_transaction_seconds)
         activity = Activity(lock_holder(conn), long_open, holders)
-        protected = protected_counts(conn, pb.expectations)
+        protected = protected_counts(conn, pb.expectations, created_by_plan=_created_by_plan(seen))
         data = _preflight(conn, cfg, seen, emit, "gate")
         live = count_rows(conn, pb.expectations.role_count)["tables"] if backup is not None else None
     restore_problem, restore_tools = _restore_tools(cfg, seen.facts, backup)
@@ -384,6 +409,15 @@ def migrate(cfg: Config, emit: Emit = discard, *, run: Run | None = None, run_id
                              for s in result.steps)))
         _observe_after(conn, cfg, run)
     return run, result
+
+
+def _created_by_plan(seen) -> frozenset[str]:  # noqa: ANN001
+    """The tables (`schema.table`) the plan to apply creates."""
+    from .sqlcheck import objects_after
+
+    tags = {s.tag for s in seen.plan.apply}
+    state = objects_after(a for m, a in zip(seen.local.entries, seen.analyses) if m.tag in tags)
+    return frozenset(f"{t.schema}.{t.name}" for t in state.tables)
 
 
 def _expected_changes(seen):  # noqa: ANN001, ANN202

@@ -140,17 +140,24 @@ def _indexes(conn: psycopg.Connection, prefix: str) -> tuple[int, tuple[IndexFac
 # --------------------------------------------------------------------------- for the gate and validation
 
 
-def protected_counts(conn: psycopg.Connection, expectations: Expectations) -> dict:
-    """Exact counts the runbook protects: users by role (and total) and each critical table (keyed as the playbook names it)."""
+def protected_counts(conn: psycopg.Connection, expectations: Expectations, created_by_plan: frozenset[str] = frozenset()) -> dict:
+    """Exact counts the runbook protects: users by role (and total) and each critical table (keyed as the playbook names it).
+
+    `created_by_plan` (`schema.table`): tables the plan to apply creates; the role table absent now for that
+    reason holds no rows to protect (counted as none), not a table that cannot be counted."""
     from psycopg import sql
 
     roles = _role_counts(conn, expectations.role_count.table, expectations.role_count.column)
+    table = qualified(expectations.role_count.table)
+    if roles.by_role is None and table in created_by_plan and conn.execute("SELECT to_regclass(%s) IS NULL", [
+            sql.Identifier(*split_table(table)).as_string(conn)]).fetchone()[0]:
+        roles = RoleCounts(roles.table, roles.column, {})
     tables = {}
     for table in expectations.critical_tables:
         rel = sql.Identifier(*split_table(table))
         if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [rel.as_string(conn)]).fetchone()[0]:
             tables[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(rel)).fetchone()[0]
-    return {"users_by_role": {"by_role": roles.by_role, "total": roles.total}, "tables": tables}
+    return {"users_by_role": {"by_role": roles.by_role, "total": roles.total, "table": table}, "tables": tables}
 
 
 # The fingerprint's method, recorded with it: validation recomputes "after" the way "before" was computed.

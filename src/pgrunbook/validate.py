@@ -41,15 +41,17 @@ class ExpectedChanges:
     dropped_columns: tuple[str, ...] = ()
     added_columns: tuple[str, ...] = ()
     dropped_tables: tuple[str, ...] = ()
+    created_tables: tuple[str, ...] = ()  # tables absent before that the plan creates (a new database: all of them)
+
+    _KEYS = ("dropped_columns", "added_columns", "dropped_tables", "created_tables")
 
     def as_json(self) -> dict[str, list[str]]:
-        return {"dropped_columns": list(self.dropped_columns), "added_columns": list(self.added_columns),
-                "dropped_tables": list(self.dropped_tables)}
+        return {k: list(getattr(self, k)) for k in self._KEYS}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ExpectedChanges:
         data = data or {}
-        return cls(*(tuple(data.get(k) or ()) for k in ("dropped_columns", "added_columns", "dropped_tables")))
+        return cls(*(tuple(data.get(k) or ()) for k in cls._KEYS))
 
     def dropped_of(self, table: str) -> tuple[str, ...]:
         """The columns the plan drops from `table` (`schema.table`)."""
@@ -77,7 +79,8 @@ def expected_changes(present: Any, absent: Any, existing_tables: Any = ()) -> Ex
     dropped = sorted({name(o) for o in absent if o.kind == "column"})
     added = sorted({name(o) for o in present if o.kind == "column" and (not existing or f"{o.schema}.{o.table}" in existing)})
     tables = sorted({f"{o.schema}.{o.name}" for o in absent if o.kind == "table"})
-    return ExpectedChanges(tuple(dropped), tuple(added), tuple(tables))
+    created = sorted({f"{o.schema}.{o.name}" for o in present if o.kind == "table"} - existing)
+    return ExpectedChanges(tuple(dropped), tuple(added), tuple(tables), tuple(created))
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def _tracking(i: ValidationInputs) -> Check:
 
 
 def _counts(i: ValidationInputs) -> Check:
-    before, after = _flat(i.before), _flat(i.after)
+    before, after = _flat(i.before, i.expected), _flat(i.after, i.expected)
     changed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
     if i.drift_policy == "exact":
         if changed:
@@ -253,10 +256,13 @@ def _table_rows(i: ValidationInputs) -> Check:
     return Check("table-rows", Status.WARN if waived or planned else Status.OK, "; ".join(parts))
 
 
-def _flat(snapshot: dict[str, Any]) -> dict[str, int]:
-    roles = (snapshot.get("users_by_role") or {}).get("by_role") or {}
+def _flat(snapshot: dict[str, Any], expected: ExpectedChanges | None = None) -> dict[str, int]:
+    """The protected counts as one mapping; those of tables the approved plan creates are left out (no "before")."""
+    created = set(expected.created_tables) if expected else set()
+    users = snapshot.get("users_by_role") or {}
+    roles = {} if users.get("table") in created else users.get("by_role") or {}
     out = {f"{role} users": n for role, n in roles.items()}
-    out.update({table: n for table, n in (snapshot.get("tables") or {}).items()})
+    out.update({table: n for table, n in (snapshot.get("tables") or {}).items() if qualified(table) not in created})
     return out
 
 
@@ -266,6 +272,9 @@ def _fingerprint(i: ValidationInputs) -> Check:
         return Check("users-fingerprint", Status.INFO, "no content fingerprint (expectations.fingerprint: false in the playbook); "
                      "row counts are still compared")
     table = qualified(str(a.get("table") or b.get("table") or ""))
+    if table in i.expected.created_tables and b.get("count") is None:
+        return Check("users-fingerprint", Status.INFO, f"{a.get('table')} is created by the approved plan: no content before to "
+                     f"compare ({a.get('count')} rows now)")
     if a.get("missing_columns"):
         return Check("users-fingerprint", Status.FAIL, f"columns of {a.get('table')} gone since before: {', '.join(a['missing_columns'])}"
                      + (" (the approved plan drops none of them)" if i.expected.dropped_columns else ""),

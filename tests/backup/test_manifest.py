@@ -114,8 +114,12 @@ def test_integrity_rules():
                                                       listing=listing, list_error="", critical=["users"], counts={"public.users": 5})}
     assert checks["dump-complete"] == "fail"
     checks = {c.id: c.status.value for c in check_dump(outcome(stderr="pg_dump: warning: x", size=0), listing=listing, list_error="",
-                                                      critical=["users", "challenges"], counts={"public.users": 5})}
+                                                      critical=["users", "challenges"], counts={"public.users": 5, "public.challenges": 3})}
     assert checks["dump-stderr"] == "warn" and checks["dump-size"] == "fail" and checks["critical-table-data"] == "fail"
+    # a critical table the snapshot did not count does not exist (a new database, a table the plan creates): nothing to keep
+    absent = {c.id: c for c in check_dump(outcome(), listing=listing, list_error="", critical=["users", "challenges"],
+                                          counts={"public.users": 5})}
+    assert absent["critical-table-data"].status.value == "warn" and "absent from the database" in absent["critical-table-data"].summary
 
 
 def test_scratch_name_is_unmistakable_and_short():

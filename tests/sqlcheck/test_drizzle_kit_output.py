@@ -136,3 +136,25 @@ def test_type_changes_that_rewrite_or_may_fail_stay_reviewed():
     [analysis] = analyze_files([("x.sql", WIDEN + '--> statement-breakpoint\nALTER TABLE "posts" ALTER COLUMN "slug" '
                                  'SET DATA TYPE varchar(300);')], column_types=LIVE)
     assert [f.line for f in analysis.blocking] == [3]
+
+
+def test_squawk_lock_findings_on_a_table_the_set_creates_are_only_info_and_stay_on_existing_tables():
+    """squawk reads one file alone: its constraint / index / NOT NULL lock rules fire on the tables the set creates
+    (every table of a new database). Ours know they are empty: so squawk's are info there, and unchanged elsewhere."""
+    from pgrunbook.sqlcheck import Finding, with_findings
+
+    files = [("0001_comments.sql", OLD_KIT_TABLE), ("0002_fk.sql", OLD_KIT_FK)]
+    rules = ("squawk:constraint-missing-not-valid", "squawk:adding-foreign-key-constraint", "squawk:require-concurrent-index-creation")
+
+    def merged(analysis, line):
+        return with_findings(analysis, [Finding(r, Verdict.REVIEW, "squawk says", "h", analysis.file, line, "") for r in rules])
+
+    new = analyze_files(files, absent_tables={("public", "comments")})[1]
+    assert merged(new, 2).verdict is Verdict.ALLOWED and merged(new, 7).verdict is Verdict.ALLOWED
+    assert all("a table this migration set creates" in f.message for f in merged(new, 2).findings if f.rule_id in rules)
+    existing = analyze_files(files)[1]  # the table may exist with rows: squawk's findings stay what they were
+    assert {f.rule_id for f in merged(existing, 2).blocking} >= set(rules)
+    assert {f.rule_id for f in merged(existing, 7).blocking} >= set(rules)
+    # a rule that is not about locks (data loss) is never downgraded
+    dropped = with_findings(new, [Finding("squawk:ban-drop-column", Verdict.REVIEW, "squawk says", "h", new.file, 2, "")])
+    assert dropped.verdict is Verdict.REVIEW

@@ -244,6 +244,22 @@ def test_expected_changes_come_from_the_migrations_operations():
     found = expected_changes(state.present, state.absent, {"public.users", "public.legacy", "auth.users"})
     assert found.dropped_columns == ("auth.users.a", "public.users.phone")
     assert found.added_columns == ("auth.users.b", "public.users.nickname")  # fresh's columns are a new table's, not a change
-    assert found.dropped_tables == ("public.legacy",)
+    assert found.dropped_tables == ("public.legacy",) and found.created_tables == ("public.fresh",)
     assert ExpectedChanges.from_json(found.as_json()) == found and ExpectedChanges.from_json(None) == ExpectedChanges()
     assert found.kept("public.users", ["id", "phone", "email"]) == ["id", "email"]
+
+
+def test_tables_the_approved_plan_creates_have_no_before_to_compare():
+    """A new database: the protected table does not exist before the plan, which creates it."""
+    created = ExpectedChanges(created_tables=("public.users",))
+    absent = {"table": "users", "method": "row-hash", "key": [], "columns": [], "count": None, "max_pk": None, "md5": None,
+              "missing_columns": ["(table gone)"]}
+    before = snapshot(users_by_role={"by_role": None, "total": None, "table": "public.users"}, tables={"campaigns": 10},
+                      fingerprint=absent)
+    after = snapshot(users_by_role={"by_role": {}, "total": 0, "table": "public.users"},
+                     tables={"users": 0, "campaigns": 10}, fingerprint={**FINGERPRINT, "count": 0})
+    report = evaluate(validation_inputs(before=before, after=after, expected=created))
+    assert report.ok and not report.drift, [c for c in report.checks if c.status is FAIL]
+    assert by_id(report)["users-fingerprint"].status is INFO
+    # without that expectation the same snapshots are drift
+    assert evaluate(validation_inputs(before=before, after=after)).drift

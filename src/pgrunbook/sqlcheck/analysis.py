@@ -62,6 +62,9 @@ class AnalyzedStatement:
     end_line: int
     sql: str
     operations: tuple[Operation, ...]
+    # Every operation it runs acts on a table this migration set creates (in this statement or before): no
+    # row to scan or validate, no lock anyone waits on. squawk, which reads one file alone, cannot know it.
+    on_new_tables: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,9 @@ def with_findings(analysis: FileAnalysis, extra: Iterable[Finding], policy: Poli
                 continue
             finding = replace(finding, verdict=verdict)
         index = _statement_of(analysis, finding)
+        if finding.rule_id in SQUAWK_MOOT_ON_NEW_TABLES and finding.verdict.rank > Verdict.INFO.rank and _on_new(analysis, index):
+            finding = replace(finding, verdict=Verdict.INFO, message=finding.message + " (pgrunbook: on a table this migration "
+                              "set creates: no row to scan or validate, no lock anyone waits on)")
         if finding.rule_id == SQUAWK_TYPE_CHANGE and finding.verdict.rank > Verdict.INFO.rank and _no_rewrite(analysis, index):
             # squawk cannot know the column's type before; we do: no rewrite, no scan, only a brief lock.
             finding = replace(finding, verdict=Verdict.INFO, message=finding.message + " (pgrunbook: binary-coercible "
@@ -207,14 +213,13 @@ class _Analyzer:
                                    self.policy.tracking_tables)
         classified = [self._type_changes(operations) for operations in classified]
         for statement, operations in zip(split.statements, classified):
-            statements.append(
-                AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations)
-            )
             context = RuleContext(frozenset(self.new_tables), self.journal)
             located += [
                 (statement.index, f) for op in operations for f in self._findings(op, statement.sql, file, context)
             ]
             self._remember_new_tables(operations)
+            statements.append(AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations,
+                                                _on_new_tables(operations, RuleContext(frozenset(self.new_tables)))))
         ddl_ran = any(op.kind not in _NOT_DDL for s in statements for op in s.operations if op.executed)
         last_line = split.statements[-1].end_line if split.statements else 1
         run_operations = classifier.recording(last_line, ddl_ran=ddl_ran)
@@ -427,6 +432,25 @@ def _no_rewrite(analysis: FileAnalysis, index: int | None) -> bool:
     changes = [op for s in analysis.statements if s.index == index for op in s.operations if op.kind == "alter-column-type"]
     return bool(changes) and all(op.has("no_rewrite") for op in changes)
 
+
+
+# squawk's rules about a lock held while existing rows are scanned, validated or rewritten: moot on a table
+# the migration set creates (the same reasoning as our own rules' `RuleContext.is_new`).
+SQUAWK_MOOT_ON_NEW_TABLES = frozenset(SQUAWK_PREFIX + r for r in (
+    "constraint-missing-not-valid", "adding-foreign-key-constraint", "disallowed-unique-constraint",
+    "require-concurrent-index-creation", "adding-not-nullable-field", "adding-required-field", "adding-field-with-default",
+    "changing-column-type", "adding-serial-primary-key-field", "adding-primary-key-constraint"))
+_NO_TARGET_NEEDED = frozenset({"do-block", "transaction-control", "set", "select"})
+
+
+def _on_new_tables(operations: tuple[Operation, ...], context: RuleContext) -> bool:
+    """Every operation the statement runs acts on a table of `context.new_tables` (and there is one)."""
+    acting = [op for op in operations if op.executed and op.kind not in _NO_TARGET_NEEDED]
+    return bool(acting) and all(op.target is not None and context.is_new(op) for op in acting)
+
+
+def _on_new(analysis: FileAnalysis, index: int | None) -> bool:
+    return any(s.index == index and s.on_new_tables for s in analysis.statements)
 
 
 def _statement_of(analysis: FileAnalysis, finding: Finding) -> int | None:
