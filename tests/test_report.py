@@ -292,3 +292,18 @@ def test_a_run_rolled_back_later_by_inv_rollback_says_so_both_ways(tmp_path, ok_
     assert f"| Annule le run | `{OK_RUN}` |" in rollback and "| Décidé | à la main (`inv rollback`) |" in rollback
     assert f"| Base conservée | `{KEPT_DB}` (l'ancienne base, renommée, jamais supprimée) |" in rollback
     assert "**Décision de pgrunbook (automatique) :** ROLLBACK : la migration a été annulée" in rollback
+
+
+def test_a_migration_that_ran_nothing_blocked_nothing(tmp_path):
+    """A baseline only (rows recorded, no statement run): no "writes blocked" span, no CONCURRENTLY claim."""
+    lines = [json.loads(line) for line in (JOURNALS / "demo_ok.jsonl").read_text().splitlines()]
+    for r in lines:
+        if (r["phase"], r["event"]) == ("migrate", "end"):
+            r["data"].update(applied=[], statements=[], created_indexes=[], nothing_to_do=False)
+    folder = tmp_path / "runs" / "baseline"
+    folder.mkdir(parents=True)
+    (folder / "journal.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    run = Run("baseline", folder)
+    assert timeline(run.read())["down"] == []
+    text = render_markdown(report_data(run), "en")
+    assert "CONCURRENTLY" not in text and "- [ ] no migration applied" in text

@@ -166,7 +166,8 @@ def timeline(j: Journal) -> dict[str, Any]:
     A phase spans its start record to the next end / decision / error of that phase; one that
     never ended (a crash, a run still open) spans to the last record and says so. `down` holds
     the app's stops (a rollback's stop-app to app-started) and a migration that holds write locks
-    (not `--online`: CREATE INDEX without CONCURRENTLY blocks writes to its table).
+    (not `--online`: CREATE INDEX without CONCURRENTLY blocks writes to its table; a migration that
+    ran no statement, a baseline only, blocked nothing).
     """
     origin = j.started_at
     if origin is None:
@@ -185,8 +186,9 @@ def timeline(j: Journal) -> dict[str, Any]:
         elif r.event in ("end", "decision", "error") and r.phase in open_:
             begun = open_.pop(r.phase)
             status = r.status or ("failed" if r.event == "error" else "ok")
+            ran = not (isinstance(r, MigrationEnded) and (r.nothing_to_do or not (r.statements or r.created_indexes)))
             phases.append({"phase": r.phase, "start": at(begun), "end": at(r), "status": status,
-                           "blocking": isinstance(begun, MigrationStarted) and not begun.online})
+                           "blocking": isinstance(begun, MigrationStarted) and not begun.online and ran})
     for phase, begun in open_.items():
         phases.append({"phase": phase, "start": at(begun), "end": round((last - origin).total_seconds(), 3), "status": "unfinished",
                        "blocking": isinstance(begun, MigrationStarted) and not begun.online})
