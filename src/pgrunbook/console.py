@@ -120,6 +120,9 @@ def verdict_line(ok: bool, *, good: str, bad: str) -> None:
 
 
 def show_verify(report: Any) -> None:
+    """Phase 1's tables. Drizzle's `when` (epoch milliseconds) shows as ISO 8601; `--json` keeps the number."""
+    from .units import when_iso
+
     data = report.as_json()
     users = data["users"]
     roles = Table(title="Users by role (phase 1.2)", header_style="bold")
@@ -151,9 +154,9 @@ def show_verify(report: Any) -> None:
     for entry in data["local_migrations"]["entries"]:
         row = by_tag.get(entry["tag"])
         status = "applied" if row else ("[yellow]pending, stranded[/]" if entry["tag"] in stranded else "pending")
-        applied.add_row(entry["tag"], str(entry["when"]), status, str(row["id"]) if row else "", (row or entry)["hash"][:12] + "…")
+        applied.add_row(entry["tag"], when_iso(entry["when"]), status, str(row["id"]) if row else "", (row or entry)["hash"][:12] + "…")
     for r in drizzle["unknown_rows"]:
-        applied.add_row("[red]? no local file[/]", str(r["created_at"]), "[red]unknown[/]", str(r["id"]), r["hash"][:12] + "…")
+        applied.add_row("[red]? no local file[/]", when_iso(r["created_at"]), "[red]unknown[/]", str(r["id"]), r["hash"][:12] + "…")
     out.print(applied)
     show_checks(report.checks, title="Checks")
     verdict_line(report.ok, good="verify: every expectation holds", bad="verify: " + "; ".join(c.id for c in report.checks if c.status is Status.FAIL) + " failed")

@@ -21,6 +21,8 @@ PURE = (
     "pgrunbook.analyze",
     "pgrunbook.outcome",
     "pgrunbook.events",
+    "pgrunbook.units",
+    "pgrunbook.recap",
     "pgrunbook.drizzle.state",
     "pgrunbook.drizzle.plan",
     "pgrunbook.drizzle.history",

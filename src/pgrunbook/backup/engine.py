@@ -33,6 +33,7 @@ from ..pg import locate_tool, server_major_of
 from ..targets import Target, open_target
 from ..targets.base import Verification
 from ..targets.local import LocalDirTarget, StagedCopy
+from .. import faults
 from ..units import size
 from .manifest import (
     EXTENSIONS,
@@ -250,6 +251,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
                 counter.join()
         say("progress", f"pg_dump {inv.database.dbname}", task="dump", done=outcome.size, total=outcome.size)
         say("step", f"dump written: {size(outcome.size)} in {outcome.seconds:.1f}s, sha256 {outcome.sha256[:16]}…")
+        faults.reached("backup:dumped")  # crash tests: Ctrl-C between the dump and its manifest
         if outcome.returncode != 0:
             _remove(dest)
             from ..errors import ToolError

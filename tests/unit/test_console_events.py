@@ -1,0 +1,96 @@
+"""console.EventView (-v / -q / the default), statements shortened, next steps keeping -i/-p.
+
+Under pytest stderr is not a terminal: what a log file or a pipe receives is exactly what is
+asserted here (a terminal would also see the details in passing, on one rewritten line)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgrunbook import console
+from pgrunbook.events import DETAIL, PHASE, SUMMARY, Event
+
+EVENTS = [
+    Event("migrate", "step", "phase 5/8: migrate", {"level": PHASE}),
+    Event("migrate", "step", "0011_x: 3 statements", {"level": DETAIL}),
+    Event("migrate", "progress", "0011_x:1 CREATE INDEX … — running", {"level": DETAIL, "done": 0, "total": 3, "running": True,
+                                                                         "migration": "0011_x", "statement": "CREATE INDEX …"}),
+    Event("migrate", "progress", "0011_x:1 CREATE INDEX i ON t (a) — 1 ms", {"level": DETAIL, "done": 1, "total": 3,
+                                                                               "migration": "0011_x", "statement": "CREATE INDEX …"}),
+    Event("migrate", "done", "0011_x: 3/3 statements in 0.1s, applied and recorded (row 12)", {"level": SUMMARY}),
+    Event("backup", "progress", "pg_dump app", {"task": "dump", "done": 10, "total": None}),
+    Event("backup", "step", "target offsite (local) is ready"),
+    Event("rollback", "warn", "rolling back: drift"),
+]
+
+
+def _shown(capsys, level, compact) -> list[str]:
+    view = console.EventView(level, compact=compact)
+    for event in EVENTS:
+        view(event)
+    view.close()
+    return capsys.readouterr().err.splitlines()
+
+
+def test_default_under_migrate_prod_shows_phases_summaries_and_warnings_only(capsys):
+    assert _shown(capsys, console.NORMAL, True) == [
+        "phase 5/8: migrate", "migrate: 0011_x: 3/3 statements in 0.1s, applied and recorded (row 12)", "rollback: rolling back: drift"]
+
+
+def test_default_for_a_task_alone_keeps_its_steps_but_not_each_statement(capsys):
+    assert _shown(capsys, console.NORMAL, False) == [
+        "phase 5/8: migrate", "migrate: 0011_x: 3/3 statements in 0.1s, applied and recorded (row 12)",
+        "backup: target offsite (local) is ready", "rollback: rolling back: drift"]
+
+
+def test_verbose_shows_every_statement_once_and_quiet_nothing(capsys):
+    verbose = _shown(capsys, console.VERBOSE, True)
+    assert "migrate: 0011_x:1 CREATE INDEX i ON t (a) — 1 ms" in verbose and not [line for line in verbose if "running" in line]
+    assert len(verbose) == len(EVENTS) - 1
+    assert _shown(capsys, console.QUIET, True) == []
+
+
+def test_verbose_and_quiet_together_is_a_usage_error():
+    from pgrunbook.errors import UsageError
+
+    with pytest.raises(UsageError):
+        console.verbosity(True, True)
+
+
+@pytest.mark.parametrize(("sql", "short"), [
+    ('CREATE INDEX IF NOT EXISTS "idx_campaigns_status_dates" ON "campaigns" ("status", "start_date", "end_date");',
+     "CREATE INDEX idx_campaigns_status_dates ON campaigns"),
+    ("CREATE UNIQUE INDEX CONCURRENTLY i ON ONLY public.t USING btree (a)", "CREATE UNIQUE INDEX CONCURRENTLY i ON public.t"),
+    ('ANALYZE "users"', "ANALYZE users"),
+    ('ALTER TABLE "users" ADD COLUMN "last_login_at" timestamp with time zone DEFAULT now() NOT NULL',
+     "ALTER TABLE users ADD COLUMN last_login_at timestamp with…"),
+])
+def test_statements_are_shortened_sensibly(sql, short):
+    assert console.shorten_sql(sql) == short
+    assert len(console.shorten_sql(sql)) <= 60
+
+
+def test_next_steps_keep_the_users_inventory_and_playbook():
+    flags = " -i inventory/prod.yml -p 'my play.yml'"
+    text = "fix, then `inv migrate-prod --resume R1`; `inv sandbox.up`; `inv verify -i other.yml`; `inv demo`"
+    assert console.with_flags(text, flags) == ("fix, then `inv migrate-prod -i inventory/prod.yml -p 'my play.yml' --resume R1`; "
+                                               "`inv sandbox.up`; `inv verify -p 'my play.yml' -i other.yml`; `inv demo`")
+    assert console.with_flags(text, "") == text
+
+
+def test_a_recap_prints_whole_lines_when_piped(capsys):
+    from pgrunbook.recap import PhaseLine, Recap
+
+    long_figure = "x" * 150
+    recap = Recap("R1", "postgres@db:5432/app", "migrate-prod", "ok", "", 3.0,
+                  (PhaseLine("verify", "ok", 0.2, long_figure), PhaseLine("post-backup", "not run", None, "")),
+                  next_step="run `inv report -r R1 -i inventory/production.yml --lang fr` and sign it",
+                  reports={"en": "/r/report.en.md", "fr": "/r/report.fr.md"})
+    console.show_recap(recap, label="migrate-prod", extra=("  inv runs",))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "RECAP run R1 · postgres@db:5432/app"
+    assert lines[1].startswith("  verify       ok           0.2s  x") and lines[1].endswith(long_figure)
+    assert lines[2] == "  post-backup  not run"
+    assert lines[3:] == ["migrate-prod: ok in 3.0s (run R1)",
+                         "next: run `inv report -r R1 -i inventory/production.yml --lang fr` and sign it",
+                         "report: /r/report.en.md (fr: report.fr.md)", "  inv runs"]
