@@ -44,7 +44,7 @@ def test_two_heads_name_each_branch_from_its_fork():
     assert issue.tags == ("3_c", "5_e") and "3_c (from 3_c); 5_e (from 4_d)" in issue.message
 
 
-def test_the_committed_fixture_is_one_line(tmp_path):
+def test_the_committed_fixture_is_one_line():
     local = load_migrations(FIXTURE_V1)
     history = history_of(local, [m.tag for m in local.entries[:3]])
     assert history.ok and history.checked == 12 and history.heads == (local.entries[-1].tag,) and history.unchecked == ()
