@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from pgrunbook import cli, commands
-from pgrunbook.config import load_config
 
 from .conftest import TEST_PASSWORD
 from .phases import gone_through_gate
