@@ -21,7 +21,7 @@ import yaml
 
 from pgrunbook.config import load_config
 from pgrunbook.drizzle import load_migrations
-from pgrunbook.journal import LedgerUpgraded
+from pgrunbook.journal import AnalyzeEnded, LedgerUpgraded
 from pgrunbook.runner import ProdOptions, migrate_prod
 
 from .test_drizzle_interop import _drizzle_installed, connect, drizzle, empty_db, schema  # noqa: F401  (fixtures)
@@ -97,6 +97,8 @@ def test_a_real_project_half_way_from_0_45_to_1_0_through_migrate_prod_then_driz
     result = migrate_prod(cfg, options=ProdOptions(yes=True))
     journal = result.run.read()
     assert result.outcome == "ok", [r.line(result.run.id) for r in journal.records if r.status not in ("", "ok", "go")]
+    analyzed = {c["id"]: c for c in journal.last(AnalyzeEnded).checks}
+    assert "exceptions" not in analyzed, analyzed["exceptions"]  # every reviewed exception lifts a finding: none stale
     upgraded = journal.last(LedgerUpgraded)
     assert upgraded is not None and len(upgraded.rows) == APPLIED_BY_045
     assert [r["name"] for r in upgraded.rows] == [m.tag for m in load_migrations(CONVERTED).entries[:APPLIED_BY_045]]
