@@ -194,3 +194,22 @@ def test_inv_analyze_prints_the_upgrade_in_the_plan_and_its_rows_in_the_checks(a
     show_analysis(commands.analyze(load_config(db.inventory()), squawk=False))
     shown = " ".join(capsys.readouterr().out.split())
     assert "upgrade ledger" in shown and "11 row(s) named" in shown and "ledger-upgrade" in shown
+
+
+def test_migrate_prod_with_the_upgrade_as_the_only_step(app_db):
+    """Every migration applied under 0.45 (0011 by pgrunbook, under its old `when`), then the folder converted:
+    the plan is the upgrade alone (0011's row named by hash), and migrate-prod runs it end to end."""
+    from pgrunbook.runner import ProdOptions, migrate_prod
+
+    db = app_db("tracked")
+    cfg, _ = gone_through_gate(db.inventory())
+    commands.migrate(cfg, yes=True)
+    commands.validate(cfg)  # closes that run
+    shutil.rmtree(db.drizzle_dir)
+    shutil.copytree(FIXTURE_V1, db.drizzle_dir)
+    result = migrate_prod(load_config(db.inventory()), options=ProdOptions(yes=True))
+    journal = result.run.read()
+    assert result.outcome == "ok" and journal.migration_end.applied == ()
+    assert [r["matched_by"] for r in journal.ledger_upgrade.rows][-1] == "hash" and len(journal.ledger_upgrade.rows) == 12
+    rows = ledger(db)
+    assert [r[3] for r in rows] == [m.tag for m in load_migrations(db.drizzle_dir).entries]
