@@ -104,3 +104,31 @@ def test_the_analysis_follows_what_the_catalog_holds(catalog):
     assert "ban-update" not in without.rule_ids()  # it comes from the database's trigger
     # The event trigger is disabled: its TRUNCATE does not fire.
     assert "ban-truncate" not in analysis.rule_ids()
+
+
+def test_postgresql_and_extension_functions_that_cannot_write_are_not_unknown_code(app_db):
+    """Issue 12 item 7: a call to one of PostgreSQL's own (or an extension's) IMMUTABLE / STABLE functions is not
+    "a function this migration set does not define": the live catalog (pg_proc) says it cannot write. Volatile
+    ones, and the built-ins with a rule of their own, stay exactly as strict."""
+    db = app_db("tracked")
+    with db.connect() as conn:
+        conn.execute("CREATE EXTENSION pg_trgm; CREATE EXTENSION dblink")
+        with read_only(conn):
+            live = read_code_catalog(conn)
+    assert {("pg_catalog", "sha256"), ("public", "similarity")} <= live.read_only_builtins
+    assert not {("pg_catalog", "pg_reload_conf"), ("public", "set_limit"), ("public", "dblink_exec")} & live.read_only_builtins
+
+    def rules(sql: str, catalog: CodeCatalog) -> set[str]:
+        [analysis] = analyze_files([("0001_x.sql", sql)], catalog=catalog)
+        return {f.rule_id for f in analysis.blocking}
+
+    lifted = ["SELECT encode(sha256('x'::bytea), 'hex');", "SELECT similarity('abc', 'abd');",
+              "SELECT pg_catalog.regexp_count('abcabc', 'b');", "SELECT uuid_extract_version(gen_random_uuid());"]
+    for sql in lifted:
+        assert "review-function-call" in rules(sql, CodeCatalog()), sql  # without the catalog: unknown, reviewed
+        assert "review-function-call" not in rules(sql, live), sql
+    strict = ["SELECT pg_reload_conf();", "SELECT pg_notify('jobs', 'x');", "SELECT set_limit(0.5);",  # volatile
+              "SELECT dblink_exec('dbname=x', 'DELETE FROM users');", "SELECT pg_sleep(10);", "SELECT setval('s', 1);",
+              "SELECT pg_advisory_unlock_all();", "SELECT set_config('search_path', 'x', false);"]  # rules of their own
+    for sql in strict:
+        assert rules(sql, live) == rules(sql, CodeCatalog()) and rules(sql, live) - {"review-select"}, sql

@@ -141,6 +141,17 @@ ORDER BY 1, 2, 3
 """
 
 
+# PostgreSQL's own functions and the extensions' whose every overload is IMMUTABLE or STABLE (they cannot write):
+# calling one is not calling unknown code. Volatile ones (pg_reload_conf, lo_create, uuid_generate_v4...) are not here.
+_READ_ONLY_BUILTINS = f"""
+SELECT n.nspname, p.proname
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE (n.nspname = 'pg_catalog' OR NOT {_not_extension('pg_proc', 'p.oid')}) AND p.prokind IN ('f', 'w')
+GROUP BY 1, 2
+HAVING bool_and(p.provolatile IN ('i', 's'))
+"""
+
+
 def read_code_catalog(conn: psycopg.Connection) -> CodeCatalog:
     """The database's functions, triggers, rules, event triggers, operators, domains,
     expression indexes, casts and NOT VALID checks (read-only queries, one per kind)."""
@@ -164,4 +175,5 @@ def read_code_catalog(conn: psycopg.Connection) -> CodeCatalog:
     indexes = tuple(CatalogIndex(*row) for row in conn.execute(_INDEXES))
     casts = tuple(CatalogCast(*row) for row in conn.execute(_CASTS))
     checks = tuple(CatalogCheck(*row) for row in conn.execute(_UNVALIDATED_CHECKS))
-    return CodeCatalog(functions, triggers, rules, event_triggers, operators, domains, indexes, casts, checks)
+    builtins = frozenset((schema, name) for schema, name in conn.execute(_READ_ONLY_BUILTINS))
+    return CodeCatalog(functions, triggers, rules, event_triggers, operators, domains, indexes, casts, checks, builtins)

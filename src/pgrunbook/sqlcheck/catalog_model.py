@@ -146,6 +146,15 @@ class CodeCatalog:
     indexes: tuple[CatalogIndex, ...] = ()
     casts: tuple[CatalogCast, ...] = ()
     unvalidated_checks: tuple[CatalogCheck, ...] = ()
+    # (schema, name) of PostgreSQL's own functions (pg_catalog) and of extensions' functions whose every overload
+    # is IMMUTABLE or STABLE: they cannot change the database (`sha256`, `jsonb_build_object`, `uuid_nil`). Not
+    # the application's code: a call to one is not "a function the set does not define" (issue 12 item 7).
+    read_only_builtins: frozenset[tuple[str, str]] = frozenset()
+
+    def is_read_only_builtin(self, schema: str | None, name: str) -> bool:
+        """Whether `schema.name` (None: unqualified, pg_catalog first, then public) is one of `read_only_builtins`."""
+        schemas = ("pg_catalog", "public") if schema is None else (schema,)
+        return any((s, name) in self.read_only_builtins for s in schemas)
 
     def overloads(self, schema: str | None, name: str) -> tuple[CatalogFunction, ...]:
         """The functions named `name` (in `schema`, or in any schema when None)."""
@@ -159,9 +168,10 @@ class CodeCatalog:
            rules: Iterable[CatalogRule] = (), event_triggers: Iterable[CatalogEventTrigger] = (),
            operators: Iterable[CatalogOperator] = (), domains: Iterable[CatalogDomain] = (),
            indexes: Iterable[CatalogIndex] = (), casts: Iterable[CatalogCast] = (),
-           unvalidated_checks: Iterable[CatalogCheck] = ()) -> CodeCatalog:
+           unvalidated_checks: Iterable[CatalogCheck] = (),
+           read_only_builtins: Iterable[tuple[str, str]] = ()) -> CodeCatalog:
         return cls(tuple(functions), tuple(triggers), tuple(rules), tuple(event_triggers), tuple(operators),
-                   tuple(domains), tuple(indexes), tuple(casts), tuple(unvalidated_checks))
+                   tuple(domains), tuple(indexes), tuple(casts), tuple(unvalidated_checks), frozenset(read_only_builtins))
 
 
 EMPTY_CATALOG = CodeCatalog()

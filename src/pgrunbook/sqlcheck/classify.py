@@ -62,6 +62,9 @@ from .functions import (
     is_builtin_schema,
 )
 from .model import CreatedObject, Operation
+
+# Built-ins with their own meaning here, whatever the catalog says of their volatility: never lifted as "read-only".
+SPECIAL_BUILTINS = DANGEROUS | RISKY | SESSION_SETTERS | BURNS_SEQUENCE
 from .names import (
     DEFAULT_SCHEMA,
     display,
@@ -401,6 +404,8 @@ class Classifier:
                 return
             if name in HARMLESS or name in BURNS_SEQUENCE:
                 return
+        if not bodies and name not in SPECIAL_BUILTINS and self.code.catalog.is_read_only_builtin(schema, name):
+            return  # PostgreSQL's or an extension's IMMUTABLE / STABLE function, per the live catalog: it cannot write
         if not bodies:
             yield scope.op("call", f"{display(schema, name)}()")
 
