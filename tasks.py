@@ -146,14 +146,18 @@ def report(c, inventory=None, playbook=None, run=None, lang="en", json=False, ht
                          "app": "how the sandbox API runs: command (a local process, default) or compose (Docker Compose service "
                                 "`backend`; needs a running docker engine)",
                          "drizzle": "the app's migrations folder: 0.45 (journal, default) or 1.0 (converted by drizzle-kit up)",
-                         "verbose": VERBOSE_HELP, "quiet": QUIET_HELP})
-def demo(c, break_=False, scale=1, json=False, app="command", drizzle="0.45", verbose=False, quiet=False):
+                         "verbose": VERBOSE_HELP, "quiet": QUIET_HELP,
+                         "fleet": "a small fleet instead: 5 tenant databases, canary then two waves, one tenant rolled back (exit 4)"})
+def demo(c, break_=False, scale=1, json=False, app="command", drizzle="0.45", verbose=False, quiet=False, fleet=False):
     """The main job on the sandbox: from nothing, the whole runbook end to end, then the report.
 
     Example: inv demo --break
     """
     from pgrunbook import cli
 
+    if fleet:
+        _exit(cli.fleet_demo(json))
+        return
     _exit(cli.demo(break_, int(scale), json, app, drizzle, verbose=verbose, quiet=quiet))
 
 

@@ -508,3 +508,19 @@ def fleet_status(inventory: str | None, playbook: str | None, *, run_id: str | N
         return _present(as_json, lambda: data, lambda: console.show_fleet(data), ok=True)
 
     return guarded(action)
+
+
+def fleet_demo(as_json: bool) -> int:
+    """`inv demo --fleet`: exit 4, as `inv demo --break`: one tenant rolled back, the others migrated."""
+    def action() -> int:
+        from . import console
+        from .fleet.demo import run_fleet_demo
+
+        result = run_fleet_demo(console.discard_if(as_json))
+        if as_json:
+            console.print_json(result.as_json())
+        else:
+            console.show_fleet(result.as_json())
+        return {"ok": EXIT_OK, "stopped": EXIT_CHECK}.get(result.outcome, EXIT_ROLLED_BACK)
+
+    return guarded(action)

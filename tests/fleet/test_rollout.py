@@ -53,7 +53,7 @@ def test_drift_on_one_tenant_rolls_it_back_and_the_wave_goes_on_or_stops(fleet_e
     broken = env.names[1]  # the first of wave 1
     result = migrate_prod(fleet, options=FleetOptions(after_migrate=env.drift(broken)))
     assert result.targets[broken].outcome == "rolled-back" and result.targets[broken].rollback.startswith("full")
-    assert env.indexes(broken) == 0 and env.users(broken) == 68  # back to its backup
+    assert env.indexes(broken) == 0 and env.users(broken) == 68 == result.targets[broken].users_after  # back to its backup
     rest = env.names[2:]
     if on_failure == "continue":
         assert result.outcome == "failed" and all(result.targets[n].outcome == "ok" for n in rest)

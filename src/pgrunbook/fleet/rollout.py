@@ -329,7 +329,7 @@ def _run_target(run: FleetRun, target: Target, wave: Wave, options: FleetOptions
     if not reason and journal.closed is not None:
         reason = journal.closed.reason
     seconds = time.monotonic() - started
-    summary = _summary(journal)
+    summary = _summary(journal, target.config.playbook.expectations.role_count.table)
     end = TargetEnded(status=outcome, target=target.name, wave=wave.number, run=target_run.id if target_run else None,
                       seconds=round(seconds, 3), reason=reason, **summary)
     run.append(end)
@@ -343,12 +343,17 @@ def _the_run(target: Target, key: str, resume: str | None, before: set[str]) -> 
     return next((r for r in runs if r.id not in before and r.read().opened and r.read().opened.kind == "migrate-prod"), None)
 
 
-def _summary(journal: Journal) -> dict[str, Any]:
+def _summary(journal: Journal, users_table: str) -> dict[str, Any]:
+    """Users before (verify) and after (validate; after a rollback, the restored database's count), backup, rollback."""
+    from ..names import qualified
+
     verified = journal.last(VerifyEnded)
     validated = journal.last(Validated)
     rolled = journal.last(RollbackEnded)
     backup = journal.backup()
     after = ((validated.after or {}).get("users_by_role") or {}).get("total") if validated else None
+    if rolled is not None:
+        after = ((rolled.extra.get("counts") or {}).get("after") or {}).get(qualified(users_table))
     return {"users_before": (verified.users or {}).get("total") if verified else None, "users_after": after,
             "backup": backup.id if backup else None, "rollback": f"{rolled.mode} ({rolled.status})" if rolled else None}
 
