@@ -311,20 +311,73 @@ def restore_argv(fmt: str, url_no_password: str, dump: Path, *, pg_restore: Tool
     return [*argv, str(dump)]
 
 
-def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env: dict[str, str] | None = None) -> float:
-    """Run pg_restore / psql against `dbname`; the password goes through the environment. Returns seconds."""
+def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env: dict[str, str] | None = None,
+                on_table_data: Callable[[int, str], None] | None = None) -> float:
+    """Run pg_restore / psql against `dbname`; the password goes through the environment. Returns seconds.
+
+    `on_table_data(dump_id, table)`: called as each table's data is restored (a parallel pg_restore's
+    `--verbose` "finished item N TABLE DATA" lines), while pg_restore goes on with the rest: its
+    rows are final from then on, so the caller may count them beside the index builds."""
     url = db.url.with_dbname(dbname)
     extra = dict(extra_env or {})
     env = with_pgoptions({**tool_env(db, url), **{k: v for k, v in extra.items() if k != "PGOPTIONS"}}, extra.get("PGOPTIONS", ""))
+    streaming = on_table_data is not None and any(a.startswith("--jobs=") for a in argv)
+    if streaming:
+        argv = [*argv[:-1], "--verbose", argv[-1]]
     started = time.monotonic()
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/", preexec_fn=dies_with_parent)
+        if streaming:
+            returncode, output = _restore_streaming(argv, env, on_table_data)
+        else:
+            result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/", preexec_fn=dies_with_parent)
+            returncode, output = result.returncode, result.stderr or result.stdout
     except OSError as exc:
         raise ToolError(f"cannot start {argv[0]}: {exc.strerror}", changed=NOTHING_CHANGED) from None
-    if result.returncode != 0:
-        raise ToolError(f"{Path(argv[0]).name} into {dbname} failed (exit {result.returncode}): "
-                        + redact((result.stderr or result.stdout).strip()[-800:], db.url), changed=_partly_restored(dbname, argv))
+    if returncode != 0:
+        raise ToolError(f"{Path(argv[0]).name} into {dbname} failed (exit {returncode}): "
+                        + redact(output.strip()[-800:], db.url), changed=_partly_restored(dbname, argv))
     return time.monotonic() - started
+
+
+_FINISHED_DATA = re.compile(r"^pg_restore: finished item (\d+) TABLE DATA (.*)$")
+_VERBOSE = re.compile(r"^pg_restore: (processing|launching|finished|creating|executing|connecting|entering|setting|"
+                      r"disabling|enabling|restoring|implied|transferring|skipping|dropping|reducing) ")
+
+
+def _restore_streaming(argv: list[str], env: dict[str, str], on_table_data: Callable[[int, str], None]) -> tuple[int, str]:
+    """A `--verbose` pg_restore whose progress lines are read as they come; returns (exit code, its
+    messages without the progress lines: what an error report shows)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd="/",
+                            preexec_fn=dies_with_parent)
+    kept: list[str] = []
+    try:
+        for line in proc.stderr:  # type: ignore[union-attr]
+            finished = _FINISHED_DATA.match(line)
+            if finished:
+                on_table_data(int(finished.group(1)), finished.group(2))
+            elif not _VERBOSE.match(line):
+                kept.append(line)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc.wait(), "".join(kept[-40:])
+
+
+def table_data_items(pg_restore: Tool, dump: Path) -> dict[int, tuple[str, str]]:
+    """{dump id: (schema, table)} of an archive's TABLE DATA entries (`pg_restore --list`: the verbose
+    lines name a table without its schema)."""
+    result = subprocess.run([str(pg_restore.path), "--list", str(dump)], capture_output=True, text=True, cwd="/",
+                            env={k: v for k, v in os.environ.items() if not k.startswith("PG")})
+    items: dict[int, tuple[str, str]] = {}
+    for line in result.stdout.splitlines():
+        # "2741; 0 16390 TABLE DATA public users postgres"; a name with a space makes it ambiguous:
+        # left out (that table is counted after the restore, like any table not streamed)
+        head, _, rest = line.partition(";")
+        words = rest.split()
+        if head.strip().isdigit() and len(words) == 7 and words[2:4] == ["TABLE", "DATA"]:
+            items[int(head)] = (words[4], words[5])
+    return items
 
 
 def _partly_restored(dbname: str, argv: list[str]) -> str:

@@ -167,6 +167,73 @@ def count_tables(db: DatabaseSettings, dbname: str, role_count, only: list[str] 
         return dict(count_rows(conn, role_count, only)["tables"])
 
 
+class CountsAsRestored:
+    """Counts a parallel restore's tables as their data arrives, beside its index builds.
+
+    pg_restore `--verbose` says when each table's data item has finished (`pg.run_restore`'s
+    `on_table_data`); from then on its rows are final (nothing else writes to a database this
+    run just created), so it is counted at once on one READ ONLY session. `finish()` counts the
+    tables that were not streamed (a name the listing could not parse, a table without a data item)
+    and returns every table's count: the same dict `count_tables` gives, off the downtime's path."""
+
+    def __init__(self, db: DatabaseSettings, dbname: str, role_count, only: list[str] | None,  # noqa: ANN001
+                 items: dict[int, tuple[str, str]]) -> None:
+        import queue
+        import threading
+
+        self.db, self.dbname, self.role_count, self.only, self.items = db, dbname, role_count, only, items
+        self.counts: dict[str, int] = {}
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="counts-as-restored", daemon=True)
+        self._thread.start()
+
+    def table_done(self, dump_id: int, tag: str) -> None:
+        item = self.items.get(dump_id)
+        if item is not None and item[1] == tag and (self.only is None or f"{item[0]}.{item[1]}" in self.only):
+            self._queue.put(item)
+
+    def _run(self) -> None:
+        from ..backup.snapshot import count_each
+        from ..pg import read_only
+
+        conn = None
+        try:
+            while (item := self._queue.get()) is not None:
+                if self.error is not None:
+                    continue
+                conn = conn or connect(self.db, url=self.db.url.with_dbname(self.dbname))
+                with read_only(conn):
+                    self.counts.update(count_each(conn, [item], self.role_count))
+        except BaseException as exc:  # noqa: BLE001 - finish() counts everything again the plain way
+            self.error = exc
+            while self._queue.get() is not None:
+                pass
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def close(self) -> None:
+        """Stop the counting session (the restore failed, or finish() is done)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def finish(self) -> dict[str, int]:
+        from ..backup.snapshot import count_each, table_names
+        from ..pg import read_only
+
+        self.close()
+        if self.error is not None:
+            return count_tables(self.db, self.dbname, self.role_count, self.only)
+        with connect(self.db, url=self.db.url.with_dbname(self.dbname)) as conn, read_only(conn):
+            every = table_names(conn, self.only)
+            rest = [t for t in every if f"{t[0]}.{t[1]}" not in self.counts]
+            counted = {**{k: v for k, v in self.counts.items() if k in {f"{a}.{b}" for a, b in every}},
+                       **(count_each(conn, rest, self.role_count) if rest else {})}
+        return dict(sorted(counted.items()))
+
+
 # --------------------------------------------------------------------------- the swap
 
 

@@ -31,7 +31,7 @@ from ..config import Config, Inventory
 from ..errors import CheckFailed, ControllerError, PgRunbookError, RuntimeFailure, ToolError, UsageError
 from ..events import Emit, Event, discard
 from ..outcome import Check, Status
-from ..pg import error_message, restore_argv, run_restore
+from ..pg import error_message, restore_argv, run_restore, table_data_items
 from ..models import DatabaseRights
 from ..journal import Journal, MigrationStarted, RollbackStarted, RollbackStep, RollbackStopped
 from ..runs import Run, list_runs, migrated_runs, start_run, writable
@@ -398,6 +398,14 @@ class _Work:
         only = None if self.all_counted else sorted(self.manifest.counts.get("tables", {}))
         return dbops.count_tables(self.inv.database, dbname, self.cfg.playbook.expectations.role_count, only)
 
+    def counter(self, dbname: str) -> dbops.CountsAsRestored | None:
+        """Counts taken as pg_restore -j finishes each table's data, beside its index builds (archives only)."""
+        if self.manifest.dump["format"] == "plain" or not any(a.startswith("--jobs=") for a in self.argv):
+            return None
+        items = table_data_items(self.pg_restore, self.dump)
+        only = None if self.all_counted else sorted(self.manifest.counts.get("tables", {}))
+        return dbops.CountsAsRestored(self.inv.database, dbname, self.cfg.playbook.expectations.role_count, only, items)
+
     def mismatches(self, counts: dict[str, int]) -> list[str]:
         expected = self.manifest.counts.get("tables", {})
         return [f"{t}: manifest {n}, restored {counts.get(t, 'missing')}" for t, n in sorted(expected.items()) if counts.get(t) != n]
@@ -486,10 +494,15 @@ class _Swap(_Work):
                 t = self.step("restore", argv=self.argv)
                 self.say("step", f"restoring {self.dump.name} into {restore} ({self.manifest.dump['format']}, "
                                  f"-j {self.inv.backup.jobs})")
-                run_restore(database, restore, self.argv)
-                self.took("restore", t)
-                t = self.step("count-restored")
-                restored = self.counts(restore)
+                counter = self.counter(restore)
+                try:
+                    run_restore(database, restore, self.argv, on_table_data=counter.table_done if counter else None)
+                    self.took("restore", t)
+                    t = self.step("count-restored")
+                    restored = counter.finish() if counter else self.counts(restore)
+                finally:
+                    if counter:
+                        counter.close()
                 self.took("count_restored", t)
                 bad = self.mismatches(restored)
                 if bad:
