@@ -39,6 +39,7 @@ def inv(env, *args) -> subprocess.CompletedProcess:
 
 def test_demo_runs_the_whole_runbook_and_prints_the_report(demo_env):
     env, root = demo_env
+    env["COLUMNS"] = "80"  # piped (captured) output is never wrapped, whatever the width says
     done = inv(env, "demo")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "migrate-prod: ok" in done.stdout and "report.fr.md" in done.stdout
@@ -61,6 +62,14 @@ def test_demo_runs_the_whole_runbook_and_prints_the_report(demo_env):
     assert run_id in inv(env, "runs").stdout  # the demo's runs are where `inv runs` looks
     assert "the sandbox API keeps running on http://127.0.0.1:" in done.stdout and "`inv sandbox.down` stops it" in done.stdout
     assert not [line for line in lines if "CREATE INDEX" in line]  # statements only with -v
+    assert max(len(line) for line in lines) > 80 and all(len(line) == len(line.rstrip("\n")) for line in lines)
+    # Piped, every exact command stays on its line: each line of the plan is one numbered step.
+    plan = inv(env, "rollback", "--full", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    steps = plan.stdout.splitlines()[1:]
+    assert [int(line.split(".")[0]) for line in steps] == list(range(1, len(steps) + 1)), plan.stdout
+    restore = next(line for line in steps if "pg_restore" in line)
+    assert "--dbname=" in restore and len(restore) > 80
     report = next(root.glob("backups/runs/*/report.fr.md")).read_text()
     assert "- [x] ✅ Migration réussie" in report and "Indexes créés : **43**" in report and "- [x] Login fonctionnel" in report
     password = (root / "pg" / "password").read_text().strip()

@@ -59,40 +59,49 @@ GIVEN = {
     "inv verify -i inventory/production.yml": PRODUCTION,
     "inv migrate-prod -i inventory/production.yml": PRODUCTION,
     "inv migrate-prod -i inventory/production.yml --resume 20261125_162112_853ce9": PRODUCTION,
+    "inv analyze --baseline-until 0010": ["inv sandbox.reset --state legacy"],  # its comment: scenario B, no tracking
     "inv analyze --only 0011": ["inv sandbox.reset --state tracked"],  # its comment: scenario C, 0000-0010 recorded
 }
 
 PROD_ONLY = ("PROD_DB_URL",)
 
 
-def code_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, text) of every line inside a code block: fenced, or indented by 4 spaces after a blank line."""
-    found, fenced, indented, blank_before = [], False, False, True
+def code_blocks(text: str) -> list[list[tuple[int, str]]]:
+    """Each code block (fenced, or indented by 4 spaces after a blank line) as its (line number, text)."""
+    blocks: list[list[tuple[int, str]]] = []
+    fenced, indented, blank_before = False, False, True
     for number, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("```"):
             fenced, indented, blank_before = not fenced, False, False
+            if fenced:
+                blocks.append([])
             continue
         if fenced:
-            found.append((number, line))
+            blocks[-1].append((number, line))
         elif line.startswith("    ") and (indented or blank_before) and not line.lstrip().startswith(("-", "|", "*")):
+            if not indented:
+                blocks.append([])
             indented = True
-            found.append((number, line[4:]))
+            blocks[-1].append((number, line[4:]))
         elif line.strip():
             indented = False
         blank_before = not line.strip()
-    return found
+    return blocks
 
 
 _COMMAND = re.compile(r"^\s*(?:\$ )?((?:inv|python -m pgrunbook|pip install|bash \.ci/run)\b.*)$")
 
 
 def readme_commands(text: str | None = None) -> list[tuple[int, str]]:
-    """(README line, command without its trailing comment) in README order."""
+    """(README line, command without its trailing comment) in README order. A block with `$ `
+    prompts is a terminal session: only its prompt lines are commands, the rest is their output."""
     found = []
-    for number, line in code_lines(README.read_text() if text is None else text):
-        match = _COMMAND.match(line)
-        if match:
-            found.append((number, _strip_comment(match.group(1))))
+    for block in code_blocks(README.read_text() if text is None else text):
+        session = any(line.startswith("$ ") for _, line in block)
+        for number, line in block:
+            match = _COMMAND.match(line)
+            if match and (line.startswith("$ ") or not session):
+                found.append((number, _strip_comment(match.group(1))))
     return found
 
 
@@ -127,10 +136,10 @@ def test_readme_commands_are_found_and_every_skip_names_one():
 
 def test_extraction_rules():
     text = ("Intro\n\n    inv verify            # the sandbox\n    inv analyze --json | jq '.a # b'\n    not a command\n"
-            "\nText `inv gate` in prose.\n\n```sh\n$ inv runs\npython -m pgrunbook runs.show ID [--json]\n```\n"
-            "| `inv demo` | a table row |\n")
+            "\nText `inv gate` in prose.\n\n```sh\ninv runs\npython -m pgrunbook runs.show ID [--json]\n```\n"
+            "| `inv demo` | a table row |\n\n    $ inv demo\n    look at it:\n      inv runs\n")
     assert readme_commands(text) == [(3, "inv verify"), (4, "inv analyze --json | jq '.a # b'"), (10, "inv runs"),
-                                     (11, "python -m pgrunbook runs.show ID [--json]")]
+                                     (11, "python -m pgrunbook runs.show ID [--json]"), (15, "inv demo")]
     assert fill_in("inv runs.show ID [--json]", run_id="R1", backup_id="B1") == "inv runs.show R1"
     assert fill_in("inv analyze --json | jq '.migrations[].findings'", run_id="", backup_id="") == "inv analyze --json | jq '.migrations[].findings'"
     assert fill_in("inv backup.verify ID", run_id="R1", backup_id="B1") == "inv backup.verify B1"
