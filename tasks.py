@@ -336,15 +336,16 @@ def fleet_verify(c, inventory=None, playbook=None, json=False):
 
 
 @task(name="status", help={"inventory": FLEET_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
-                           "run": "the fleet run (default: the newest)"})
-def fleet_status(c, inventory=None, playbook=None, run=None, json=False):
+                           "run": "the fleet run (default: the newest)",
+                           "html": "also write fleet.html beside the fleet journal (waves on a timeline, outcomes per wave, the recap)"})
+def fleet_status(c, inventory=None, playbook=None, run=None, json=False, html=False):
     """A fleet run from its journal: one line per target, totals per wave, what is left to resume.
 
-    Example: inv fleet.status -i inventory/fleet.yml --json
+    Example: inv fleet.status -i inventory/fleet.yml --html
     """
     from pgrunbook import cli
 
-    _exit(cli.fleet_status(inventory, playbook, run_id=run, as_json=json))
+    _exit(cli.fleet_status(inventory, playbook, run_id=run, as_json=json, as_html=html))
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_reset)

@@ -107,8 +107,10 @@ def verify(inventory: str | None, playbook: str | None, as_json: bool) -> int:
         from . import commands, console
         from .config import load_config
 
-        report = commands.verify(load_config(inventory, playbook), console.discard_if(as_json))
-        return _present(as_json, lambda: report.as_json(), lambda: console.show_verify(report), ok=report.ok)
+        cfg = load_config(inventory, playbook)
+        report = commands.verify(cfg, console.discard_if(as_json))
+        return _present(as_json, lambda: report.as_json(), lambda: _then_recap(console.show_verify, report, cfg=cfg,
+                                                                              flags=target_flags(inventory, playbook)), ok=report.ok)
 
     return guarded(action, target_flags(inventory, playbook))
 
@@ -162,7 +164,8 @@ def backup(inventory: str | None, playbook: str | None, fmt: str | None, verify_
         with console.backup_view(as_json) as view:
             result = commands.backup(cfg, view, format=fmt, verify_restore=True if verify_restore else None, compress=compress,
                                      run_id=run_id, new_run=new_run)
-        return _present(as_json, lambda: result.as_json(), lambda: console.show_backup(result), ok=result.ok)
+        return _present(as_json, lambda: result.as_json(), lambda: _then_recap(console.show_backup, result, cfg=cfg,
+                                                                              flags=target_flags(inventory, playbook)), ok=result.ok)
 
     return guarded(action, target_flags(inventory, playbook))
 
@@ -223,7 +226,9 @@ def gate(inventory: str | None, playbook: str | None, *, run_id: str | None, bac
 
         run, decision = commands.gate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id, new_run=new_run,
                                       backup_ref=backup, baseline_until=baseline_until, only=only, rehearse=rehearse, online=online)
-        return _present(as_json, lambda: {"run": run.id, **decision.as_json()}, lambda: console.show_gate(run, decision), ok=decision.go)
+        return _present(as_json, lambda: {"run": run.id, **decision.as_json()},
+                        lambda: _then_recap(console.show_gate, run, decision, run=run, flags=target_flags(inventory, playbook)),
+                        ok=decision.go)
 
     return guarded(action, target_flags(inventory, playbook))
 
@@ -252,7 +257,7 @@ def migrate(inventory: str | None, playbook: str | None, *, run_id: str | None, 
             end = run.read().last(MigrationEnded)
             console.print_json({"run": run.id, **(end.data() if end else {})})
         else:
-            console.show_migrate(run, result, flags=target_flags(inventory, playbook))
+            _then_recap(console.show_migrate, run, result, run=run, flags=target_flags(inventory, playbook))
         return EXIT_OK
 
     return guarded(action, target_flags(inventory, playbook))
@@ -264,7 +269,9 @@ def validate(inventory: str | None, playbook: str | None, *, run_id: str | None,
         from .config import load_config
 
         run, report = commands.validate(load_config(inventory, playbook), console.discard_if(as_json), run_id=run_id, new_run=new_run)
-        return _present(as_json, lambda: {"run": run.id, **report.as_json()}, lambda: console.show_validation(run, report), ok=report.ok)
+        return _present(as_json, lambda: {"run": run.id, **report.as_json()},
+                        lambda: _then_recap(console.show_validation, run, report, run=run, flags=target_flags(inventory, playbook)),
+                        ok=report.ok)
 
     return guarded(action, target_flags(inventory, playbook))
 
@@ -306,6 +313,45 @@ def demo(break_it: bool, scale: int, as_json: bool, app: str = "command", drizzl
         return EXIT_OK if result.outcome == "ok" else EXIT_CHECK
 
     return guarded(action)
+
+
+def _then_recap(show, *args, run=None, cfg=None, flags: str = "") -> None:  # noqa: ANN001
+    """A phase task's own output, then the recap of its run so far (the phases it has been
+    through) and the next phase to run, with the user's -i/-p."""
+    from . import console
+    from .recap import build
+
+    show(*args)
+    if run is None:
+        from .runs import list_runs
+
+        found = list_runs(cfg.inventory.backup.dir, cfg.inventory.database.url.key)
+        if not found:
+            return
+        run = found[0]
+    journal = run.read()
+    recap = build(journal, full_chain=False, next_step=_next_phase(journal, run.id, flags))
+    console.show_recap(recap, label="run" if journal.is_closed else None)
+
+
+def _next_phase(journal, run_id: str, flags: str) -> str:  # noqa: ANN001
+    """What the runbook does after the last phase this run went through (empty: the error or the checks say it)."""
+    from .journal import GateDecided
+
+    ended = [p for p in journal.phases if p != "analyze"]
+    last = ended[-1] if ended else ""
+    if last == "verify" and journal.done("verify"):
+        return f"`inv backup{flags}`"
+    if last == "backup" and journal.done("backup"):
+        return f"`inv analyze{flags}` to preview the plan, then `inv gate{flags}`"
+    if last == "gate":
+        decided = journal.last(GateDecided)
+        return f"`inv migrate{flags}`" if decided is not None and decided.go else f"fix what the gate names, then `inv gate{flags}`"
+    if last == "migrate" and journal.done("migrate"):
+        return f"`inv validate -r {run_id}{flags}`"
+    if last == "validate" and journal.done("validate"):
+        return f"`inv report -r {run_id}{flags}`, then read and sign it"
+    return ""
 
 
 def _run_view(as_json: bool, verbose: bool, quiet: bool):
@@ -499,12 +545,18 @@ def fleet_verify(inventory: str | None, playbook: str | None, *, as_json: bool) 
     return guarded(action)
 
 
-def fleet_status(inventory: str | None, playbook: str | None, *, run_id: str | None, as_json: bool) -> int:
+def fleet_status(inventory: str | None, playbook: str | None, *, run_id: str | None, as_json: bool, as_html: bool = False) -> int:
     def action() -> int:
         from . import console
         from .fleet.rollout import status
 
         data = status(_fleet(inventory, playbook), run_id)
+        if as_html:
+            from .fleet.report_html import write_fleet_report
+
+            data["html"] = write_fleet_report(data)
+            if not as_json:
+                console.err.print(f"written: {data['html']}")
         return _present(as_json, lambda: data, lambda: console.show_fleet(data), ok=True)
 
     return guarded(action)

@@ -73,7 +73,13 @@ def test_a_canary_failure_stops_the_fleet_before_wave_1_and_resume_goes_on(fleet
     assert result.outcome == "stopped" and "canary" in result.reason
     assert list(result.targets) == [canary] and result.targets[canary].outcome == "rolled-back"
     assert all(env.indexes(n) == 0 for n in env.names[1:])
-    assert status(fleet)["outcome"] == "stopped"
+    data = status(fleet)
+    assert data["outcome"] == "stopped" and [t["outcome"] for t in data["targets"]] == ["rolled-back"] + ["not started"] * 3
+    from pgrunbook.fleet.report_html import write_fleet_report
+
+    page = open(write_fleet_report(data)).read()  # `inv fleet.status --html`
+    assert page.count("<svg") == 2 and "<title>Waves on a timeline</title>" in page and "rolled-back · canary" in page
+    assert page.count("not started") >= 3 and "<script" not in page
     resumed = migrate_prod(fleet, options=FleetOptions(resume=result.fleet.id))  # the operator decided to go on
     assert resumed.fleet.id == result.fleet.id and resumed.outcome == "failed"  # the canary stays failed, not run again
     assert all(resumed.targets[n].outcome == "ok" for n in env.names[1:])

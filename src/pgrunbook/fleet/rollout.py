@@ -397,9 +397,28 @@ def status(fleet: Fleet, fleet_id: str | None = None) -> dict[str, Any]:
     for row in data["targets"]:
         if row["target"] in in_flight:
             row["outcome"] = "in flight (resume it)"
+    data["timeline"] = _timeline(journal)
     data["runs"] = [{"id": r.id, "outcome": r.read().outcome, "started": r.read().records[0].ts if r.read().records else ""}
                     for r in runs[:10]]
     return data
+
+
+def _timeline(journal: Any) -> list[dict[str, Any]]:
+    """Each target's span in seconds since the fleet run opened (its last start before its end), in start order."""
+    from datetime import datetime
+
+    if not journal.records or not journal.records[0].ts:
+        return []
+    origin = datetime.fromisoformat(journal.records[0].ts)
+    ends = journal.ended
+    spans = []
+    for name, starts in journal.started.items():
+        end = ends.get(name)
+        start = [s for s in starts if end is None or s.ts <= end.ts][-1]
+        spans.append({"target": name, "wave": start.wave, "outcome": end.status if end else "in flight",
+                      "start": (datetime.fromisoformat(start.ts) - origin).total_seconds(),
+                      "end": (datetime.fromisoformat(end.ts) - origin).total_seconds() if end else None})
+    return sorted(spans, key=lambda s: s["start"])
 
 
 # --------------------------------------------------------------------------- verify (read-only)
