@@ -296,7 +296,7 @@ class EventView:
 _VERDICT_STYLE = {True: "green", False: "red", None: "dim"}
 
 
-def show_recap(recap: Any, *, label: str, extra: tuple[str, ...] = (), error_follows: bool = False) -> None:
+def show_recap(recap: Any, *, label: str | None, extra: tuple[str, ...] = (), error_follows: bool = False) -> None:
     """The recap (`recap.Recap`), as Ansible's PLAY RECAP: one line per phase (verdict, duration,
     the figure that matters), then the verdict, the next step, the report, and what to look at.
     Plain lines, never wrapped inside a command: they grep and paste back into a shell."""
@@ -313,7 +313,8 @@ def show_recap(recap: Any, *, label: str, extra: tuple[str, ...] = (), error_fol
     style = {"ok": "bold green", "warnings": "bold yellow", "rolled-back": "bold yellow"}.get(recap.outcome, "bold red")
     took = f" in {duration(recap.seconds)}" if recap.seconds is not None else ""
     reason = f": {escape(recap.reason)}" if recap.reason and recap.outcome != "ok" else ""
-    out.print(f"[{style}]{escape(label)}: {escape(recap.outcome)}[/]{took} (run {escape(recap.run_id)}){reason}", soft_wrap=True)
+    if label is not None:  # a run that ended; a phase run alone leaves it open for the next phase
+        out.print(f"[{style}]{escape(label)}: {escape(recap.outcome)}[/]{took} (run {escape(recap.run_id)}){reason}", soft_wrap=True)
     if recap.next_step and not error_follows:
         out.print(f"[bold]next:[/] {escape(recap.next_step)}", soft_wrap=True)
     if recap.reports:
@@ -586,7 +587,7 @@ def show_migrate(run: Any, result: Any, *, flags: str = "") -> None:
               f"{len(result.created_indexes)} indexes created, in {result.seconds:.1f}s (run {run.id})")
     if result.dropped_invalid_indexes:
         out.print(f"[yellow]dropped INVALID indexes this run created:[/] {', '.join(result.dropped_invalid_indexes)}")
-    out.print(escape(f"next: `inv validate -r {run.id}{flags}`"), soft_wrap=True)
+    # the next step: in the recap that follows
 
 
 def ask_rollback(why: str) -> bool:
