@@ -107,7 +107,7 @@ def _analysis_json(a: FileAnalysis) -> dict[str, Any]:
 
 def _finding_json(f: Finding) -> dict[str, Any]:
     return {"rule": f.rule_id, "verdict": f.verdict.value, "file": f.file, "line": f.line, "statement": f.statement,
-            "message": f.message, "help": f.help, "excepted": f.excepted}
+            "message": f.message, "help": f.help, "excepted": f.excepted, "objects": list(f.objects)}
 
 
 # --------------------------------------------------------------------------- lock estimates

@@ -132,6 +132,7 @@ def test_report_refused_lists_findings_and_evidence():
                                 "unverifiable": []}
     [finding] = [f for f in data["migrations"][0]["findings"] if f["rule"] == "ban-drop"]
     assert finding["verdict"] == "forbidden" and finding["line"] == 1 and finding["excepted"] is None
+    assert finding["objects"] == ["public.users"]  # what a playbook exception's `objects` names
 
 
 def test_expected_state_from_the_objects_the_migrations_leave():
