@@ -52,6 +52,17 @@ def test_an_exception_lifts_only_its_rules_and_objects_and_says_who_reviewed_it(
     assert analysis.verdict is Verdict.FORBIDDEN and stale == ()  # the email drop and the UPDATE still block
 
 
+def test_a_table_in_objects_covers_what_is_on_it_and_nothing_else():
+    """`objects: [users]` is the table's own findings and those of its columns (constraints, indexes on it);
+    not another table whose name starts the same."""
+    (analysis,), stale = lint(exception(rules=["ban-drop", "ban-update"], objects=["users"]))
+    assert analysis.verdict is Verdict.ALLOWED and len(analysis.exceptions) == 3 and stale == ()
+    other = "ALTER TABLE users_archive DROP COLUMN legacy_flag;\n"
+    sha = hashlib.sha256(other.encode()).hexdigest()
+    (analysis,), stale = lint(exception(objects=["users"], sha256=sha), sql=other, pinned=(PinnedFile("0133_drop_legacy", FILE, sha),))
+    assert analysis.verdict is Verdict.FORBIDDEN and len(stale) == 1
+
+
 def test_one_exception_for_the_whole_file_lifts_every_listed_rule():
     (analysis,), stale = lint(exception(rules=["ban-drop", "ban-update"]))
     assert analysis.verdict is Verdict.ALLOWED and len(analysis.exceptions) == 3 and stale == ()

@@ -8,7 +8,7 @@ it already ran). The playbook says, once, after review::
       - migration: 0133_drop_legacy_flag         # the journal tag
         sha256: 5f1c...e9                         # drizzle's hash of the file (`inv analyze` shows it)
         rules: [ban-drop, squawk:ban-drop-column]
-        objects: [public.users.legacy_flag]       # optional: only findings about these objects
+        objects: [public.users.legacy_flag]       # optional: only findings about these objects (a table: and on it)
         reason: the flag is unused since v2.3 (PR 812)
         reviewed_by: jd
 
@@ -175,8 +175,12 @@ def _names(value: object, where: str) -> tuple[str, ...]:
 
 
 def _same_object(wanted: str, found: str) -> bool:
-    """`users.legacy_flag` names `public.users.legacy_flag`; `users` names `public.users`."""
-    return found in (wanted, f"{DEFAULT_SCHEMA}.{wanted}")
+    """`users.legacy_flag` names `public.users.legacy_flag`; `users` names `public.users` and what is on it
+    (`public.users.legacy_flag`, a constraint `public.users.users_email_key`): a reviewer who names a table
+    reviewed the change of that table."""
+    names = (wanted, f"{DEFAULT_SCHEMA}.{wanted}")
+    return found in names or any(found.startswith(f"{name}.") and found.count(".") == 2 for name in names
+                                 if name.count(".") == 1)
 
 
 # --------------------------------------------------------------------------- the plan's one lint result
