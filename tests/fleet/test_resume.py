@@ -68,3 +68,22 @@ def test_sigkill_mid_wave_then_resume_runs_each_target_once(fleet_env):
     data = json.loads(subprocess.run([sys.executable, "-m", "pgrunbook", "fleet.status", "-i", str(path), "--json"], cwd=ROOT,
                                      env={**environ, "PGRUNBOOK_FAULT_AT": ""}, capture_output=True, text=True, timeout=120).stdout)
     assert data["outcome"] == "ok" and [t["outcome"] for t in data["targets"]] == ["ok"] * 6
+
+
+def test_a_target_killed_before_its_run_opened_runs_afresh_not_from_an_older_fleet_run(fleet_env):
+    """Its TargetStarted is journaled, its runbook never opened a run: the closed run a previous fleet run left in its
+    folder is not taken for its outcome."""
+    from pgrunbook.fleet.journal import FleetOpened, start_fleet_run
+
+    env = fleet_env(1)
+    fleet = load_fleet(env.write({"canary": 0, "waves": ["100%"]}))
+    first = migrate_prod(fleet, options=FleetOptions())
+    assert first.outcome == "ok"
+    name = env.names[0]
+    older = first.targets[name].run
+    crashed = start_fleet_run(fleet.dir, FleetOpened(name="testfleet", targets=tuple(env.names), waves=(tuple(env.names),)))
+    crashed.append(TargetStarted(target=name, wave=1))  # then SIGKILL, before migrate-prod opened its run
+    result = migrate_prod(fleet, options=FleetOptions(resume=crashed.id))
+    assert result.outcome == "ok"
+    runs = [r.id for r in list_runs(fleet.target(name).backup_dir) if r.read().opened.kind == "migrate-prod"]
+    assert len(runs) == 2 and result.targets[name].run != older and result.targets[name].run in runs

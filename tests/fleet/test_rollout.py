@@ -113,3 +113,12 @@ def test_a_tenant_held_by_another_run_fails_and_the_others_proceed(fleet_env):
     assert env.indexes(held) == 0
     assert all(result.targets[n].outcome == "ok" and env.indexes(n) == 43 for n in env.names if n != held)
     assert result.outcome == "failed"
+
+
+def test_between_waves_confirm_not_given_stops_after_the_canary(fleet_env):
+    env = fleet_env(1)
+    fleet = load_fleet(env.write({"canary": 1, "waves": ["100%"], "between_waves": "confirm"}))
+    asked = []
+    result = migrate_prod(fleet, options=FleetOptions(ask_wave=lambda wave, question: asked.append(wave.number) or False))
+    assert asked == [1] and result.outcome == "stopped" and "did not confirm wave 1" in result.reason
+    assert list(result.targets) == [env.names[0]] and result.not_started == env.names[1:]

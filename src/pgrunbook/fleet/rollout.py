@@ -196,7 +196,7 @@ def migrate_prod(fleet: Fleet, emit: Emit = discard, options: FleetOptions | Non
     previous = journal.ended
     for name, end in previous.items():
         result.targets[name] = _from_record(end, targets[name].instance)
-    in_flight = set(journal.in_flight)
+    in_flight = {name: journal.started[name][-1].ts for name in journal.in_flight}  # target -> when its last start was journaled
     outcomes_now: dict[str, str] = {}  # this pass's: the budget counts from the (re)start on
     limits = _Limits(fleet.limits(), policy.max_parallel)
     say = _serialised(emit)
@@ -213,7 +213,7 @@ def migrate_prod(fleet: Fleet, emit: Emit = discard, options: FleetOptions | Non
         say(Event("fleet", "step", f"{'canary' if wave.is_canary else f'wave {wave.number}'}: {', '.join(todo)}"))
 
         def work(name: str, wave: Wave = wave) -> TargetOutcome:
-            return _run_target(run, targets[name], wave, options, say, resume_in_flight=name in in_flight)
+            return _run_target(run, targets[name], wave, options, say, in_flight_since=in_flight.get(name))
 
         def on_done(name: str, outcome: TargetOutcome, wave: Wave = wave) -> bool:
             nonlocal stop
@@ -286,7 +286,10 @@ def _serialised(emit: Emit) -> Emit:
 
 
 def _run_target(run: FleetRun, target: Target, wave: Wave, options: FleetOptions, say: Emit, *,
-                resume_in_flight: bool) -> TargetOutcome:
+                in_flight_since: str | None) -> TargetOutcome:
+    """One target's runbook. `in_flight_since`: this target was started (at that time) by a fleet run that died before
+    its end: the migrate-prod run it opened since then is resumed, or read if it closed meanwhile; none opened, or one
+    closed as abandoned (nothing changed, superseded), and the runbook starts afresh."""
     from ..runner import ProdOptions
     from ..runner import migrate_prod as runbook
 
@@ -294,10 +297,10 @@ def _run_target(run: FleetRun, target: Target, wave: Wave, options: FleetOptions
     key = target.config.inventory.database.url.key
     resume: str | None = None
     finished: Run | None = None
-    if resume_in_flight:  # killed mid-run: its own run, resumed or (closed meanwhile) read
-        last = next((r for r in list_runs(target.backup_dir, key) if r.read().opened and r.read().opened.kind == "migrate-prod"), None)
+    if in_flight_since is not None:  # killed mid-run: its own run, resumed or (closed meanwhile) read
+        last = next((r for r in list_runs(target.backup_dir, key) if _opened_by_runbook(r, since=in_flight_since)), None)
         if last is not None and last.read().is_closed:
-            finished = last
+            finished = None if last.read().outcome == "abandoned" else last
         elif last is not None:
             resume = last.id
     run.append(TargetStarted(target=target.name, wave=wave.number, run=resume or (finished.id if finished else None)))
@@ -334,6 +337,11 @@ def _run_target(run: FleetRun, target: Target, wave: Wave, options: FleetOptions
                       seconds=round(seconds, 3), reason=reason, **summary)
     run.append(end)
     return TargetOutcome(target.name, target.instance, wave.number, outcome, end.run, seconds, runbook_seconds, reason=reason, **summary)
+
+
+def _opened_by_runbook(run: Run, *, since: str) -> bool:
+    opened = run.read().opened
+    return opened is not None and opened.kind == "migrate-prod" and opened.ts >= since
 
 
 def _the_run(target: Target, key: str, resume: str | None, before: set[str]) -> Run | None:

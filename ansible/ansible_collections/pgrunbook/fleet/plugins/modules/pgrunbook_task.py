@@ -102,8 +102,12 @@ def main():
         result = json.loads(out) if out.strip() else {}
     except ValueError:
         result = {"stdout": out}
-    changed = task in ("migrate-prod", "migrate", "rollback", "fleet.migrate-prod") and not module.check_mode and (
-        database_changed(result) or rc == 4 or (task == "fleet.migrate-prod" and _fleet_changed(result)))
+    if module.check_mode or task not in ("migrate-prod", "migrate", "rollback", "fleet.migrate-prod"):
+        changed = False
+    elif task == "fleet.migrate-prod":
+        changed = _fleet_changed(result)
+    else:
+        changed = database_changed(result) or rc == 4
     if rc != 0:
         module.fail_json(msg=f"pgrunbook {task}: exit {rc} ({EXIT_MEANING.get(rc, 'failed')})", rc=rc, changed=changed,
                          result=result, stderr=err[-4000:])
@@ -111,7 +115,17 @@ def main():
 
 
 def _fleet_changed(result):
-    return any(t.get("outcome") in ("ok", "warnings", "rolled-back") for t in result.get("targets", []))
+    """Any target of the fleet run whose own run journal says the database changed (<dir>/targets/<target>/runs/<run>/)."""
+    journal = result.get("journal") if isinstance(result, dict) else None
+    if not journal:
+        return False
+    fleet_dir = os.path.dirname(os.path.dirname(os.path.dirname(journal)))
+    for target in result.get("targets", []):
+        if target.get("run"):
+            path = os.path.join(fleet_dir, "targets", target["target"], "runs", target["run"], "journal.jsonl")
+            if database_changed({"journal": path}):
+                return True
+    return False
 
 
 if __name__ == "__main__":
