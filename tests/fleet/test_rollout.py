@@ -44,6 +44,10 @@ def test_clean_rollout_in_waves_within_the_instance_limits(fleet_env):
     assert TEST_PASSWORD not in result.fleet.journal.read_text()
     checked = verify(fleet)
     assert checked["consistent"] and len(checked["targets"]) == 6
+    with env.connect(env.names[4]) as conn:  # another build of the app migrated this tenant: a row no local file has
+        conn.execute("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES (md5('other build'), 1)")
+    checked = verify(fleet)
+    assert not checked["consistent"] and checked["unknown_rows"] == {env.names[4]: 1} and not checked["behind"]
 
 
 @pytest.mark.parametrize("on_failure", ["continue", "stop"])
