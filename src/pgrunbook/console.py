@@ -277,19 +277,20 @@ class EventView:
 
         data = event.data
         if event.phase == "migrate" and "migration" in data and "statement" in data:
-            total = data.get("total") or "?"
-            return (f"migrate: {data['migration']} {data.get('done', 0)}/{total} · {shorten_sql(str(data['statement']))} · "
-                    f"{duration(data.get('elapsed'))}")
+            done, total = data.get("done", 0), data.get("total")
+            left = eta(done, total, data.get("elapsed") or 0.0)  # by statements: index builds of similar tables, roughly
+            return (f"migrate: {data['migration']} {done}/{total or '?'} · {shorten_sql(str(data['statement']))} · "
+                    f"{duration(data.get('elapsed'))}" + (f" · ETA ~{duration(left)}" if left is not None else ""))
         if "done" in data:
             key = str(data.get("task", event.message))
-            first = self._started.setdefault(key, self._clock())
-            elapsed = self._clock() - first
+            now = self._clock()
+            elapsed = now - self._started.setdefault(key, now)
             done, total = data.get("done") or 0, data.get("total")
-            bytes_like = "task" in data  # the backup's meters count bytes
-            shown = (size(done) + (f" / {size(total)}" if total else "")) if bytes_like else f"{done}" + (f"/{total}" if total else "")
+            bytes_like = data.get("unit", "bytes" if "task" in data else "") == "bytes"  # the backup's meters count bytes
+            shown = f" · {size(done)}" + (f" / {size(total)}" if total else "") if bytes_like else ""  # other units: in the message
             rate = f" · {size(done / elapsed)}/s" if bytes_like and elapsed > 0.5 else ""
             left = eta(done, total, elapsed)
-            return f"{event.phase}: {event.message} · {shown}{rate}" + (f" · ETA {duration(left)}" if left is not None else "")
+            return f"{event.phase}: {event.message}{shown}{rate}" + (f" · ETA {duration(left)}" if left is not None else "")
         return f"{event.phase}: {event.message}"
 
 

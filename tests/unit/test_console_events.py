@@ -94,3 +94,21 @@ def test_a_recap_prints_whole_lines_when_piped(capsys):
     assert lines[3:] == ["migrate-prod: ok in 3.0s (run R1)",
                          "next: run `inv report -r R1 -i inventory/production.yml --lang fr` and sign it",
                          "report: /r/report.en.md (fr: report.fr.md)", "  inv runs"]
+
+
+def test_the_status_line_a_terminal_sees_in_passing():
+    view = console.EventView(console.NORMAL, compact=True)
+    statement = Event("migrate", "progress", "", {"migration": "0011_x", "done": 10, "total": 40, "elapsed": 5.0, "running": True,
+                                                  "statement": 'CREATE INDEX IF NOT EXISTS "idx_users_role" ON "users" ("role")'})
+    assert view._status_text(statement) == "migrate: 0011_x 10/40 · CREATE INDEX idx_users_role ON users · 5.0s · ETA ~15.0s"
+    now = [100.0]
+    view._clock = lambda: now[0]
+    copy = Event("backup", "progress", "copy to offsite", {"task": "offsite", "done": 0, "total": 8 << 20})
+    view._status_text(copy)  # first seen at t=100
+    now[0] = 104.0
+    halfway = Event("backup", "progress", "copy to offsite", {"task": "offsite", "done": 4 << 20, "total": 8 << 20})
+    assert view._status_text(halfway) == "backup: copy to offsite · 4.0 MiB / 8.0 MiB · 1.0 MiB/s · ETA 4.0s"
+    tables = Event("rollback", "progress", "restoring db: table data 3/11", {"task": "restore", "unit": "tables", "done": 3,
+                                                                             "total": 11})
+    view._started["restore"] = 98.0
+    assert view._status_text(tables).startswith("rollback: restoring db: table data 3/11 · ETA ")

@@ -406,6 +406,20 @@ class _Work:
         only = None if self.all_counted else sorted(self.manifest.counts.get("tables", {}))
         return dbops.CountsAsRestored(self.inv.database, dbname, self.cfg.playbook.expectations.role_count, only, items)
 
+    def restore_meter(self, counter: dbops.CountsAsRestored, dbname: str):  # noqa: ANN201
+        """`counter.table_done`, and the restore's progress: tables whose data is in, of the dump's
+        (a total, so the console can give an ETA while the downtime lasts)."""
+        done: set[int] = set()
+
+        def table_done(dump_id: int, tag: str) -> None:
+            counter.table_done(dump_id, tag)
+            done.add(dump_id)
+            total = len(counter.items) or None
+            self.say("progress", f"restoring {dbname}: table data {len(done)}/{total or '?'}", task="restore", unit="tables",
+                     done=len(done), total=total, level="detail")
+
+        return table_done
+
     def mismatches(self, counts: dict[str, int]) -> list[str]:
         expected = self.manifest.counts.get("tables", {})
         return [f"{t}: manifest {n}, restored {counts.get(t, 'missing')}" for t, n in sorted(expected.items()) if counts.get(t) != n]
@@ -496,7 +510,7 @@ class _Swap(_Work):
                                  f"-j {self.inv.backup.jobs})")
                 counter = self.counter(restore)
                 try:
-                    run_restore(database, restore, self.argv, on_table_data=counter.table_done if counter else None)
+                    run_restore(database, restore, self.argv, on_table_data=self.restore_meter(counter, restore) if counter else None)
                     self.took("restore", t)
                     t = self.step("count-restored")
                     restored = counter.finish() if counter else self.counts(restore)
