@@ -520,7 +520,7 @@ def fleet_migrate_prod(inventory: str | None, playbook: str | None, *, resume: s
         from . import console
         from .fleet.rollout import FleetOptions, migrate_prod
 
-        options = FleetOptions(resume=resume, yes=yes, confirm=console.ask_database_name, ask_wave=console.ask_wave,
+        options = FleetOptions(resume=resume, yes=yes, confirm=console.ask_fleet_name, ask_wave=console.ask_wave,
                                online=online, single_transaction=single_transaction, rehearse=rehearse)
         result = migrate_prod(_fleet(inventory, playbook), console.discard_if(as_json), options)
         if as_json:

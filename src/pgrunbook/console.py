@@ -708,6 +708,17 @@ def show_rehearsal(data: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- fleets
 
 
+def ask_fleet_name(name: str, what: str) -> str | None:
+    """The confirmation for a fleet with non-sandbox targets: the operator types the fleet's name, once."""
+    if not sys.stdin.isatty():
+        return None
+    err.print(f"[bold yellow]This migrates {escape(what)}.[/] Type the fleet's name ([bold]{escape(name)}[/]) to continue:")
+    try:
+        return input("> ").strip()
+    except EOFError:
+        return None
+
+
 def ask_wave(wave: Any, question: str) -> bool:
     """`policy.between_waves: confirm`: the operator says whether the next wave starts."""
     if not sys.stdin.isatty():
