@@ -58,7 +58,7 @@ class FleetEnv:
     def names(self) -> list[str]:
         return [f"{i}/{db}" for i, dbs in self.tenants.items() for db in dbs]
 
-    def write(self, policy: dict | None = None, limits: dict | None = None) -> Path:
+    def write(self, policy: dict | None = None, limits: dict | None = None, overrides: dict | None = None) -> Path:
         limits = limits or {}
         data = {
             "name": "testfleet", "base": str(self.base), "dir": str(self.workdir / "fleet"),
@@ -69,6 +69,8 @@ class FleetEnv:
             },
             "policy": {"canary": 1, "waves": ["100%"], "max_parallel": 2, **(policy or {})},
         }
+        for instance in data["instances"].values():
+            instance["overrides"] = overrides or {}
         path = self.workdir / f"fleet-{next(_counter)}.yml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path

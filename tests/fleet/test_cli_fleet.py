@@ -32,3 +32,12 @@ def test_fleet_tasks_render_and_exit(fleet_env, capsys):
     assert cli.fleet_verify(None, None, as_json=True) == 2  # a fleet task needs its fleet inventory
     assert cli.fleet_migrate_prod(path, None, resume=data["fleet_run"], yes=False, online=False, single_transaction=False,
                                   rehearse=None, as_json=True) == 2  # a closed fleet run is not resumed
+
+
+def test_a_fleet_of_real_targets_needs_yes_or_its_name(fleet_env, capsys):
+    env = fleet_env(1)
+    path = str(env.write(overrides={"sandbox": False}))
+    assert cli.fleet_migrate_prod(path, None, resume=None, yes=False, online=False, single_transaction=False, rehearse=None,
+                                  as_json=True) == 2
+    assert "not confirmed" in capsys.readouterr().err
+    assert not (env.workdir / "fleet" / "fleets").exists() and all(env.indexes(n) == 0 for n in env.names)
