@@ -224,7 +224,11 @@ def migrate_prod(fleet: Fleet, emit: Emit = discard, options: FleetOptions | Non
             stop = stop or stop_reason(outcomes_now, wave, total=len(targets), budget=policy.budget, on_failure=policy.on_failure)
             return stop is None
 
-        schedule(todo, lambda name: targets[name].instance, limits, work, on_done)
+        try:
+            schedule(todo, lambda name: targets[name].instance, limits, work, on_done)
+        except KeyboardInterrupt:  # the running targets finished (and journaled their end) before this arrives here
+            run.append(FleetStopped(reason="interrupted (Ctrl-C): the running targets finished, no other started"))
+            raise
         totals: dict[str, int] = {}
         for name in wave.targets:
             if name in result.targets:
