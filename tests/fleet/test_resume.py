@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from pgrunbook.fleet.inventory import load_fleet
-from pgrunbook.fleet.journal import TargetEnded, TargetStarted, list_fleet_runs
+from pgrunbook.fleet.journal import FleetStopped, TargetEnded, TargetStarted, list_fleet_runs
 from pgrunbook.fleet.rollout import FleetOptions, migrate_prod
 from pgrunbook.runs import list_runs
 
@@ -87,3 +87,21 @@ def test_a_target_killed_before_its_run_opened_runs_afresh_not_from_an_older_fle
     assert result.outcome == "ok"
     runs = [r.id for r in list_runs(fleet.target(name).backup_dir) if r.read().opened.kind == "migrate-prod"]
     assert len(runs) == 2 and result.targets[name].run != older and result.targets[name].run in runs
+
+
+def test_ctrl_c_lets_the_running_targets_finish_then_resume_does_the_rest(fleet_env):
+    env = fleet_env(2)
+    path = env.write({"canary": 0, "waves": ["100%"], "max_parallel": 2})
+    fleet = load_fleet(path)
+    environ = {**os.environ, "PGRB_TEST_PW": TEST_PASSWORD, "PGRUNBOOK_FAULT_AT": "fleet:ended:1", "PGRUNBOOK_FAULT_SIGNAL": "INT",
+               "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "pgrunbook", "fleet.migrate-prod", "-i", str(path), "--yes", "--json"],
+                          cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 130, (done.returncode, done.stderr[-2000:])
+    (stopped,) = list_fleet_runs(fleet.dir)
+    journal = stopped.read()
+    assert "interrupted" in journal.all(FleetStopped)[-1].reason
+    assert not journal.in_flight and len(journal.ended) == 2  # the one running beside the first finished too
+    result = migrate_prod(fleet, options=FleetOptions(resume=stopped.id))
+    assert result.outcome == "ok" and sorted(result.targets) == sorted(env.names)
+    assert sorted(r.target for r in stopped.read().all(TargetEnded)) == sorted(env.names)
