@@ -187,6 +187,24 @@ def test_tool_env_pins_client_tools_and_keeps_extra_options(app_db):
     assert merged["PGOPTIONS"].startswith(env["PGOPTIONS"]) and merged["PGOPTIONS"].endswith("-c lock_timeout=60s")
 
 
+def test_client_tools_authenticate_as_pgrunbook_does_with_the_callers_passfile(app_db, tmp_path, monkeypatch):
+    """A URL without a password and PGPASSFILE in the environment: libpq reads it for pgrunbook's own sessions,
+    so pg_dump / pg_restore / psql get it too (found by the README's worked example: verify passed, the backup's
+    pg_dump had no password). The inventory's own passfile wins; other PG* variables are still not passed on."""
+    from .conftest import TEST_PASSWORD
+
+    db = app_db("tracked")
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{db.cluster.port}:*:postgres:{TEST_PASSWORD}\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    monkeypatch.setenv("PGDATABASE", "elsewhere")
+    cfg = load_config(db.inventory(database={"url": f"postgresql://postgres@127.0.0.1:{db.cluster.port}/{db.name}"}))
+    env = pg.tool_env(cfg.inventory.database)
+    assert env["PGPASSFILE"] == str(passfile) and "PGDATABASE" not in env and "PGPASSWORD" not in env
+    assert commands.backup(cfg).ok
+
+
 def test_a_whole_run_on_a_database_with_hostile_settings_goes_as_on_a_clean_one(app_db):
     """backup (pg_dump with PGOPTIONS), gate, migrate, validate: the pinned sessions change nothing that matters."""
     from .phases import gone_through_gate

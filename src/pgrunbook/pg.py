@@ -273,6 +273,9 @@ def tool_env(db: DatabaseSettings, url: DatabaseUrl | None = None) -> dict[str, 
     """The environment for a client tool: credentials here, never in argv."""
     target = url or db.url
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    # The caller's credentials (not its PGHOST, PGDATABASE...: the target is explicit) reach the tools as they
+    # reach pgrunbook's own sessions, which libpq opens with them: PGPASSFILE, PGPASSWORD.
+    env.update({k: os.environ[k] for k in ("PGPASSFILE", "PGPASSWORD") if k in os.environ})
     if target.password is not None:
         env["PGPASSWORD"] = target.password
     if db.passfile:
