@@ -59,4 +59,10 @@ def test_drizzle_kit_output_of_a_new_database_needs_no_review_of_its_fks_and_ind
         created = {(op.target.schema, op.target.name) for a in analyze_files(files) for op in a.operations
                    if op.kind == "create-table" and op.target is not None}
         analyses = analyze_files(files, absent_tables=created)
-        assert [str(f) for a in analyses for f in a.blocking if f.rule_id in noise] == [], project.name
+        on = {".".join(f.objects[0].split(".")[:2]) for a in analyses for f in a.blocking if f.rule_id in noise}
+        # dokploy's 0066 copies rows (INSERT ... SELECT) into these tables (user_temp, renamed user by 0120): a
+        # constraint added to them afterwards validates those rows under its lock; still reviewed.
+        assert on == (FILLED_BY_DOKPLOY_0066 if project.name == "dokploy" else set()), project.name
+
+
+FILLED_BY_DOKPLOY_0066 = {"public.account", "public.apikey", "public.member", "public.organization", "public.user"}

@@ -55,7 +55,7 @@ CASES = {
     "review-validate-constraint": ("ALTER TABLE users VALIDATE CONSTRAINT c;", R, None),
     "review-create-table": ("CREATE TABLE t (id int);", R, None),
     "review-create-type": ("CREATE TYPE mood AS ENUM ('ok');", R, None),
-    "review-alter-type": ("ALTER TYPE mood ADD VALUE 'meh';", R, None),
+    "review-alter-type": ("ALTER TYPE mood ADD VALUE 'meh'; SELECT 'meh'::mood;", R, None),  # a value the run uses
     "review-create-sequence": ("CREATE SEQUENCE s;", R, None),
     "review-create-schema": ("CREATE SCHEMA app;", R, None),
     "review-create-extension": ("CREATE EXTENSION citext;", R, None),

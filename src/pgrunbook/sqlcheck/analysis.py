@@ -25,16 +25,20 @@ Two optional inputs make the analysis see what the files do not hold: `catalog` 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import pglast
+import pglast.parser
+from pglast import ast
 
 from pgrunbook.errors import SqlParseError
 
 from .catalog_model import EMPTY_CATALOG, CodeCatalog
 from .classify import Classifier, FunctionDef
 from .comments import AllowComment, allow_comments
-from .ddl import no_rewrite
+from .ddl import no_rewrite, walk
 from .model import CreatedObject, Finding, Operation, Verdict
 from .objects import created_objects
 from .policy import DEFAULT_POLICY, Policy
@@ -143,9 +147,10 @@ def analyze_files(
     makes without a rewrite (varchar(n) -> text, a wider varchar) is then not reviewed.
     """
     analyzer = _Analyzer(policy, catalog, journal, absent_tables, column_types)
+    items = [_read(item) for item in migrations]
+    analyzer.code_text = _code_text(items, catalog)
     analyses = []
-    for item in migrations:
-        name, text = _read(item)
+    for name, text in items:
         try:
             analyses.append(analyzer.analyze(text, name))
         except SqlParseError as error:
@@ -175,11 +180,16 @@ def with_findings(analysis: FileAnalysis, extra: Iterable[Finding], policy: Poli
         index = _statement_of(analysis, finding)
         if finding.rule_id in SQUAWK_MOOT_ON_NEW_TABLES and finding.verdict.rank > Verdict.INFO.rank and _on_new(analysis, index):
             finding = replace(finding, verdict=Verdict.INFO, message=finding.message + " (pgrunbook: on a table this migration "
-                              "set creates: no row to scan or validate, no lock anyone waits on)")
+                              "set creates, still empty: no row to scan or validate, no lock anyone waits on, no "
+                              "running code using it)")
         if finding.rule_id == SQUAWK_TYPE_CHANGE and finding.verdict.rank > Verdict.INFO.rank and _no_rewrite(analysis, index):
             # squawk cannot know the column's type before; we do: no rewrite, no scan, only a brief lock.
             finding = replace(finding, verdict=Verdict.INFO, message=finding.message + " (pgrunbook: binary-coercible "
                               "from the column's current type: no table rewrite nor scan)")
+        same = _same_as_ours(analysis, index, finding)
+        if same is not None:
+            finding = replace(finding, verdict=Verdict.INFO, message=finding.message + f" (pgrunbook: the same hazard "
+                              f"as [{same}] on this statement)")
         located.append((index, finding))
     located = _apply_allow_comments(located, analysis.allow_comments, policy, analysis.file, squawk=True)
     findings = analysis.findings + tuple(finding for _, finding in located)
@@ -201,7 +211,9 @@ class _Analyzer:
         self.functions: dict[tuple[str, str], FunctionDef] = {}
         self.new_tables: set[tuple[str, str]] = set()
         self.code = CodeRegistry(catalog if catalog is not None else EMPTY_CATALOG)
+        self.catalog = catalog
         self.journal = journal_pairs(journal)
+        self.code_text: _Constants | None = None  # where an enum value added could be used; None: the file's
 
     def analyze(self, text: str, file: str) -> FileAnalysis:
         split = split_sql(text, file=file)
@@ -212,12 +224,13 @@ class _Analyzer:
         classified = _replacements([classifier.statement(statement) for statement in split.statements],
                                    self.policy.tracking_tables)
         classified = [self._type_changes(operations) for operations in classified]
+        code_text = self.code_text if self.code_text is not None else _code_text([(file, text)], self.catalog)
+        classified = [_unused_enum_values(operations, code_text) for operations in classified]
         for statement, operations in zip(split.statements, classified):
-            context = RuleContext(frozenset(self.new_tables), self.journal)
-            located += [
-                (statement.index, f) for op in operations for f in self._findings(op, statement.sql, file, context)
-            ]
-            self._remember_new_tables(operations)
+            for op in operations:  # in order: a DO block's INSERT makes its table non-empty for what follows
+                context = RuleContext(frozenset(self.new_tables), self.journal)
+                located += [(statement.index, f) for f in self._findings(op, statement.sql, file, context)]
+                self._track_new_tables(op)
             statements.append(AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations,
                                                 _on_new_tables(operations, RuleContext(frozenset(self.new_tables)))))
         ddl_ran = any(op.kind not in _NOT_DDL for s in statements for op in s.operations if op.executed)
@@ -225,6 +238,8 @@ class _Analyzer:
         run_operations = classifier.recording(last_line, ddl_ran=ddl_ran)
         context = RuleContext(frozenset(self.new_tables), self.journal)
         located += [(None, f) for op in run_operations for f in self._findings(op, RECORDING, file, context)]
+        for op in run_operations:  # what fires on pgrunbook's tracking row may write into the set's new tables
+            self._track_new_tables(op)
         comments = tuple(allow_comments(split.comments, split.statements))
         located = _apply_allow_comments(located, comments, self.policy, file, squawk=False)
         findings = tuple(finding for _, finding in located)
@@ -280,14 +295,129 @@ class _Analyzer:
             result.append(op)
         return tuple(result)
 
-    def _remember_new_tables(self, operations: Iterable[Operation]) -> None:
-        # CREATE TABLE IF NOT EXISTS may meet a table that exists, with rows: not new, unless the live
-        # database said it is absent (`absent_tables`).
-        for op in operations:
-            if op.executed and op.kind == "create-table" and op.target is not None:
-                key = (op.target.schema, op.target.name)
-                if not op.has("if_not_exists") or key in self.absent_tables:
-                    self.new_tables.add(key)
+    def _track_new_tables(self, op: Operation) -> None:
+        """Keep `new_tables` = the tables this set created that are still provably empty, as the operations run.
+
+        CREATE TABLE IF NOT EXISTS may meet a table that exists, with rows: not new, unless the live database
+        said it is absent (`absent_tables`). A table written into (INSERT, COPY, MERGE, ATTACH...) stops being
+        empty; a dropped one is gone; a rename moves the name (a table with rows may take a new table's name);
+        code we cannot read (dynamic SQL, an unanalysable body) may have written anywhere.
+        """
+        if not op.executed:
+            return
+        target = op.target
+        if op.kind in _UNKNOWN_CODE:
+            self.new_tables.clear()
+        elif target is None:
+            return
+        elif op.kind == "create-table":
+            key = (target.schema, target.name)
+            if not op.has("if_not_exists") or key in self.absent_tables:
+                self.new_tables.add(key)
+        elif target.kind == "table" and op.kind in _FILLS_A_TABLE | {"drop", "rename"}:
+            key = (target.schema, target.name)
+            was_new = key in self.new_tables
+            self.new_tables.discard(key)
+            if op.kind == "rename" and op.new_name:
+                moved = (op.new_name, target.name) if op.has("set_schema") else (target.schema, op.new_name)
+                (self.new_tables.add if was_new else self.new_tables.discard)(moved)
+
+
+UNREADABLE = "\x00unreadable\x00"  # in `_Constants.loose`: a constant we could not decode (mentions every value)
+
+
+@dataclass(frozen=True)
+class _Constants:
+    """Where an enum value a file adds could be used in the run's transaction: the string constants of the set
+    (`exact`, decoded) and texts we could not split into constants (`loose`, searched as a whole)."""
+
+    exact: frozenset[str]
+    loose: str
+
+    def mention(self, value: str) -> bool:
+        """A constant equal to the value, an array or record literal holding it, or any text holding it."""
+        return (UNREADABLE in self.loose or value in self.exact or value in self.loose or value.replace("'", "''") in self.loose
+                or any(c[:1] in "{(" and value in c for c in self.exact))
+
+
+def _code_text(items: Iterable[tuple[str, str]], catalog: CodeCatalog | None) -> _Constants:
+    """The string constants of the set's statements (PostgreSQL's parser decodes E'' and dollar quotes), of
+    function and DO bodies (PostgreSQL's scanner), other options, trigger arguments; not identifiers (a table
+    named like the value uses nothing), nor the plain `ALTER TYPE ... ADD VALUE`s themselves. The database's
+    function bodies (PL/pgSQL binds its constants when it runs) and a file that does not parse: whole."""
+    exact: set[str] = set()
+    loose: list[str] = []
+    for name, text in items:
+        try:
+            statements = split_sql(text, file=name).statements
+        except SqlParseError:
+            loose.append(text)
+            continue
+        for statement in statements:
+            if not (isinstance(statement.node, ast.AlterEnumStmt) and statement.node.oldVal is None):
+                _strings_of(statement.node, exact, loose)
+    for function in catalog.functions if catalog is not None else ():
+        loose += [function.source, function.definition or ""]
+    return _Constants(frozenset(exact), "\n".join(loose))
+
+
+def _strings_of(node: object, exact: set[str], loose: list[str]) -> None:
+    for child in walk(node):
+        if isinstance(child, ast.A_Const) and isinstance(child.val, ast.String):
+            exact.add(child.val.sval)
+        elif isinstance(child, (ast.DefElem, ast.CreateTrigStmt)):
+            values = child.arg if isinstance(child, ast.DefElem) else child.args
+            for value in values if isinstance(values, (list, tuple)) else (values,):
+                if isinstance(value, ast.String):
+                    if isinstance(child, ast.DefElem) and child.defname == "as":
+                        _body_strings(value.sval, exact, loose)
+                    else:
+                        exact.add(value.sval)
+
+
+def _body_strings(body: str, exact: set[str], loose: list[str]) -> None:
+    """The string constants of a function or DO body (PostgreSQL's scanner), decoded (E'' and U&'' by its
+    parser), a dollar-quoted one scanned in turn (a body inside a body); the whole body when it does not scan."""
+    try:
+        tokens = [body[t.start:t.end + 1] for t in pglast.parser.scan(body) if t.name in ("SCONST", "USCONST")]
+    except Exception:  # noqa: BLE001 - any scanner error: the whole text, which is safer
+        loose.append(body)
+        return
+    for token in tokens:
+        if token.startswith("'") and token.endswith("'") and len(token) >= 2:
+            exact.add(token[1:-1].replace("''", "'"))
+        elif token.startswith("$") and token.count("$") >= 4:
+            tag = token[:token.index("$", 1) + 1]
+            inner = token[len(tag):-len(tag)]
+            exact.add(inner)
+            _body_strings(inner, exact, loose)
+        else:  # E'' / U&'': PostgreSQL's parser decodes it
+            try:
+                exact.add(pglast.parse_sql(f"SELECT {token}")[0].stmt.targetList[0].val.val.sval)
+            except Exception:  # noqa: BLE001 - a constant we cannot read may hold any value
+                loose.append(UNREADABLE)
+
+
+def _unused_enum_values(operations: tuple[Operation, ...], constants: _Constants) -> tuple[Operation, ...]:
+    """Mark `value_unused` an `ALTER TYPE ... ADD VALUE 'v'` of the file itself whose value no statement of the
+    set nor any function of the database mentions: PostgreSQL (12+) adds it without touching a row nor locking a
+    table, and nothing can use it in the same transaction (which fails with "unsafe use of new value")."""
+    result = []
+    for op in operations:
+        value = op.new_name
+        if (op.kind == "alter-type" and op.has("add_value") and op.executed and not op.via and value
+                and not constants.mention(value)):
+            op = replace(op, flags=op.flags | {"value_unused"})
+        result.append(op)
+    return tuple(result)
+
+
+# Operations after which a table the set created may hold rows, or any table may (code we cannot follow).
+# Not `call`: a function neither the set nor the database defines is a built-in (none writes an app's
+# table; those that reach outside are `dangerous-call`) or missing (the statement fails); the code of the
+# set's and the database's functions is followed, its writes are operations of their own.
+_FILLS_A_TABLE = frozenset({"insert-seed", "other"})
+_UNKNOWN_CODE = frozenset({"dynamic-sql", "unanalysable-body"})
 
 
 def _replacements(classified: list[tuple[Operation, ...]], tracking_tables: Iterable[tuple[str, str]] = ()
@@ -439,7 +569,20 @@ def _no_rewrite(analysis: FileAnalysis, index: int | None) -> bool:
 SQUAWK_MOOT_ON_NEW_TABLES = frozenset(SQUAWK_PREFIX + r for r in (
     "constraint-missing-not-valid", "adding-foreign-key-constraint", "disallowed-unique-constraint",
     "require-concurrent-index-creation", "adding-not-nullable-field", "adding-required-field", "adding-field-with-default",
-    "changing-column-type", "adding-serial-primary-key-field", "adding-primary-key-constraint"))
+    "changing-column-type", "adding-serial-primary-key-field", "adding-primary-key-constraint",
+    "renaming-column"))  # and the running application does not know a table the run creates
+# squawk's rules that say what one of ours says on the same statement: when ours is there, at least as
+# strict, squawk's is shown as info (one hazard, one blocking finding; an exception lists our rule).
+SQUAWK_SAME_AS = {SQUAWK_PREFIX + squawk: frozenset(ours) for squawk, ours in {
+    "renaming-column": {"review-rename"},
+    "renaming-table": {"review-rename"},
+    "transaction-nesting": {"review-transaction-control"},
+    "constraint-missing-not-valid": {"review-add-constraint-validating"},
+    "adding-foreign-key-constraint": {"review-add-constraint-validating"},
+    "disallowed-unique-constraint": {"review-add-constraint-validating"},
+    "adding-not-nullable-field": {"review-set-not-null", "review-add-column-not-null-without-default"},
+    "changing-column-type": {"review-alter-column-type"},
+}.items()}
 _NO_TARGET_NEEDED = frozenset({"do-block", "transaction-control", "set", "select"})
 
 
@@ -447,6 +590,15 @@ def _on_new_tables(operations: tuple[Operation, ...], context: RuleContext) -> b
     """Every operation the statement runs acts on a table of `context.new_tables` (and there is one)."""
     acting = [op for op in operations if op.executed and op.kind not in _NO_TARGET_NEEDED]
     return bool(acting) and all(op.target is not None and context.is_new(op) for op in acting)
+
+
+def _same_as_ours(analysis: FileAnalysis, index: int | None, finding: Finding) -> str | None:
+    """The id of our blocking finding on the same statement that says what squawk's `finding` says, if any."""
+    ours = SQUAWK_SAME_AS.get(finding.rule_id)
+    if not ours or index is None or finding.verdict.rank <= Verdict.INFO.rank:
+        return None
+    return next((f.rule_id for f in analysis.findings if f.rule_id in ours and f.verdict.rank >= finding.verdict.rank
+                 and _statement_of(analysis, f) == index), None)
 
 
 def _on_new(analysis: FileAnalysis, index: int | None) -> bool:

@@ -702,10 +702,10 @@ class Classifier:
             summary = f"ALTER TYPE {display(schema, name)} RENAME VALUE '{node.oldVal}' TO '{node.newVal}'"
             yield scope.op("rename", summary, target=target, new_name=node.newVal)
         else:
-            flags = {"if_not_exists"} if node.skipIfNewValExists else set()
+            flags = {"if_not_exists", "add_value"} if node.skipIfNewValExists else {"add_value"}
             target = CreatedObject("type", schema, None, name)
             summary = f"ALTER TYPE {display(schema, name)} ADD VALUE '{node.newVal}'"
-            yield scope.op("alter-type", summary, target=target, flags=flags)
+            yield scope.op("alter-type", summary, target=target, flags=flags, new_name=node.newVal)
 
     def _CreateEnumStmt(self, node: ast.CreateEnumStmt, scope: Scope) -> Iterator[Operation]:
         yield self._create_type(strings(node.typeName), "ENUM", scope)

@@ -85,7 +85,8 @@ class Operation:
     ("DROP TABLE public.users"). `target` is the object acted on, when there is one.
     `flags` qualify the operation (`if_not_exists`, `concurrently`, `unique`,
     `not_valid`, `volatile_default`...). `creates` lists the objects the operation brings
-    into existence (with their implicit names). `new_name` is set for renames.
+    into existence (with their implicit names). `new_name` is set for renames (and for ADD VALUE: the enum
+    value added).
 
     `via` says where the operation was found when it is not the statement itself
     (`("DO block",)`, `("function public.purge()",)`, `("EXECUTE",)`...).

@@ -397,16 +397,32 @@ _REVIEWED = {
 }
 
 
-# Kinds that cost nothing on a table created earlier in the same pending set (empty: no row to validate,
-# no lock anyone waits on): drizzle-kit adds every foreign key of a new table as its own ALTER TABLE.
-_NOTHING_ON_A_NEW_TABLE = frozenset({"add-constraint", "validate-constraint", "alter-column-type", "set-not-null"})
+# Kinds that cost nothing on a table created earlier in the same pending set and still empty (no row to
+# validate, no lock anyone waits on): drizzle-kit adds every foreign key of a new table as its own ALTER
+# TABLE. Nor do the kinds whose consequence is for the running application (a default, a NULL, a name it
+# uses): the running application does not know a table the run creates; the table's definition as a whole
+# is reviewed (`review-create-table`).
+_NOTHING_ON_A_NEW_TABLE = frozenset({"add-constraint", "validate-constraint", "alter-column-type", "set-not-null",
+                                     "set-default", "drop-default", "drop-not-null", "rename"})
+
+
+def _of_a_new_table(op: Operation, ctx: RuleContext) -> bool:
+    """The operation acts on a table of the set's new (empty) tables, or on its column, index or constraint
+    (a renamed function or type that shares a new table's name is not one); never the tracking table."""
+    kind = op.target.kind if op.target is not None else None
+    return kind in _PARTS_OF_A_TABLE and ctx.is_new(op) and not op.has("tracking_table")
+
+
+_PARTS_OF_A_TABLE = frozenset({"table", "column", "index", "constraint"})
 
 
 def _reviewed_kind(kind: str, rule_id: str, consequence: str, remedy: str) -> None:
     def check(op: Operation, ctx: RuleContext) -> str | None:
-        if kind in _NOTHING_ON_A_NEW_TABLE and op.executed and ctx.is_new(op):
+        if kind in _NOTHING_ON_A_NEW_TABLE and op.executed and _of_a_new_table(op, ctx):
             return None
         if op.has("no_rewrite"):  # varchar(n) -> text, a wider varchar: binary-coercible, no rewrite nor scan
+            return None
+        if op.has("value_unused"):  # ADD VALUE nothing of the set nor the database uses: no row, no table lock
             return None
         return f"{op.where} {consequence}."
 
