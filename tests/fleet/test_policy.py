@@ -121,3 +121,24 @@ def test_the_example_fleet_inventory_loads_and_plans(monkeypatch):
     assert names == ["eu-1/tenant_acme", "eu-1/tenant_globex", "eu-1/tenant_hooli", "us-1/tenant_initech", "us-1/tenant_umbrella"]
     assert [len(w.targets) for w in fleet.waves(names)] == [1, 2, 2] and fleet.limits() == {"eu-1": 1, "us-1": 2}
     assert "x" not in repr(fleet.spec.instances["eu-1"].url)
+
+
+def test_a_target_of_the_example_is_the_base_inventory_with_its_database_folder_and_overrides(monkeypatch):
+    from dataclasses import replace
+    from pathlib import Path
+
+    from pgrunbook.fleet.inventory import load_fleet
+
+    for key, value in {"EU1_PASSWORD": "pw-eu1", "PROD_DB_URL": "postgresql://u:p@h:5432/htf_sunup_db", "API_EMAIL": "ops@example.com",
+                       "API_PASSWORD": "x"}.items():
+        monkeypatch.setenv(key, value)
+    root = Path(__file__).resolve().parents[2] / "inventory"
+    fleet = load_fleet(root / "fleet.example.yml")
+    fleet = replace(fleet, spec=fleet.spec.model_copy(update={"base": root / "production.example.yml"}))
+    umbrella = fleet.target("us-1/tenant_umbrella").config.inventory
+    assert umbrella.database.dbname == "tenant_umbrella" and umbrella.database.url.host == "db-us-1.internal"
+    assert umbrella.backup.format == "directory" and umbrella.backup.jobs == 4 and umbrella.environment == "us"
+    assert umbrella.backup.dir == fleet.dir / "targets" / "us-1" / "tenant_umbrella"
+    assert umbrella.backup.targets  # the base's copies are kept
+    acme = fleet.target("eu-1/tenant_acme").config.inventory
+    assert acme.environment == "prod" and "pw-eu1" not in str(acme.database.url) and acme.database.url.password == "pw-eu1"
