@@ -111,3 +111,14 @@ def test_demo_port_taken_is_a_clear_error(demo_env):
         busy.listen()
         done = inv(env, "demo")
     assert done.returncode == 2 and "is taken by another program" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_demo_interrupted_says_how_to_resume_and_the_command_works_as_printed(demo_env):
+    env, _ = demo_env
+    done = inv({**env, "PGRUNBOOK_FAULT_AT": "statement:10", "PGRUNBOOK_FAULT_SIGNAL": "INT"}, "demo")
+    assert done.returncode == 130, done.stdout[-2000:] + done.stderr[-2000:]
+    assert re.search(r"^  migrate +interrupted ", done.stdout, re.M) and "migrate-prod: interrupted" in done.stdout
+    resume = re.search(r"^next: `(inv migrate-prod -i \S+ --resume \S+)` continues it", done.stdout, re.M).group(1)
+    resumed = inv(env, *shlex.split(resume)[1:])
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert "migrate-prod: ok" in resumed.stdout and re.search(r"^  validate +ok .*users 68 → 68", resumed.stdout, re.M)

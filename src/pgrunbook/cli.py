@@ -303,7 +303,8 @@ def demo(break_it: bool, scale: int, as_json: bool, app: str = "command", drizzl
         from . import demo as tour
 
         view = _run_view(as_json, verbose, quiet)
-        on_end = None if as_json else _recap_printer("migrate-prod", "", view, extra=lambda result: tour.tour_lines(result.run.id))
+        on_end = None if as_json else _recap_printer("migrate-prod", "", view, extra=lambda result: tour.tour_lines(result.run.id),
+                                                     resume_flags=f" -i {tour.inventory_path()}")  # the demo's own: its API
         result = tour.run_demo(view, break_it=break_it, scale=scale, app_kind=app, drizzle=drizzle, on_end=on_end)
         if as_json:
             from . import console
@@ -363,7 +364,7 @@ def _run_view(as_json: bool, verbose: bool, quiet: bool):
     return discard if as_json else console.EventView(level, compact=True)
 
 
-def _recap_printer(label: str, flags: str, view, extra=None):  # noqa: ANN001
+def _recap_printer(label: str, flags: str, view, extra=None, resume_flags: str | None = None):  # noqa: ANN001
     """The recap of a run that just ended (ok or not): printed before any error, so the error's
     `next:` is the last line; `next:` and the commands keep the user's -i/-p."""
     def on_end(result) -> None:  # noqa: ANN001
@@ -372,15 +373,17 @@ def _recap_printer(label: str, flags: str, view, extra=None):  # noqa: ANN001
 
         if hasattr(view, "close"):
             view.close()
-        recap = build(result.run.read(), next_step=_next_after(result, flags), reports=result.report_paths)
+        recap = build(result.run.read(), next_step=_next_after(result, flags, resume_flags), reports=result.report_paths)
         console.show_recap(recap, label=label, extra=tuple(extra(result)) if extra else (),
-                           error_follows=result.outcome not in ("ok", "warnings"))
+                           error_follows=result.outcome not in ("ok", "warnings", "interrupted"))  # Ctrl-C's message has no next
 
     return on_end
 
 
-def _next_after(result, flags: str) -> str:  # noqa: ANN001
+def _next_after(result, flags: str, resume_flags: str | None = None) -> str:  # noqa: ANN001
     run = result.run.id
+    if result.outcome == "interrupted":
+        return f"`inv migrate-prod{flags if resume_flags is None else resume_flags} --resume {run}` continues it (phases done are skipped)"
     if result.outcome == "ok":
         return f"nothing left to run: read and sign the report (`inv report -r {run}{flags} --lang fr` for the French one)"
     if result.outcome == "warnings":

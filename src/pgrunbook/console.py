@@ -305,11 +305,12 @@ def show_recap(recap: Any, *, label: str | None, extra: tuple[str, ...] = (), er
 
     out.print(f"[bold]RECAP[/] run {escape(recap.run_id)} · {escape(recap.target)}", soft_wrap=True)
     width = max((len(p.phase) for p in recap.phases), default=8)
+    verdicts = max((len(p.verdict) for p in recap.phases), default=10)
     for p in recap.phases:
         style = _VERDICT_STYLE[p.good]
         seconds = duration(p.seconds) if p.seconds is not None else ""
         rest = f" {seconds:>6}  {escape(p.figure)}".rstrip() if seconds or p.figure else ""
-        verdict = f"{escape(p.verdict):<10}" if rest else escape(p.verdict)
+        verdict = f"{escape(p.verdict):<{verdicts}}" if rest else escape(p.verdict)
         out.print(f"  {escape(p.phase):<{width}}  [{style}]{verdict}[/]{rest}", soft_wrap=True)
     style = {"ok": "bold green", "warnings": "bold yellow", "rolled-back": "bold yellow"}.get(recap.outcome, "bold red")
     took = f" in {duration(recap.seconds)}" if recap.seconds is not None else ""

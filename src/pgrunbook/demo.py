@@ -110,9 +110,14 @@ def demo_inventory(root: Path = sandbox.SANDBOX_ROOT, app: str = "command") -> P
             "requests": 20,
         },
     }
-    path = demo / "inventory.yml"
+    path = inventory_path(root)
     path.write_text(f"# written by `inv demo`: the sandbox with its API under the {app} controller\n" + yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def inventory_path(root: Path = sandbox.SANDBOX_ROOT) -> Path:
+    """The inventory the demo writes (the sandbox plus its API): `--resume` of a demo run needs it."""
+    return root / "demo" / "inventory.yml"
 
 
 def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1, app_kind: str = "command",
