@@ -89,7 +89,7 @@ def test_a_recap_prints_whole_lines_when_piped(capsys):
     console.show_recap(recap, label="migrate-prod", extra=("  inv runs",))
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "RECAP run R1 · postgres@db:5432/app"
-    assert lines[1].startswith("  verify       ok           0.2s  x") and lines[1].endswith(long_figure)
+    assert lines[1].startswith("  verify       ok        0.2s  x") and lines[1].endswith(long_figure)  # columns fit the longest
     assert lines[2] == "  post-backup  not run"
     assert lines[3:] == ["migrate-prod: ok in 3.0s (run R1)",
                          "next: run `inv report -r R1 -i inventory/production.yml --lang fr` and sign it",
