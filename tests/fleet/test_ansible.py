@@ -89,3 +89,16 @@ def test_a_failed_canary_host_stops_the_play_before_the_next_batch(app_db, sshd,
     assert "exit 3" in done.stdout
     assert recap.get("host2", {}).get("ok", 0) == 0  # max_fail_percentage 0: the second batch never ran
     assert [idx(db) for db in dbs] == [0, 0]
+
+
+def test_the_module_documents_itself(tmp_path):
+    doc = str(Path(ansible_playbook()).with_name("ansible-doc"))
+    done = subprocess.run([doc if Path(doc).exists() else "ansible-doc", "--json", "pgrunbook.fleet.pgrunbook_task"],
+                          env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "ansible"), "ANSIBLE_HOME": str(tmp_path)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    module = json.loads(done.stdout)["pgrunbook.fleet.pgrunbook_task"]
+    assert set(module["doc"]["options"]) == {"task", "inventory", "playbook", "chdir", "python", "args", "assume_yes", "environment"}
+    assert module["examples"] and set(module["return"]) == {"rc", "result", "sql"}

@@ -8,24 +8,67 @@ module: pgrunbook_task
 short_description: Run a pgrunbook task (migrate-prod, verify, ...) with --json
 description:
   - Runs C(python -m pgrunbook TASK -i INVENTORY --json) in the project folder on the host.
-  - C(changed) is true only when the database changed (migrations applied or baselined, or a rollback ran).
-  - C(failed) follows the exit code (0 ok; 1 runtime, 2 usage, 3 check failed / NO-GO, 4 rolled back).
+  - C(changed) is true only when the database changed (migrations applied or baselined, or a rollback ran), read from the run journal.
+  - C(failed) follows the exit code (0 ok; 1 runtime, 2 usage, 3 check failed or NO-GO, 4 rolled back).
   - In check mode, read-only tasks run; migrate-prod and migrate run as C(migrate --dry-run); rollback as C(rollback --dry-run).
+author: pgrunbook
 options:
-  task: {description: the pgrunbook task, e.g. migrate-prod, verify, fleet.migrate-prod, required: true, type: str}
-  inventory: {description: the pgrunbook inventory on the host (-i), type: path}
-  playbook: {description: the pgrunbook playbook (-p), type: path}
-  chdir: {description: the project folder (holding tasks.py), required: true, type: path}
-  python: {description: the interpreter with pgrunbook installed, type: str, default: python3}
-  args: {description: more options for the task, e.g. ["--online"], type: list, elements: str, default: []}
-  assume_yes: {description: pass --yes (non-sandbox targets), type: bool, default: false}
-  environment: {description: variables for the task (the inventory's ${VAR}), type: dict, default: {}}
+  task:
+    description: The pgrunbook task, for example migrate-prod, verify or fleet.migrate-prod.
+    required: true
+    type: str
+  inventory:
+    description: The pgrunbook inventory on the host (-i).
+    type: path
+  playbook:
+    description: The pgrunbook playbook (-p).
+    type: path
+  chdir:
+    description: The project folder (holding tasks.py).
+    required: true
+    type: path
+  python:
+    description: The interpreter with pgrunbook installed.
+    type: str
+    default: python3
+  args:
+    description: More options for the task, for example C(["--online"]).
+    type: list
+    elements: str
+    default: []
+  assume_yes:
+    description: Pass --yes (targets that are not the sandbox).
+    type: bool
+    default: false
+  environment:
+    description: Variables for the task (the ${VAR} of its inventory); never logged.
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: migrate-prod on this host's database
+  pgrunbook.fleet.pgrunbook_task:
+    task: migrate-prod
+    chdir: /srv/pgrunbook
+    inventory: /srv/pgrunbook/inventory/production.yml
+    assume_yes: true
+    environment: {PROD_DB_URL: "{{ vault_prod_db_url }}"}
 """
 
 RETURN = r"""
-rc: {description: pgrunbook's exit code, type: int}
-result: {description: the task's --json output, type: dict}
-sql: {description: check mode of migrate/migrate-prod, the exact SQL the migration would run, type: str}
+rc:
+  description: pgrunbook's exit code.
+  returned: always
+  type: int
+result:
+  description: The task's --json output.
+  returned: when the task ran with --json
+  type: dict
+sql:
+  description: In check mode for migrate and migrate-prod, the exact SQL the migration would run.
+  returned: check mode
+  type: str
 """
 
 import json
