@@ -84,6 +84,8 @@ def test_a_canary_failure_stops_the_fleet_before_wave_1_and_resume_goes_on(fleet
     page = open(write_fleet_report(data)).read()  # `inv fleet.status --html`
     assert page.count("<svg") == 2 and "<title>Waves on a timeline</title>" in page and "rolled-back · canary" in page
     assert page.count("not started") >= 3 and "<script" not in page
+    report = data["targets"][0]["report"]
+    assert report.endswith("report.en.md") and f'href="../../targets/a/{canary.partition("/")[2]}/runs/' in page
     resumed = migrate_prod(fleet, options=FleetOptions(resume=result.fleet.id))  # the operator decided to go on
     assert resumed.fleet.id == result.fleet.id and resumed.outcome == "failed"  # the canary stays failed, not run again
     assert all(resumed.targets[n].outcome == "ok" for n in env.names[1:])

@@ -10,7 +10,7 @@
             stop    FleetStopped   reason (no new target starts; the running ones finished)
             end     FleetClosed    outcome in status (ok | failed | stopped), reason, seconds
     target  start   TargetStarted  target, wave, run (the run it resumes, if any)
-            end     TargetEnded    outcome in status; target, wave, run, seconds, users_before/after, backup, rollback, reason
+            end     TargetEnded    outcome in status; target, wave, run, seconds, users_before/after, backup, rollback, reason, report
     wave    end     WaveEnded      wave, outcomes {outcome: count}
 
 Each target's own run journal (`runs`) holds its runbook; this one holds only the fleet's
@@ -110,6 +110,7 @@ class TargetEnded(FleetRecord):
     backup: str | None = None
     rollback: str | None = None  # the rollback's mode when the run rolled back
     reason: str = ""
+    report: str | None = None  # the target's report (Markdown, in its run's folder)
 
 
 @dataclass(frozen=True, kw_only=True)

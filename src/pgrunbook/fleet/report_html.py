@@ -8,6 +8,7 @@ Built from the fleet journal alone (`rollout.status`), in the style of the run r
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +49,19 @@ def _figure(caption: str, svg: str | None, name: str) -> str:
 
 def _recap_table(data: dict[str, Any]) -> str:
     columns = ("wave", "target", "outcome", "duration", "users before", "users after", "backup", "rollback", "run", "reason")
+    here = Path(data["journal"]).parent
     rows = []
     for t in data["targets"]:
         wave = "canary" if any(w["canary"] and w["wave"] == t.get("wave") for w in data["waves"]) else str(t.get("wave", ""))
         cells = [wave, t["target"], t["outcome"], human_duration(t.get("seconds"), "en"), t.get("users_before"), t.get("users_after"),
                  t.get("backup"), t.get("rollback"), t.get("run"), t.get("reason")]
         colour = OUTCOME_COLORS.get(t["outcome"], COLORS["failed"])
-        rows.append("<tr>" + "".join(
-            f'<td style="color:{colour}">{html.escape(str(c))}</td>' if i == 2 else f"<td>{html.escape('—' if c is None else str(c))}</td>"
-            for i, c in enumerate(cells)) + "</tr>")
+        tds = [f'<td style="color:{colour}">{html.escape(str(c))}</td>' if i == 2 else f"<td>{html.escape('—' if c is None else str(c))}</td>"
+               for i, c in enumerate(cells)]
+        if t.get("report") and t.get("run"):  # the target's own report, relative to this page (the folder moves as one)
+            href = os.path.relpath(t["report"], here)
+            tds[8] = f'<td><a href="{html.escape(href)}">{html.escape(t["run"])}</a></td>'
+        rows.append("<tr>" + "".join(tds) + "</tr>")
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     return f'<table id="recap"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 

@@ -68,6 +68,7 @@ class TargetOutcome:
     backup: str | None = None
     rollback: str | None = None
     reason: str = ""
+    report: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -337,6 +338,8 @@ def _run_target(run: FleetRun, target: Target, wave: Wave, options: FleetOptions
         reason = journal.closed.reason
     seconds = time.monotonic() - started
     summary = _summary(journal, target.config.playbook.expectations.role_count.table)
+    report = target_run.dir / f"report.{options.languages[0]}.md" if target_run and options.languages else None
+    summary["report"] = str(report) if report is not None and report.exists() else None
     end = TargetEnded(status=outcome, target=target.name, wave=wave.number, run=target_run.id if target_run else None,
                       seconds=round(seconds, 3), reason=reason, **summary)
     run.append(end)
@@ -372,7 +375,7 @@ def _summary(journal: Journal, users_table: str) -> dict[str, Any]:
 
 def _from_record(end: TargetEnded, instance: str) -> TargetOutcome:
     return TargetOutcome(end.target, instance, end.wave, end.status, end.run, end.seconds, None, end.users_before, end.users_after,
-                         end.backup, end.rollback, end.reason)
+                         end.backup, end.rollback, end.reason, end.report)
 
 
 # --------------------------------------------------------------------------- status
