@@ -51,7 +51,7 @@ class FleetOptions:
     rehearse: bool | None = None
     after_migrate: Callable[[Target], Callable[[Run], None] | None] | None = None  # tests, demo: drift in some targets
     sleep: Callable[[float], None] = time.sleep
-    languages: tuple[str, ...] = ("en",)
+    languages: tuple[str, ...] = ("en", "fr")  # as migrate-prod: the seed's report in both
 
 
 @dataclass(frozen=True)
