@@ -67,10 +67,12 @@ def show_event(event: Event) -> None:
 
 
 def show_error(error: PgRunbookError, *, flags: str = "") -> None:
-    err.print(f"[bold red]error:[/] {error.what}")
-    err.print(f"[dim]changed:[/] {error.changed}")
+    """What / changed / next, each one line even on a terminal (soft wrap: the terminal folds it
+    on screen, no newline is inserted, so a command in `next:` pastes back whole)."""
+    err.print(f"[bold red]error:[/] {error.what}", soft_wrap=True)
+    err.print(f"[dim]changed:[/] {error.changed}", soft_wrap=True)
     if error.next_step:
-        err.print(f"[dim]next:[/] {with_flags(error.next_step, flags)}")
+        err.print(f"[dim]next:[/] {with_flags(error.next_step, flags)}", soft_wrap=True)
 
 
 _INV_COMMAND = re.compile(r"`inv ([\w.-]+)([^`]*)`")

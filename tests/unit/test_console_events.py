@@ -112,3 +112,19 @@ def test_the_status_line_a_terminal_sees_in_passing():
                                                                              "total": 11})
     view._started["restore"] = 98.0
     assert view._status_text(tables).startswith("rollback: restoring db: table data 3/11 · ETA ")
+
+
+def test_on_a_narrow_terminal_an_error_keeps_each_line_whole(monkeypatch):
+    import io
+
+    from pgrunbook.errors import PgRunbookError
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(console, "err", console._Console(file=screen, width=40, highlight=False, color_system=None))
+    long = "`inv migrate-prod -i inventory/production.yml --resume 20261125_162112_853ce9` continues it"
+    console.show_error(PgRunbookError("a failure", changed="nothing was changed", next_step=long))
+    assert screen.getvalue().splitlines() == ["error: a failure", "changed: nothing was changed", f"next: {long}"]
