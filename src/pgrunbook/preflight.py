@@ -121,6 +121,9 @@ class _PlanState:
         self.created: set[str] = set()
         self.changed: dict[str, int] = {}  # table -> line of the first statement changing its rows
         self.added: set[tuple[str, str]] = set()
+        # (table, quoted column) added by the plan without a default, identity or generation: NULL in every existing
+        # row until something writes the table (then `changed`) or runs code we do not read (then forgotten)
+        self.added_null: set[tuple[str, str]] = set()
         self.not_valid: dict[tuple[str, str], Any] = {}  # (table, constraint) added NOT VALID by the plan -> its node
 
     def mark(self, checks: list[DataCheck]) -> list[DataCheck]:
@@ -130,6 +133,8 @@ class _PlanState:
                 out.append(c)
             elif c.table in self.created:
                 continue  # created by this plan: empty, nothing can fail
+            elif self._all_null(c):
+                continue  # NULL in every existing row: no orphan, no duplicate (NULLS DISTINCT)
             elif c.table in self.changed:
                 out.append(replace(c, skipped=f"the plan changes rows of {c.table} before it (line {self.changed[c.table]}): "
                                               "the data then is not the data now"))
@@ -143,9 +148,23 @@ class _PlanState:
                 out.append(c)
         return out
 
+    def _all_null(self, c: DataCheck) -> bool:
+        """The check's columns are all columns this plan added without a value, and nothing wrote the table since."""
+        if c.table in self.changed or c.skipped:
+            return False
+        if c.kind == "foreign-key":
+            columns = tuple(quote_ident(col) for col in c.columns)
+        elif c.kind == "unique" and c.nulls_distinct and c.where is None:
+            columns = c.keys
+        else:
+            return False
+        return bool(columns) and all((c.table, col) in self.added_null for col in columns)
+
     def observe(self, node: Any, line: int) -> None:
         from pglast import ast
 
+        if isinstance(node, (ast.DoStmt, ast.CallStmt, ast.SelectStmt, ast.ExecuteStmt)):
+            self.added_null.clear()  # code we do not follow here may write any table
         if isinstance(node, (ast.CreateStmt, ast.CreateTableAsStmt)):
             relation = node.relation if isinstance(node, ast.CreateStmt) else node.into.rel
             self.created.add(_qualified(relation))
@@ -165,6 +184,17 @@ class _PlanState:
                     self.changed.setdefault(table, line)
                 elif isinstance(cmd.def_, ast.ColumnDef):
                     self.added.add((table, cmd.def_.colname))
+                    if _without_value(cmd.def_):
+                        self.added_null.add((table, quote_ident(cmd.def_.colname)))
+
+
+def _without_value(col: Any) -> bool:
+    """A column definition that gives existing rows NULL: no DEFAULT, identity or generated expression, no serial type."""
+    from pglast.enums import ConstrType
+
+    valued = {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED}
+    type_name = col.typeName.names[-1].sval if col.typeName is not None and col.typeName.names else ""
+    return type_name not in _SERIAL and not any(c.contype in valued for c in col.constraints or ())
 
 
 def _unique_index(node: Any, where: tuple[str, int, str]) -> list[DataCheck]:
