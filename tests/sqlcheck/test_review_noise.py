@@ -121,7 +121,7 @@ ALTER TABLE "session_temp" ADD CONSTRAINT "s_fk" FOREIGN KEY ("user_id") REFEREN
 --> statement-breakpoint
 ALTER TABLE "session_temp" ALTER COLUMN "user_id" SET DEFAULT 'x';"""
     rules = blocking(analyze_sql(sql, file="f.sql"))
-    assert {"review-add-constraint-validating", "review-set-default", "ban-drop", "review-rename"} <= rules
+    assert {"review-add-constraint-validating", "review-set-default", "review-rename"} <= rules  # (the DROP: empty)
     # the same through SET SCHEMA: a table with rows moved under a new table's (dropped) name is not new
     moved = """CREATE TABLE t (id int);
 --> statement-breakpoint
@@ -258,3 +258,40 @@ def test_an_enum_value_a_database_function_uses_stays_reviewed():
 def test_add_value_inside_code_stays_reviewed():
     sql = """DO $$ BEGIN ALTER TYPE "notificationType" ADD VALUE 'ntfy'; END $$;"""
     assert "review-alter-type" in blocking(analyze_sql(sql, file="f.sql"))
+
+
+# ai-chatbot 0000_keen_devos.sql and 0002_wandering_riptide.sql, as published (the table concerned).
+CHATBOT_CHAT = """CREATE TABLE IF NOT EXISTS "Chat" (
+\t"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+\t"createdAt" timestamp NOT NULL,
+\t"messages" json NOT NULL,
+\t"userId" uuid NOT NULL
+);"""
+CHATBOT_DROP = 'ALTER TABLE "Chat" DROP COLUMN IF EXISTS "messages";'
+
+
+def test_a_drop_on_an_empty_table_the_set_creates_loses_nothing():
+    analyses = analyze_files([("0000_keen_devos.sql", CHATBOT_CHAT), ("0002_wandering_riptide.sql", CHATBOT_DROP)],
+                             absent_tables={("public", "Chat")})
+    assert blocking(analyses[1]) == set()
+    for sql in ('ALTER TABLE "Chat" ADD CONSTRAINT "c" CHECK ("userId" IS NOT NULL);\nALTER TABLE "Chat" DROP CONSTRAINT "c";',
+                'DROP TABLE "Chat";'):
+        later = analyze_files([("0000.sql", CHATBOT_CHAT), ("0002.sql", sql)], absent_tables={("public", "Chat")})
+        assert "ban-drop" not in blocking(later[1]), sql
+
+
+def test_a_drop_that_may_lose_rows_stays_banned():
+    # the table exists (or CREATE TABLE IF NOT EXISTS may meet it): its rows hold the column's values
+    assert blocking(analyze_sql(CHATBOT_DROP, file="0002.sql")) == {"ban-drop"}
+    assert "ban-drop" in blocking(analyze_files([("0000.sql", CHATBOT_CHAT), ("0002.sql", CHATBOT_DROP)])[1])
+    # the set wrote rows into it first
+    filled = 'INSERT INTO "Chat" SELECT gen_random_uuid(), now(), messages, "userId" FROM "OldChat";'
+    analyses = analyze_files([("0000.sql", CHATBOT_CHAT), ("0001.sql", filled), ("0002.sql", CHATBOT_DROP)],
+                             absent_tables={("public", "Chat")})
+    assert "ban-drop" in blocking(analyses[2])
+    # CASCADE reaches what depends on it elsewhere; an index's table is not known from DROP INDEX; a type
+    for sql in ('DROP TABLE "Chat" CASCADE;', 'ALTER TABLE "Chat" DROP COLUMN "messages" CASCADE;',
+                'CREATE INDEX "chat_user" ON "Chat" ("userId");\nDROP INDEX "chat_user";',
+                'CREATE TYPE "mood" AS ENUM (\'ok\');\nDROP TYPE "mood";'):
+        later = analyze_files([("0000.sql", CHATBOT_CHAT), ("0002.sql", sql)], absent_tables={("public", "Chat")})
+        assert "ban-drop" in blocking(later[1]), sql

@@ -125,9 +125,13 @@ _DROP_CONSEQUENCES = {
         "operation after a verified backup."
     ),
 )
-def ban_drop(op: Operation, ctx: RuleContext) -> str:
+def ban_drop(op: Operation, ctx: RuleContext) -> str | None:
     """DROP of any object (table, column, index, type, constraint, schema, function...)."""
     kind = op.target.kind if op.target else op.summary.removeprefix("DROP ").split(" ", 1)[0].lower()
+    if kind in ("table", "column", "constraint") and op.executed and not op.has("cascade") and _of_a_new_table(op, ctx):
+        # a table this set created and nothing has written into: no row to lose, no running code using it
+        # (CASCADE may reach objects of other tables: still banned)
+        return None
     consequence = _DROP_CONSEQUENCES.get(kind, "removes the object and whatever depends on it")
     cascade = " CASCADE also drops every object depending on it." if op.has("cascade") else ""
     return f"{op.where} {consequence}.{cascade}"
