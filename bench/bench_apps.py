@@ -76,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     from tests.realworld.test_corpus_e2e import CASES, _pinned
 
-    playbook_data = _pinned(next(c for c in CASES if c.project == "dokploy")).playbook
+    playbook_data = _pinned(next(c for c in CASES if c.project == "dokploy" and c.applied_by_drizzle == PART_WAY)).playbook
     root = Path(tempfile.mkdtemp(prefix="pgrunbook-bench-apps-"))
     root.chmod(0o755)
     cluster = Cluster(root, free_port(), "bench-apps-pw")

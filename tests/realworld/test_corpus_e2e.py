@@ -13,6 +13,8 @@ exceptions name the rule ids and, where the finding names one, the objects). It 
 - the tracking rows (id, hash, created_at) equal drizzle's;
 - drizzle's migrator run afterwards applies nothing (same rows, same schema).
 
+Dokploy runs twice: from 170 (16 pending) and from 150 (36 pending, among them UPDATEs that move api keys
+and schedules to new columns before dropping the old ones, each under a reviewed exception).
 homarr's pending set drops a column of its protected table (`user.salt`, approved by an exception), and
 dittofeed's adds one to its protected table and fills it with an UPDATE inside the file's own BEGIN /
 COMMIT: validation compares against the approved plan's expected post-state (the columns the plan
@@ -114,6 +116,36 @@ CASES = [
         ],
     }, rows="""INSERT INTO "Workspace" (id, name, "updatedAt") SELECT gen_random_uuid(), 'workspace ' || i, now()
                FROM generate_series(1, 12) i;"""),
+    Case("dokploy", 150, {
+        "expectations": {"tables": ["user", "organization", "project"], "role_count": {"table": "user", "column": None},
+                         "fingerprint": {"table": "user"}},
+        "policy": {"allow": ["create-table", "create-type"]},
+        "exceptions": [
+            exception("dokploy", "0150_nappy_blue_blade", "cd08e8011b2ed98d907b6742d570bfd7b773467ca5b14efe40ed0c230d74129d",
+                      ["ban-update", "review-drop-not-null", "review-set-not-null"],
+                      "api keys move from user_id to reference_id (better-auth 1.3): copied, then required", ["public.apikey"]),
+            exception("dokploy", "0151_modern_sunfire", "33f1404cafed47e1c44f4ca1aabf5622ac8c47b4e896b75267fdcd2b20e9fbd8",
+                      ["ban-drop", "review-add-constraint", "review-add-constraint-validating", "review-fk-on-delete-cascade"],
+                      "user_id replaced by reference_id, copied by 0150", ["public.apikey"]),
+            exception("dokploy", "0153_motionless_mastermind", "d7fc3e3fbd8cbb98955640dc7ff443da9dc40bd61530e8b2fb75a1ea1e6ba2ec",
+                      ["review-add-constraint", "review-add-constraint-validating", "review-fk-on-delete-cascade"],
+                      "libsqlId is new in backup, mount and volume_backup (NULL in every row)",
+                      ["public.backup", "public.mount", "public.volume_backup"]),
+            exception("dokploy", "0154_careful_eternals", "c1c1df3af3b1112369965346f4b2828cda8b3165340ef2f079d7560abcaee743",
+                      ["review-add-constraint", "review-add-constraint-validating", "review-fk-on-delete-cascade"],
+                      "mattermostId is new in notification (NULL in every row)", ["public.notification"]),
+            exception("dokploy", "0160_burly_odin", "ea304927d971dc299597befcd1ee1315052403ae6cd2f0676cf8d4a947595cae",
+                      ["review-set-default"], "new mongo services default to mongo:8", ["public.mongo.dockerImage"]),
+            exception("dokploy", "0169_parched_johnny_storm", "f96dc704ba63c8f050904423f9bfe8952e4054b035e48e70b874b39af1f57505",
+                      ["ban-drop", "ban-update", "review-add-constraint", "review-add-constraint-validating",
+                       "review-fk-on-delete-cascade"], "schedules belong to the owner's organization, no longer to a user",
+                      ["public.schedule"]),
+            exception("dokploy", "0171_lucky_echo", "0b16a1db4e9ec1dd6f50cd87f71a510a5393041467267263aace606eb07c1163",
+                      ["review-constraint-replacement", "review-add-constraint", "review-add-constraint-validating",
+                       "squawk:constraint-missing-not-valid", "squawk:adding-foreign-key-constraint"],
+                      "the sso_provider -> user foreign key now sets NULL; sso_provider is small", ["public.sso_provider"]),
+        ],
+    }),
     Case("dokploy", 170, {
         "expectations": {"tables": ["user", "organization", "project"], "role_count": {"table": "user", "column": None},
                          "fingerprint": {"table": "user"}},
@@ -194,12 +226,12 @@ def part_way(full: Path, dest: Path, entries: int) -> Path:
     return dest
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.project)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.project}-from-{c.applied_by_drizzle}")
 def test_migrate_prod_on_a_database_drizzle_migrated_part_way_ends_where_drizzle_would(case, pg_cluster, databases, tmp_path):
     case = _pinned(case)
     folder = shutil.copytree(CORPUS / case.project / "drizzle", tmp_path / "drizzle")
-    reference = databases(f"corpus_{case.project.replace('-', '_')}_drizzle")
-    target = databases(f"corpus_{case.project.replace('-', '_')}_pgrunbook")
+    reference = databases(f"corpus_{case.project.replace('-', '_')}_{case.applied_by_drizzle}_drizzle")
+    target = databases(f"corpus_{case.project.replace('-', '_')}_{case.applied_by_drizzle}_pgrunbook")
     drizzle_migrate(folder, pg_cluster.url(reference))
     drizzle_migrate(part_way(folder, tmp_path / "deployed", case.applied_by_drizzle), pg_cluster.url(target))
     if case.rows:
