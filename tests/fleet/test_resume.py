@@ -101,7 +101,7 @@ def test_ctrl_c_lets_the_running_targets_finish_then_resume_does_the_rest(fleet_
     (stopped,) = list_fleet_runs(fleet.dir)
     journal = stopped.read()
     assert "interrupted" in journal.all(FleetStopped)[-1].reason
-    assert not journal.in_flight and len(journal.ended) == 2  # the one running beside the first finished too
+    assert not journal.in_flight and 2 <= len(journal.ended) < 4  # every target started finished; not all were started
     result = migrate_prod(fleet, options=FleetOptions(resume=stopped.id))
     assert result.outcome == "ok" and sorted(result.targets) == sorted(env.names)
     assert sorted(r.target for r in stopped.read().all(TargetEnded)) == sorted(env.names)
