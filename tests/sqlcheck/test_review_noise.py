@@ -289,9 +289,42 @@ def test_a_drop_that_may_lose_rows_stays_banned():
     analyses = analyze_files([("0000.sql", CHATBOT_CHAT), ("0001.sql", filled), ("0002.sql", CHATBOT_DROP)],
                              absent_tables={("public", "Chat")})
     assert "ban-drop" in blocking(analyses[2])
-    # CASCADE reaches what depends on it elsewhere; an index's table is not known from DROP INDEX; a type
+    # CASCADE reaches what depends on it elsewhere; a type (its columns may be in tables with rows)
     for sql in ('DROP TABLE "Chat" CASCADE;', 'ALTER TABLE "Chat" DROP COLUMN "messages" CASCADE;',
-                'CREATE INDEX "chat_user" ON "Chat" ("userId");\nDROP INDEX "chat_user";',
                 'CREATE TYPE "mood" AS ENUM (\'ok\');\nDROP TYPE "mood";'):
         later = analyze_files([("0000.sql", CHATBOT_CHAT), ("0002.sql", sql)], absent_tables={("public", "Chat")})
         assert "ban-drop" in blocking(later[1]), sql
+
+
+def test_a_drop_index_of_an_index_the_set_built_on_an_empty_new_table_loses_nothing():
+    files = [("0000.sql", CHATBOT_CHAT + '\n--> statement-breakpoint\nCREATE INDEX "chat_user" ON "Chat" USING btree ("userId");'),
+             ("0001.sql", 'DROP INDEX "chat_user";')]
+    assert blocking(analyze_files(files, absent_tables={("public", "Chat")})[1]) == set()
+
+
+def test_a_drop_index_that_may_meet_another_index_stays_banned():
+    # dittofeed 0000 builds it only if no index of that name exists (anywhere: pg_indexes), 0002 drops it: the
+    # index dropped may be another table's, with rows (a table renamed keeps its index names)
+    guarded = """CREATE TABLE IF NOT EXISTS "Workspace" (
+\t"id" uuid PRIMARY KEY NOT NULL,
+\t"externalId" text
+);
+--> statement-breakpoint
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'Workspace_externalId_key') THEN
+        CREATE UNIQUE INDEX "Workspace_externalId_key" ON "Workspace" USING btree ("externalId" text_ops);
+    END IF;
+END $$;"""
+    drop = 'DROP INDEX "Workspace_externalId_key";'
+    new = {("public", "Workspace")}
+    assert "ban-drop" in blocking(analyze_files([("0000.sql", guarded), ("0002.sql", drop)], absent_tables=new)[1])
+    if_not_exists = guarded.split("--> statement-breakpoint")[0] + (
+        'CREATE UNIQUE INDEX IF NOT EXISTS "Workspace_externalId_key" ON "Workspace" ("externalId");')
+    assert "ban-drop" in blocking(analyze_files([("0000.sql", if_not_exists), ("0002.sql", drop)], absent_tables=new)[1])
+    # an index built on a table that exists, an index the set did not build, an index of a filled table
+    existing = 'CREATE INDEX "chat_user" ON "Chat" ("userId");\n--> statement-breakpoint\nDROP INDEX "chat_user";'
+    assert "ban-drop" in blocking(analyze_sql(existing, file="f.sql"))
+    assert "ban-drop" in blocking(analyze_sql(drop, file="f.sql"))
+    filled = (CHATBOT_CHAT + '\n--> statement-breakpoint\nCREATE INDEX "chat_user" ON "Chat" ("userId");\n'
+              '--> statement-breakpoint\nINSERT INTO "Chat" SELECT * FROM "OldChat";\n--> statement-breakpoint\nDROP INDEX "chat_user";')
+    assert "ban-drop" in blocking(analyze_files([("0000.sql", filled)], absent_tables={("public", "Chat")})[0])

@@ -210,6 +210,7 @@ class _Analyzer:
         self.column_types = dict(column_types or {})
         self.functions: dict[tuple[str, str], FunctionDef] = {}
         self.new_tables: set[tuple[str, str]] = set()
+        self.index_tables: dict[tuple[str, str], tuple[str, str]] = {}  # (schema, index) -> (schema, table)
         self.code = CodeRegistry(catalog if catalog is not None else EMPTY_CATALOG)
         self.catalog = catalog
         self.journal = journal_pairs(journal)
@@ -228,15 +229,15 @@ class _Analyzer:
         classified = [_unused_enum_values(operations, code_text) for operations in classified]
         for statement, operations in zip(split.statements, classified):
             for op in operations:  # in order: a DO block's INSERT makes its table non-empty for what follows
-                context = RuleContext(frozenset(self.new_tables), self.journal)
+                context = self._context()
                 located += [(statement.index, f) for f in self._findings(op, statement.sql, file, context)]
                 self._track_new_tables(op)
             statements.append(AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations,
-                                                _on_new_tables(operations, RuleContext(frozenset(self.new_tables)))))
+                                                _on_new_tables(operations, self._context())))
         ddl_ran = any(op.kind not in _NOT_DDL for s in statements for op in s.operations if op.executed)
         last_line = split.statements[-1].end_line if split.statements else 1
         run_operations = classifier.recording(last_line, ddl_ran=ddl_ran)
-        context = RuleContext(frozenset(self.new_tables), self.journal)
+        context = self._context()
         located += [(None, f) for op in run_operations for f in self._findings(op, RECORDING, file, context)]
         for op in run_operations:  # what fires on pgrunbook's tracking row may write into the set's new tables
             self._track_new_tables(op)
@@ -295,6 +296,10 @@ class _Analyzer:
             result.append(op)
         return tuple(result)
 
+    def _context(self) -> RuleContext:
+        new_indexes = frozenset(index for index, table in self.index_tables.items() if table in self.new_tables)
+        return RuleContext(frozenset(self.new_tables), self.journal, new_indexes)
+
     def _track_new_tables(self, op: Operation) -> None:
         """Keep `new_tables` = the tables this set created that are still provably empty, as the operations run.
 
@@ -306,6 +311,14 @@ class _Analyzer:
         if not op.executed:
             return
         target = op.target
+        # The indexes the set builds for sure, and their table (DROP INDEX names none). Not those built IF NOT
+        # EXISTS or inside code (dittofeed's `IF NOT EXISTS (SELECT ... FROM pg_indexes ...)`): an index of that
+        # name may already exist, on another table with rows, and a later DROP INDEX drops that one.
+        for created in op.creates if not (op.via or op.has("if_not_exists")) else ():
+            if created.kind == "index" and created.table is not None:
+                self.index_tables[(created.schema, created.name)] = (created.schema, created.table)
+        if op.kind == "drop" and target is not None and target.kind == "index":
+            self.index_tables.pop((target.schema, target.name), None)
         if op.kind in _UNKNOWN_CODE:
             self.new_tables.clear()
         elif target is None:

@@ -43,11 +43,14 @@ class RuleContext:
 
     new_tables: frozenset[tuple[str, str]] = frozenset()
     journal: frozenset[tuple[str, int]] = frozenset()  # (hash, when) of the local journal entries
+    new_indexes: frozenset[tuple[str, str]] = frozenset()  # (schema, index) the set built on one of `new_tables`
 
     def is_new(self, operation: Operation) -> bool:
         target = operation.target
         if target is None:
             return False
+        if target.kind == "index" and target.table is None:  # DROP INDEX / ALTER INDEX name no table
+            return (target.schema, target.name) in self.new_indexes
         return (target.schema, target.table or target.name) in self.new_tables
 
 
@@ -128,7 +131,7 @@ _DROP_CONSEQUENCES = {
 def ban_drop(op: Operation, ctx: RuleContext) -> str | None:
     """DROP of any object (table, column, index, type, constraint, schema, function...)."""
     kind = op.target.kind if op.target else op.summary.removeprefix("DROP ").split(" ", 1)[0].lower()
-    if kind in ("table", "column", "constraint") and op.executed and not op.has("cascade") and _of_a_new_table(op, ctx):
+    if kind in _PARTS_OF_A_TABLE and op.executed and not op.has("cascade") and _of_a_new_table(op, ctx):
         # a table this set created and nothing has written into: no row to lose, no running code using it
         # (CASCADE may reach objects of other tables: still banned)
         return None
