@@ -128,3 +128,16 @@ def test_between_waves_confirm_not_given_stops_after_the_canary(fleet_env):
     result = migrate_prod(fleet, options=FleetOptions(ask_wave=lambda wave, question: asked.append(wave.number) or False))
     assert asked == [1] and result.outcome == "stopped" and "did not confirm wave 1" in result.reason
     assert list(result.targets) == [env.names[0]] and result.not_started == env.names[1:]
+
+
+def test_a_session_holding_a_lock_on_one_tenant_makes_it_no_go_and_the_others_proceed(fleet_env):
+    env = fleet_env(1)
+    fleet = load_fleet(env.write({"canary": 0, "waves": ["100%"], "max_parallel": 2}))
+    held = env.names[1]
+    with env.connect(held) as other:  # an app transaction left open with a lock the migration's DDL would wait on
+        other.autocommit = False
+        other.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+        result = migrate_prod(fleet, options=FleetOptions())
+        other.rollback()
+    assert result.targets[held].outcome == "no-go" and "no-blockers" in result.targets[held].reason
+    assert env.indexes(held) == 0 and env.indexes(env.names[0]) == 43 and result.targets[env.names[0]].outcome == "ok"
