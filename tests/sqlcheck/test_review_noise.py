@@ -328,3 +328,17 @@ END $$;"""
     filled = (CHATBOT_CHAT + '\n--> statement-breakpoint\nCREATE INDEX "chat_user" ON "Chat" ("userId");\n'
               '--> statement-breakpoint\nINSERT INTO "Chat" SELECT * FROM "OldChat";\n--> statement-breakpoint\nDROP INDEX "chat_user";')
     assert "ban-drop" in blocking(analyze_files([("0000.sql", filled)], absent_tables={("public", "Chat")})[0])
+
+
+def test_squawk_rename_of_an_empty_new_table_is_info_and_of_an_existing_one_blocks():
+    # dokploy 0147_right_lake.sql: session_temp, created by the set, renamed session
+    files = [("0066.sql", 'CREATE TABLE "session_temp" (id text PRIMARY KEY);'),
+             ("0147_right_lake.sql", 'ALTER TABLE "session_temp" RENAME TO "session";')]
+    new = analyze_files(files, absent_tables={("public", "session_temp")})[1]
+    assert blocking(_squawk(new, "squawk:renaming-table", 1)) == set()
+    existing = analyze_sql(files[1][1], file="0147_right_lake.sql")
+    assert blocking(_squawk(existing, "squawk:renaming-table", 1)) == {"review-rename"}  # ours, squawk's as info
+    off = Policy.from_dict({"rules": {"review-rename": "off"}})
+    existing = analyze_sql(files[1][1], file="f.sql", policy=off)
+    assert blocking(with_findings(existing, [Finding("squawk:renaming-table", Verdict.REVIEW, "m", "h", "f.sql", 1, "")],
+                                  off)) == {"squawk:renaming-table"}

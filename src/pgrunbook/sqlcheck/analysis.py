@@ -228,12 +228,16 @@ class _Analyzer:
         code_text = self.code_text if self.code_text is not None else _code_text([(file, text)], self.catalog)
         classified = [_unused_enum_values(operations, code_text) for operations in classified]
         for statement, operations in zip(split.statements, classified):
+            before = self._context()
             for op in operations:  # in order: a DO block's INSERT makes its table non-empty for what follows
                 context = self._context()
                 located += [(statement.index, f) for f in self._findings(op, statement.sql, file, context)]
                 self._track_new_tables(op)
+            # on new tables: after the statement (it may create them); a rename, before (it moves the name)
+            renames = bool(operations) and all(op.kind == "rename" for op in operations)
+            on_new = _on_new_tables(operations, self._context()) or (renames and _on_new_tables(operations, before))
             statements.append(AnalyzedStatement(statement.index, statement.line, statement.end_line, statement.sql, operations,
-                                                _on_new_tables(operations, self._context())))
+                                                on_new))
         ddl_ran = any(op.kind not in _NOT_DDL for s in statements for op in s.operations if op.executed)
         last_line = split.statements[-1].end_line if split.statements else 1
         run_operations = classifier.recording(last_line, ddl_ran=ddl_ran)
@@ -583,7 +587,7 @@ SQUAWK_MOOT_ON_NEW_TABLES = frozenset(SQUAWK_PREFIX + r for r in (
     "constraint-missing-not-valid", "adding-foreign-key-constraint", "disallowed-unique-constraint",
     "require-concurrent-index-creation", "adding-not-nullable-field", "adding-required-field", "adding-field-with-default",
     "changing-column-type", "adding-serial-primary-key-field", "adding-primary-key-constraint",
-    "renaming-column"))  # and the running application does not know a table the run creates
+    "renaming-column", "renaming-table"))  # and the running application does not know a table the run creates
 # squawk's rules that say what one of ours says on the same statement: when ours is there, at least as
 # strict, squawk's is shown as info (one hazard, one blocking finding; an exception lists our rule).
 SQUAWK_SAME_AS = {SQUAWK_PREFIX + squawk: frozenset(ours) for squawk, ours in {
