@@ -387,7 +387,7 @@ def test_migrate_prod_honours_the_playbook_switch(app_db, tmp_path):
     assert [r.phase for r in journal.records].index("rehearse") < [r.phase for r in journal.records].index("migrate")
     assert indexes(db) > 0 and scratch_databases(db) == []
     en, fr = (Path(result.report_paths[lang]).read_text() for lang in ("en", "fr"))  # the report shows it
-    assert "- [x] Rehearsal on a restored copy of backup" in en and "**ok**" in en and "longest lock: 0011" in en
+    assert "- [x] Rehearsal on a restored copy of backup" in en and "**`ok`**" in en and "longest lock: 0011" in en
     assert "- [x] Répétition sur une copie restaurée du backup" in fr
 
 
