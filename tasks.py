@@ -304,10 +304,11 @@ def runs_show(c, id, inventory=None, playbook=None, json=False):  # noqa: A002
 
 
 FLEET_HELP = "the fleet inventory (instances, targets, policy; see inventory/fleet.example.yml)"
+FLEET_PLAYBOOK_HELP = "playbook YAML for every target (default: the fleet inventory's `playbook:`, else playbooks/runbook.yml)"
 
 
 @task(name="migrate-prod", help={
-    "inventory": FLEET_HELP, "playbook": PLAYBOOK_HELP + " (default: the fleet's `playbook:`)", "json": JSON_HELP,
+    "inventory": FLEET_HELP, "playbook": FLEET_PLAYBOOK_HELP, "json": JSON_HELP,
     "resume": "continue the fleet run FLEET_RUN: targets that ended are not run again, one killed mid-run has its run resumed",
     "yes": "do not ask for the fleet's name (non-sandbox targets)",
     "online": "build indexes CONCURRENTLY", "single_transaction": "all migrations in one transaction",
@@ -324,7 +325,7 @@ def fleet_migrate_prod(c, inventory=None, playbook=None, resume=None, yes=False,
                                  rehearse=rehearse or None, as_json=json))
 
 
-@task(name="verify", help={"inventory": FLEET_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP})
+@task(name="verify", help={"inventory": FLEET_HELP, "playbook": FLEET_PLAYBOOK_HELP, "json": JSON_HELP})
 def fleet_verify(c, inventory=None, playbook=None, json=False):
     """Phase 1 on every database of the fleet (read only), then the drift between tenants: behind, unknown ledger rows, stranded.
 
@@ -335,7 +336,7 @@ def fleet_verify(c, inventory=None, playbook=None, json=False):
     _exit(cli.fleet_verify(inventory, playbook, as_json=json))
 
 
-@task(name="status", help={"inventory": FLEET_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,
+@task(name="status", help={"inventory": FLEET_HELP, "playbook": FLEET_PLAYBOOK_HELP, "json": JSON_HELP,
                            "run": "the fleet run (default: the newest)",
                            "html": "also write fleet.html beside the fleet journal (waves on a timeline, outcomes per wave, the recap)"})
 def fleet_status(c, inventory=None, playbook=None, run=None, json=False, html=False):
