@@ -3,9 +3,9 @@
 Runs the gate's lint (`planning.lint_plan`'s steps: our rules with the default policy, squawk
 merged in with `with_findings`, the lock estimates) over each real-world project of
 `tests/realworld/` as a brand-new database plan: every file from 0000 is applied, no table
-exists yet (every `CREATE TABLE [IF NOT EXISTS]` meets none), no code in the database, no live
-column types. Prints the blocking findings (review or forbidden) grouped by rule id (with a
-sample statement each) and by project.
+exists yet (every `CREATE TABLE [IF NOT EXISTS]` meets none), no code in the database (an empty
+catalog), no live column types. Prints the blocking findings (review or forbidden) grouped by rule
+id (with a sample statement each) and by project.
 
     python bench/lint_noise.py              # the table
     python bench/lint_noise.py --json       # {"total": n, "by_rule": {...}, "by_project": {...}}
@@ -36,14 +36,16 @@ def blocking_findings(project: Path, *, squawk: bool = True) -> list:
     from pgrunbook.analyze import lock_estimates
     from pgrunbook.drizzle import load_migrations
     from pgrunbook.planning import SQUAWK_EXCLUDED
-    from pgrunbook.sqlcheck import DEFAULT_POLICY, analyze_files, with_findings
+    from pgrunbook.sqlcheck import DEFAULT_POLICY, CodeCatalog, analyze_files, with_findings
 
     local = load_migrations(project / "drizzle")
     files = [(m.filename, m.text) for m in local.entries]
     journal = tuple((m.hash, m.when) for m in local.entries)
     created = {(op.target.schema, op.target.name) for a in analyze_files(files) for op in a.operations
                if op.kind == "create-table" and op.target is not None}
-    analyses = analyze_files(files, DEFAULT_POLICY, journal=journal, absent_tables=created, column_types={})
+    # a new database holds no code: an empty catalog (analyze reads the live one)
+    analyses = analyze_files(files, DEFAULT_POLICY, catalog=CodeCatalog(), journal=journal, absent_tables=created,
+                             column_types={})
     lock_findings = ()
     if squawk:
         from pgrunbook.sqlcheck import run_squawk

@@ -342,3 +342,16 @@ def test_squawk_rename_of_an_empty_new_table_is_info_and_of_an_existing_one_bloc
     existing = analyze_sql(files[1][1], file="f.sql", policy=off)
     assert blocking(with_findings(existing, [Finding("squawk:renaming-table", Verdict.REVIEW, "m", "h", "f.sql", 1, "")],
                                   off)) == {"squawk:renaming-table"}
+
+
+def test_without_the_database_code_a_call_may_have_filled_a_new_table():
+    sql = """CREATE TABLE t (id int PRIMARY KEY, owner int);
+--> statement-breakpoint
+SELECT import_legacy_rows();
+--> statement-breakpoint
+ALTER TABLE t ADD CONSTRAINT t_owner_fk FOREIGN KEY (owner) REFERENCES users(id);"""
+    assert "review-add-constraint-validating" in blocking(analyze_sql(sql, file="f.sql"))
+    # with the live catalog (analyze always reads it) a function it does not hold is a built-in or missing
+    from pgrunbook.sqlcheck import CodeCatalog
+
+    assert "review-add-constraint-validating" not in blocking(analyze_sql(sql, file="f.sql", catalog=CodeCatalog()))

@@ -310,7 +310,7 @@ class _Analyzer:
         CREATE TABLE IF NOT EXISTS may meet a table that exists, with rows: not new, unless the live database
         said it is absent (`absent_tables`). A table written into (INSERT, COPY, MERGE, ATTACH...) stops being
         empty; a dropped one is gone; a rename moves the name (a table with rows may take a new table's name);
-        code we cannot read (dynamic SQL, an unanalysable body) may have written anywhere.
+        code we cannot read (dynamic SQL, an unanalysable body; without a catalog, a call) may have written anywhere.
         """
         if not op.executed:
             return
@@ -323,7 +323,7 @@ class _Analyzer:
                 self.index_tables[(created.schema, created.name)] = (created.schema, created.table)
         if op.kind == "drop" and target is not None and target.kind == "index":
             self.index_tables.pop((target.schema, target.name), None)
-        if op.kind in _UNKNOWN_CODE:
+        if op.kind in _UNKNOWN_CODE or (op.kind == "call" and self.catalog is None):
             self.new_tables.clear()
         elif target is None:
             return
@@ -430,9 +430,10 @@ def _unused_enum_values(operations: tuple[Operation, ...], constants: _Constants
 
 
 # Operations after which a table the set created may hold rows, or any table may (code we cannot follow).
-# Not `call`: a function neither the set nor the database defines is a built-in (none writes an app's
-# table; those that reach outside are `dangerous-call`) or missing (the statement fails); the code of the
-# set's and the database's functions is followed, its writes are operations of their own.
+# Not `call` when the database's code is known (`catalog`): a function neither the set nor the database
+# defines is then a built-in (none writes an app's table; those that reach outside are `dangerous-call`) or
+# missing (the statement fails); the code of the set's and the database's functions is followed, its writes
+# are operations of their own. Without a catalog, a `call` may be any function of the database: unknown code.
 _FILLS_A_TABLE = frozenset({"insert-seed", "other"})
 _UNKNOWN_CODE = frozenset({"dynamic-sql", "unanalysable-body"})
 
