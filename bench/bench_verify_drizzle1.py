@@ -105,7 +105,8 @@ def main() -> None:
             rows = record_ledger(cluster.url(dbname), folder, v1=v1)
             inventory = loaded.work / f"inventory-{dbname}.yml"
             inventory.write_text(yaml.safe_dump({"name": "bench", "database": {"url": cluster.url(dbname)},
-                                                 "migrations": {"dir": str(folder), "drizzle": "1.0"}}))
+                                                 "migrations": {"dir": str(folder), "drizzle": "1.0"},
+                                                 "backup": {"dir": str(loaded.work / "backups")}}))  # its run journals stay in the throwaway folder
             cfg = load_config(inventory)
             report = commands.verify(cfg)
             data = report.as_json()["drizzle"]
