@@ -64,7 +64,7 @@ def test_backup_to_local_ssh_and_s3_then_recheck(app_db, sshd, s3_env, capsys):
     out = json.loads(capsys.readouterr().out)
     m = load_manifest(out["manifest_path"])
     assert m.ok and m.verified_copies == 3 and [c.type for c in m.copies] == ["local", "ssh", "s3"]
-    assert {c.method for c in m.copies} == {"rehash", "sha256sum", "s3-checksum-sha256"}
+    assert {c.method for c in m.copies} == {"compare", "sha256sum", "s3-checksum-sha256"}  # local: written from the stream
     assert all(c.sha256 == m.dump["sha256"] for c in m.copies)
     assert {k: m.counts["tables"][k] for k in FIXTURE_COUNTS} == FIXTURE_COUNTS
     assert m.counts["tables"]["drizzle.__drizzle_migrations"] == 11

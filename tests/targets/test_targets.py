@@ -115,6 +115,11 @@ def test_a_staged_copy_is_the_streamed_bytes_0600_once_committed(tmp_path, paylo
     landed = tmp_path / "copies" / "x.dump"
     assert landed.stat().st_mode & 0o777 == 0o600 and target.verify("x.dump", size, digest).verified
     assert not list(landed.parent.glob("*.part"))
+    same = staged.verify(src, size, digest)  # byte for byte with the hashed dump
+    assert same.verified and same.method == "compare" and same.observed == digest
+    flip_byte(landed)
+    differs = staged.verify(src, size, digest)
+    assert not differs.verified and "corrupt" in differs.error and "inv backup" in differs.error
 
 
 def test_a_discarded_staged_copy_leaves_nothing(tmp_path):

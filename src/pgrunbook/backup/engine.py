@@ -408,10 +408,13 @@ def _copy_all(targets: list[Target], manifest: Manifest, backup_dir: Path, parts
             results: list[Verification] = []
             part_size, part_digests = None, ()
             for path, name, size, sha in items:
-                if staged and target.name in staged:
-                    staged.pop(target.name).commit()
-                else:
-                    target.put(path, name, lambda done, base=sent: meter(base + done))
+                streamed = staged.pop(target.name) if staged and target.name in staged else None
+                if streamed is not None:  # written while the dump streamed: fsync, rename, compare with the dump
+                    streamed.commit()
+                    results.append(streamed.verify(path, size, sha))
+                    sent += size
+                    continue
+                target.put(path, name, lambda done, base=sent: meter(base + done))
                 sent += size
                 if target.type == "s3":
                     part_size, part_digests = _s3_parts(target, path, size, sha, parts)

@@ -48,7 +48,7 @@ custom, `sql` for plain, `dir` for directory), mode 0600, written atomically (tm
         "target": "offsite", "type": "local" | "ssh" | "s3",
         "location": "/mnt/b/x.dump" | "host:/path/x.dump" | "s3://bucket/prefix/x.dump",
         "size": 123456, "sha256": "<hex>",  # what was sent
-        "verified": true, "method": "rehash" | "sha256sum" | "s3-checksum-sha256",
+        "verified": true, "method": "rehash" | "compare" | "sha256sum" | "s3-checksum-sha256",
         "observed": "<what the target reported>",
         "part_size": null, "part_sha256": [],   # s3 multipart: part size and each part's sha256 (composite checksum)
         "verified_at": "...", "error": null   # error: what failed and what to do

@@ -19,7 +19,7 @@ def no_progress(done: int) -> None:
 @dataclass(frozen=True)
 class Verification:
     verified: bool
-    method: str  # "rehash" | "sha256sum" | "s3-checksum-sha256"
+    method: str  # "rehash" | "compare" (a copy written from the dump's stream) | "sha256sum" | "s3-checksum-sha256"
     observed: str  # what the target reported (hex digest, S3 checksum, ...)
     location: str
     error: str | None = None  # why not verified, and what to do
