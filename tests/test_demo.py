@@ -55,10 +55,12 @@ def test_demo_runs_the_whole_runbook_and_prints_the_report(demo_env):
     run_id = re.search(r"^RECAP run (\S+)", recap, re.M).group(1)
     look = re.search(r"^look at what it did:\n((?:  inv .+\n)+)", done.stdout, re.M).group(1).split("\n")
     commands = [line.strip() for line in look if line.strip()]
-    assert commands == ["inv runs", f"inv report -r {run_id}", "inv verify"]
+    assert commands == ["inv runs", f"inv report -r {run_id}", f"inv report -r {run_id} --html", "inv verify"]
     for command in commands:
         looked = inv(env, *shlex.split(command)[1:])
         assert looked.returncode == 0, (command, looked.stdout[-2000:], looked.stderr[-2000:])
+        if command.endswith("--html"):  # the page's path alone on stdout
+            assert looked.stdout.strip().endswith("report.en.html") and Path(looked.stdout.strip()).is_file()
     assert run_id in inv(env, "runs").stdout  # the demo's runs are where `inv runs` looks
     assert "the sandbox API keeps running on http://127.0.0.1:" in done.stdout and "`inv sandbox.down` stops it" in done.stdout
     assert not [line for line in lines if "CREATE INDEX" in line]  # statements only with -v

@@ -13,7 +13,7 @@ sees it and the run rolls back by itself, restoring the backup (the drifted data
 kept, renamed) and restarting the API.
 
 It ends as a tour: the run's recap, then the exact commands to look at what it did
-(`look_commands`: `inv runs`, `inv report -r RUN`, `inv verify`), which need no `-i`: the
+(`look_commands`: `inv runs`, `inv report -r RUN` and its `--html`, `inv verify`), which need no `-i`: the
 demo's runs go where the default inventory (`inventory/sandbox.yml`, which follows
 PGRUNBOOK_SANDBOX_DIR) looks for them; and what became of the API it started (`api_note`).
 """
@@ -148,7 +148,7 @@ def run_demo(emit: Emit = discard, *, break_it: bool = False, scale: int = 1, ap
 def look_commands(run_id: str) -> tuple[str, ...]:
     """The commands to look at what the demo did, exactly as they run (no -i: the default
     inventory is the sandbox; tests/test_demo.py runs each)."""
-    return ("inv runs", f"inv report -r {run_id}", "inv verify")
+    return ("inv runs", f"inv report -r {run_id}", f"inv report -r {run_id} --html", "inv verify")
 
 
 def api_note(root: Path = sandbox.SANDBOX_ROOT) -> str:
