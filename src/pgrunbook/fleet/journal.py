@@ -23,7 +23,6 @@ in parallel threads.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import secrets
 import threading
@@ -34,7 +33,7 @@ from typing import Any, TypeVar
 
 from .. import faults
 from ..errors import RuntimeFailure, UsageError
-from ..journal import _ENVELOPE, Record
+from ..journal import _ENVELOPE, Record, json_line, parse_lines
 from ..runs import _append_whole, now, operator
 
 FORMAT = 1
@@ -151,7 +150,7 @@ def _load(name: str, value: Any) -> Any:
 
 
 def encode(record: FleetRecord, fleet_id: str) -> bytes:
-    return (json.dumps(record.line(fleet_id), default=str, ensure_ascii=False) + "\n").encode("utf-8")
+    return json_line(record.line(fleet_id))
 
 
 @dataclass(frozen=True)
@@ -163,14 +162,7 @@ class FleetJournal:
 
     @classmethod
     def from_lines(cls, fleet_id: str, lines: Iterable[str]) -> FleetJournal:
-        records = []
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # torn by a crash mid-write
-            records.append(parse(entry))
-        return cls(fleet_id, tuple(records))
+        return cls(fleet_id, parse_lines(lines, parse))
 
     def all(self, kind: type[R]) -> list[R]:
         return [r for r in self.records if isinstance(r, kind)]
