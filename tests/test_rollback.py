@@ -441,26 +441,3 @@ def test_a_failed_second_rename_undoes_the_first(app_db, leftovers, monkeypatch)
     assert databases(db) == {db.name} and len(idx_names(db)) == 43  # the original, under its name, connectable
     with db.connect() as conn:
         assert conn.execute("SELECT datallowconn FROM pg_database WHERE datname = current_database()").fetchone()[0]
-
-
-def test_restored_tables_are_counted_as_their_data_arrives(app_db, leftovers, monkeypatch):
-    """pg_restore -j's "finished item N TABLE DATA" lines start each table's count beside the index builds:
-    every table is counted once the restore ends, before the swap, with the same counts as a plain recount."""
-    from pgrunbook.rollback import dbops
-
-    db = app_db("tracked")
-    leftovers.append(db)
-    cfg, run = migrated(db, db.inventory())
-    streamed: dict[str, int] = {}
-    finish = dbops.CountsAsRestored.finish
-
-    def spy(self):
-        self.close()
-        streamed.update(self.counts)
-        return finish(self)
-
-    monkeypatch.setattr(dbops.CountsAsRestored, "finish", spy)
-    result = full_rollback(cfg, run=run, yes=True)
-    assert result.ok, result.as_json()
-    assert streamed and set(streamed) == set(result.counts_restored)  # every table counted while pg_restore still ran
-    assert result.counts_restored == dbops.count_tables(cfg.inventory.database, db.name, cfg.playbook.expectations.role_count)

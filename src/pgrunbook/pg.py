@@ -319,8 +319,8 @@ def run_restore(db: DatabaseSettings, dbname: str, argv: list[str], *, extra_env
     """Run pg_restore / psql against `dbname`; the password goes through the environment. Returns seconds.
 
     `on_table_data(dump_id, table)`: called as each table's data is restored (a parallel pg_restore's
-    `--verbose` "finished item N TABLE DATA" lines), while pg_restore goes on with the rest: its
-    rows are final from then on, so the caller may count them beside the index builds."""
+    `--verbose` "finished item N TABLE DATA" lines), while pg_restore goes on with the rest: for
+    progress only, since what the restore runs later (an index's function) may still change rows."""
     url = db.url.with_dbname(dbname)
     extra = dict(extra_env or {})
     env = with_pgoptions({**tool_env(db, url), **{k: v for k, v in extra.items() if k != "PGOPTIONS"}}, extra.get("PGOPTIONS", ""))

@@ -112,16 +112,6 @@ def count_rows_shared(snap: Snapshot, db: DatabaseSettings, role_count: RoleCoun
     return {**_result(counts, by_role, role_count, only), "connections": len(shares), "seconds": round(time.monotonic() - started, 3)}
 
 
-def count_each(conn: psycopg.Connection, tables: list[tuple[str, str]], role_count: RoleCount) -> dict[str, int]:
-    """Exact counts of `tables` ((schema, name) pairs) in the current transaction, by `schema.name`."""
-    return _count(conn, tables, role_count)[0]
-
-
-def table_names(conn: psycopg.Connection, only: list[str] | None = None) -> list[tuple[str, str]]:
-    """(schema, name) of every table `count_rows` counts (or of those in `only`)."""
-    return [(a, b) for a, b, _ in _tables(conn, only)]
-
-
 def _tables(conn: psycopg.Connection, only: list[str] | None) -> list[tuple[str, str, int]]:
     tables = [(a, b, int(size)) for a, b, size in conn.execute(_TABLES).fetchall()]
     if only is not None:

@@ -398,23 +398,16 @@ class _Work:
         only = None if self.all_counted else sorted(self.manifest.counts.get("tables", {}))
         return dbops.count_tables(self.inv.database, dbname, self.cfg.playbook.expectations.role_count, only)
 
-    def counter(self, dbname: str) -> dbops.CountsAsRestored | None:
-        """Counts taken as pg_restore -j finishes each table's data, beside its index builds (archives only)."""
+    def restore_meter(self, dbname: str):  # noqa: ANN201
+        """The restore's progress while the downtime lasts: tables whose data is in, of the dump's (a total, for an ETA).
+        Only progress: the counts are taken after the whole restore (see `go`)."""
         if self.manifest.dump["format"] == "plain" or not any(a.startswith("--jobs=") for a in self.argv):
             return None
-        items = table_data_items(self.pg_restore, self.dump)
-        only = None if self.all_counted else sorted(self.manifest.counts.get("tables", {}))
-        return dbops.CountsAsRestored(self.inv.database, dbname, self.cfg.playbook.expectations.role_count, only, items)
-
-    def restore_meter(self, counter: dbops.CountsAsRestored, dbname: str):  # noqa: ANN201
-        """`counter.table_done`, and the restore's progress: tables whose data is in, of the dump's
-        (a total, so the console can give an ETA while the downtime lasts)."""
+        total = len(table_data_items(self.pg_restore, self.dump)) or None
         done: set[int] = set()
 
         def table_done(dump_id: int, tag: str) -> None:
-            counter.table_done(dump_id, tag)
             done.add(dump_id)
-            total = len(counter.items) or None
             self.say("progress", f"restoring {dbname}: table data {len(done)}/{total or '?'}", task="restore", unit="tables",
                      done=len(done), total=total, level="detail")
 
@@ -508,15 +501,12 @@ class _Swap(_Work):
                 t = self.step("restore", argv=self.argv)
                 self.say("step", f"restoring {self.dump.name} into {restore} ({self.manifest.dump['format']}, "
                                  f"-j {self.inv.backup.jobs})")
-                counter = self.counter(restore)
-                try:
-                    run_restore(database, restore, self.argv, on_table_data=self.restore_meter(counter, restore) if counter else None)
-                    self.took("restore", t)
-                    t = self.step("count-restored")
-                    restored = counter.finish() if counter else self.counts(restore)
-                finally:
-                    if counter:
-                        counter.close()
+                run_restore(database, restore, self.argv, on_table_data=self.restore_meter(restore))
+                self.took("restore", t)
+                # Counted once the whole restore is done, never table by table as its data arrives: code the restore
+                # runs afterwards (an index's function, evaluated by CREATE INDEX) may still change rows of any table.
+                t = self.step("count-restored")
+                restored = self.counts(restore)
                 self.took("count_restored", t)
                 bad = self.mismatches(restored)
                 if bad:
