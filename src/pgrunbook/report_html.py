@@ -126,16 +126,16 @@ def render_report(data: dict[str, Any], lang: str) -> str:
     t = TEXT[lang]
     body = _markdown_html(render_markdown(data, lang), lang)
     charts = [
-        _figure(t["timeline"], timeline_svg(data, lang), lang, wide=True, name="timeline"),
-        _figure(t["users"], users_svg(data, lang), lang, name="users"),
-        _figure(t["latency"], latency_svg(data, lang), lang, name="latency"),
-        _figure(t["backups"], backups_svg(data, lang), lang, name="backups"),
+        figure(t["timeline"], timeline_svg(data, lang), lang, wide=True, name="timeline"),
+        figure(t["users"], users_svg(data, lang), lang, name="users"),
+        figure(t["latency"], latency_svg(data, lang), lang, name="latency"),
+        figure(t["backups"], backups_svg(data, lang), lang, name="backups"),
     ]
     section = f'<section id="charts"><h2>{html.escape(t["charts"])}</h2><div class="charts">{"".join(charts)}</div></section>'
     head, sep, rest = body.partition("</table>")  # after the header table: who, when, how long, outcome
     body = head + sep + section + rest if sep else section + body
     title = re.search(r"<h1>(.*?)</h1>", body)
-    return _page(lang, html.unescape(re.sub("<[^>]+>", "", title.group(1))) if title else data["run"], body, t)
+    return page(lang, html.unescape(re.sub("<[^>]+>", "", title.group(1))) if title else data["run"], body, t)
 
 
 def render_history(rows: list[dict[str, Any]], lang: str, target: str = "") -> str:
@@ -147,15 +147,15 @@ def render_history(rows: list[dict[str, Any]], lang: str, target: str = "") -> s
     if not rows:
         parts.append(f"<p>{html.escape(t['no_runs'])}</p>")
     else:
-        charts = [_figure(t["h_backup"], history_backup_svg(rows, lang), lang, wide=True, name="history-backup"),
-                  _figure(t["h_migration"], history_migration_svg(rows, lang), lang, name="history-migration"),
-                  _figure(t["h_api"], history_api_svg(rows, lang), lang, name="history-api")]
+        charts = [figure(t["h_backup"], history_backup_svg(rows, lang), lang, wide=True, name="history-backup"),
+                  figure(t["h_migration"], history_migration_svg(rows, lang), lang, name="history-migration"),
+                  figure(t["h_api"], history_api_svg(rows, lang), lang, name="history-api")]
         parts.append(f'<section id="charts"><div class="charts">{"".join(charts)}</div></section>')
         parts.append(_history_table(rows, lang))
-    return _page(lang, t["history"], "\n".join(parts), t)
+    return page(lang, t["history"], "\n".join(parts), t)
 
 
-def _page(lang: str, title: str, body: str, t: dict[str, Any]) -> str:
+def page(lang: str, title: str, body: str, t: dict[str, Any]) -> str:
     return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{html.escape(title)}</title>\n'
             f"<style>{CSS}</style>\n</head>\n<body>\n{body}\n<footer>{html.escape(t['generated'])}</footer>\n</body>\n</html>\n")
@@ -174,9 +174,10 @@ def _markdown_html(text: str, lang: str) -> str:
     return out
 
 
-def _figure(caption: str, svg: str | None, lang: str, *, wide: bool = False, name: str = "") -> str:
-    """One chart with its caption; a figure the journal lacks is said to be missing, never drawn as zero."""
-    inner = svg if svg else f'<p class="none">{MISSING} {html.escape(TEXT[lang]["no_data"])}</p>'
+def figure(caption: str, svg: str | None, lang: str, *, wide: bool = False, name: str = "", missing: str | None = None) -> str:
+    """One chart with its caption; a figure the journal lacks is said to be missing (`missing`, else the
+    language's "not measured"), never drawn as zero."""
+    inner = svg if svg else f'<p class="none">{MISSING} {html.escape(missing or TEXT[lang]["no_data"])}</p>'
     cls = "chart wide" if wide else "chart"
     return f'<figure class="{cls}" id="chart-{name}"><figcaption>{html.escape(caption)}</figcaption>{inner}</figure>'
 
@@ -206,7 +207,7 @@ def timeline_svg(data: dict[str, Any], lang: str) -> str | None:
     phases, down = tl.get("phases") or [], tl.get("down") or []
     if not phases:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     rows: list[str] = []
     for p in phases:
         label = t["phases"].get(p["phase"], p["phase"])
@@ -235,7 +236,7 @@ def timeline_svg(data: dict[str, Any], lang: str) -> str | None:
     ax.set_xlabel(t["seconds"])
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
-    return _svg(fig, t["timeline"])
+    return svg_of(fig, t["timeline"])
 
 
 def users_svg(data: dict[str, Any], lang: str) -> str | None:
@@ -244,7 +245,7 @@ def users_svg(data: dict[str, Any], lang: str) -> str | None:
     roles = list(dict.fromkeys([*before, *after]))
     if not roles:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     labels = [ROLE_LABELS.get(lang, {}).get(r, r) for r in roles]
     xs = range(len(roles))
@@ -258,7 +259,7 @@ def users_svg(data: dict[str, Any], lang: str) -> str | None:
     ax.set_ylabel(t["users_axis"])
     ax.legend(fontsize=8)
     ax.margins(y=0.15)
-    return _svg(fig, t["users"])
+    return svg_of(fig, t["users"])
 
 
 def latency_svg(data: dict[str, Any], lang: str) -> str | None:
@@ -267,7 +268,7 @@ def latency_svg(data: dict[str, Any], lang: str) -> str | None:
     paths = list(dict.fromkeys([e["path"] for e in api_before.get("endpoints") or []] + [e["path"] for e in api_after.get("endpoints") or []]))
     if not paths:
         return None
-    plt = _pyplot()
+    plt = pyplot()
 
     def by_path(api: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {e["path"]: e for e in api.get("endpoints") or []}
@@ -291,7 +292,7 @@ def latency_svg(data: dict[str, Any], lang: str) -> str | None:
     _log_axis(ax, [v for e in [*a.values(), *b.values()] for v in (e.get("p95_ms"), e.get("median_ms"))] + list(budgets))
     ax.set_ylabel(f"{t['ms']} ({t['log']})")
     ax.legend(fontsize=7, loc="upper left")
-    return _svg(fig, t["latency"])
+    return svg_of(fig, t["latency"])
 
 
 def backups_svg(data: dict[str, Any], lang: str) -> str | None:
@@ -300,7 +301,7 @@ def backups_svg(data: dict[str, Any], lang: str) -> str | None:
     items = [(label, b, color) for label, b, color in items if b and b.get("file")]
     if not items:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     sizes = [b.get("size") or 0 for _, b, _ in items]
     unit, scale = _unit(max(sizes), lang)
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -313,7 +314,7 @@ def backups_svg(data: dict[str, Any], lang: str) -> str | None:
     ax.set_xticks(range(len(items)), [label for label, *_ in items])
     ax.set_ylabel(f"{t['size']} ({unit})")
     ax.margins(y=0.3)
-    return _svg(fig, t["backups"])
+    return svg_of(fig, t["backups"])
 
 
 # --------------------------------------------------------------------------- charts of the history
@@ -330,7 +331,7 @@ def history_backup_svg(rows: list[dict[str, Any]], lang: str) -> str | None:
     seconds = [(r.get("metrics") or {}).get("backup_seconds") for r in rows]
     if all(s is None for s in sizes) and all(s is None for s in seconds):
         return None
-    plt = _pyplot()
+    plt = pyplot()
     unit, scale = _unit(max((s or 0) for s in sizes), lang)
     fig, ax = plt.subplots(figsize=(11, 3.8))
     xs = list(range(len(rows)))
@@ -345,7 +346,7 @@ def history_backup_svg(rows: list[dict[str, Any]], lang: str) -> str | None:
     ax.set_xticks(xs, _run_labels(rows), rotation=30, ha="right", fontsize=8)
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper left")
-    return _svg(fig, t["h_backup"])
+    return svg_of(fig, t["h_backup"])
 
 
 def history_migration_svg(rows: list[dict[str, Any]], lang: str) -> str | None:
@@ -353,7 +354,7 @@ def history_migration_svg(rows: list[dict[str, Any]], lang: str) -> str | None:
     seconds = [(r.get("metrics") or {}).get("migration_seconds") for r in rows]
     if all(s is None for s in seconds):
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     xs = list(range(len(rows)))
     colors = [COLORS.get("ok" if r.get("outcome") in ("ok", "warnings") else "failed") for r in rows]
@@ -363,7 +364,7 @@ def history_migration_svg(rows: list[dict[str, Any]], lang: str) -> str | None:
     ax.set_xticks(xs, _run_labels(rows), rotation=30, ha="right", fontsize=7)
     ax.set_ylabel(f"{t['duration']} (s)")
     ax.margins(y=0.2)
-    return _svg(fig, t["h_migration"])
+    return svg_of(fig, t["h_migration"])
 
 
 def history_api_svg(rows: list[dict[str, Any]], lang: str) -> str | None:
@@ -371,7 +372,7 @@ def history_api_svg(rows: list[dict[str, Any]], lang: str) -> str | None:
     paths = list(dict.fromkeys(p for r in rows for p in ((r.get("metrics") or {}).get("api_p95_after") or {})))
     if not paths:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     xs = list(range(len(rows)))
     for path in paths:
@@ -386,13 +387,13 @@ def history_api_svg(rows: list[dict[str, Any]], lang: str) -> str | None:
     ax.set_xticks(xs, _run_labels(rows), rotation=30, ha="right", fontsize=7)
     ax.set_ylabel(f"p95 ({t['ms']}, {t['log']})")
     ax.legend(fontsize=7, loc="upper left")
-    return _svg(fig, t["h_api"])
+    return svg_of(fig, t["h_api"])
 
 
 # --------------------------------------------------------------------------- matplotlib, offline and deterministic
 
 
-def _pyplot():  # noqa: ANN202 - matplotlib is imported here only
+def pyplot():  # noqa: ANN202 - matplotlib is imported here only
     import matplotlib
 
     matplotlib.use("Agg")
@@ -403,7 +404,7 @@ def _pyplot():  # noqa: ANN202 - matplotlib is imported here only
     return plt
 
 
-def _svg(fig, title: str) -> str:  # noqa: ANN001
+def svg_of(fig, title: str) -> str:  # noqa: ANN001
     """The figure as inline SVG markup: no XML prolog, a <title> for screen readers and tests, no date (deterministic)."""
     import matplotlib.pyplot as plt
 
