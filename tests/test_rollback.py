@@ -168,6 +168,32 @@ def test_the_rollbacks_analyze_cannot_run_a_hostile_index_function(app_db, lefto
         assert conn.execute("SELECT count(*) FROM daily_bonus").fetchone()[0] == bonus > 0
 
 
+def test_the_backup_carries_statistics_and_the_rollback_analyzes_only_what_lacks_them(app_db, leftovers):
+    """Issue 11 (RTO): a PostgreSQL 18 backup holds the planner's statistics (`pg_dump --statistics`); the
+    restore loads them, so the rollback's vacuumdb (`--missing-stats-only`) leaves analyzed tables alone and
+    still analyzes a table the backup has no statistics for."""
+    db = app_db("tracked")
+    leftovers.append(db)
+    with db.connect() as conn:
+        conn.execute("ANALYZE users")
+        conn.execute("CREATE TABLE public.notes (id int PRIMARY KEY, body text)")  # no statistics on purpose (too few rows
+        conn.execute("INSERT INTO public.notes SELECT g, 'n' FROM generate_series(1, 10) g")  # for autovacuum to analyze)
+        conn.commit()
+    cfg, run = migrated(db, db.inventory())
+    assert cfg.inventory.backup.dir.joinpath(f"{run.read().go.backup_id}.dump").exists()
+    from pgrunbook.backup import find_backup
+
+    assert find_backup(cfg.inventory.backup.dir, run.read().go.backup_id).dump["statistics"] is True
+    result = full_rollback(cfg, run=run, yes=True)
+    assert result.ok, result.as_json()
+    with db.connect() as conn:
+        stats = dict(conn.execute("SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                                  "WHERE relname IN ('users', 'notes')").fetchall())
+        has_stats = {t for (t,) in conn.execute("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = 'public'")}
+    assert "users" in has_stats and stats["users"] is False  # its statistics came from the backup: not analyzed again
+    assert "notes" in has_stats and stats["notes"] is True  # none in the backup: analyzed after the restore
+
+
 def test_full_rollback_with_sessions_connected_plain_dump(app_db, leftovers):
     """Sessions in an open transaction and idle are terminated; the rename is retried; a plain dump goes through psql."""
     db = app_db("tracked")

@@ -394,7 +394,29 @@ def run_state(conn: psycopg.Connection, expectations: Expectations, migrations: 
 
     oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
     rows = Recorder(conn, migrations.tracking_schema, migrations.tracking_table).rows()
-    counts = protected_counts(conn, expectations)
-    protected = (counts["users_by_role"]["total"] or 0) + sum(counts["tables"].values())
     return RunState(database_oid=int(oid), tracking_rows=None if rows is None else len(rows),
-                    last_tracking_id=rows[-1].id if rows else None, protected_total=protected)
+                    last_tracking_id=rows[-1].id if rows else None, protected_total=protected_total(conn, expectations))
+
+
+def protected_total(conn: psycopg.Connection, expectations: Expectations) -> int:
+    """`protected_counts`' total (the role table's rows + each critical table's) in one statement:
+    totals only, no GROUP BY role. A phase run alone pays it before its work (a backup, before pg_dump)."""
+    from collections import Counter
+
+    from psycopg import sql
+
+    role = expectations.role_count
+    schema, name = split_table(role.table)
+    role_ok = conn.execute(  # the role table counts only where its role column exists, as in `_role_counts`
+        "SELECT EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND (a.attname = %s OR %s::text IS NULL) AND NOT a.attisdropped)",
+        [schema, name, role.column, role.column]).fetchone()[0]
+    named = [sql.Identifier(*split_table(t)) for t in expectations.critical_tables]
+    present = conn.execute(sql.SQL("SELECT ARRAY[{}]::regclass[]").format(
+        sql.SQL(", ").join(sql.SQL("to_regclass({})").format(sql.Literal(n.as_string(conn))) for n in named))).fetchone()[0] if named else []
+    counted = [n for n, rel in zip(named, present) if rel is not None] + ([sql.Identifier(schema, name)] if role_ok else [])
+    if not counted:
+        return 0
+    times = Counter(t.as_string(conn) for t in counted)  # the role table is usually critical too: scanned once, counted twice
+    total = sql.SQL(" + ").join(sql.SQL("{} * (SELECT count(*) FROM {})").format(sql.Literal(n), sql.SQL(t)) for t, n in times.items())
+    return int(conn.execute(sql.SQL("SELECT {}").format(total)).fetchone()[0])

@@ -68,11 +68,22 @@ class DumpOutcome:
 DEFAULT_COMPRESS = {"custom": "1", "directory": "1", "plain": None}  # gzip level 1: ~2.4x faster than pg_dump's default 6, ~35% larger
 
 
+def with_statistics(pg_dump_major: int, server_version_num: int) -> bool:
+    """Whether a dump carries the planner's statistics (`pg_dump --statistics`, PostgreSQL 18).
+
+    A restore then has the source's statistics at once: the rollback's ANALYZE only covers what
+    lacks them (`vacuumdb --missing-stats-only`), 0.02 s instead of ~0.6-1.3 s at 1M users. Only
+    18+ servers and tools: an older server cannot load them (no `pg_restore_relation_stats`)."""
+    return pg_dump_major >= 18 and server_version_num >= 180000
+
+
 def dump_argv(tool: str, db: DatabaseSettings, fmt: str, snapshot: str, *, jobs: int = 1, out: Path | None = None,
-              compress: str | None = None) -> list[str]:
+              compress: str | None = None, statistics: bool = False) -> list[str]:
     argv = [tool, f"--dbname={db.url.without_password()}", "--no-password", f"--format={FORMAT_FLAG[fmt]}", f"--snapshot={snapshot}"]
     if compress is not None:
         argv.append(f"--compress={compress}")
+    if statistics:
+        argv.append("--statistics")
     if fmt == "directory":
         argv += [f"--jobs={jobs}", f"--file={out}"]
     return argv
@@ -80,11 +91,12 @@ def dump_argv(tool: str, db: DatabaseSettings, fmt: str, snapshot: str, *, jobs:
 
 def run_local_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapshot: str, dest: Path, fmt: str, *,
                    jobs: int = 1, part_sizes: Iterable[int] = (), progress: Callable[[int], None] = lambda n: None,
-                   compress: str | None = None, tee: Callable[[bytes], None] | None = None) -> DumpOutcome:
+                   compress: str | None = None, tee: Callable[[bytes], None] | None = None, statistics: bool = False) -> DumpOutcome:
+    """`statistics`: the planner statistics go into the dump (`with_statistics`), so that a restore needs no ANALYZE."""
     started = time.monotonic()
     if fmt == "directory":
-        return _directory_dump(db, pg_dump, pg_restore, snapshot, dest, jobs, progress, started, compress)
-    argv = dump_argv(str(pg_dump.path), db, fmt, snapshot, compress=compress)
+        return _directory_dump(db, pg_dump, pg_restore, snapshot, dest, jobs, progress, started, compress, statistics)
+    argv = dump_argv(str(pg_dump.path), db, fmt, snapshot, compress=compress, statistics=statistics)
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=tool_env(db), bufsize=0, umask=0o077, cwd="/", preexec_fn=dies_with_parent)
     except OSError as exc:
@@ -205,8 +217,8 @@ def _consume(fd_in: int | None, wait: Callable[[], int], kill: Callable[[], None
 
 
 def _directory_dump(db: DatabaseSettings, pg_dump: Tool, pg_restore: Tool, snapshot: str, dest: Path, jobs: int,
-                    progress: Callable[[int], None], started: float, compress: str | None) -> DumpOutcome:
-    argv = dump_argv(str(pg_dump.path), db, "directory", snapshot, jobs=jobs, out=dest, compress=compress)
+                    progress: Callable[[int], None], started: float, compress: str | None, statistics: bool) -> DumpOutcome:
+    argv = dump_argv(str(pg_dump.path), db, "directory", snapshot, jobs=jobs, out=dest, compress=compress, statistics=statistics)
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=tool_env(db), umask=0o077, cwd="/", preexec_fn=dies_with_parent)
     except OSError as exc:

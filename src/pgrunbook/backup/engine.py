@@ -170,7 +170,7 @@ def _preflight(targets: list[Target], say: _Emitter) -> dict[str, str]:
 
 
 def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = BackupOptions()) -> BackupResult:
-    from .dump import listing, run_local_dump, run_remote_dump
+    from .dump import listing, run_local_dump, run_remote_dump, with_statistics
     from .integrity import check_dump
     from .restore import verify_restore
     from .snapshot import count_rows_shared, exported_snapshot
@@ -227,6 +227,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
         every = settings.count == "all" or verify  # the restore test compares every table
         with exported_snapshot(inv.database) as snap:
             counted: dict[str, Any] = {}
+            statistics = run_on == "local" and with_statistics(pg_dump.major, snap.server_version_num)
 
             def count() -> None:
                 try:
@@ -243,7 +244,8 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
             try:
                 if run_on == "local":
                     outcome = run_local_dump(inv.database, pg_dump, pg_restore, snap.id, dest, fmt, jobs=jobs,
-                                             part_sizes=_part_sizes(inv), progress=meter, compress=compress, tee=tee)
+                                             part_sizes=_part_sizes(inv), progress=meter, compress=compress, tee=tee,
+                                             statistics=statistics)
                 else:
                     outcome = run_remote_dump(inv.database, inv.hosts[run_on], run_on, pg_restore, snap.id, dest, fmt,
                                               part_sizes=_part_sizes(inv), progress=meter, compress=compress, tee=tee)
@@ -276,7 +278,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
         dump_info: dict[str, Any] = {
             "file": dest.name, "format": fmt, "compression": compress or "none", "size": outcome.size, "sha256": outcome.sha256,
             "snapshot": snap.id, "pg_dump": {"path": outcome.tool_path, "version": outcome.tool_version},
-            "run_on": run_on, "seconds": round(outcome.seconds, 2),
+            "run_on": run_on, "seconds": round(outcome.seconds, 2), "statistics": statistics,
         }
         if fmt == "directory":
             dump_info["files"] = [f.__dict__ for f in outcome.files]

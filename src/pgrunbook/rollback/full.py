@@ -420,7 +420,10 @@ class _Work:
     def analyze(self) -> None:
         """ANALYZE every table in parallel (`vacuumdb --analyze-only -j backup.jobs`, a tool that exists,
         not a loop of ours), read-only: ANALYZE evaluates index expressions and statistics on sampled
-        rows, and a function there may write (delete rows of another table). Here such code fails."""
+        rows, and a function there may write (delete rows of another table). Here such code fails.
+
+        With PostgreSQL 18's vacuumdb, only what lacks statistics (`--missing-stats-only`): a backup
+        taken with 18's pg_dump carries them (`backup.dump.with_statistics`) and the restore loaded them."""
         import subprocess
 
         from ..pg import dies_with_parent, locate_tool, tool_env, with_pgoptions
@@ -429,7 +432,7 @@ class _Work:
         vacuumdb = locate_tool("vacuumdb", self.pg_restore.path.parent)
         url = self.inv.database.url
         argv = [str(vacuumdb.path), "--analyze-only", f"--jobs={max(1, self.inv.backup.jobs)}", "--no-password",
-                f"--dbname={url.without_password()}"]
+                *(["--missing-stats-only"] if vacuumdb.major >= 18 else []), f"--dbname={url.without_password()}"]
         env = with_pgoptions(tool_env(self.inv.database, url), "-c default_transaction_read_only=on")
         result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/", preexec_fn=dies_with_parent)
         if result.returncode != 0:
