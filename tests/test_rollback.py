@@ -118,7 +118,7 @@ def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeyp
         assert result.restored_db not in databases(db)  # renamed to db.name
         assert run.read().last(RollbackEnded, status="ok").kept_db == result.kept_db
         steps = [r.status for r in run.read().all(RollbackStep)]
-        assert steps[:4] == ["stop-app", "create-restore-db", "created-restore-db", "restore"] and "app-started" in steps
+        assert steps[:4] == ["create-restore-db", "created-restore-db", "stop-app", "restore"] and "app-started" in steps
         assert_no_secret(run.journal.read_text(), result.as_json(), [repr(e) for e in events])
     finally:
         stop_sandbox_api(run_dir / "api.pid")  # by pid if `stop` cannot: a failed test leaves no server running
