@@ -262,11 +262,13 @@ def backup_verify(c, id, inventory=None, playbook=None, json=False):  # noqa: A0
             "indexes_only": "drop exactly the indexes this run created, and its tracking rows",
             "backup": "--full: restore this backup (id or prefix; default: the newest of this database, sha256-verified)",
             "in_place": "--full where CREATE/RENAME DATABASE is forbidden: safety dump, then pg_restore --clean --single-transaction",
+            "online": "--full: keep the app serving during the restore, stop it only for the swap (downtime: seconds; what it "
+                      "writes meanwhile stays in the kept database, reported)",
             "run": "the run whose migration to undo (default: the newest run of this database that migrated)",
             "dry_run": "print the plan (steps, names, commands without secrets) and change nothing",
             "yes": "do not ask for the database name on a non-sandbox target"})
 def rollback(c, inventory=None, playbook=None, full=False, indexes_only=False, backup=None, in_place=False, run=None,
-             dry_run=False, yes=False, json=False):
+             dry_run=False, yes=False, json=False, online=False):
     """The seed's rollback plan, safely: --full (restore, never drop) or --indexes-only (only this run's).
 
     Example: inv rollback --full --dry-run
@@ -274,7 +276,7 @@ def rollback(c, inventory=None, playbook=None, full=False, indexes_only=False, b
     from pgrunbook import cli
 
     _exit(cli.rollback(inventory, playbook, full=full, indexes_only=indexes_only, backup=backup, in_place=in_place,
-                       run_id=run, dry_run=dry_run, yes=yes, as_json=json))
+                       run_id=run, dry_run=dry_run, yes=yes, as_json=json, online=online))
 
 
 @task(name="list", default=True, help={"inventory": INVENTORY_HELP, "playbook": PLAYBOOK_HELP, "json": JSON_HELP,

@@ -13,6 +13,7 @@ each round, alternating:
   3. `inv rollback --full --yes --json`, end to end in a subprocess: sha256 check of the dump,
      CREATE DATABASE, pg_restore -j 2, count every table vs the manifest, block + terminate +
      rename (the replaced database is kept), ANALYZE, counts after and of the kept database.
+  4. the same with `--online` (the app stopped only for the swap): its downtime.
 
 Best of `--rounds` is reported; bench/results/rollback.json holds every figure. The
 password is in a 0600 passfile; nothing here touches the sandbox or any other database.
@@ -68,7 +69,8 @@ backup: {{dir: "{work / 'backups'}", min_copies: 0, jobs: 2}}
             subprocess.run([str(BIN / "pg_dump"), url], env=env, check=True, stdout=handle)
         results["dump_bytes"] = {"custom_Z1": dump.stat().st_size, "plain": plain.stat().st_size}
 
-        names = ("raw_pg_restore_j2", "seed_psql_plain", "inv_rollback_full", "inv_rollback_downtime")
+        names = ("raw_pg_restore_j2", "seed_psql_plain", "inv_rollback_full", "inv_rollback_downtime",
+                 "inv_rollback_online", "inv_rollback_online_downtime")
         times: dict[str, list[float]] = {k: [] for k in names}
         breakdowns: list[dict] = []
         for round_no in range(args.rounds):
@@ -92,6 +94,13 @@ backup: {{dir: "{work / 'backups'}", min_copies: 0, jobs: 2}}
             assert result["ok"], result["checks"]
             breakdowns.append(result["timings"])
             psql("postgres", f'DROP DATABASE "{result["kept_db"]}"')  # the benchmark's cleanup; the tool never drops it
+
+            started = time.perf_counter()  # --online: the app would serve during the restore; stopped for the swap only
+            result = inv("rollback", "--full", "--online", "--yes", "--backup", manifest["id"])
+            times["inv_rollback_online"].append(time.perf_counter() - started)
+            times["inv_rollback_online_downtime"].append(result["downtime_seconds"])
+            assert result["ok"], result["checks"]
+            psql("postgres", f'DROP DATABASE "{result["kept_db"]}"')
             print(f"round {round_no + 1}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()), flush=True)
 
         best = {k: round(min(v), 2) for k, v in times.items()}

@@ -79,8 +79,9 @@ def migrated(db, inventory: Path):
 # --------------------------------------------------------------------------- full
 
 
-def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeypatch):
-    """The sandbox API runs under the command controller: stopped, database swapped, started, checked."""
+@pytest.fixture
+def app_running(app_db, leftovers, tmp_path, monkeypatch):
+    """(db, inventory, port): the sandbox API serving a fresh legacy database under the command controller."""
     db = app_db("legacy")
     leftovers.append(db)
     port, run_dir = free_port(), tmp_path / "run"
@@ -95,33 +96,74 @@ def test_full_rollback_with_the_app_running(app_db, leftovers, tmp_path, monkeyp
            "endpoints": [{"path": "/api/users/all-members", "budget_ms": 2000}], "requests": 3}
     monkeypatch.setenv("PGRUNBOOK_API_DSN", db.url)
     inventory = db.inventory(app=app, api=api)
-    cfg = load_config(inventory)
     from pgrunbook.service import controller_for
 
     try:
-        with controller_for(cfg.inventory) as ctl:
+        with controller_for(load_config(inventory).inventory) as ctl:
             ctl.start()
         assert health_status("127.0.0.1", port) == 200
-        cfg, run = migrated(db, inventory)
-        with db.connect() as conn:  # a user written after the backup: it must survive in the kept database
-            conn.execute("INSERT INTO users (email, password, first_name, last_name, role) "
-                         "SELECT 'late@example.com', password, 'Late', 'Writer', role FROM users WHERE role = 'fbo' LIMIT 1")
-        events: list[Event] = []
-        result = full_rollback(cfg, events.append, run=run, yes=True)
-        assert result.ok, result.as_json()
-        assert result.app_stopped and result.app_started and health_status("127.0.0.1", port) == 200
-        assert result.api["login_status"] == 200 and all(list(e["statuses"]) == [200] * 3 for e in result.api["endpoints"])
-        assert idx_names(db) == set() and users(db) == 68  # the pre-migration state
-        assert result.kept_db in databases(db) and users(db, result.kept_db) == 69 and len(idx_names(db, result.kept_db)) == 43
-        assert result.protected_written_after_backup == {"public.users": 1}
-        assert result.new_protected_ids == {"public.users": [69]}  # the row the rollback discarded, kept in kept_db
-        assert result.restored_db not in databases(db)  # renamed to db.name
-        assert run.read().last(RollbackEnded, status="ok").kept_db == result.kept_db
-        steps = [r.status for r in run.read().all(RollbackStep)]
-        assert steps[:4] == ["create-restore-db", "created-restore-db", "stop-app", "restore"] and "app-started" in steps
-        assert_no_secret(run.journal.read_text(), result.as_json(), [repr(e) for e in events])
+        yield db, inventory, port
     finally:
         stop_sandbox_api(run_dir / "api.pid")  # by pid if `stop` cannot: a failed test leaves no server running
+
+
+LATE_USER = ("INSERT INTO users (email, password, first_name, last_name, role) "
+             "SELECT %s, password, 'Late', 'Writer', role FROM users WHERE role = 'fbo' LIMIT 1")
+
+
+def test_full_rollback_with_the_app_running(app_running):
+    """The sandbox API runs under the command controller: stopped, database swapped, started, checked."""
+    db, inventory, port = app_running
+    cfg, run = migrated(db, inventory)
+    with db.connect() as conn:  # a user written after the backup: it must survive in the kept database
+        conn.execute(LATE_USER, ["late@example.com"])
+    events: list[Event] = []
+    result = full_rollback(cfg, events.append, run=run, yes=True)
+    assert result.ok, result.as_json()
+    assert result.app_stopped and result.app_started and health_status("127.0.0.1", port) == 200
+    assert result.api["login_status"] == 200 and all(list(e["statuses"]) == [200] * 3 for e in result.api["endpoints"])
+    assert idx_names(db) == set() and users(db) == 68  # the pre-migration state
+    assert result.kept_db in databases(db) and users(db, result.kept_db) == 69 and len(idx_names(db, result.kept_db)) == 43
+    assert result.protected_written_after_backup == {"public.users": 1}
+    assert result.new_protected_ids == {"public.users": [69]}  # the row the rollback discarded, kept in kept_db
+    assert result.restored_db not in databases(db)  # renamed to db.name
+    assert run.read().last(RollbackEnded, status="ok").kept_db == result.kept_db
+    steps = [r.status for r in run.read().all(RollbackStep)]
+    assert steps[:4] == ["create-restore-db", "created-restore-db", "stop-app", "restore"] and "app-started" in steps
+    assert_no_secret(run.journal.read_text(), result.as_json(), [repr(e) for e in events])
+
+
+def test_online_full_rollback_keeps_the_app_serving_during_the_restore(app_running):
+    """`--online`: the app serves the current database while the backup is restored beside it, and is stopped
+    only for the swap; what it writes during the restore stays in the kept database and is reported."""
+    db, inventory, port = app_running
+    cfg, run = migrated(db, inventory)
+    during: list[int] = []
+
+    def watch(event: Event) -> None:  # the restore is about to start: the app must still answer, and may write
+        if event.message.startswith("restoring ") and " into " in event.message:
+            during.append(health_status("127.0.0.1", port))
+            with db.connect() as conn:
+                conn.execute(LATE_USER, ["during-restore@example.com"])
+
+    dry = commands.rollback(cfg, full=True, run_id=run.id, dry_run=True, online=True)
+    stops = [i for i, step in enumerate(dry.plan) if step.startswith("stop the app")]
+    assert len(stops) == 1 and dry.plan[stops[0] - 1].startswith("count ") and "--online" in dry.plan[stops[0]]
+    result = commands.rollback(cfg, watch, full=True, run_id=run.id, yes=True, online=True)
+    assert result.ok, result.as_json()
+    assert during == [200]
+    steps = [r.status for r in run.read().all(RollbackStep)]
+    assert steps.index("stop-app") > steps.index("count-restored") and steps.index("stop-app") < steps.index("swap")
+    assert run.read().last(RollbackStarted).online is True
+    assert idx_names(db) == set() and users(db) == 68 and health_status("127.0.0.1", port) == 200
+    assert result.protected_written_after_backup == {"public.users": 1} and users(db, result.kept_db) == 69
+
+
+def test_online_and_in_place_are_refused_together(app_db):
+    db = app_db("legacy")
+    code = cli.rollback(str(db.inventory()), None, full=True, indexes_only=False, backup=None, in_place=True, run_id=None,
+                        dry_run=True, yes=True, as_json=True, online=True)
+    assert code == 2
 
 
 def test_full_rollback_defaults_to_the_backup_taken_before_the_migration(app_db, leftovers):

@@ -438,7 +438,7 @@ def report(inventory: str | None, playbook: str | None, *, run_id: str | None, l
 
 
 def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes_only: bool, backup: str | None, in_place: bool,
-             run_id: str | None, dry_run: bool, yes: bool, as_json: bool) -> int:
+             run_id: str | None, dry_run: bool, yes: bool, as_json: bool, online: bool = False) -> int:
     """`inv rollback --full|--indexes-only`: exit 0 ok, 1 runtime failure, 2 usage, 3 counts/API differ after the restore."""
     def action() -> int:
         from . import commands, console
@@ -448,11 +448,14 @@ def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes
         if full == indexes_only:
             raise UsageError("say which rollback: exactly one of --full or --indexes-only",
                              next_step="`inv rollback --full --dry-run` shows the full plan; `inv rollback --indexes-only --run ID --dry-run` the other")
-        if indexes_only and (backup or in_place):
-            raise UsageError("--backup and --in-place go with --full, not with --indexes-only")
+        if indexes_only and (backup or in_place or online):
+            raise UsageError("--backup, --in-place and --online go with --full, not with --indexes-only")
+        if in_place and online:
+            raise UsageError("--online restores beside the database while the app uses it; --in-place restores into it: choose one",
+                             next_step="`inv rollback --full --online --dry-run` shows the plan (it needs CREATEDB)")
         cfg = load_config(inventory, playbook)
         result = commands.rollback(cfg, console.discard_if(as_json), full=full, backup_ref=backup, in_place=in_place, run_id=run_id,
-                                   yes=yes, confirm=console.ask_database_name, dry_run=dry_run)
+                                   yes=yes, confirm=console.ask_database_name, dry_run=dry_run, online=online)
         return _present(as_json, lambda: result.as_json(), lambda: console.show_rollback(result), ok=result.ok)
 
     return guarded(action, target_flags(inventory, playbook))

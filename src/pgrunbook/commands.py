@@ -562,7 +562,7 @@ def _validation(cfg: Config, emit: Emit, run: Run, source: Run):  # noqa: ANN202
 
 
 def rollback(cfg: Config, emit: Emit = discard, *, full: bool, backup_ref: str | None = None, in_place: bool = False,
-             run_id: str | None = None, yes: bool = False, confirm=None, dry_run: bool = False):  # noqa: ANN001, ANN201
+             run_id: str | None = None, yes: bool = False, confirm=None, dry_run: bool = False, online: bool = False):  # noqa: ANN001, ANN201
     """`inv rollback --full | --indexes-only` alone: undo the migration of run `run_id` (default: the newest that migrated).
 
     The rollback journals in that run while it is open, else in a new run naming it; that run
@@ -575,8 +575,10 @@ def rollback(cfg: Config, emit: Emit = discard, *, full: bool, backup_ref: str |
     inv = cfg.inventory
     run = open_run(inv.backup.dir, run_id) if run_id else None
     if full:
-        restore_in_place = in_place or cfg.playbook.rollback.strategy == "in-place"  # the playbook's strategy is the default
-        result = full_rollback(cfg, emit, backup_ref=backup_ref, in_place=restore_in_place, run=run, yes=yes, confirm=confirm, dry_run=dry_run)
+        policy = cfg.playbook.rollback
+        restore_in_place = in_place or policy.strategy == "in-place"  # the playbook's strategy is the default
+        result = full_rollback(cfg, emit, backup_ref=backup_ref, in_place=restore_in_place, run=run, yes=yes, confirm=confirm, dry_run=dry_run,
+                               online=online or (policy.app_stop == "at-swap" and not restore_in_place))
     else:
         run = run or next(iter(migrated_runs(inv.backup.dir, inv.database.url.key)), None)
         if run is None:

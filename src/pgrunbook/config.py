@@ -355,6 +355,11 @@ class RollbackPolicy(_Model):
     strategy: Literal["restore-beside", "in-place"] = Field(
         "restore-beside", description="how a full rollback restores: beside then rename (needs CREATEDB, keeps the replaced "
                                       "database) or in place (a safety dump first; for managed servers without CREATEDB)")
+    app_stop: Literal["before-restore", "at-swap"] = Field(
+        "before-restore", description="when a full rollback (restore-beside) stops the app: before the restore (the seed's "
+                                      "order: nothing is written while it runs) or only for the swap (`--online`: the app keeps "
+                                      "serving the current database during the restore; what it writes meanwhile stays in the kept "
+                                      "database and is reported; downtime is the swap's seconds)")
 
 
 class ReviewedExceptionSpec(_Model):

@@ -361,6 +361,7 @@ class RollbackStarted(Record):
     plan: tuple[str, ...] = ()
     target: str | None = None
     resumed: str | None = None
+    online: bool = False  # the app was stopped only for the swap (rollback.app_stop: at-swap)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,7 @@
 """The seed's "Plan de Rollback", made safe: full restore, and index-only rollback.
 
     full_rollback(cfg, emit, *, backup_ref=None, in_place=False, run=None, yes=False, confirm=None,
-                  dry_run=False) -> RollbackResult
+                  dry_run=False, online=False) -> RollbackResult
     indexes_only_rollback(cfg, emit, *, run, yes=False, confirm=None, dry_run=False) -> RollbackResult
 
 Full rollback (`full.py`): the seed drops the database and restores into it; we never drop

@@ -175,7 +175,7 @@ def choose_backup(inv: Inventory, ref: str | None, say) -> tuple[Any, Path]:  # 
 
 
 def _plan(inv: Inventory, manifest, dump: Path, restore: str, kept: str, *, in_place: bool, controller: str,  # noqa: ANN001
-          commands: dict[str, tuple[str, ...]], argv: list[str], why: str) -> tuple[str, ...]:
+          commands: dict[str, tuple[str, ...]], argv: list[str], why: str, online: bool = False) -> tuple[str, ...]:
     import shlex
 
     db = inv.database.dbname
@@ -189,11 +189,14 @@ def _plan(inv: Inventory, manifest, dump: Path, restore: str, kept: str, *, in_p
                   f"end other sessions on {db}; restore in place, all or nothing: {shown}",
                   f"count {db}'s tables and compare with the manifest ({len(manifest.counts.get('tables', {}))} tables counted by the backup)"]
     else:
+        counted = len(manifest.counts.get("tables", {}))
         steps += [f'CREATE DATABASE "{restore}" TEMPLATE template0 (encoding, locale, owner, settings and grants of {db})',
-                  f"stop the app: {stop}",
-                  f"restore: {shown}",
-                  f"count {restore}'s tables and compare with the manifest ({len(manifest.counts.get('tables', {}))} tables counted by the backup); "
-                  f"on any difference stop here, drop {restore}, restart the app",
+                  *([] if online else [f"stop the app: {stop}"]),
+                  f"restore: {shown}" + (f" (--online: the app keeps serving {db} meanwhile)" if online else ""),
+                  f"count {restore}'s tables and compare with the manifest ({counted} tables counted by the backup); "
+                  + (f"on any difference stop here and drop {restore} (the app was not stopped)" if online
+                     else f"on any difference stop here, drop {restore}, restart the app"),
+                  *([f"stop the app: {stop} (--online: only now, for the swap)"] if online else []),
                   f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false; pg_terminate_backend() on its sessions',
                   f'ALTER DATABASE "{db}" RENAME TO "{kept}" (kept, never dropped: rows written after the backup stay there)',
                   f'ALTER DATABASE "{restore}" RENAME TO "{db}"; ALTER DATABASE "{kept}" ALLOW_CONNECTIONS true']
@@ -207,7 +210,9 @@ def _plan(inv: Inventory, manifest, dump: Path, restore: str, kept: str, *, in_p
 
 
 def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None = None, in_place: bool = False,
-                  run: Run | None = None, yes: bool = False, confirm=None, dry_run: bool = False) -> RollbackResult:  # noqa: ANN001
+                  run: Run | None = None, yes: bool = False, confirm=None, dry_run: bool = False,  # noqa: ANN001
+                  online: bool = False) -> RollbackResult:
+    """`online`: the app keeps serving during the restore and is stopped only for the swap (restore-beside only)."""
     from ..confirm import confirm_target
     from ..pg import server_major
     from ..service import controller_for
@@ -238,6 +243,8 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
         taken = [] if resume else [n for n in (restore, kept) if dbops.exists(conn, n)]
         major = server_major(int(conn.execute("SELECT current_setting('server_version_num')").fetchone()[0]))
     pg_restore, psql = restore_tools(inv, fmt, major, manifest)
+    if in_place and online:
+        raise UsageError("--online restores beside the database; --in-place restores into it: choose one", changed="nothing was changed")
     if not in_place:
         missing = privs.full_missing()
         if missing:
@@ -255,7 +262,8 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
 
     with ExitStack() as stack:
         app = stack.enter_context(controller_for(inv, emit=emit, phase=PHASE))
-        plan = _plan(inv, manifest, dump, restore, kept, in_place=in_place, controller=app.describe(), commands=app.commands(), argv=argv, why=why)
+        plan = _plan(inv, manifest, dump, restore, kept, in_place=in_place, controller=app.describe(), commands=app.commands(), argv=argv, why=why,
+                     online=online)
         base = dict(mode=mode, backup_id=manifest.id, backup_source=str(dump), restored_db=None if in_place else restore,
                     kept_db=None if in_place else kept, counts_manifest=dict(manifest.counts.get("tables", {})),
                     protected_tables=_protected(cfg), app_controller=app.describe())
@@ -273,8 +281,10 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
         source = run if run is not None else next(iter(migrated_runs(inv.backup.dir, inv.database.url.key)), None)  # the run whose migration this undoes
         run = writable(source, inv.database.url.key) if source is not None else start_run(inv.backup.dir, inv.database.url.key, kind="rollback")
         run.append(RollbackStarted(mode=mode, backup=manifest.id, backup_why=why, dump=str(dump), restore_db=None if in_place else restore,
-                                   kept_db=None if in_place else kept, plan=tuple(plan), target=str(inv.database.url), resumed=resume))
+                                   kept_db=None if in_place else kept, plan=tuple(plan), target=str(inv.database.url), resumed=resume,
+                                   online=online))
         work = (_InPlace if in_place else _Swap)(cfg, app, run, manifest, dump, argv, say, privs, restore, kept, pg_restore)
+        work.online = online
         work.source = source.read() if source is not None else Journal(run.id, ())
         try:
             result = work.resume(resume) if resume else work.go()
@@ -349,6 +359,7 @@ class _Work:
         self.downtime: float | None = None
         self.analyze_problem: str | None = None  # ANALYZE ran code that tried to write (see analyze())
         self.source: Journal = Journal(run.id, ())  # the journal of the run whose migration this undoes
+        self.online = False  # restore-beside only: stop the app for the swap, not before the restore
 
     def step(self, step_name: str, **data: Any) -> float:
         self.run.append(RollbackStep(status=step_name, extra=data))
@@ -503,7 +514,8 @@ class _Swap(_Work):
                 for p in problems:
                     self.say("warn", f"database setting not copied: {p}")
                 self.took("create_db", t)
-                self.stop_app()
+                if not self.online:
+                    self.stop_app()
                 t = self.step("restore", argv=self.argv)
                 self.say("step", f"restoring {self.dump.name} into {restore} ({self.manifest.dump['format']}, "
                                  f"-j {self.inv.backup.jobs})")
@@ -520,6 +532,8 @@ class _Swap(_Work):
                                       next_step="`inv backup.verify ID` re-checks the backup; try another with --backup ID")
                 self.say("done", f"{restore}: all {len(restored)} table counts match the manifest")
                 counted = dbops.oid(conn, restore)
+                if self.online:  # --online: the app served `db` during the restore; the downtime starts here
+                    self.stop_app()
             except BaseException as exc:
                 left = self._drop(conn, created)
                 again = self.restart_after_failure()
