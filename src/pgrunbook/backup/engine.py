@@ -32,7 +32,7 @@ from ..outcome import Check, Status
 from ..pg import locate_tool, server_major_of
 from ..targets import Target, open_target
 from ..targets.base import Verification
-from ..targets.local import LocalDirTarget, StagedCopy
+from ..targets.base import StageAbandoned, Staged
 from .. import faults
 from ..units import size
 from .manifest import (
@@ -200,7 +200,7 @@ def run_backup(cfg: Config, emit: Emit = discard, options: BackupOptions = Backu
     psql = locate_tool("psql", inv.tools.bin_dir, server_major=major) if verify and fmt == "plain" else None
 
     targets = _targets(inv)
-    staged: dict[str, StagedCopy] = {}
+    staged: dict[str, Staged] = {}
     dest: Path | None = None
     kept = False  # the manifest is written: the backup stands even if interrupted after it
     try:
@@ -369,23 +369,26 @@ def _items(manifest: Manifest, backup_dir: Path) -> list[tuple[Path, str, int, s
     return [(backup_dir / dump["file"], dump["file"], dump["size"], dump["sha256"])]
 
 
-def _stage_copies(ready: list[Target], name: str, fmt: str, say: _Emitter) -> dict[str, StagedCopy]:
-    """Local copies written from the dump's stream as it is produced: one read of the bytes, and
-    the kernel flushes them during the dump instead of after it. A target that cannot stage is
-    copied afterwards the usual way (`put`), which reports its error."""
+def _stage_copies(ready: list[Target], name: str, fmt: str, say: _Emitter) -> dict[str, Staged]:
+    """Copies written from the dump's stream as it is produced, on every target that offers it
+    (`Target.stage`): one read of the bytes, and the copy is made during the dump instead of
+    after it. A target that cannot stage is copied afterwards the usual way (`put`), which
+    reports its error."""
     if fmt == "directory":  # pg_dump writes the files itself: nothing streams through us
         return {}
-    staged: dict[str, StagedCopy] = {}
+    staged: dict[str, Staged] = {}
     for target in ready:
-        if isinstance(target, LocalDirTarget):
-            try:
-                staged[target.name] = target.stage(name)
-            except TargetError as exc:
-                say("warn", f"target {target.name}: cannot write while dumping ({exc.what}); it will be copied after the dump")
+        stage = getattr(target, "stage", None)
+        if stage is None:
+            continue
+        try:
+            staged[target.name] = stage(name)
+        except TargetError as exc:
+            say("warn", f"target {target.name}: cannot write while dumping ({exc.what}); it will be copied after the dump")
     return staged
 
 
-def _tee(copies: Iterable[StagedCopy]) -> Callable[[bytes], None]:
+def _tee(copies: Iterable[Staged]) -> Callable[[bytes], None]:
     copies = tuple(copies)
 
     def write(chunk: bytes) -> None:
@@ -396,7 +399,7 @@ def _tee(copies: Iterable[StagedCopy]) -> Callable[[bytes], None]:
 
 
 def _copy_all(targets: list[Target], manifest: Manifest, backup_dir: Path, parts: dict[int, list[str]], say: _Emitter,
-              staged: dict[str, StagedCopy] | None = None) -> list[CopyRecord]:
+              staged: dict[str, Staged] | None = None) -> list[CopyRecord]:
     if not targets:
         return []
     items = _items(manifest, backup_dir)
@@ -411,11 +414,17 @@ def _copy_all(targets: list[Target], manifest: Manifest, backup_dir: Path, parts
             part_size, part_digests = None, ()
             for path, name, size, sha in items:
                 streamed = staged.pop(target.name) if staged and target.name in staged else None
-                if streamed is not None:  # written while the dump streamed: fsync, rename, compare with the dump
-                    streamed.commit()
-                    results.append(streamed.verify(path, size, sha))
-                    sent += size
-                    continue
+                if streamed is not None:  # written while the dump streamed: made final, then proven against the dump
+                    try:
+                        streamed.commit()
+                    except StageAbandoned as why:
+                        say("warn", f"copy {target.name}: {why}; copying it after the dump instead")
+                    else:
+                        checked = streamed.verify(path, size, sha)
+                        results.append(checked)
+                        part_size, part_digests = checked.part_size, checked.part_sha256
+                        sent += size
+                        continue
                 target.put(path, name, lambda done, base=sent: meter(base + done))
                 sent += size
                 if target.type == "s3":

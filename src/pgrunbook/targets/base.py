@@ -23,6 +23,8 @@ class Verification:
     observed: str  # what the target reported (hex digest, S3 checksum, ...)
     location: str
     error: str | None = None  # why not verified, and what to do
+    part_size: int | None = None  # a multipart S3 copy: its part size and each part's sha256 (recorded in the manifest)
+    part_sha256: tuple[str, ...] = ()
 
 
 class Target(Protocol):
@@ -40,6 +42,29 @@ class Target(Protocol):
     def fetch(self, name: str, dest: Path, progress: Progress = no_progress) -> Path: ...
 
     def close(self) -> None: ...
+
+
+class StageAbandoned(Exception):
+    """A copy written while the dump streamed gave up for a reason that is not the copy's failure (the target
+    could not keep up without slowing the dump): `commit` raises it and the copy is made after the dump (`put`)."""
+
+
+class Staged(Protocol):
+    """A copy written from the dump's stream as it is produced (`Target.stage(name)`, where a target offers it).
+
+    `write` is called in the dump's loop and must not block it for long; `commit` (after the
+    integrity checks) makes the copy final and returns its location, raising the target's
+    error, or `StageAbandoned` to be copied after the dump instead; `verify` proves it against
+    the dump (`primary`, hashed as it streamed to `sha256`); `discard` removes whatever was
+    written (a dump that failed or was not kept)."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def commit(self) -> str: ...
+
+    def verify(self, primary: Path, size: int, sha256: str) -> Verification: ...
+
+    def discard(self) -> None: ...
 
 
 def b64_sha256(hex_digest: str) -> str:
