@@ -52,6 +52,23 @@ def cluster_url(cluster: Cluster, dbname: str = "") -> str:
     return f"{base}/{dbname}" if dbname else base
 
 
+def two_copies_inventory(work: Path, cluster: Cluster, url: str) -> Path:
+    """`work/bench.yml`: the sandbox inventory of a backup benchmark, with two verified local copies (disk2, disk3)."""
+    inventory = work / "bench.yml"
+    inventory.write_text(f"""name: bench
+sandbox: true
+database: {{url: "{url}", passfile: "{cluster.passfile}"}}
+migrations: {{dir: "{work / 'app' / 'drizzle'}"}}
+backup:
+  dir: "{work / 'backups'}"
+  min_copies: 2
+  targets:
+    - {{name: disk2, type: local, path: "{work / 'copies' / 'disk2'}"}}
+    - {{name: disk3, type: local, path: "{work / 'copies' / 'disk3'}"}}
+""")
+    return inventory
+
+
 def inv_json(inventory: Path, env: dict[str, str], *argv: str) -> dict:
     """`inv <argv> -i inventory --json` in a subprocess (process start included, as an operator runs it)."""
     import json

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pgrunbook.pg import default_bin_dir  # noqa: E402
-from _sandbox import bench_arguments, client_env, cluster_url, load_sandbox  # noqa: E402
+from _sandbox import bench_arguments, client_env, cluster_url, load_sandbox, two_copies_inventory  # noqa: E402
 
 BIN = default_bin_dir()
 DB = "bench_db"
@@ -51,20 +51,7 @@ def main() -> None:
     results: dict[str, object] = {"scale": args.scale, "cpus": os.cpu_count(), "load_seconds": loaded.load_seconds, "rows": rows}
     try:
         env, url = client_env(cluster), cluster_url(cluster, DB)
-        inventory = work / "bench.yml"
-        inventory.write_text(
-            f"""name: bench
-sandbox: true
-database: {{url: "{url}", passfile: "{cluster.passfile}"}}
-migrations: {{dir: "{work / 'app' / 'drizzle'}"}}
-backup:
-  dir: "{work / 'backups'}"
-  min_copies: 2
-  targets:
-    - {{name: disk2, type: local, path: "{work / 'copies' / 'disk2'}"}}
-    - {{name: disk3, type: local, path: "{work / 'copies' / 'disk3'}"}}
-"""
-        )
+        inventory = two_copies_inventory(work, cluster, url)
         def inv_backup(*extra: str) -> tuple[float, dict]:
             started = time.perf_counter()
             out = subprocess.run([sys.executable, "-m", "invoke", "backup", "-i", str(inventory), "--json", *extra], cwd=ROOT, env=env,

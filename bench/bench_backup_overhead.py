@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pgrunbook.pg import default_bin_dir  # noqa: E402
-from _sandbox import bench_arguments, client_env, cluster_url, load_sandbox  # noqa: E402
+from _sandbox import bench_arguments, client_env, cluster_url, load_sandbox, two_copies_inventory  # noqa: E402
 
 BIN = default_bin_dir()
 DB = "bench_db"
@@ -46,18 +46,7 @@ def main() -> None:
     work, cluster = loaded.work, loaded.cluster
     try:
         env, url = client_env(cluster), cluster_url(cluster, DB)
-        inventory = work / "bench.yml"
-        inventory.write_text(f"""name: bench
-sandbox: true
-database: {{url: "{url}", passfile: "{cluster.passfile}"}}
-migrations: {{dir: "{work / 'app' / 'drizzle'}"}}
-backup:
-  dir: "{work / 'backups'}"
-  min_copies: 2
-  targets:
-    - {{name: disk2, type: local, path: "{work / 'copies' / 'disk2'}"}}
-    - {{name: disk3, type: local, path: "{work / 'copies' / 'disk3'}"}}
-""")
+        inventory = two_copies_inventory(work, cluster, url)
         os.environ["PGPASSFILE"] = str(cluster.passfile)
         from pgrunbook import commands
         from pgrunbook.config import load_config
