@@ -157,6 +157,10 @@ def test_online_full_rollback_keeps_the_app_serving_during_the_restore(app_runni
     assert run.read().last(RollbackStarted).online is True
     assert idx_names(db) == set() and users(db) == 68 and health_status("127.0.0.1", port) == 200
     assert result.protected_written_after_backup == {"public.users": 1} and users(db, result.kept_db) == 69
+    assert result.as_json()["app"]["stopped_for"] == "the swap"
+    from pgrunbook.report import write_reports
+
+    assert "only for the swap" in Path(write_reports(cfg, run, ("en",))["en"]).read_text()
 
 
 def test_online_and_in_place_are_refused_together(app_db):

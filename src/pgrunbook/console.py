@@ -636,7 +636,8 @@ def show_rollback(result: Any) -> None:
             summary.add_row("kept", f"{result.kept_db} (the replaced database, never dropped)")
         if result.safety_backup:
             summary.add_row("safety dump", f"{result.safety_backup} (the state this rollback replaced)")
-        summary.add_row("app", f"{result.app_controller}: " + ("stopped and started" if result.app_started else "not stopped/started by pgrunbook"))
+        summary.add_row("app", f"{result.app_controller}: " + ("stopped and started" if result.app_started else "not stopped/started by pgrunbook")
+                        + (" (--online: stopped only for the swap; it served the old database during the restore)" if result.online else ""))
         if result.downtime_seconds is not None:
             summary.add_row("downtime", f"{result.downtime_seconds:.1f}s (total {result.seconds:.1f}s)")
         out.print(summary)

@@ -411,6 +411,7 @@ def _rollback(j: Journal) -> dict[str, Any] | None:
         "checks": end.get("checks") or [],
         "seconds": end.get("seconds"),
         "downtime_seconds": end.get("downtime_seconds"),
+        "online": bool(started.online) if started else False,
         "error": stop.error if stop else None,
         "changed": stop.changed if stop else None,
         "next_step": stop.next_step if stop else None,

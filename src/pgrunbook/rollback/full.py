@@ -266,7 +266,7 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
                      online=online)
         base = dict(mode=mode, backup_id=manifest.id, backup_source=str(dump), restored_db=None if in_place else restore,
                     kept_db=None if in_place else kept, counts_manifest=dict(manifest.counts.get("tables", {})),
-                    protected_tables=_protected(cfg), app_controller=app.describe())
+                    protected_tables=_protected(cfg), app_controller=app.describe(), online=online and not in_place)
         if dry_run:
             if dump != manifest.dump_path:  # a verified copy was fetched to prove it usable: a dry run leaves nothing behind
                 dump.unlink(missing_ok=True)

@@ -36,6 +36,7 @@ class RollbackResult:
     checks: tuple[Check, ...] = ()
     seconds: float = 0.0
     downtime_seconds: float | None = None  # app stopped -> app healthy again
+    online: bool = False  # full: the app was stopped only for the swap (it served the old database during the restore)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -59,7 +60,8 @@ class RollbackResult:
             "protected_tables": list(self.protected_tables),
             "dropped_indexes": list(self.dropped_indexes), "absent_indexes": list(self.absent_indexes),
             "removed_tracking_rows": list(self.removed_tracking_rows),
-            "app": {"controller": self.app_controller, "stopped": self.app_stopped, "started": self.app_started},
+            "app": {"controller": self.app_controller, "stopped": self.app_stopped, "started": self.app_started,
+                    "stopped_for": "the swap" if self.online else "the restore and the swap"},
             "api": self.api,
             "checks": [c.as_dict() for c in self.checks],
             "seconds": round(self.seconds, 3),
