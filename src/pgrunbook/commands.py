@@ -40,6 +40,7 @@ def phase_run(cfg: Config, phase: str, *, run_id: str | None = None, new_run: bo
 
 def verify(cfg: Config, emit: Emit = discard, *, run: Run | None = None) -> VerifyReport:
     """Phase 1: read-only facts, checked against the playbook's expectations. Alone, it opens a new run."""
+    from .analyze import history_check
     from .facts import gather, run_state
     from .pg import locate_tool, read_only, server_major
 
@@ -63,8 +64,9 @@ def verify(cfg: Config, emit: Emit = discard, *, run: Run | None = None) -> Veri
     stopped = app_left_stopped(inv.backup.dir, inv.database.url.key)
     checks = evaluate(facts, local, state, tools, exp, cfg.playbook.migrate, preapplied=preapplied, app_stopped=stopped,
                       created_by_plan=created)
-    checks += _history_checks(local, state)
-    report = VerifyReport(target, facts, local, state, tools, exp, checks)
+    history = _history(local, state)
+    checks += () if history is None else (history_check(history),)
+    report = VerifyReport(target, facts, local, state, tools, exp, checks, history)
     data = report.as_json()
     run.append(VerifyEnded(status="ok" if report.ok else "failed", users=data["users"], indexes=data["indexes"],
                            expected_tables=data["expected_tables"], checks=tuple(data["checks"]),
@@ -73,13 +75,11 @@ def verify(cfg: Config, emit: Emit = discard, *, run: Run | None = None) -> Veri
     return report
 
 
-def _history_checks(local, state) -> tuple:  # noqa: ANN001
+def _history(local, state):  # noqa: ANN001, ANN202
     """drizzle 1.0's history graph (prevIds) against the ledger: diverging branches, said in phase 1 already."""
-    from .analyze import history_check
     from .drizzle.history import history_of
 
-    history = history_of(local, state.applied_tags)
-    return () if history is None else (history_check(history),)
+    return history_of(local, state.applied_tags)
 
 
 def _tables_the_plan_creates(conn, local, state, facts, exp) -> frozenset[str]:  # noqa: ANN001

@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import Expectations, MigratePolicy
 from .drizzle import LocalMigrations, TrackingState
+from .drizzle.history import History
 from .drizzle.state import ledger_gaps
 from .models import Facts, Tool, restore_problem, server_major
 from .names import qualified
@@ -27,6 +28,7 @@ class VerifyReport:
     tools: tuple[Tool, ...]
     expectations: Expectations
     checks: tuple[Check, ...]
+    history: History | None = None  # drizzle 1.0's graph of migrations (prevIds); None for a 0.45 folder
 
     @property
     def ok(self) -> bool:
@@ -70,6 +72,7 @@ class VerifyReport:
                 "upgrade_blocked": s.upgrade_blocked,
                 "sequence": None if f.sequence is None else {**asdict(f.sequence), "behind": f.sequence.behind},
             },
+            "history": None if self.history is None else self.history.as_json(),
             "local_migrations": {
                 "dir": str(self.local.dir),
                 "count": len(self.local.entries),

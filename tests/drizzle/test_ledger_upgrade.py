@@ -153,6 +153,7 @@ def test_a_branch_merged_in_is_reported_by_verify_analyze_and_the_gate_before_an
     verified = commands.verify(cfg)
     check = next(c for c in verified.checks if c.id == "migration-history")
     assert check.status.name == "FAIL" and "2 open heads" in check.summary and "20990101000000_on_a_branch" in check.summary
+    assert verified.as_json()["history"]["heads"] == ["20250916180725_add_performance_indexes", "20990101000000_on_a_branch"]
     report = commands.analyze(cfg, squawk=False)
     assert not report.ok and report.as_json()["history"]["heads"] == ["20250916180725_add_performance_indexes",
                                                                       "20990101000000_on_a_branch"]
