@@ -202,7 +202,7 @@ def test(c, k="", x=False):
 
     Example: inv test -k verify -x
     """
-    args = ["python", "-m", "pytest", "-q"]
+    args = ["python", "-m", "pytest", "-q", "--durations=25"]  # the slowest tests named in every run: the suite's budget is ~15 min
     if k:
         args += ["-k", k]
     if x:
