@@ -302,6 +302,31 @@ def test_a_corrupt_primary_uses_its_verified_copy_and_a_dry_run_leaves_no_fetche
     assert result.ok and ".rollback-fetch-d2" in result.backup_source
 
 
+def test_a_createdb_owner_without_superuser_backs_up_with_statistics_and_rolls_back(app_db, leftovers):
+    """Managed-server roles (RDS / Cloud SQL style: CREATEDB, owner of the database and its tables, no superuser):
+    the backup carries the statistics, and restoring them needs no more than owning the restored database."""
+    db = app_db("tracked")
+    leftovers.append(db)
+    role = f"rb_owner_{db.name}"
+    with db.connect() as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB NOSUPERUSER PASSWORD {}").format(sql.Identifier(role), sql.Literal(TEST_PASSWORD)))
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(db.name), sql.Identifier(role)))
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("ALTER SCHEMA drizzle OWNER TO {}").format(sql.Identifier(role)))
+        for schema, table in conn.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname IN ('public', 'drizzle')").fetchall():
+            conn.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.Identifier(schema, table), sql.Identifier(role)))
+        conn.execute("ANALYZE")
+    url = f"postgresql://{role}:${{PGRB_TEST_PW}}@127.0.0.1:{db.cluster.port}/{db.name}"
+    cfg = load_config(db.inventory(database={"url": url}))
+    backup = commands.backup(cfg)
+    assert backup.ok and backup.manifest.dump["statistics"] is True
+    result = full_rollback(cfg, backup_ref=backup.manifest.id, yes=True)
+    assert result.ok, result.as_json()
+    with db.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename = 'users'").fetchone()[0] > 0
+        assert conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()").fetchone()[0] == role
+
+
 def test_without_createdb_refuses_and_suggests_in_place(app_db, leftovers):
     db = app_db("tracked")
     role = f"rb_nocreatedb_{db.name}"
