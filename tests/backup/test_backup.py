@@ -379,3 +379,15 @@ def test_an_unreachable_extra_target_is_one_truth_everywhere(app_db, s3_env, tmp
     strict = load_config(db.inventory(backup={"min_copies": 3, "targets": [local("d2", tmp_path / "e2"), local("d3", tmp_path / "e3"), cloud]}))
     with pytest.raises(CheckFailed):  # below min_copies the backup refuses before dumping: no manifest says ok
         commands.backup(strict)
+
+
+def test_the_counts_beside_the_dump_take_no_parallel_workers(app_db):
+    """Issue 11: on a server whose cores pg_dump and its backend fill, parallel workers would only slow the dump."""
+    from pgrunbook.backup.snapshot import count_rows_shared, exported_snapshot
+
+    db = app_db("tracked")
+    cfg = load_config(db.inventory())
+    with exported_snapshot(cfg.inventory.database) as snap:
+        counted = count_rows_shared(snap, cfg.inventory.database, cfg.playbook.expectations.role_count, connections=2)
+        assert snap.conn.execute("SHOW max_parallel_workers_per_gather").fetchone()[0] == "0"
+    assert counted["tables"]["public.users"] == 68 and counted["connections"] == 2

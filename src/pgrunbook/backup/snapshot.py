@@ -74,12 +74,16 @@ def count_rows(conn: psycopg.Connection, role_count: RoleCount, only: list[str] 
 
 
 def count_rows_shared(snap: Snapshot, db: DatabaseSettings, role_count: RoleCount, *, connections: int = 1,
-                      only: list[str] | None = None) -> dict[str, object]:
+                      only: list[str] | None = None, serial: bool = True) -> dict[str, object]:
     """`count_rows` spread over `connections` sessions that all see `snap` (SET TRANSACTION SNAPSHOT).
 
     The snapshot's own connection takes one share; each other session imports the exported
     snapshot in a REPEATABLE READ, READ ONLY transaction, so every count is exactly what the
     dump holds. Tables are dealt largest first to the least loaded session.
+
+    `serial` (beside a running pg_dump): no parallel workers. Counting a table costs far less
+    than dumping it (no COPY output, no compression), so the counts end before the dump either
+    way; parallel workers would only take CPU from pg_dump and its backend.
     """
     import threading
     import time
@@ -93,6 +97,8 @@ def count_rows_shared(snap: Snapshot, db: DatabaseSettings, role_count: RoleCoun
     def imported(i: int) -> None:
         try:
             with _importing(db, snap.id) as conn:
+                if serial:
+                    conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
                 results[i] = _count(conn, shares[i], role_count)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             failures.append(exc)
@@ -101,6 +107,8 @@ def count_rows_shared(snap: Snapshot, db: DatabaseSettings, role_count: RoleCoun
     for thread in threads:
         thread.start()
     try:
+        if serial:
+            snap.conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         results[0] = _count(snap.conn, shares[0], role_count)
     finally:
         for thread in threads:
