@@ -95,6 +95,17 @@ def test_a_dump_smaller_than_a_part_is_one_part(s3_env, tmp_path):
     assert not target.verify("x.dump", 300_000, "0" * 64, ("0" * 64,), checked.part_size).verified
 
 
+def test_a_dump_slower_than_the_no_progress_timeout_still_commits(s3_env, tmp_path, monkeypatch):
+    endpoint, bucket = s3_env
+    monkeypatch.setattr(s3, "PART_TIMEOUT", 0.3)  # "no progress" is the upload's, counted from commit, not the dump's pace
+    staged = s3_target(endpoint, bucket).stage("slowdump.dump")
+    staged.write(b"x" * 1000)
+    time.sleep(0.6)
+    staged.write(b"y" * 1000)
+    staged.commit()
+    assert objects(endpoint, bucket) == ["pg/slowdump.dump"]
+
+
 def test_streamed_bytes_that_are_not_the_dump_are_not_verified(s3_env, tmp_path):
     endpoint, bucket = s3_env
     src = tmp_path / "x.dump"

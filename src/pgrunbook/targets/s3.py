@@ -409,6 +409,7 @@ class StagedS3Upload:
         """Send the last part, wait for the uploader, complete the upload; returns the copy's location."""
         if self._finished:
             raise TargetError(f"target {self.target.name}: the upload of {self.name} was already finished or discarded", changed="nothing")
+        self._progress_at = time.monotonic()  # "no progress" counts from now: the uploader may have waited long for a slow dump
         if self._stop.is_set() or ((self._filled or not self._cut) and not self._hand_over(budget=None)):
             raise self._stopped()
         while not self._stop.is_set():  # the end of the stream, behind the last part
