@@ -254,6 +254,124 @@ def test_target_out_of_space_during_copy_fails_the_phase(app_db, tmp_path):
     assert load_manifest(m.path).status == "failed"
 
 
+# --------------------------------------------------------------------------- ssh copies written while the dump streams
+
+
+def ssh_only(sshd, remote: Path, *more: dict, min_copies: int = 1) -> dict:
+    return {"hosts": {"bastion": sshd.host_settings()},
+            "backup": {"min_copies": min_copies, "targets": [*more, {"name": "bastion", "type": "ssh", "host": "bastion", "path": str(remote)}]}}
+
+
+def wait_for_part(remote: Path, size: str, marker: Path) -> str:
+    """Shell for a fake pg_dump: wait (up to 10 s) until the `.part` on the host holds `size` bytes, then write it to `marker`."""
+    return (f'i=0; while [ $i -lt 200 ]; do for f in {remote}/*.part; do [ -f "$f" ] && [ "$(stat -c %s "$f")" -ge {size} ] '
+            f'&& {{ stat -c %s "$f" > {marker}; i=1000; }}; done; i=$((i+1)); sleep 0.05; done')
+
+
+def no_dump_put(monkeypatch) -> None:
+    """`SftpTarget.put` may carry the manifest, never the dump: the dump's copy must be streamed."""
+    from pgrunbook.targets.ssh import SftpTarget
+
+    real_put = SftpTarget.put
+
+    def put(self, src, name, progress=lambda done: None):
+        assert name.endswith(".manifest.json"), f"{name} was copied after the dump, not while it streamed"
+        return real_put(self, src, name, progress)
+
+    monkeypatch.setattr(SftpTarget, "put", put)
+
+
+def test_ssh_copy_is_written_while_the_dump_streams(app_db, sshd, tmp_path, monkeypatch):
+    db = app_db("tracked")
+    remote, seen = db.workdir / "remote" / "streamed", tmp_path / "seen"
+    # pg_dump ends only once its whole output is on the host: the copy was written during the dump
+    bin_dir = fake_tools(tmp_path, f'"$REAL/pg_dump" "$@" | tee {tmp_path}/out\n{wait_for_part(remote, f"$(stat -c %s {tmp_path}/out)", seen)}\nexit 0')
+    no_dump_put(monkeypatch)
+    events = []
+    cfg = load_config(db.inventory(tools={"bin_dir": str(bin_dir)}, **ssh_only(sshd, remote)))
+    result = commands.backup(cfg, events.append)
+    m = result.manifest
+    assert result.ok, [c for c in result.checks if c.status.value != "ok"]
+    assert seen.exists() and int(seen.read_text()) == m.dump["size"]
+    (copy,) = m.copies
+    assert copy.verified and copy.method == "sha256sum" and copy.observed == m.dump["sha256"] and copy.location.endswith(m.dump["file"])
+    landed = remote / m.dump["file"]
+    assert landed.read_bytes() == m.dump_path.read_bytes() and mode(landed) == 0o600
+    assert sorted(p.name for p in remote.iterdir()) == sorted([m.dump["file"], m.path.name])  # no .part left
+    again = commands.backup_verify(cfg, m.id)
+    assert again.ok and again.manifest.copies[0].verified
+    # no secret in what was said or written
+    key = Path(sshd.host_settings()["key_file"]).read_text()
+    said = json.dumps([[e.kind, e.message, e.data] for e in events], default=str) + m.path.read_text()
+    assert TEST_PASSWORD not in said and key.splitlines()[1] not in said
+
+
+def test_a_failed_dump_leaves_nothing_on_the_ssh_host(app_db, sshd, tmp_path, monkeypatch):
+    db = app_db("legacy")
+    remote, seen = db.workdir / "remote" / "failed", tmp_path / "seen"
+    bin_dir = fake_tools(tmp_path, f'"$REAL/pg_dump" "$@" | head -c 20000\n{wait_for_part(remote, 20000, seen)}\nexit 1')
+    no_dump_put(monkeypatch)
+    cfg = load_config(db.inventory(tools={"bin_dir": str(bin_dir)}, **ssh_only(sshd, remote)))
+    with pytest.raises(RuntimeFailure) as err:
+        commands.backup(cfg)
+    assert "pg_dump" in err.value.what and "exit 1" in err.value.what
+    assert int(seen.read_text()) == 20000  # the copy was being written when the dump failed
+    assert list(remote.iterdir()) == []  # its .part was removed with the dump
+    assert list_backups(cfg.inventory.backup.dir) == []
+
+
+def test_ssh_copy_slower_than_the_dump_is_copied_after_it(app_db, sshd, tmp_path, monkeypatch):
+    from paramiko.sftp_file import SFTPFile
+
+    from pgrunbook.targets.ssh import StagedSshCopy
+
+    db = app_db("legacy")
+    remote = db.workdir / "remote" / "slow"
+    # the dump arrives in two reads; the streamed copy's writer takes 0.5 s per write: the buffer is full
+    bin_dir = fake_tools(tmp_path, f'"$REAL/pg_dump" "$@" > {tmp_path}/out\nhead -c 8000 {tmp_path}/out\nsleep 0.3\ntail -c +8001 {tmp_path}/out')
+    monkeypatch.setattr(StagedSshCopy, "max_in_flight", 1)
+    monkeypatch.setattr(StagedSshCopy, "stall_budget", 0.1)
+    real_write = SFTPFile.write
+
+    def slow_write(self, data):
+        if threading.current_thread().name.startswith("pgrunbook-stage-"):
+            time.sleep(0.5)
+        return real_write(self, data)
+
+    monkeypatch.setattr(SFTPFile, "write", slow_write)
+    events = []
+    cfg = load_config(db.inventory(tools={"bin_dir": str(bin_dir)}, **ssh_only(sshd, remote)))
+    result = commands.backup(cfg, events.append)
+    m = result.manifest
+    assert result.ok, [c for c in result.checks if c.status.value != "ok"]
+    (copy,) = m.copies
+    assert copy.verified and copy.method == "sha256sum" and (remote / m.dump["file"]).read_bytes() == m.dump_path.read_bytes()
+    warned = [e.message for e in events if e.kind == "warn"]
+    assert any("bastion" in w and "slower than the dump" in w and "after the dump" in w for w in warned), warned
+    assert not list(remote.glob("*.part"))
+
+
+def test_ssh_copy_failing_mid_stream_fails_that_copy_only(app_db, sshd, tmp_path):
+    point = tmp_path / "tiny"
+    point.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(point)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        db = app_db("legacy")
+        cfg = load_config(db.inventory(**ssh_only(sshd, point, local("disk2", tmp_path / "d2"))))
+        result = commands.backup(cfg)
+        left = list(point.iterdir())
+    finally:
+        subprocess.run(["umount", str(point)], check=False)
+    m = result.manifest
+    assert result.ok and m.status == "ok" and m.verified_copies == 1 and m.integrity["ok"] and m.dump_path.exists()
+    disk2, bastion = m.copies
+    assert disk2.verified and disk2.method == "compare"
+    assert not bastion.verified and "target bastion" in bastion.error and "no space" in bastion.error and "removed" in bastion.error
+    assert left == []
+    assert {c.id: c.status.value for c in result.checks}["copy:bastion"] == "warn"
+
+
 def test_min_copies_above_targets_is_a_config_error(app_db):
     db = app_db("legacy")
     with pytest.raises(ConfigError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -218,6 +219,111 @@ def test_ssh_without_write_permission(sshd, immutable, tmp_path, payload):
     finally:
         target.close()
     assert "bastion" in err.value.what and "no write permission" in err.value.what
+
+
+def write_in_chunks(staged, data: bytes, size: int = 65536) -> None:
+    for at in range(0, len(data), size):
+        staged.write(data[at:at + size])
+
+
+def test_ssh_staged_copy_is_on_the_host_before_the_commit(sshd, tmp_path, payload):
+    src, size, digest = payload
+    folder = tmp_path / "remote" / "staged"
+    target = ssh_target(sshd, folder)
+    try:
+        target.check()
+        staged = target.stage("x.dump")
+        write_in_chunks(staged, src.read_bytes())
+        part = folder / "x.dump.part"
+        deadline = time.monotonic() + 10
+        while (not part.exists() or part.stat().st_size < size) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert part.stat().st_size == size and not (folder / "x.dump").exists()  # landed while "the dump" went on
+        assert part.stat().st_mode & 0o777 == 0o600
+        assert staged.commit() == target.location("x.dump")
+        checked = staged.verify(src, size, digest)
+    finally:
+        target.close()
+    assert checked.verified and checked.method == "sha256sum" and checked.observed == digest
+    assert sorted(p.name for p in folder.iterdir()) == ["x.dump"] and (folder / "x.dump").read_bytes() == src.read_bytes()
+
+
+def test_ssh_discarded_staged_copy_leaves_nothing(sshd, tmp_path, payload):
+    src, _, _ = payload
+    folder = tmp_path / "remote" / "discarded"
+    target = ssh_target(sshd, folder)
+    try:
+        target.check()
+        staged = target.stage("x.dump")
+        write_in_chunks(staged, src.read_bytes()[:100_000])
+        staged.discard()
+        with pytest.raises(TargetError, match="discarded"):
+            staged.commit()
+    finally:
+        target.close()
+    assert list(folder.iterdir()) == []
+
+
+def test_ssh_staged_copy_slower_than_the_dump_is_abandoned(sshd, tmp_path, payload, monkeypatch):
+    from paramiko.sftp_file import SFTPFile
+
+    from pgrunbook.targets.base import StageAbandoned
+    from pgrunbook.targets.ssh import StagedSshCopy
+
+    src, _, _ = payload
+    monkeypatch.setattr(StagedSshCopy, "max_in_flight", 100_000)
+    monkeypatch.setattr(StagedSshCopy, "stall_budget", 0.2)
+    real_write = SFTPFile.write
+    monkeypatch.setattr(SFTPFile, "write", lambda self, data: (time.sleep(0.5), real_write(self, data))[1])
+    folder = tmp_path / "remote" / "slow"
+    target = ssh_target(sshd, folder)
+    try:
+        target.check()
+        staged = target.stage("x.dump")
+        started = time.monotonic()
+        write_in_chunks(staged, src.read_bytes())
+        waited = time.monotonic() - started
+        with pytest.raises(StageAbandoned, match="slower than the dump"):
+            staged.commit()
+    finally:
+        target.close()
+    assert waited < 1.0  # the dump waited at most the stall budget
+    assert staged.state == "abandoned" and list(folder.iterdir()) == []
+
+
+def test_ssh_connection_lost_while_staging_fails_that_copy_only(sshd, tmp_path, payload):
+    src, _, _ = payload
+    folder = tmp_path / "remote" / "lost"
+    target = ssh_target(sshd, folder)
+    try:
+        target.check()
+        staged = target.stage("x.dump")
+        data = src.read_bytes()
+        staged.write(data[:100_000])
+        target.connection().transport.close()  # the host goes away mid-stream
+        staged.write(data[100_000:])  # never raises into the dump's loop
+        with pytest.raises(TargetError) as err:
+            staged.commit()
+    finally:
+        target.close()
+    assert "bastion" in err.value.what and "127.0.0.1" in err.value.what and "inv backup" in err.value.next_step
+    assert staged.state == "failed"
+
+
+def test_ssh_staged_copy_to_a_full_disk_fails_with_no_space(sshd, mount, payload):
+    src, _, _ = payload
+    point = mount("size=64k")
+    target = ssh_target(sshd, point)
+    try:
+        target.check()
+        staged = target.stage("x.dump")
+        write_in_chunks(staged, src.read_bytes())
+        with pytest.raises(TargetError) as err:
+            staged.commit()
+    finally:
+        target.close()
+    assert "bastion" in err.value.what and "no space" in err.value.what and "removed" in err.value.changed
+    assert list(point.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- s3
