@@ -7,10 +7,11 @@
 Order of work: preflight the targets (concurrently; fewer ready than `min_copies` stops
 before anything is dumped) → export a snapshot (REPEATABLE READ, READ ONLY) → pg_dump
 `--snapshot` streamed into `<backup dir>/<id>.<ext>` (0600) while the same transaction
-counts every table's rows (local targets' copies are written from the same stream as it comes,
-`_stage_copies`) → integrity checks → copies to every ready target, concurrently (a staged copy
-is only fsynced and renamed), each verified where it landed → optional restore into a scratch
-database → manifest.
+counts every table's rows, without parallel workers (every target that offers it — local, SSH,
+S3 — receives its copy from the same stream as it comes, `_stage_copies`) → integrity checks →
+copies to every ready target, concurrently (a staged copy is only made final: fsync and rename,
+or the multipart upload completed; one too slow for the dump is copied now instead), each
+verified where it landed → optional restore into a scratch database → manifest.
 The engine never prints: it emits `Event`s (progress events carry `task`, `done`, `total`).
 """
 
