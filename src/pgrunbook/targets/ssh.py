@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NOTHING_CHANGED, TargetError
 from ..ssh import map_errors, open_connection
+from ..units import size
 from .base import Progress, StageAbandoned, Verification, no_progress
 
 if TYPE_CHECKING:
@@ -248,7 +249,7 @@ class StagedSshCopy:
                 left = self.stall_budget - self.stalled
                 if left <= 0:
                     host = self.target.host.host
-                    self.abandoned = (f"the copy to {host} was slower than the dump ({self._in_flight} bytes still waiting to be sent "
+                    self.abandoned = (f"the copy to {host} was slower than the dump ({size(self._in_flight)} still waiting to be sent "
                                       f"after the dump had waited {self.stalled:.1f}s for it)")
                     self._stop(_ABANDONED)
                     return
