@@ -320,6 +320,26 @@ def test_a_failed_dump_leaves_nothing_on_the_ssh_host(app_db, sshd, tmp_path, mo
     assert list_backups(cfg.inventory.backup.dir) == []
 
 
+def test_ctrl_c_after_the_dump_leaves_nothing_on_the_ssh_host(app_db, sshd, monkeypatch):
+    from pgrunbook import faults
+
+    db = app_db("legacy")
+    remote = db.workdir / "remote" / "interrupted"
+    seen: list[str] = []
+
+    def at(point: str) -> None:  # the dump ended and its copy is on the host as `.part`: Ctrl-C
+        if point == "backup:dumped":
+            seen.extend(p.name for p in remote.iterdir())
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(faults, "reached", at)
+    cfg = load_config(db.inventory(**ssh_only(sshd, remote)))
+    with pytest.raises(KeyboardInterrupt) as interrupted:
+        commands.backup(cfg)
+    assert len(seen) == 1 and seen[0].endswith(".dump.part")
+    assert list(remote.iterdir()) == [] and "removed" in " ".join(getattr(interrupted.value, "__notes__", []))
+
+
 def test_ssh_copy_slower_than_the_dump_is_copied_after_it(app_db, sshd, tmp_path, monkeypatch):
     from paramiko.sftp_file import SFTPFile
 
