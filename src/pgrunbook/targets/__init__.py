@@ -7,6 +7,9 @@ Every target implements the same small interface (`base.Target`):
     verify(name, size, sha256, parts) -> Verification   proof, from where the copy landed
     fetch(name, dest, progress)              bring a copy back (for restores)
     close()
+    stage(name) -> base.Staged               (every target here) a copy written from the dump's stream as pg_dump
+                                             runs: write(chunk) / commit() / verify(...) / discard(); bounded memory,
+                                             a target slower than the dump gives up (StageAbandoned: `put` after it)
 
 A copy counts only after `verify()` says so: `local` re-hashes the landed file, `ssh` runs
 `sha256sum` on the host, `s3` compares the stored SHA-256 checksum (composite for multipart
