@@ -93,11 +93,7 @@ class SftpTarget:
     def stage(self, name: str) -> StagedSshCopy:
         """A copy of `name` written over SFTP while the dump streams (see `StagedSshCopy`): the
         folder is made and `<name>.part` opened (0600) now, on an SFTP session of its own."""
-        remote = f"{self.root}/{name}"
-        part = remote + ".part"
-        parent = remote.rsplit("/", 1)[0]
-        if parent != self.root:
-            self._run(f"umask 077 && mkdir -p -- {shlex.quote(parent)}", changed=self._mkdir_changed(parent), timeout=60)
+        remote, part = self._prepare(name)
         with map_errors(f"target {self.name}: opening SFTP for {remote}", self.address, changed="nothing was written to this target"):
             sftp = self.connection().client.open_sftp()  # its own channel: `put`, `fetch` and `verify` never share it
             sftp.get_channel().settimeout(IO_TIMEOUT)
@@ -111,12 +107,16 @@ class SftpTarget:
             raise self._translate(exc, remote, changed) from None
         return StagedSshCopy(self, name, sftp, handle)
 
-    def put(self, src: Path, name: str, progress: Progress = no_progress) -> str:
+    def _prepare(self, name: str) -> tuple[str, str]:
+        """(remote path, its `.part`) of `name`; a sub-folder it needs (directory dumps) is made first, 0700."""
         remote = f"{self.root}/{name}"
-        part = remote + ".part"
         parent = remote.rsplit("/", 1)[0]
         if parent != self.root:
             self._run(f"umask 077 && mkdir -p -- {shlex.quote(parent)}", changed=self._mkdir_changed(parent), timeout=60)
+        return remote, remote + ".part"
+
+    def put(self, src: Path, name: str, progress: Progress = no_progress) -> str:
+        remote, part = self._prepare(name)
         with map_errors(f"target {self.name}: opening SFTP for {remote}", self.address, changed="nothing was written to this target"):
             sftp = self.connection().sftp()
             sftp.get_channel().settimeout(IO_TIMEOUT)  # a host that stops answering fails, it does not hang
