@@ -168,6 +168,9 @@ def test_online_and_in_place_are_refused_together(app_db):
     code = cli.rollback(str(db.inventory()), None, full=True, indexes_only=False, backup=None, in_place=True, run_id=None,
                         dry_run=True, yes=True, as_json=True, online=True)
     assert code == 2
+    with pytest.raises(UsageError, match="--online restores beside") as refused:
+        full_rollback(load_config(db.inventory()), in_place=True, online=True, dry_run=True)
+    assert refused.value.changed == "nothing was changed" and "--dry-run" in refused.value.next_step
 
 
 def test_full_rollback_defaults_to_the_backup_taken_before_the_migration(app_db, leftovers):

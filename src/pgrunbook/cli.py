@@ -450,9 +450,6 @@ def rollback(inventory: str | None, playbook: str | None, *, full: bool, indexes
                              next_step="`inv rollback --full --dry-run` shows the full plan; `inv rollback --indexes-only --run ID --dry-run` the other")
         if indexes_only and (backup or in_place or online):
             raise UsageError("--backup, --in-place and --online go with --full, not with --indexes-only")
-        if in_place and online:
-            raise UsageError("--online restores beside the database while the app uses it; --in-place restores into it: choose one",
-                             next_step="`inv rollback --full --online --dry-run` shows the plan (it needs CREATEDB)")
         cfg = load_config(inventory, playbook)
         result = commands.rollback(cfg, console.discard_if(as_json), full=full, backup_ref=backup, in_place=in_place, run_id=run_id,
                                    yes=yes, confirm=console.ask_database_name, dry_run=dry_run, online=online)

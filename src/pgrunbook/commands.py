@@ -578,7 +578,7 @@ def rollback(cfg: Config, emit: Emit = discard, *, full: bool, backup_ref: str |
         policy = cfg.playbook.rollback
         restore_in_place = in_place or policy.strategy == "in-place"  # the playbook's strategy is the default
         result = full_rollback(cfg, emit, backup_ref=backup_ref, in_place=restore_in_place, run=run, yes=yes, confirm=confirm, dry_run=dry_run,
-                               online=online or (policy.app_stop == "at-swap" and not restore_in_place))
+                               online=online or (policy.online and not restore_in_place))
     else:
         run = run or next(iter(migrated_runs(inv.backup.dir, inv.database.url.key)), None)
         if run is None:

@@ -361,6 +361,11 @@ class RollbackPolicy(_Model):
                                       "serving the current database during the restore; what it writes meanwhile stays in the kept "
                                       "database and is reported; downtime is the swap's seconds)")
 
+    @property
+    def online(self) -> bool:
+        """A full rollback that stops the app only for the swap (restore-beside only)."""
+        return self.app_stop == "at-swap" and self.strategy != "in-place"
+
 
 class ReviewedExceptionSpec(_Model):
     """A reviewed exception pinned to one migration file (see pgrunbook.sqlcheck.exceptions)."""

@@ -82,7 +82,17 @@ def _server(conn: psycopg.Connection) -> ServerFacts:
 def _role_counts(conn: psycopg.Connection, table: str, column: str | None) -> RoleCounts:
     """Rows of `table` by role (`column`); `column` None: the app has no roles, one group (ALL_ROWS)."""
     schema, name = split_table(table)
-    exists = conn.execute(
+    if not _role_table_present(conn, table, column):
+        return RoleCounts(table, column, None, f"{schema}.{name}{'' if column is None else '.' + column} does not exist")
+    query = role_query(table, column)
+    # A NULL role is a group of its own: keyed by a label that cannot be a role's text (not "None").
+    return RoleCounts(table, column, {NULL_ROLE if role is None else str(role): int(n) for role, n in conn.execute(query)})
+
+
+def _role_table_present(conn: psycopg.Connection, table: str, column: str | None) -> bool:
+    """Whether `table` exists with its role `column` (any column when None)."""
+    schema, name = split_table(table)
+    return conn.execute(
         """
         SELECT EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                        JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -90,11 +100,6 @@ def _role_counts(conn: psycopg.Connection, table: str, column: str | None) -> Ro
         """,
         [schema, name, column, column],
     ).fetchone()[0]
-    if not exists:
-        return RoleCounts(table, column, None, f"{schema}.{name}{'' if column is None else '.' + column} does not exist")
-    query = role_query(table, column)
-    # A NULL role is a group of its own: keyed by a label that cannot be a role's text (not "None").
-    return RoleCounts(table, column, {NULL_ROLE if role is None else str(role): int(n) for role, n in conn.execute(query)})
 
 
 def _tables(conn: psycopg.Connection, schemas: tuple[str, ...] = ()) -> tuple[TableFacts, ...]:
@@ -407,10 +412,7 @@ def protected_total(conn: psycopg.Connection, expectations: Expectations) -> int
 
     role = expectations.role_count
     schema, name = split_table(role.table)
-    role_ok = conn.execute(  # the role table counts only where its role column exists, as in `_role_counts`
-        "SELECT EXISTS (SELECT FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND (a.attname = %s OR %s::text IS NULL) AND NOT a.attisdropped)",
-        [schema, name, role.column, role.column]).fetchone()[0]
+    role_ok = _role_table_present(conn, role.table, role.column)  # counted only where `_role_counts` counts it
     named = [sql.Identifier(*split_table(t)) for t in expectations.critical_tables]
     present = conn.execute(sql.SQL("SELECT ARRAY[{}]::regclass[]").format(
         sql.SQL(", ").join(sql.SQL("to_regclass({})").format(sql.Literal(n.as_string(conn))) for n in named))).fetchone()[0] if named else []

@@ -253,7 +253,7 @@ def _roll_back(cfg: Config, run: Run, emit: Emit, options: ProdOptions, *, polic
     else:  # the backup this run's GO relied on (rollback.pre_migration_backup)
         policy = cfg.playbook.rollback
         outcome = rollback.full_rollback(cfg, emit, run=run, yes=True, in_place=policy.strategy == "in-place",
-                                         online=policy.app_stop == "at-swap" and policy.strategy != "in-place")
+                                         online=policy.online)
     if not outcome.ok:
         raise PgRunbookError(f"{why}; the rollback itself failed: see the run journal {run.journal}",
                              changed="see the rollback steps above", next_step="`inv rollback --full` by hand, with `--dry-run` first")

@@ -221,6 +221,9 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
     inv = cfg.inventory
     db = inv.database.dbname
     mode = "in-place" if in_place else "full"
+    if in_place and online:
+        raise UsageError("--online restores beside the database while the app uses it; --in-place restores into it: choose one",
+                         changed="nothing was changed", next_step="`inv rollback --full --online --dry-run` shows the plan (it needs CREATEDB)")
 
     def say(kind: str, message: str, **data: Any) -> None:
         emit(Event(PHASE, kind, message, data))
@@ -243,8 +246,6 @@ def full_rollback(cfg: Config, emit: Emit = discard, *, backup_ref: str | None =
         taken = [] if resume else [n for n in (restore, kept) if dbops.exists(conn, n)]
         major = server_major(int(conn.execute("SELECT current_setting('server_version_num')").fetchone()[0]))
     pg_restore, psql = restore_tools(inv, fmt, major, manifest)
-    if in_place and online:
-        raise UsageError("--online restores beside the database; --in-place restores into it: choose one", changed="nothing was changed")
     if not in_place:
         missing = privs.full_missing()
         if missing:
